@@ -1,0 +1,271 @@
+"""StyleGAN2 synthesis network, clean-room from spec §3.3-§3.5 and Karras et al. 2020.
+
+Reads top to bottom: modulated convolution, the three layer types, the block, the network.
+Parameter and buffer names equal NVIDIA's, so a loaded file maps onto this module one to one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import kernels
+
+from .mapping import FullyConnectedLayer
+from .spec import SG2Spec
+
+RESAMPLE_TAPS = (1, 3, 3, 1)  # spec §3.3: the [1,3,3,1] binomial, stored as its 4x4 outer product
+
+
+def make_resample_filter() -> torch.Tensor:
+    """The 4x4 resampling filter f2 = outer([1,3,3,1], [1,3,3,1]) / 64 (sum 1)."""
+    taps = np.asarray(RESAMPLE_TAPS, dtype=np.float64)
+    f = np.outer(taps, taps)
+    return torch.from_numpy(f / f.sum()).to(torch.float32)
+
+
+def modulated_conv2d(
+    x: torch.Tensor,  # [N, I, H, W]
+    weight: torch.Tensor,  # [O, I, k, k]
+    styles: torch.Tensor,  # [N, I]
+    *,
+    demodulate: bool = True,
+    up: int = 1,
+    padding: int = 0,
+    resample_filter: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Modulated (and optionally demodulated) convolution as one grouped conv (spec §3.4).
+
+    With up=2 the result equals zero-insertion, the 4x4 FIR (gain 4) and a 3x3 true convolution;
+    it is computed as a stride-2 transposed convolution followed by the FIR with padding (1, 1).
+    `padding` applies to up=1 only (the 3x3 layers pad 1).
+    Returns:
+        [N, O, H*up, W*up] in x's dtype.
+    """
+    n, in_ch, h, w = x.shape
+    out_ch, _, kh, kw = weight.shape
+    weight = weight.to(x.dtype)
+    styles = styles.to(x.dtype)
+    if x.dtype == torch.float16 and demodulate:
+        # fp16 pre-normalisation against overflow; cancelled by demodulation (spec §3.4 step 1)
+        weight = weight * (
+            1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
+        )
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    w_mod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
+    if demodulate:
+        d = (w_mod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+        w_mod = w_mod * d.reshape(n, out_ch, 1, 1, 1)
+    x = x.reshape(1, n * in_ch, h, w)
+    if up == 1:
+        y = F.conv2d(x, w_mod.reshape(n * out_ch, in_ch, kh, kw), padding=padding, groups=n)
+        return y.reshape(n, out_ch, *y.shape[2:])
+    # up == 2: transposed conv wants [groups*I, O, k, k]
+    w_t = w_mod.transpose(1, 2).reshape(n * in_ch, out_ch, kh, kw)
+    y = F.conv_transpose2d(x, w_t, stride=2, groups=n)  # [1, N*O, 2H+1, 2W+1]
+    # FIR (gain up^2) over the (2H+1)-sample result; padding 1 on each side gives 2H samples
+    y = kernels.upfirdn2d(y, resample_filter, padding=1, gain=4)
+    return y.reshape(n, out_ch, *y.shape[2:])
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv (optionally up 2) + noise + bias + lrelu + clamp (spec §3.3)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        *,
+        up: int = 1,
+        use_noise: bool = True,
+        conv_clamp: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.resolution, self.up = resolution, up
+        self.use_noise, self.conv_clamp = use_noise, conv_clamp
+        self.act_gain = math.sqrt(2)  # lrelu default gain (spec §4.2)
+        self.affine = FullyConnectedLayer(w_dim, in_channels)
+        self.weight = nn.Parameter(
+            torch.zeros(out_channels, in_channels, 3, 3), requires_grad=False
+        )
+        self.register_buffer("resample_filter", make_resample_filter())
+        if use_noise:
+            self.register_buffer("noise_const", torch.zeros(resolution, resolution))
+            self.noise_strength = nn.Parameter(torch.zeros([]), requires_grad=False)
+        self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
+
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1.0
+    ) -> torch.Tensor:
+        styles = self.affine(w)  # [N, I]
+        x = modulated_conv2d(
+            x, self.weight, styles, up=self.up, padding=1, resample_filter=self.resample_filter
+        )
+        if self.use_noise and noise_mode != "none":
+            if noise_mode == "random":
+                noise = torch.randn(
+                    x.shape[0], 1, self.resolution, self.resolution, device=x.device
+                ).to(x.dtype)
+            else:
+                noise = self.noise_const.to(x.dtype)
+            x = x.add_(noise * self.noise_strength.to(x.dtype))
+        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
+        return kernels.bias_act(
+            x, self.bias.to(x.dtype), act="lrelu", gain=self.act_gain * gain, clamp=clamp
+        )
+
+
+class ToRGBLayer(nn.Module):
+    """Modulated 1x1 conv without demodulation, bias, clamp (spec §3.3)."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.conv_clamp = conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels)
+        self.weight = nn.Parameter(
+            torch.zeros(out_channels, in_channels, 1, 1), requires_grad=False
+        )
+        self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        return kernels.bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
+
+
+class Conv2dLayer(nn.Module):
+    """The resnet skip: 1x1 conv without bias, then up 2 with the FIR (spec §3.3)."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, up: int = 2) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels, self.up = in_channels, out_channels, up
+        self.weight = nn.Parameter(
+            torch.zeros(out_channels, in_channels, 1, 1), requires_grad=False
+        )
+        self.register_buffer("resample_filter", make_resample_filter())
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        w = self.weight.to(x.dtype) * self.weight_gain
+        x = F.conv2d(x, w)
+        x = kernels.upsample2d(x, self.resample_filter, up=self.up)
+        return x * gain if gain != 1 else x
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution of the StyleGAN2 synthesis network."""
+
+    def __init__(self, spec: SG2Spec, resolution: int, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.resolution = resolution
+        self.in_channels = in_channels
+        self.architecture = spec.architecture
+        self.is_last = resolution == spec.img_resolution
+        self.use_fp16 = resolution in spec.fp16_resolutions
+        self.register_buffer("resample_filter", make_resample_filter())
+        clamp = spec.conv_clamp
+        if in_channels == 0:
+            self.const = nn.Parameter(
+                torch.zeros(out_channels, resolution, resolution), requires_grad=False
+            )
+        else:
+            self.conv0 = SynthesisLayer(
+                in_channels, out_channels, spec.w_dim, resolution,
+                up=2, use_noise=spec.use_noise, conv_clamp=clamp,
+            )  # fmt: skip
+        self.conv1 = SynthesisLayer(
+            out_channels, out_channels, spec.w_dim, resolution,
+            use_noise=spec.use_noise, conv_clamp=clamp,
+        )  # fmt: skip
+        self.num_conv = 1 if in_channels == 0 else 2
+        self.num_torgb = 0
+        if self.is_last or spec.architecture == "skip":
+            self.torgb = ToRGBLayer(out_channels, spec.img_channels, spec.w_dim, conv_clamp=clamp)
+            self.num_torgb = 1
+        if in_channels != 0 and spec.architecture == "resnet":
+            self.skip = Conv2dLayer(in_channels, out_channels, up=2)
+
+    def forward(
+        self,
+        x: torch.Tensor | None,
+        img: torch.Tensor | None,
+        ws: torch.Tensor,  # [N, num_conv + num_torgb, w_dim]
+        noise_mode: str,
+        dtype: torch.dtype,
+        memory_format: torch.memory_format,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        w_iter = iter(ws.unbind(dim=1))
+        if self.in_channels == 0:
+            x = self.const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+            x = x.contiguous(memory_format=memory_format)
+            x = self.conv1(x, next(w_iter), noise_mode)
+        elif self.architecture == "resnet":
+            x = x.to(dtype).contiguous(memory_format=memory_format)
+            y = self.skip(x, gain=math.sqrt(0.5))
+            x = self.conv0(x, next(w_iter), noise_mode)
+            x = self.conv1(x, next(w_iter), noise_mode, gain=math.sqrt(0.5))
+            x = y.add_(x)
+        else:
+            x = x.to(dtype).contiguous(memory_format=memory_format)
+            x = self.conv0(x, next(w_iter), noise_mode)
+            x = self.conv1(x, next(w_iter), noise_mode)
+        if img is not None:
+            img = kernels.upsample2d(img, self.resample_filter, up=2)
+        if self.num_torgb:
+            y = self.torgb(x, next(w_iter)).to(torch.float32)
+            img = y if img is None else img.add_(y)
+        return x, img
+
+
+class SynthesisNetwork(nn.Module):
+    """ws [N, num_ws, w_dim] -> img [N, C, R, R] float32 (spec §3.3)."""
+
+    def __init__(self, spec: SG2Spec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.w_dim, self.num_ws = spec.w_dim, spec.num_ws
+        self.img_resolution, self.img_channels = spec.img_resolution, spec.img_channels
+        self.block_resolutions = spec.block_resolutions
+        self.compute_dtype: torch.dtype | None = None  # None = exact fp32; set by set_precision
+        self.memory_format = torch.contiguous_format
+        in_ch = 0
+        for res, out_ch in zip(self.block_resolutions, spec.channels, strict=True):
+            setattr(self, f"b{res}", SynthesisBlock(spec, res, in_ch, out_ch))
+            in_ch = out_ch
+
+    def block_dtype(self, block: SynthesisBlock, device: torch.device) -> torch.dtype:
+        """float32 in exact mode; fast mode: bf16 on CPU, fp16 on CUDA for the file's fp16 blocks."""
+        if self.compute_dtype is None:
+            return torch.float32
+        if device.type == "cuda":
+            return torch.float16 if block.use_fp16 else torch.float32
+        return self.compute_dtype
+
+    def forward(
+        self, ws: torch.Tensor, noise_mode: str = "const", **_ignored: object
+    ) -> torch.Tensor:
+        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
+            raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
+        if noise_mode not in ("const", "random", "none"):
+            raise ValueError(f"noise_mode must be const, random or none, got {noise_mode!r}")
+        ws = ws.to(torch.float32)
+        x = img = None
+        w_idx = 0
+        for res in self.block_resolutions:
+            block = getattr(self, f"b{res}")
+            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            dtype = self.block_dtype(block, ws.device)
+            x, img = block(x, img, block_ws, noise_mode, dtype, self.memory_format)
+            w_idx += block.num_conv
+        return img.contiguous()
