@@ -245,7 +245,7 @@ class SynthesisNetwork(nn.Module):
             in_ch = out_ch
 
     def block_dtype(self, block: SynthesisBlock, device: torch.device) -> torch.dtype:
-        """float32 in exact mode; fast mode: bf16 on CPU, fp16 on CUDA for the file's fp16 blocks."""
+        """exact: float32; fast: bf16 on CPU, fp16 on CUDA for the file's fp16 blocks."""
         if self.compute_dtype is None:
             return torch.float32
         if device.type == "cuda":

@@ -300,7 +300,7 @@ class SynthesisNetwork(nn.Module):
             setattr(self, layer.name, SynthesisLayer(layer, spec.w_dim))
 
     def layer_dtype(self, layer: SynthesisLayer, device: torch.device) -> torch.dtype:
-        """float32 in exact mode; fast mode: bf16 on CPU, fp16 on CUDA for the file's fp16 layers."""
+        """exact: float32; fast: bf16 on CPU, fp16 on CUDA for the file's fp16 layers."""
         if self.compute_dtype is None:
             return torch.float32
         if device.type == "cuda":
