@@ -1,0 +1,287 @@
+"""The `latent-walk` command line: inspect, generate and convert generator files.
+
+`python -m installation …` runs the same CLI. Output goes to stdout; errors are one line on
+stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from installation.errors import InstallationError
+
+log = logging.getLogger(__name__)
+
+
+def parse_int_ranges(text: str) -> list[int]:
+    """'0,1,4-6' -> [0, 1, 4, 5, 6]."""
+    values: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            if sep:
+                first, last = int(lo), int(hi)
+                if last < first:
+                    raise ValueError
+                values.extend(range(first, last + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not integers or ranges: {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"empty list: {text!r}")
+    return values
+
+
+def parse_layer_range(text: str, num_ws: int) -> list[int]:
+    """'8-' -> [8..num_ws-1]; '0-3' -> [0..3]; '2,5' -> [2, 5]; names coarse/middle/fine too."""
+    named = {"coarse": "0-3", "middle": "4-7", "fine": "8-"}
+    text = named.get(text, text)
+    if text.endswith("-"):
+        text = f"{text}{num_ws - 1}"
+    rows = parse_int_ranges(text)
+    bad = [r for r in rows if not 0 <= r < num_ws]
+    if bad:
+        raise InstallationError(f"--mix-layers: rows {bad} are outside 0..{num_ws - 1}")
+    return rows
+
+
+def parse_pair(text: str) -> tuple[float, float]:
+    """'0.3,-0.2' -> (0.3, -0.2)."""
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers 'x,y', got {text!r}") from None
+    return x, y
+
+
+def seed_z(seed: int, z_dim: int) -> torch.Tensor:
+    """z for a seed exactly as NVIDIA's tools draw it: RandomState(seed).randn(1, z_dim)."""
+    return torch.from_numpy(np.random.RandomState(seed).randn(1, z_dim)).to(torch.float32)
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """[N, C, H, W] float ~[-1, 1] -> [N, H, W, C] uint8 (NVIDIA's x*127.5+128, clamped)."""
+    x = (img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return x.cpu().numpy()
+
+
+def make_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
+    """[N, H, W, C] -> one [rows*H, cols*W, C] image; empty cells stay black."""
+    n, h, w, c = images.shape
+    cols = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.zeros((rows * h, cols * w, c), dtype=images.dtype)
+    for i, img in enumerate(images):
+        r, q = divmod(i, cols)
+        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
+    return grid
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """Write an [H, W, C] uint8 image as PNG (grey if C == 1)."""
+    import imageio.v3 as iio
+
+    iio.imwrite(path, image[..., 0] if image.shape[-1] == 1 else image)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from installation.models import load_generator
+
+    G = load_generator(args.model)
+    info = describe(G, args.model)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if key == "layers":
+            continue
+        print(f"{key:<{width}}  {value}")
+    print("layers:")
+    for row in info["layers"]:
+        print("  " + row)
+    return 0
+
+
+def describe(G: Any, path: str) -> dict[str, Any]:
+    """A summary of a loaded generator, for `inspect` and the logs."""
+    spec = G.spec
+    syn = spec.synthesis
+    if G.is_stylegan3:
+        layers = [
+            f"{lay.name}: {lay.in_channels}->{lay.out_channels} ch, {lay.in_size[0]}->"
+            f"{lay.out_size[0]} px, up {lay.up_factor} down {lay.down_factor}"
+            + (" fp16" if lay.use_fp16 else "")
+            for lay in syn.layers
+        ]
+    else:
+        layers = [
+            f"b{r}: {ch} ch" + (" fp16" if r in syn.fp16_resolutions else "")
+            for r, ch in zip(syn.block_resolutions, syn.channels, strict=True)
+        ]
+    info: dict[str, Any] = {
+        "file": str(path),
+        "architecture": spec.architecture,
+        "variant": syn.architecture if not G.is_stylegan3 else spec.architecture[-1].upper(),
+        "resolution": G.img_resolution,
+        "img_channels": G.img_channels,
+        "z_dim": G.z_dim,
+        "w_dim": G.w_dim,
+        "c_dim": G.c_dim,
+        "num_ws": G.num_ws,
+        "mapping_layers": spec.mapping.num_layers,
+        "parameters": G.num_parameters(),
+        "fp16_layers": G.fp16_layers(),
+        "conv_clamp": syn.layers[0].conv_clamp if G.is_stylegan3 else syn.conv_clamp,
+        "source_format": spec.source_format,
+        "code_generation": spec.code_generation,
+        "where": spec.extra.get("where", ""),
+        "layers": layers,
+    }
+    return info
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from installation.models import load_generator
+    from installation.models.stylegan3 import camera_transform
+
+    G = load_generator(args.model, device=args.device, precision=args.precision)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    c = class_vector(G, args.class_idx)
+    synthesis_kwargs: dict[str, Any] = {"noise_mode": args.noise}
+    if args.translate is not None or args.rotate is not None:
+        if not G.is_stylegan3:
+            raise InstallationError("--translate/--rotate need a StyleGAN3 model (it has a camera)")
+        transform = camera_transform(args.translate or (0.0, 0.0), args.rotate or 0.0)
+        synthesis_kwargs["transform"] = transform.to(args.device)
+    mix_rows = parse_layer_range(args.mix_layers, G.num_ws) if args.mix_seed is not None else []
+    images = []
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for seed in args.seeds:
+            ws = G.mapping(seed_z(seed, G.z_dim).to(args.device), c, args.psi, args.cutoff)
+            if mix_rows:
+                ws_mix = G.mapping(
+                    seed_z(args.mix_seed, G.z_dim).to(args.device), c, args.psi, args.cutoff
+                )
+                ws[:, mix_rows] = ws_mix[:, mix_rows]
+            img = to_uint8(G.synthesis(ws, **synthesis_kwargs))[0]
+            images.append(img)
+            write_png(out_dir / f"seed{seed:04d}.png", img)
+            if args.w_out:
+                np.save(out_dir / f"seed{seed:04d}.npy", ws[0].cpu().numpy())
+    if args.grid:
+        write_png(out_dir / "grid.png", make_grid(np.stack(images), args.grid_columns))
+    elapsed = time.perf_counter() - started
+    print(f"wrote {len(images)} images to {out_dir} in {elapsed:.1f} s")
+    return 0
+
+
+def class_vector(G: Any, class_idx: int | None) -> torch.Tensor | None:
+    """One-hot c for conditional models; errors that say what to pass."""
+    if G.c_dim == 0:
+        if class_idx is not None:
+            log.warning("--class ignored: the model is unconditional")
+        return None
+    if class_idx is None:
+        raise InstallationError(f"the model is conditional: pass --class 0..{G.c_dim - 1}")
+    if not 0 <= class_idx < G.c_dim:
+        raise InstallationError(f"--class {class_idx} is outside 0..{G.c_dim - 1}")
+    c = torch.zeros(1, G.c_dim)
+    c[0, class_idx] = 1
+    return c
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from installation.models import load_generator, save_generator
+
+    started = time.perf_counter()
+    G = load_generator(args.model)
+    read_s = time.perf_counter() - started
+    out = save_generator(G, args.out)
+    started = time.perf_counter()
+    G2 = load_generator(out)
+    reload_s = time.perf_counter() - started
+    z = seed_z(0, G.z_dim)
+    c = torch.eye(G.c_dim)[:1] if G.c_dim else None
+    with torch.inference_mode():
+        same = torch.equal(G(z, c), G2(z, c))
+    if not same:
+        raise InstallationError(f"{out}: the converted model renders differently; not trusted")
+    size_mb = out.stat().st_size / 1e6
+    print(
+        f"wrote {out} ({size_mb:.1f} MB); read {read_s:.2f} s from the original, "
+        f"{reload_s:.2f} s from the conversion; seed 0 renders identically"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latent-walk", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="describe a generator file")
+    p.add_argument("model", help=".pkl (NVIDIA torch or TF) or our .safetensors")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("generate", help="render seeds to PNG")
+    p.add_argument("model")
+    p.add_argument("--seeds", type=parse_int_ranges, default=[0], help="e.g. 0,1,4-6")
+    p.add_argument("--psi", type=float, default=1.0, help="truncation psi (1 = none)")
+    p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws rows")
+    p.add_argument("--noise", choices=["const", "random", "none"], default="const")
+    p.add_argument("--class", dest="class_idx", type=int, default=None, help="class (cond. models)")
+    p.add_argument("--translate", type=parse_pair, default=None, help="SG3 camera 'x,y'")
+    p.add_argument("--rotate", type=float, default=None, help="SG3 camera rotation, degrees")
+    p.add_argument("--mix-seed", type=int, default=None, help="style-mixing source seed")
+    p.add_argument("--mix-layers", default="8-", help="ws rows from --mix-seed: '8-', '0-3', fine")
+    p.add_argument("--grid", action="store_true", help="also write grid.png")
+    p.add_argument("--grid-columns", type=int, default=None)
+    p.add_argument("--w-out", action="store_true", help="save ws [num_ws, w_dim] as seedNNNN.npy")
+    p.add_argument("--out", default="out", help="output directory")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", choices=["exact", "fast"], default="exact")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("convert", help="convert to our safe format (.safetensors)")
+    p.add_argument("model")
+    p.add_argument("out")
+    p.set_defaults(func=cmd_convert)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `latent-walk` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(threadName)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except InstallationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
