@@ -42,8 +42,13 @@ def design_synthesis(
     conv_kernel: int = 3,
     use_radial_filters: bool = False,
     conv_clamp: float | None = 256,
+    lrelu_upsampling: int = LRELU_UPSAMPLING,
 ) -> SG3Spec:
-    """Compute the per-layer schedule of spec §3.6 from the network hyperparameters."""
+    """Compute the per-layer schedule of spec §3.6 from the network hyperparameters.
+
+    The defaults are NVIDIA's StyleGAN3-T; `lrelu_upsampling=1` (no oversampled nonlinearity) is
+    a cheaper, aliasing variant that only our own networks use.
+    """
     last_cutoff = img_resolution / 2
     last_stopband = last_cutoff * last_stopband_rel
     exponents = np.minimum(np.arange(num_layers + 1) / (num_layers - num_critical), 1)
@@ -62,7 +67,7 @@ def design_synthesis(
         is_torgb = idx == num_layers
         is_critical = idx >= num_layers - num_critical
         in_sr, out_sr = float(rates[prev]), float(rates[idx])
-        tmp_sr = max(in_sr, out_sr) * (1 if is_torgb else LRELU_UPSAMPLING)
+        tmp_sr = max(in_sr, out_sr) * (1 if is_torgb else lrelu_upsampling)
         up, down = int(np.rint(tmp_sr / in_sr)), int(np.rint(tmp_sr / out_sr))
         up_taps = FILTER_SIZE * up if up > 1 and not is_torgb else 1
         down_taps = FILTER_SIZE * down if down > 1 and not is_torgb else 1
