@@ -16,7 +16,9 @@ from installation.models.stylegan3 import camera_transform, design_filters, desi
 
 CONFIGS = {
     "sg3t_32": {"channel_base": 1024, "channel_max": 64},
-    "sg3r_32": {"channel_base": 2048, "channel_max": 128, "conv_kernel": 1, "use_radial_filters": True},
+    "sg3r_32": {
+        "channel_base": 2048, "channel_max": 128, "conv_kernel": 1, "use_radial_filters": True,
+    },  # fmt: skip
 }
 FIELDS = [
     "in_channels", "out_channels", "in_sampling_rate", "out_sampling_rate", "tmp_sampling_rate",
@@ -56,7 +58,8 @@ def test_lowpass_matches_scipy_firwin() -> None:
 
 
 def test_camera_transform_matches_golden_case() -> None:
-    case = np.load(GOLDEN / "sg3t_32" / "cases" / "transform_tx0.3_ty-0.2_rot25_seed1_psi1.0_const.npz")
+    name = "transform_tx0.3_ty-0.2_rot25_seed1_psi1.0_const.npz"
+    case = np.load(GOLDEN / "sg3t_32" / "cases" / name)
     ours = camera_transform((0.3, -0.2), 25).numpy()
     assert np.abs(ours - case["transform"]).max() < 1e-6
 

@@ -50,8 +50,8 @@ def assert_close(out: np.ndarray, ref: np.ndarray, what: str) -> None:
 
 def run_case(G, case) -> tuple[torch.Tensor, torch.Tensor]:
     kind = str(case["kind"])
-    c = torch.from_numpy(case["c"]) if G.c_dim else None
     if kind == "z":
+        c = torch.from_numpy(case["c"]) if G.c_dim else None
         cutoff = int(case["truncation_cutoff"]) if "truncation_cutoff" in case.files else None
         ws = G.mapping(
             torch.from_numpy(case["z"]),

@@ -9,11 +9,11 @@ import pickle
 import sys
 from pathlib import Path
 
-import golden_pickles as gp
 import numpy as np
 import pytest
 import torch
 
+import golden_pickles as gp
 from installation.errors import ModelLoadError
 from installation.models.pickle_reader import (
     ModuleRecord,

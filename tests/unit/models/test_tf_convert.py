@@ -6,10 +6,10 @@ import dataclasses
 import re
 from pathlib import Path
 
-import golden_pickles as gp
 import numpy as np
 import pytest
 
+import golden_pickles as gp
 from installation.errors import ModelLoadError
 from installation.models.pickle_reader import TFNetwork, read_generator_record
 from installation.models.tf_convert import convert_tf_generator
