@@ -1,0 +1,496 @@
+"""upfirdn2d: upsample, pad, FIR-filter and downsample a batch of images (spec 4.1).
+
+Three implementations take the same normalised arguments:
+- `_reference`: the definition. Plain PyTorch doing literally what spec 4.1 says (zero insertion,
+  pad/crop, depthwise "valid" convolution with the flipped filter, keep every down-th sample).
+- `_fast`: the "torch" backend, exact to rounding: polyphase filtering (no zero-stuffed tensors),
+  separable passes for 1D filters, only the kept samples computed, channels-last depthwise convs.
+- `_cuda`: not there yet (CUDA kernels arrive with the kernel issue).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kernels import backend
+
+log = logging.getLogger(__name__)
+
+Scaling = tuple[int, int]  # (x, y)
+Padding = tuple[int, int, int, int]  # (x0, x1, y0, y1)
+
+_CL = torch.channels_last
+
+
+# ------------------------------------------------------------------------------------------------
+# Argument parsing and checks
+
+
+def _as_int(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be an integer, got {value!r}")
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise ValueError(f"{what} must be an integer, got {value!r}")
+
+
+def parse_scaling(value: int | Sequence[int], name: str) -> Scaling:
+    """Turn an `up`/`down` argument (int or (x, y)) into (x, y) integers >= 1."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (x, y), got {value!r}")
+        sx, sy = (_as_int(v, name) for v in value)
+    else:
+        sx = sy = _as_int(value, name)
+    if sx < 1 or sy < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return sx, sy
+
+
+def parse_padding(value: int | Sequence[int]) -> Padding:
+    """Turn a padding argument (int, (x, y) or (x0, x1, y0, y1)) into (x0, x1, y0, y1)."""
+    if isinstance(value, (list, tuple)):
+        vals = [_as_int(v, "padding") for v in value]
+        if len(vals) == 2:
+            return vals[0], vals[0], vals[1], vals[1]
+        if len(vals) == 4:
+            return vals[0], vals[1], vals[2], vals[3]
+        raise ValueError(f"padding must be an int, (x, y) or (x0, x1, y0, y1); got {vals}")
+    p = _as_int(value, "padding")
+    return p, p, p, p
+
+
+def check_image(x: object, name: str = "x") -> torch.Tensor:
+    """Check that x is a floating-point [N, C, H, W] tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape [N, C, H, W], got {x.ndim} dims {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {x.dtype}")
+    return x
+
+
+def check_filter(f: object, name: str = "f") -> torch.Tensor | None:
+    """Check that f is None, a 1D [taps] or a 2D [fh, fw] floating-point tensor."""
+    if f is None:
+        return None
+    if not isinstance(f, torch.Tensor):
+        raise ValueError(f"{name} must be None or a torch.Tensor, got {type(f).__name__}")
+    if f.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1D [taps] or 2D [fh, fw], got shape {tuple(f.shape)}")
+    if f.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(f.shape)}")
+    if not f.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {f.dtype}")
+    return f
+
+
+def filter_size(f: torch.Tensor | None) -> tuple[int, int]:
+    """Filter taps as (fw, fh); 1 for None, the same for both axes for a 1D (separable) filter."""
+    if f is None:
+        return 1, 1
+    if f.ndim == 1:
+        return f.shape[0], f.shape[0]
+    return f.shape[1], f.shape[0]
+
+
+def output_size(n_in: int, up: int, down: int, pad0: int, pad1: int, taps: int) -> int:
+    """Output length along one axis (spec 4.1)."""
+    return (n_in * up + pad0 + pad1 - (taps - 1) + down - 1) // down
+
+
+def _check(x, f, up, down, padding) -> tuple[torch.Tensor | None, Scaling, Scaling, Padding]:
+    check_image(x)
+    f = check_filter(f)
+    up = parse_scaling(up, "up")
+    down = parse_scaling(down, "down")
+    pad = parse_padding(padding)
+    fw, fh = filter_size(f)
+    out_w = output_size(x.shape[3], up[0], down[0], pad[0], pad[1], fw)
+    out_h = output_size(x.shape[2], up[1], down[1], pad[2], pad[3], fh)
+    if out_w < 1 or out_h < 1:
+        raise ValueError(
+            f"filter too big for input: x {x.shape[2]}x{x.shape[3]} (HxW), up {up}, padding {pad}, "
+            f"filter {fh}x{fw} gives an empty output {out_h}x{out_w}"
+        )
+    return f, up, down, pad
+
+
+# ------------------------------------------------------------------------------------------------
+# Public API
+
+
+def setup_filter(
+    f: object,
+    normalize: bool = True,
+    flip_filter: bool = False,
+    gain: float = 1,
+    separable: bool | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Make a float32 FIR filter: 1D stays 1D if separable (auto: >= 8 taps), else outer product."""
+    f = torch.ones([1]) if f is None else torch.as_tensor(f, dtype=torch.float32)
+    f = f.detach().to(dtype=torch.float32, device="cpu").clone()
+    if f.ndim == 0:
+        f = f.reshape(1)
+    if f.ndim not in (1, 2) or f.numel() == 0:
+        raise ValueError(f"filter must be a scalar, 1D or 2D, got shape {tuple(f.shape)}")
+    if separable is None:
+        separable = f.ndim == 1 and f.numel() >= 8
+    if f.ndim == 1 and not separable:
+        f = torch.outer(f, f)
+    if separable and f.ndim != 1:
+        raise ValueError(f"a separable filter must be 1D, got shape {tuple(f.shape)}")
+    if normalize:
+        total = f.sum()
+        if total == 0:
+            raise ValueError("cannot normalize a filter that sums to zero")
+        f = f / total
+    if flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    f = f * (gain ** (f.ndim / 2))
+    return f.to(device=device) if device is not None else f
+
+
+def upfirdn2d(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    up: int | Sequence[int] = 1,
+    down: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    flip_filter: bool = False,
+    gain: float = 1,
+) -> torch.Tensor:
+    """Upsample by zero insertion, pad/crop, convolve with f, keep every down-th sample (spec 4.1).
+
+    Args:
+        x: [N, C, H, W] float tensor.
+        f: None (identity), 1D [taps] (separable: width pass then height pass, each with sqrt(gain))
+            or 2D [fh, fw]; cast to x.dtype.
+        up, down: int or (x, y). padding: int, (x, y) or (x0, x1, y0, y1), relative to the upsampled
+            image; negative values crop.
+    Backend "reference" runs the literal definition, "torch" the exact polyphase path; the CUDA path
+    is not there yet.
+    """
+    f, up, down, pad = _check(x, f, up, down, padding)
+    return _dispatch(x, f, up, down, pad, bool(flip_filter), float(gain))
+
+
+def upsample2d(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    up: int | Sequence[int] = 2,
+    padding: int | Sequence[int] = 0,
+    flip_filter: bool = False,
+    gain: float = 1,
+) -> torch.Tensor:
+    """Upsample by `up` with filter f, keeping the image aligned; gain is scaled by up_x*up_y."""
+    check_image(x)
+    f = check_filter(f)
+    upx, upy = parse_scaling(up, "up")
+    px0, px1, py0, py1 = parse_padding(padding)
+    fw, fh = filter_size(f)
+    pad = (
+        px0 + (fw + upx - 1) // 2,
+        px1 + (fw - upx) // 2,
+        py0 + (fh + upy - 1) // 2,
+        py1 + (fh - upy) // 2,
+    )
+    return upfirdn2d(
+        x, f, up=(upx, upy), padding=pad, flip_filter=flip_filter, gain=gain * upx * upy
+    )
+
+
+def downsample2d(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    down: int | Sequence[int] = 2,
+    padding: int | Sequence[int] = 0,
+    flip_filter: bool = False,
+    gain: float = 1,
+) -> torch.Tensor:
+    """Filter with f and keep every `down`-th sample, keeping the image aligned."""
+    check_image(x)
+    f = check_filter(f)
+    dx, dy = parse_scaling(down, "down")
+    px0, px1, py0, py1 = parse_padding(padding)
+    fw, fh = filter_size(f)
+    pad = (
+        px0 + (fw - dx + 1) // 2,
+        px1 + (fw - dx) // 2,
+        py0 + (fh - dy + 1) // 2,
+        py1 + (fh - dy) // 2,
+    )
+    return upfirdn2d(x, f, down=(dx, dy), padding=pad, flip_filter=flip_filter, gain=gain)
+
+
+def filter2d(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    padding: int | Sequence[int] = 0,
+    flip_filter: bool = False,
+    gain: float = 1,
+) -> torch.Tensor:
+    """Filter with f at the same resolution, padded so that the output keeps the input size."""
+    check_image(x)
+    f = check_filter(f)
+    px0, px1, py0, py1 = parse_padding(padding)
+    fw, fh = filter_size(f)
+    pad = (px0 + fw // 2, px1 + (fw - 1) // 2, py0 + fh // 2, py1 + (fh - 1) // 2)
+    return upfirdn2d(x, f, padding=pad, flip_filter=flip_filter, gain=gain)
+
+
+def _dispatch(x, f, up: Scaling, down: Scaling, pad: Padding, flip_filter: bool, gain: float):
+    name = backend.current()
+    if name == "reference":
+        return _reference(x, f, up, down, pad, flip_filter, gain)
+    if name == "cuda" and x.is_cuda:
+        return _cuda(x, f, up, down, pad, flip_filter, gain)
+    return _fast(x, f, up, down, pad, flip_filter, gain)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reference: the definition
+
+
+def _reference(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    up: Scaling,
+    down: Scaling,
+    pad: Padding,
+    flip_filter: bool,
+    gain: float,
+) -> torch.Tensor:
+    """Literal spec 4.1: zero insertion, pad/crop, depthwise valid conv (flipped f), subsample."""
+    n, c, h, w = x.shape
+    upx, upy = up
+    downx, downy = down
+    px0, px1, py0, py1 = pad
+    if f is None:
+        f = torch.ones([1, 1])
+    f = f.to(device=x.device, dtype=x.dtype)
+
+    # 1. upsample: x[i, j] goes to [i*up_y, j*up_x], zeros elsewhere
+    x = x.reshape(n, c, h, 1, w, 1)
+    x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
+    x = x.reshape(n, c, h * upy, w * upx)
+
+    # 2. pad with zeros, then crop for negative amounts
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+
+    # 3. convolve ("valid"); conv2d correlates, so flip f for a true convolution
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    if f.ndim == 2:
+        weight = (f * gain)[None, None].repeat(c, 1, 1, 1)
+        x = F.conv2d(x, weight, groups=c)
+    else:
+        g = f * math.sqrt(gain)
+        x = F.conv2d(x, g.reshape(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)  # along width
+        x = F.conv2d(x, g.reshape(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)  # along height
+
+    # 4. downsample: keep every down-th sample, starting at 0
+    return x[:, :, ::downy, ::downx]
+
+
+def _cuda(x, f, up, down, pad, flip_filter, gain) -> torch.Tensor:
+    """CUDA path: arrives with the kernel issue."""
+    raise NotImplementedError("CUDA upfirdn2d kernels are not built yet (kernel issue)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Fast path: polyphase, separable, strided
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    """How to compute one axis of upfirdn as P phase correlations of stride `stride` on the input.
+
+    Output sample i = shift + P*s + p (s >= 0) is sum_t x[start + stride*s + t] * g[taps[p, t]],
+    where taps[p, t] < 0 means a zero tap. The conv output holds n_groups*P samples, of which
+    [shift, shift + n_out) are kept.
+    """
+
+    phases: int
+    stride: int
+    taps: np.ndarray  # [P, L] int, index into the correlation kernel or -1
+    start: int  # first input index read (negative: zero padding)
+    n_groups: int
+    shift: int
+    n_out: int
+
+    @property
+    def n_read(self) -> int:
+        """Input samples read per row: from start, including zero padding."""
+        return self.stride * (self.n_groups - 1) + self.taps.shape[1]
+
+
+def plan_axis(n_in: int, taps: int, up: int, down: int, pad0: int, pad1: int) -> AxisPlan:
+    """Polyphase plan for one axis; picks the phase alignment with the fewest taps per phase."""
+    n_out = output_size(n_in, up, down, pad0, pad1, taps)
+    g = math.gcd(up, down)
+    phases, stride = up // g, down // g
+    best = None
+    for shift in range(phases):
+        # m_p = position (in the padded upsampled signal, minus pad0) of the first tap of output p
+        m = np.array([(p - shift) * down - pad0 for p in range(phases)])
+        lo = int(np.min(-((-m) // up)))  # min over p of ceil(m_p / up)
+        hi = int(np.max((m + taps - 1) // up))
+        length = hi - lo + 1
+        if best is None or length < best[0]:
+            best = (length, shift, lo, m)
+    length, shift, lo, m = best
+    k = (lo + np.arange(length))[None, :] * up - m[:, None]  # [P, L] tap index into g
+    k = np.where((k >= 0) & (k < taps), k, -1)
+    n_groups = -(-(n_out + shift) // phases)
+    return AxisPlan(phases, stride, k, lo, n_groups, shift, n_out)
+
+
+def _phase_filters(g: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
+    """[P, L] phase filters from a 1D correlation kernel g (zero where taps < 0)."""
+    idx = torch.as_tensor(np.maximum(taps, 0), device=g.device)
+    return torch.where(torch.as_tensor(taps >= 0, device=g.device), g[idx], g.new_zeros(()))
+
+
+def _pad_axis(x: torch.Tensor, dim: int, before: int, after: int) -> torch.Tensor:
+    """Zero-pad (positive) or crop (negative) one of the last two dims."""
+    if before == 0 and after == 0:
+        return x
+    spec = [before, after, 0, 0] if dim == 3 else [0, 0, before, after]
+    return F.pad(x, spec)
+
+
+def _crop_view(x: torch.Tensor, dim: int, before: int, after: int) -> tuple[torch.Tensor, int, int]:
+    """Apply the negative (crop) parts of a pad as a view; return the remaining positive pads."""
+    lo, hi = max(-before, 0), max(-after, 0)
+    if lo or hi:
+        x = x.narrow(dim, lo, x.shape[dim] - lo - hi)
+    return x, max(before, 0), max(after, 0)
+
+
+def _interleave(ys: list[torch.Tensor], dim: int) -> torch.Tensor:
+    """Interleave same-shaped channels-last phase outputs along dim 2 (height) or 3 (width)."""
+    if len(ys) == 1:
+        return ys[0]
+    n, c, h, w = ys[0].shape
+    p = len(ys)
+    if dim == 3:
+        out = ys[0].new_empty([n, h, w, p, c])
+        for i, y in enumerate(ys):
+            out[:, :, :, i, :] = y.permute(0, 2, 3, 1)
+        return out.view(n, h, w * p, c).permute(0, 3, 1, 2)
+    out = ys[0].new_empty([n, h, p, w, c])
+    for i, y in enumerate(ys):
+        out[:, :, i, :, :] = y.permute(0, 2, 3, 1)
+    return out.view(n, h * p, w, c).permute(0, 3, 1, 2)
+
+
+def _pass_1d(x: torch.Tensor, g: torch.Tensor, plan: AxisPlan, dim: int) -> torch.Tensor:
+    """Run one separable polyphase pass along dim (2 = height, 3 = width) on a channels-last x."""
+    c = x.shape[1]
+    x = _pad_axis(x, dim, -plan.start, plan.start + plan.n_read - x.shape[dim])
+    x = x.contiguous(memory_format=_CL)
+    bank = _phase_filters(g, plan.taps)  # [P, L]
+    shape = [c, 1, 1, bank.shape[1]] if dim == 3 else [c, 1, bank.shape[1], 1]
+    stride = (1, plan.stride) if dim == 3 else (plan.stride, 1)
+    ys = [
+        F.conv2d(x, bank[p].reshape(shape[1:]).expand(shape), stride=stride, groups=c)
+        for p in range(plan.phases)
+    ]
+    y = _interleave(ys, dim)
+    if y.shape[dim] != plan.n_out:
+        y = y.narrow(dim, plan.shift, plan.n_out)
+    return y
+
+
+def _pass_2d(x: torch.Tensor, g: torch.Tensor, px: AxisPlan, py: AxisPlan) -> torch.Tensor:
+    """Run a non-separable polyphase pass (Py*Px phases of 2D depthwise strided convs)."""
+    n, c = x.shape[:2]
+    x = _pad_axis(x, 3, -px.start, px.start + px.n_read - x.shape[3])
+    x = _pad_axis(x, 2, -py.start, py.start + py.n_read - x.shape[2])
+    x = x.contiguous(memory_format=_CL)
+    ty = torch.as_tensor(np.maximum(py.taps, 0), device=g.device)
+    tx = torch.as_tensor(np.maximum(px.taps, 0), device=g.device)
+    valid = torch.as_tensor(
+        (py.taps >= 0)[:, None, :, None] & (px.taps >= 0)[None, :, None, :], device=g.device
+    )
+    bank = g[ty[:, None, :, None], tx[None, :, None, :]]  # [Py, Px, Ly, Lx]
+    bank = torch.where(valid, bank, g.new_zeros(()))
+    ly, lx = bank.shape[2:]
+    rows = []
+    for i in range(py.phases):
+        ys = [
+            F.conv2d(x, bank[i, j].expand(c, 1, ly, lx), stride=(py.stride, px.stride), groups=c)
+            for j in range(px.phases)
+        ]
+        rows.append(_interleave(ys, 3))
+    y = _interleave(rows, 2)
+    if y.shape[3] != px.n_out:
+        y = y.narrow(3, px.shift, px.n_out)
+    if y.shape[2] != py.n_out:
+        y = y.narrow(2, py.shift, py.n_out)
+    return y
+
+
+def _fast(
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    up: Scaling,
+    down: Scaling,
+    pad: Padding,
+    flip_filter: bool,
+    gain: float,
+) -> torch.Tensor:
+    """Same result as `_reference` (to rounding), computed polyphase without zero stuffing."""
+    y = fast_channels_last(x, f, up, down, pad, flip_filter, gain)
+    return y.contiguous(memory_format=_memory_format(x))
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    is_cl = x.is_contiguous(memory_format=_CL) and not x.is_contiguous()
+    return _CL if is_cl else torch.contiguous_format
+
+
+def fast_channels_last(
+    x, f, up: Scaling, down: Scaling, pad: Padding, flip_filter: bool, gain: float
+) -> torch.Tensor:
+    """`_fast` without the final layout conversion: a (possibly strided) channels-last result."""
+    if f is None:
+        f = torch.ones([1, 1])
+    f = f.to(device=x.device, dtype=x.dtype)
+    g = f if flip_filter else f.flip(list(range(f.ndim)))  # correlation kernel
+    fw, fh = filter_size(f)
+    h, w = x.shape[2:]
+    plan_x = plan_axis(w, fw, up[0], down[0], pad[0], pad[1])
+    plan_y = plan_axis(h, fh, up[1], down[1], pad[2], pad[3])
+    if g.ndim == 2:
+        return _pass_2d(x, g * gain, plan_x, plan_y)
+    g = g * math.sqrt(gain)
+    # crop rows first (a view) so the width pass only touches rows the height pass reads
+    before, after = -plan_y.start, plan_y.start + plan_y.n_read - h
+    x, before, after = _crop_view(x, 2, before, after)
+    x = _pass_1d(x, g, plan_x, 3)
+    y_plan = AxisPlan(
+        plan_y.phases,
+        plan_y.stride,
+        plan_y.taps,
+        -before,
+        plan_y.n_groups,
+        plan_y.shift,
+        plan_y.n_out,
+    )
+    return _pass_1d(x, g, y_plan, 2)
