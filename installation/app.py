@@ -1,0 +1,307 @@
+"""The app: builds the pieces, runs the render thread and the present loop, stops them.
+
+One frame's way: show file -> keyframe ws (once) -> seed_loop_w(t) -> G.synthesis -> Frame ->
+frames queue -> presenter. The render thread owns the generator; the main thread owns the
+window. A single `stopping` event ends both (STYLE.md §8).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+import kernels.backend
+from installation.cli import seed_z
+from installation.display.offscreen import OffscreenPresenter
+from installation.display.presenter import QUIT, Presenter
+from installation.display.window import WindowPresenter, require_display
+from installation.errors import InstallationError
+from installation.logs import RateLimitedLog
+from installation.models import load_generator
+from installation.models.generator import Generator
+from installation.render.frame import Frame
+from installation.settings import AppSettings
+from installation.show.minimal import MinimalShow, load_minimal_show
+from installation.walk.paths import seed_loop_w
+
+log = logging.getLogger(__name__)
+
+FRAMES_QUEUE_SIZE = 2  # STYLE.md §8: bounded, the newest frame wins
+JOIN_TIMEOUT_S = 10.0  # a frame in progress cannot be interrupted; allow a slow one to finish
+POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this often
+RENDER_RETRY_DELAY_S = 0.5  # pause after a failed frame before trying again
+SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
+GEN_MS_WINDOW = 1000  # frames kept for the gen-time median/p95
+
+
+@dataclass
+class RenderCounters:
+    """Counts written by the render thread only; others read them (int reads are atomic)."""
+
+    generated: int = 0
+    dropped: int = 0
+    failed: int = 0
+
+
+@dataclass
+class PresentCounters:
+    """Counts written by the main thread only."""
+
+    shown: int = 0
+    started_s: float = 0.0
+    gen_ms: deque[float] = field(default_factory=lambda: deque(maxlen=GEN_MS_WINDOW))
+
+
+def run(settings: AppSettings) -> int:
+    """Play the show until quit, --frames or --duration; returns the process exit code.
+
+    Raises:
+        InstallationError: a startup failure (show, model, display), with a one-line message.
+    """
+    if not settings.is_headless:
+        require_display()
+    check_device(settings.device)
+    show = load_minimal_show(settings.show_path)
+    log.info(
+        "show loaded path=%s seeds=%d seconds_per_seed=%g loop_s=%g psi=%g",
+        show.path, len(show.seeds), show.seconds_per_seed, show.loop_duration_s, show.psi,
+    )  # fmt: skip
+    kernels.backend.select("auto")  # once, at startup; logs the choice and its reason
+    G = load_generator(show.model_path, settings.device, settings.precision)
+    keyframes = keyframe_ws(G, show.seeds, show.psi)
+    renderer = SeedLoopRenderer(G, show, keyframes)
+    presenter = open_presenter(settings)
+    try:
+        return play(settings, renderer, presenter)
+    finally:
+        presenter.close()
+
+
+def check_device(device: str) -> None:
+    """Raise InstallationError when `device` is not a usable torch device."""
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError as err:
+        raise InstallationError(f"--device {device!r}: {err}") from None
+    if torch_device.type == "cuda" and not torch.cuda.is_available():
+        raise InstallationError(
+            f"--device {device}: CUDA is not available (torch {torch.__version__})"
+        )
+
+
+def keyframe_ws(G: Generator, seeds: tuple[int, ...], psi: float) -> np.ndarray:
+    """The ws of each seed, truncated by psi: [K, num_ws, w_dim] float32 (NVIDIA's seed -> z)."""
+    device = next(G.parameters()).device
+    z = torch.cat([seed_z(seed, G.z_dim) for seed in seeds]).to(device)  # [K, z_dim]
+    c = None
+    if G.c_dim > 0:  # a conditional model: the minimal show has no label field yet; use class 0
+        c = torch.zeros(len(seeds), G.c_dim, device=device)
+        c[:, 0] = 1
+        log.warning("conditional model c_dim=%d: using class 0 for every seed", G.c_dim)
+    with torch.inference_mode():
+        ws = G.mapping(z, c, truncation_psi=psi)  # [K, num_ws, w_dim]
+    return ws.float().cpu().numpy()
+
+
+class SeedLoopRenderer:
+    """Show time -> w on the seed loop -> image -> Frame (the render thread's work per frame)."""
+
+    def __init__(self, G: Generator, show: MinimalShow, ws_keyframes: np.ndarray) -> None:
+        self.G = G
+        self.show = show
+        self.ws_keyframes = ws_keyframes  # [K, num_ws, w_dim]
+        self.device = next(G.parameters()).device
+
+    def render(self, index: int, show_time_s: float) -> Frame:
+        """Render the frame for `show_time_s`."""
+        started_s = time.perf_counter()
+        w = seed_loop_w(self.ws_keyframes, show_time_s, self.show.seconds_per_seed)
+        ws = torch.from_numpy(w).to(self.device).unsqueeze(0)  # [1, num_ws, w_dim]
+        with torch.inference_mode():
+            img = self.G.synthesis(ws, noise_mode=self.show.noise_mode)  # [1, C, H, W] ~[-1, 1]
+            x = (img[0].float().permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+            if x.shape[2] == 1:  # grayscale model
+                x = x.expand(-1, -1, 3)
+            pixels = x.contiguous().cpu().numpy()  # [H, W, 3]
+        gen_ms = (time.perf_counter() - started_s) * 1000
+        return Frame(pixels=pixels, index=index, show_time_s=show_time_s, gen_ms=gen_ms)
+
+
+def open_presenter(settings: AppSettings) -> Presenter:
+    """An offscreen EGL presenter for --headless, otherwise the pygame window."""
+    if settings.is_headless:
+        return OffscreenPresenter(settings.output_size_px)
+    return WindowPresenter(settings.display_index, settings.is_windowed, settings.output_size_px)
+
+
+def play(settings: AppSettings, renderer: SeedLoopRenderer, presenter: Presenter) -> int:
+    """Run the render thread and the present loop until a stop condition; log the summary."""
+    frames: queue.Queue[Frame] = queue.Queue(maxsize=FRAMES_QUEUE_SIZE)
+    stopping = threading.Event()
+    render_counters = RenderCounters()
+    started_s = time.perf_counter()
+
+    def show_clock_s() -> float:
+        return time.perf_counter() - started_s
+
+    render_thread = threading.Thread(
+        target=render_loop, name="render",
+        args=(renderer, frames, stopping, render_counters, show_clock_s, settings),
+    )  # fmt: skip
+    present_counters = PresentCounters(started_s=started_s)
+    render_thread.start()
+    log.info("show started fps_cap=%g frames=%s duration_s=%s", settings.fps,
+             settings.max_frames, settings.max_duration_s)  # fmt: skip
+    try:
+        present_loop(settings, presenter, frames, stopping, render_thread, show_clock_s,
+                     render_counters, present_counters)  # fmt: skip
+    finally:
+        stopping.set()
+        render_thread.join(JOIN_TIMEOUT_S)
+        if render_thread.is_alive():
+            log.warning("thread did not stop name=%s timeout_s=%g", render_thread.name,
+                        JOIN_TIMEOUT_S)  # fmt: skip
+    log_summary("summary", render_counters, present_counters)
+    if render_counters.generated == 0:
+        log.error("no frame was rendered (failed=%d); see the errors above",
+                  render_counters.failed)  # fmt: skip
+        return 1
+    return 0
+
+
+def render_loop(
+    renderer: SeedLoopRenderer,
+    frames: queue.Queue[Frame],
+    stopping: threading.Event,
+    counters: RenderCounters,
+    show_clock_s: Callable[[], float],
+    settings: AppSettings,
+) -> None:
+    """Render thread: one frame per fps tick (or as fast as it can), newest frame wins."""
+    try:
+        _render_frames(renderer, frames, stopping, counters, show_clock_s, settings)
+    except Exception:  # a bug outside the per-frame guard: stop the show instead of hanging it
+        log.exception("render thread failed; stopping")
+        stopping.set()
+
+
+def _render_frames(
+    renderer: SeedLoopRenderer,
+    frames: queue.Queue[Frame],
+    stopping: threading.Event,
+    counters: RenderCounters,
+    show_clock_s: Callable[[], float],
+    settings: AppSettings,
+) -> None:
+    """The render loop body; ends on `stopping` or once --frames attempts were made."""
+    period_s = 1.0 / settings.fps
+    failure_log = RateLimitedLog(log, interval_s=10.0)
+    drop_log = RateLimitedLog(log, interval_s=SUMMARY_INTERVAL_S)
+    next_render_s = time.perf_counter()
+    index = 0
+    while not stopping.is_set():
+        if settings.max_frames is not None and index >= settings.max_frames:
+            break  # the present loop ends once it has shown what is queued
+        delay_s = next_render_s - time.perf_counter()
+        if delay_s > 0 and stopping.wait(delay_s):
+            break
+        show_time_s = show_clock_s()
+        try:
+            frame = renderer.render(index, show_time_s)
+        except Exception:  # one bad frame must not end the show; the last good frame stays up
+            counters.failed += 1
+            failure_log.log(logging.ERROR, "render failed frame=%d show_time_s=%.3f",
+                            index, show_time_s, exc_info=True)  # fmt: skip
+            index += 1  # a bounded run (--frames) counts failed attempts, so it always ends
+            stopping.wait(RENDER_RETRY_DELAY_S)
+            continue
+        counters.generated += 1
+        index += 1
+        if put_newest(frames, frame):
+            counters.dropped += 1
+            drop_log.log(logging.WARNING, "frame dropped: display behind render dropped=%d",
+                         counters.dropped)  # fmt: skip
+        next_render_s = max(next_render_s + period_s, time.perf_counter())
+    failure_log.flush(logging.ERROR)
+    drop_log.flush()
+
+
+def put_newest(frames: queue.Queue[Frame], frame: Frame) -> bool:
+    """Put `frame`, dropping the oldest queued frame when full; True when one was dropped."""
+    is_dropped = False
+    while True:
+        try:
+            frames.put_nowait(frame)
+            return is_dropped
+        except queue.Full:
+            try:
+                frames.get_nowait()
+                is_dropped = True
+            except queue.Empty:
+                pass  # the consumer took one meanwhile: there is room now
+
+
+def present_loop(
+    settings: AppSettings,
+    presenter: Presenter,
+    frames: queue.Queue[Frame],
+    stopping: threading.Event,
+    render_thread: threading.Thread,
+    show_clock_s: Callable[[], float],
+    render_counters: RenderCounters,
+    counters: PresentCounters,
+) -> None:
+    """Main thread: poll UI, present each new frame at most at the fps cap (perf_counter pace)."""
+    period_s = 1.0 / settings.fps
+    next_present_s = time.perf_counter()
+    next_summary_s = next_present_s + SUMMARY_INTERVAL_S
+    try:
+        while not stopping.is_set():
+            if QUIT in presenter.poll():
+                log.info("quit requested")
+                break
+            if settings.max_duration_s is not None and show_clock_s() >= settings.max_duration_s:
+                break
+            try:
+                frame = frames.get(timeout=POLL_INTERVAL_S)
+            except queue.Empty:
+                if not render_thread.is_alive():
+                    break  # --frames done (or the render thread failed) and nothing is queued
+                continue
+            wait_s = next_present_s - time.perf_counter()
+            if wait_s > 0:
+                time.sleep(wait_s)
+            presenter.present(frame)
+            counters.shown += 1
+            counters.gen_ms.append(frame.gen_ms)
+            next_present_s = max(next_present_s + period_s, time.perf_counter())
+            if settings.max_frames is not None and counters.shown >= settings.max_frames:
+                break
+            if time.perf_counter() >= next_summary_s:
+                log_summary("stats", render_counters, counters)
+                next_summary_s += SUMMARY_INTERVAL_S
+    except KeyboardInterrupt:
+        log.info("interrupted")
+    finally:
+        stopping.set()
+
+
+def log_summary(label: str, render: RenderCounters, present: PresentCounters) -> None:
+    """One line: frames generated/shown/dropped/failed, gen ms median/p95, display fps."""
+    elapsed_s = time.perf_counter() - present.started_s
+    gen_ms = np.array(present.gen_ms) if present.gen_ms else np.array([np.nan])
+    log.info(
+        "%s frames generated=%d shown=%d dropped=%d failed=%d gen_ms_median=%.1f "
+        "gen_ms_p95=%.1f display_fps=%.2f elapsed_s=%.1f",
+        label, render.generated, present.shown, render.dropped, render.failed,
+        float(np.median(gen_ms)), float(np.percentile(gen_ms, 95)),
+        present.shown / elapsed_s if elapsed_s > 0 else 0.0, elapsed_s,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Presenters: put Frames on a screen (pygame + moderngl) or into an offscreen framebuffer."""

@@ -1,0 +1,89 @@
+"""OffscreenPresenter: a standalone EGL context and framebuffer, no window (--headless, tests).
+
+It draws with the same shader as the window and keeps the last presented frame readable with
+read_back(). Needs Mesa's EGL (Debian: libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import moderngl
+import numpy as np
+
+from installation.render.frame import Frame
+
+from .presenter import GL_VERSION_REQUIRED, DisplayError, QuadDrawer
+
+log = logging.getLogger(__name__)
+
+MESA_PACKAGES = "libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri"
+
+
+class OffscreenPresenter:
+    """Presents into an RGB framebuffer of `size_px`, or of each frame's own size when None."""
+
+    def __init__(self, size_px: tuple[int, int] | None = None) -> None:
+        try:
+            self.ctx = moderngl.create_standalone_context(
+                backend="egl", require=GL_VERSION_REQUIRED
+            )
+        except Exception as err:  # glcontext raises plain Exception ("eglInitialize failed" ...)
+            raise DisplayError(
+                f"offscreen: cannot create an EGL OpenGL {GL_VERSION_REQUIRED / 100:.1f} context: "
+                f"{err} (Debian packages: {MESA_PACKAGES})"
+            ) from None
+        self.fixed_size_px = size_px
+        self.drawer = QuadDrawer(self.ctx)
+        self.framebuffer: moderngl.Framebuffer | None = None
+        self.frame_count = 0
+        log.info(
+            "offscreen context ready renderer=%r gl=%r size=%s",
+            self.ctx.info["GL_RENDERER"], self.ctx.info["GL_VERSION"],
+            "x".join(map(str, size_px)) if size_px else "per-frame",
+        )  # fmt: skip
+
+    def _target(self, size_px: tuple[int, int]) -> moderngl.Framebuffer:
+        """The framebuffer of `size_px`, (re)created when the size changes."""
+        if self.framebuffer is None or self.framebuffer.size != size_px:
+            if self.framebuffer is not None:
+                for attachment in self.framebuffer.color_attachments:
+                    attachment.release()
+                self.framebuffer.release()
+            color = self.ctx.renderbuffer(size_px, components=3)
+            self.framebuffer = self.ctx.framebuffer(color_attachments=[color])
+        return self.framebuffer
+
+    def present(self, frame: Frame) -> None:
+        """Draw the frame (letterboxed) into the framebuffer."""
+        size_px = self.fixed_size_px or frame.size_px
+        if self.drawer.frame_index != frame.index or self.drawer.texture is None:
+            self.drawer.upload(frame)
+        self.drawer.draw(self._target(size_px), size_px)
+        self.frame_count += 1
+
+    def poll(self) -> list[str]:
+        """No UI here: always []."""
+        return []
+
+    def read_back(self) -> np.ndarray:
+        """The framebuffer as [H, W, 3] uint8, row 0 at the top (as presented)."""
+        if self.framebuffer is None:
+            raise RuntimeError("read_back() before any present()")
+        width, height = self.framebuffer.size
+        data = self.framebuffer.read(components=3, alignment=1)  # rows bottom-up, unpadded
+        rows_bottom_up = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
+        return np.ascontiguousarray(rows_bottom_up[::-1])
+
+    def close(self) -> None:
+        """Release the GL objects and the context; safe to call twice."""
+        if self.ctx is None:
+            return
+        self.drawer.release()
+        if self.framebuffer is not None:
+            for attachment in self.framebuffer.color_attachments:
+                attachment.release()
+            self.framebuffer.release()
+            self.framebuffer = None
+        self.ctx.release()
+        self.ctx = None

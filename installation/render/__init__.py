@@ -1,0 +1,1 @@
+"""Rendering: from w per frame to a Frame of pixels."""
