@@ -1,0 +1,64 @@
+"""The shipped demo model: reproducible from its script, small, fast enough shape, colourful."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from installation.cli import seed_z, to_uint8
+from installation.models import load_generator
+
+ROOT = Path(__file__).resolve().parents[3]
+ASSET = ROOT / "assets" / "demo" / "demo-sg3.safetensors"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from make_demo_model import make_demo_generator  # noqa: E402
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Suesstrunk (2003) colourfulness of an [H, W, 3] uint8 image (about 0 = grey)."""
+    r, g, b = (rgb[..., i].astype(float) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def test_asset_is_what_the_script_makes() -> None:
+    assert ASSET.is_file() and ASSET.stat().st_size < 20e6
+    shipped = load_generator(ASSET)
+    rebuilt = make_demo_generator()
+    assert shipped.spec == rebuilt.spec
+    for (name, a), b in zip(
+        shipped.state_dict().items(), rebuilt.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_demo_images_are_rich_and_varied() -> None:
+    G = load_generator(ASSET)
+    assert (G.img_resolution, G.architecture) == (256, "stylegan3-t")
+    z = torch.cat([seed_z(s, G.z_dim) for s in range(6)])
+    with torch.inference_mode():
+        imgs = to_uint8(G(z, truncation_psi=0.8))
+    scores = [colourfulness(img) for img in imgs]
+    assert min(scores) > 25, scores  # "moderately colourful" and up on Hasler's scale
+    # structure: neighbouring pixels differ at fine scale, and big regions differ at coarse scale
+    grey = imgs.astype(float).mean(axis=3)
+    fine = np.abs(np.diff(grey, axis=2)).mean()
+    coarse = grey.reshape(6, 4, 64, 4, 64).mean(axis=(2, 4)).std(axis=(1, 2)).mean()
+    assert fine > 0.5 and coarse > 5, (fine, coarse)
+    # different seeds give different pictures
+    assert np.abs(imgs[0].astype(int) - imgs[1].astype(int)).mean() > 20
+
+
+def test_fast_precision_close_to_exact() -> None:
+    G = load_generator(ASSET)
+    z = seed_z(3, G.z_dim)
+    with torch.inference_mode():
+        exact = G(z)
+        fast = G.set_precision("fast")(z)
+    mse = float((exact.clamp(-1, 1) - fast.clamp(-1, 1)).square().mean())
+    assert fast.dtype == torch.float32
+    assert 10 * np.log10(4 / mse) > 30
