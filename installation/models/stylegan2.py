@@ -48,18 +48,15 @@ def modulated_conv2d(
     """
     n, in_ch, h, w = x.shape
     out_ch, _, kh, kw = weight.shape
-    weight = weight.to(x.dtype)
-    styles = styles.to(x.dtype)
-    if x.dtype == torch.float16 and demodulate:
-        # fp16 pre-normalisation against overflow; cancelled by demodulation (spec §3.4 step 1)
-        weight = weight * (
-            1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
-        )
-        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
-    w_mod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
+    # modulate and demodulate in float32 whatever x's dtype (spec §3.4 steps 2-3); bf16/fp16 would
+    # be slower on CPUs and needs the overflow pre-normalisation of step 1 on GPUs
+    w_mod = weight.to(torch.float32).unsqueeze(0) * styles.to(torch.float32).reshape(
+        n, 1, in_ch, 1, 1
+    )
     if demodulate:
         d = (w_mod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
         w_mod = w_mod * d.reshape(n, out_ch, 1, 1, 1)
+    w_mod = w_mod.to(x.dtype)  # [N, O, I, k, k]
     x = x.reshape(1, n * in_ch, h, w)
     if up == 1:
         y = F.conv2d(x, w_mod.reshape(n * out_ch, in_ch, kh, kw), padding=padding, groups=n)
