@@ -12,9 +12,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import torch
+
 Architecture = Literal["stylegan2", "stylegan3-t", "stylegan3-r"]
 SG2Kind = Literal["orig", "skip", "resnet"]
 Precision = Literal["exact", "fast"]
+
+
+def layer_dtype(
+    fast_dtype: torch.dtype | None, use_fp16: bool, device: torch.device
+) -> torch.dtype:
+    """The dtype a synthesis layer computes in.
+
+    Exact mode (fast_dtype None): float32. Fast mode: on CUDA float16 for the layers the file
+    marks use_fp16 (as NVIDIA runs them) and float32 for the rest; elsewhere fast_dtype (bf16).
+    """
+    if fast_dtype is None:
+        return torch.float32
+    if device.type == "cuda":
+        return torch.float16 if use_fp16 else torch.float32
+    return fast_dtype
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from torch import nn
 import kernels
 
 from .mapping import FullyConnectedLayer
-from .spec import SG2Spec
+from .spec import SG2Spec, layer_dtype
 
 RESAMPLE_TAPS = (1, 3, 3, 1)  # spec §3.3: the [1,3,3,1] binomial, stored as its 4x4 outer product
 
@@ -38,8 +38,11 @@ def modulated_conv2d(
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Modulated (and optionally demodulated) convolution as one grouped conv (spec §3.4).
+    """Modulated (and optionally demodulated) convolution (spec §3.4).
 
+    Batch 1 (and CUDA) uses the fused form: one conv with per-sample weights. Larger CPU batches
+    use the equivalent non-fused form (scale x by the styles, one conv with the shared weight,
+    scale by the demodulation), because grouped convolutions are slow on CPUs.
     With up=2 the result equals zero-insertion, the 4x4 FIR (gain 4) and a 3x3 true convolution;
     it is computed as a stride-2 transposed convolution followed by the FIR with padding (1, 1).
     `padding` applies to up=1 only (the 3x3 layers pad 1).
@@ -50,23 +53,43 @@ def modulated_conv2d(
     out_ch, _, kh, kw = weight.shape
     # modulate and demodulate in float32 whatever x's dtype (spec §3.4 steps 2-3); bf16/fp16 would
     # be slower on CPUs and needs the overflow pre-normalisation of step 1 on GPUs
-    w_mod = weight.to(torch.float32).unsqueeze(0) * styles.to(torch.float32).reshape(
-        n, 1, in_ch, 1, 1
-    )
+    weight = weight.to(torch.float32)
+    styles = styles.to(torch.float32)
+    d = None
     if demodulate:
-        d = (w_mod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+        # sum over i, kh, kw of (W s)^2 = s^2 @ (sum over kh, kw of W^2)^T
+        d = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+    if n > 1 and not x.is_cuda:
+        x = x * styles.to(x.dtype).reshape(n, in_ch, 1, 1)
+        y = _conv(x, weight.to(x.dtype), 1, up, padding, resample_filter)
+        return y if d is None else y * d.to(x.dtype).reshape(n, out_ch, 1, 1)
+    w_mod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
+    if d is not None:
         w_mod = w_mod * d.reshape(n, out_ch, 1, 1, 1)
-    w_mod = w_mod.to(x.dtype)  # [N, O, I, k, k]
-    x = x.reshape(1, n * in_ch, h, w)
-    if up == 1:
-        y = F.conv2d(x, w_mod.reshape(n * out_ch, in_ch, kh, kw), padding=padding, groups=n)
-        return y.reshape(n, out_ch, *y.shape[2:])
-    # up == 2: transposed conv wants [groups*I, O, k, k]
-    w_t = w_mod.transpose(1, 2).reshape(n * in_ch, out_ch, kh, kw)
-    y = F.conv_transpose2d(x, w_t, stride=2, groups=n)  # [1, N*O, 2H+1, 2W+1]
-    # FIR (gain up^2) over the (2H+1)-sample result; padding 1 on each side gives 2H samples
-    y = kernels.upfirdn2d(y, resample_filter, padding=1, gain=4)
+    w_mod = w_mod.to(x.dtype).reshape(n * out_ch, in_ch, kh, kw)
+    y = _conv(x.reshape(1, n * in_ch, h, w), w_mod, n, up, padding, resample_filter)
     return y.reshape(n, out_ch, *y.shape[2:])
+
+
+def _conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,  # [groups*O, I, k, k]
+    groups: int,
+    up: int,
+    padding: int,
+    resample_filter: torch.Tensor | None,
+) -> torch.Tensor:
+    """Plain (up=1) or upsampling (up=2) convolution with `groups` groups."""
+    if up == 1:
+        return F.conv2d(x, weight, padding=padding, groups=groups)
+    # up == 2: the transposed conv wants [groups*I, O, k, k]
+    o_total, in_ch, kh, kw = weight.shape
+    out_ch = o_total // groups
+    w_t = weight.reshape(groups, out_ch, in_ch, kh, kw).transpose(1, 2)
+    w_t = w_t.reshape(groups * in_ch, out_ch, kh, kw)
+    y = F.conv_transpose2d(x, w_t, stride=2, groups=groups)  # [.., 2H+1, 2W+1]
+    # FIR (gain up^2) over the (2H+1)-sample result; padding 1 on each side gives 2H samples
+    return kernels.upfirdn2d(y, resample_filter, padding=1, gain=4)
 
 
 class SynthesisLayer(nn.Module):
@@ -241,14 +264,6 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", SynthesisBlock(spec, res, in_ch, out_ch))
             in_ch = out_ch
 
-    def block_dtype(self, block: SynthesisBlock, device: torch.device) -> torch.dtype:
-        """exact: float32; fast: bf16 on CPU, fp16 on CUDA for the file's fp16 blocks."""
-        if self.compute_dtype is None:
-            return torch.float32
-        if device.type == "cuda":
-            return torch.float16 if block.use_fp16 else torch.float32
-        return self.compute_dtype
-
     def forward(
         self, ws: torch.Tensor, noise_mode: str = "const", **_ignored: object
     ) -> torch.Tensor:
@@ -262,7 +277,7 @@ class SynthesisNetwork(nn.Module):
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-            dtype = self.block_dtype(block, ws.device)
+            dtype = layer_dtype(self.compute_dtype, block.use_fp16, ws.device)
             x, img = block(x, img, block_ws, noise_mode, dtype, self.memory_format)
             w_idx += block.num_conv
         return img.contiguous()

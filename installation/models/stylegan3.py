@@ -18,7 +18,7 @@ import kernels
 
 from .filters import lowpass_1d, radial_lowpass_2d
 from .mapping import FullyConnectedLayer
-from .spec import SG3InputSpec, SG3LayerSpec, SG3Spec
+from .spec import SG3InputSpec, SG3LayerSpec, SG3Spec, layer_dtype
 
 FILTER_SIZE = 6  # taps per up/down factor (spec §3.6)
 LRELU_UPSAMPLING = 2  # intermediate oversampling of the nonlinearity
@@ -215,21 +215,30 @@ def modulated_conv2d(
     input_gain: torch.Tensor,  # [] (1 / sqrt(magnitude_ema))
     padding: int,
 ) -> torch.Tensor:
-    """StyleGAN3 modulated conv (spec §3.6 step 3) as one grouped conv."""
+    """StyleGAN3 modulated conv (spec §3.6 step 3).
+
+    Batch 1 (and CUDA) runs one conv with per-sample weights; larger CPU batches scale x by the
+    styles, run one conv with the shared weight and scale by the demodulation (same result;
+    grouped convolutions are slow on CPUs).
+    """
     n, in_ch, h, w = x.shape
     out_ch, _, kh, kw = weight.shape
     weight = weight.to(torch.float32)
     styles = styles.to(torch.float32)
+    d = None
     if demodulate:
         # pre-normalise; cancelled by demodulation but keeps fp16 in range
         weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
         styles = styles * styles.square().mean().rsqrt()
+        d = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+    if n > 1 and not x.is_cuda:
+        x = x * (styles * input_gain).to(x.dtype).reshape(n, in_ch, 1, 1)
+        y = F.conv2d(x, weight.to(x.dtype), padding=padding)
+        return y if d is None else y * d.to(x.dtype).reshape(n, out_ch, 1, 1)
     w_mod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
-    if demodulate:
-        d = (w_mod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+    if d is not None:
         w_mod = w_mod * d.reshape(n, out_ch, 1, 1, 1)
-    w_mod = w_mod * input_gain
-    w_mod = w_mod.to(x.dtype).reshape(n * out_ch, in_ch, kh, kw)
+    w_mod = (w_mod * input_gain).to(x.dtype).reshape(n * out_ch, in_ch, kh, kw)
     y = F.conv2d(x.reshape(1, n * in_ch, h, w), w_mod, padding=padding, groups=n)
     return y.reshape(n, out_ch, *y.shape[2:])
 
@@ -304,14 +313,6 @@ class SynthesisNetwork(nn.Module):
         for layer in spec.layers:
             setattr(self, layer.name, SynthesisLayer(layer, spec.w_dim))
 
-    def layer_dtype(self, layer: SynthesisLayer, device: torch.device) -> torch.dtype:
-        """exact: float32; fast: bf16 on CPU, fp16 on CUDA for the file's fp16 layers."""
-        if self.compute_dtype is None:
-            return torch.float32
-        if device.type == "cuda":
-            return torch.float16 if layer.use_fp16 else torch.float32
-        return self.compute_dtype
-
     def forward(
         self,
         ws: torch.Tensor,
@@ -332,7 +333,7 @@ class SynthesisNetwork(nn.Module):
         x = self.input(ws[0], transform=transform)
         for name, w in zip(self.layer_names, ws[1:], strict=True):
             layer = getattr(self, name)
-            dtype = self.layer_dtype(layer, x.device)
+            dtype = layer_dtype(self.compute_dtype, layer.use_fp16, x.device)
             x = layer(x.contiguous(memory_format=self.memory_format), w, dtype)
         if self.output_scale != 1:
             x = x * self.output_scale

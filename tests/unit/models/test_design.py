@@ -17,7 +17,10 @@ from installation.models.stylegan3 import camera_transform, design_filters, desi
 CONFIGS = {
     "sg3t_32": {"channel_base": 1024, "channel_max": 64},
     "sg3r_32": {
-        "channel_base": 2048, "channel_max": 128, "conv_kernel": 1, "use_radial_filters": True,
+        "channel_base": 2048,
+        "channel_max": 128,
+        "conv_kernel": 1,
+        "use_radial_filters": True,
     },  # fmt: skip
 }
 FIELDS = [
@@ -69,8 +72,9 @@ def test_spec_json_round_trip() -> None:
 
     spec = NetworkSpec(
         architecture="stylegan3-t",
-        mapping=MappingSpec(z_dim=8, c_dim=0, w_dim=8, num_ws=16, num_layers=2,
-                            embed_features=0, layer_features=8),  # fmt: skip
+        mapping=MappingSpec(
+            z_dim=8, c_dim=0, w_dim=8, num_ws=16, num_layers=2, embed_features=0, layer_features=8
+        ),  # fmt: skip
         synthesis=design_synthesis(w_dim=8, img_resolution=16, channel_base=256, channel_max=16),
     )
     assert NetworkSpec.from_json(spec.to_json()) == spec
