@@ -17,7 +17,7 @@ import pickletools
 import struct
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,11 +262,17 @@ def build_torch_pickle(
     bare: bool = False,
     protocol: int = 4,
     torch1_style: bool = False,
+    edit: Callable[[dict, dict[str, np.ndarray]], None] | None = None,
 ) -> Path:
-    """Write an NVIDIA-format snapshot (or bare G_ema) pickle for a golden torch model."""
+    """Write an NVIDIA-format snapshot (or bare G_ema) pickle for a golden torch model.
+
+    `edit(network_json, g_ema_values)` may change both in place first (tests of bad files).
+    """
     net = load_network_json(model)
     common = net["torch_module_state_common"]
     g_ema_vals = _npz(GOLDEN / model / "params.npz")
+    if edit is not None:
+        edit(net, g_ema_vals)
     g_vals = _npz(GOLDEN / model / "G_params.npz")
     if torch1_style:
         protocol = 3
