@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 import kernels.backend
-from installation.cli import seed_z
 from installation.display.offscreen import OffscreenPresenter
 from installation.display.presenter import QUIT, Presenter
 from installation.display.window import WindowPresenter, require_display
@@ -27,6 +26,7 @@ from installation.errors import InstallationError
 from installation.logs import RateLimitedLog
 from installation.models import load_generator
 from installation.models.generator import Generator
+from installation.models.latents import seed_z, to_uint8
 from installation.render.frame import Frame
 from installation.settings import AppSettings
 from installation.show.minimal import MinimalShow, load_minimal_show
@@ -127,10 +127,9 @@ class SeedLoopRenderer:
         ws = torch.from_numpy(w).to(self.device).unsqueeze(0)  # [1, num_ws, w_dim]
         with torch.inference_mode():
             img = self.G.synthesis(ws, noise_mode=self.show.noise_mode)  # [1, C, H, W] ~[-1, 1]
-            x = (img[0].float().permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-            if x.shape[2] == 1:  # grayscale model
-                x = x.expand(-1, -1, 3)
-            pixels = x.contiguous().cpu().numpy()  # [H, W, 3]
+            pixels = to_uint8(img)[0]  # [H, W, C]
+            if pixels.shape[2] == 1:  # grayscale model
+                pixels = np.ascontiguousarray(np.repeat(pixels, 3, axis=2))
         gen_ms = (time.perf_counter() - started_s) * 1000
         return Frame(pixels=pixels, index=index, show_time_s=show_time_s, gen_ms=gen_ms)
 

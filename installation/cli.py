@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from installation.errors import InstallationError
+from installation.models.latents import seed_z, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +66,6 @@ def parse_pair(text: str) -> tuple[float, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected two numbers 'x,y', got {text!r}") from None
     return x, y
-
-
-def seed_z(seed: int, z_dim: int) -> torch.Tensor:
-    """z for a seed exactly as NVIDIA's tools draw it: RandomState(seed).randn(1, z_dim)."""
-    return torch.from_numpy(np.random.RandomState(seed).randn(1, z_dim)).to(torch.float32)
-
-
-def to_uint8(img: torch.Tensor) -> np.ndarray:
-    """[N, C, H, W] float ~[-1, 1] -> [N, H, W, C] uint8 (NVIDIA's x*127.5+128, clamped)."""
-    x = (img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return x.cpu().numpy()
 
 
 def make_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from golden_pickles import GOLDEN, build_hostile_pickles, build_torch_pickle
-from installation.cli import main, parse_int_ranges, parse_layer_range, to_uint8
+from installation.cli import main, parse_int_ranges, parse_layer_range
+from installation.models.latents import to_uint8
 
 ROOT = Path(__file__).resolve().parents[2]
 

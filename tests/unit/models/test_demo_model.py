@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from installation.cli import seed_z, to_uint8
 from installation.models import load_generator
+from installation.models.latents import seed_z, to_uint8
 
 ROOT = Path(__file__).resolve().parents[3]
 ASSET = ROOT / "assets" / "demo" / "demo-sg3.safetensors"
