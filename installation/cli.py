@@ -223,6 +223,26 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from installation.errors import ShowError
+    from installation.show.load import load_show, show_summary
+
+    try:
+        show = load_show(args.show)
+    except ShowError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"OK: {show_summary(show)}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from installation.show.jsonschema import schema_text
+
+    print(schema_text(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latent-walk", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -256,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("out")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("validate", help="check a show file; print a summary or every error")
+    p.add_argument("show", help="a show .yaml")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of show files")
+    p.set_defaults(func=cmd_schema)
     return parser
 
 

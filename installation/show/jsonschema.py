@@ -1,0 +1,333 @@
+"""The show format as a JSON Schema (draft 2020-12), for editor completion; see shows/."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from installation.show.schema import (
+    AUTOMATION_TARGETS,
+    DAYS,
+    EASING_NAMES,
+    LIVE_TARGETS,
+    NOISE_MODES,
+    PATH_KINDS,
+    SPACES,
+    TRANSITION_KINDS,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shows" / "show.schema.json"
+
+
+def _obj(desc: str, props: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object schema."""
+    out: dict[str, Any] = {
+        "type": "object",
+        "description": desc,
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if required:
+        out["required"] = list(required)
+    return out
+
+
+def _num(desc: str, **bounds: float) -> dict[str, Any]:
+    """A number with optional minimum/exclusiveMinimum."""
+    return {"type": "number", "description": desc, **bounds}
+
+
+def _int(desc: str, **bounds: int) -> dict[str, Any]:
+    """An integer with optional bounds."""
+    return {"type": "integer", "description": desc, **bounds}
+
+
+def _enum(desc: str, values: tuple[str, ...]) -> dict[str, Any]:
+    """A string from `values`."""
+    return {"type": "string", "description": desc, "enum": list(values)}
+
+
+def _ref(name: str) -> dict[str, str]:
+    """A reference into $defs."""
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def show_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a show file."""
+    easing = _enum("how a value eases between keys", EASING_NAMES)
+    keyframe_props: dict[str, Any] = {
+        "seed": _int("z from np.random.RandomState(seed), as NVIDIA's tools do", minimum=0),
+        "w": {"type": "string", "description": ".npy of shape [w_dim] or [num_ws, w_dim]"},
+        "z": {"type": "string", "description": ".npy of shape [z_dim]"},
+        "projected": {"type": "string", "description": ".npz from a projection, with key w"},
+        "mean": {"const": True, "description": "the model's mean w (w_avg)"},
+        "random": _int("a seed drawn from a generator seeded with this", minimum=0),
+        "psi": _num("truncation psi of this keyframe (seed, random, z, mean)"),
+    }
+    one_form = {
+        "oneOf": [{"required": [k]} for k in ("seed", "w", "z", "projected", "mean", "random")]
+    }
+    curve = _obj(
+        "keyframed values over section time",
+        {
+            "keys": {
+                "type": "array",
+                "description": "[time_s, value] pairs, time ascending",
+                "minItems": 1,
+                "items": {
+                    "type": "array",
+                    "prefixItems": [_num("time_s", minimum=0), _num("value")],
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+            "easing": easing,
+        },
+        ("keys",),
+    )
+    lfo = _obj(
+        "a sine: center + amplitude * sin(2 pi (t / period_s + phase))",
+        {
+            "lfo": _obj(
+                "low-frequency oscillator",
+                {
+                    "period_s": _num("seconds per cycle", exclusiveMinimum=0),
+                    "amplitude": _num("peak deviation from center"),
+                    "center": _num("middle value"),
+                    "phase": _num("offset, in cycles"),
+                },
+                ("period_s",),
+            ),
+        },
+        ("lfo",),
+    )
+    layers = {
+        "description": 'ws rows: coarse (0-3), middle (4-7), fine (8-), "N-", "N-M", [N, M] or N',
+        "oneOf": [
+            _enum("named range", ("coarse", "middle", "fine")),
+            {"type": "string", "pattern": r"^\s*\d+\s*-\s*\d*\s*$"},
+            {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+            {"type": "integer", "minimum": 0},
+        ],
+    }
+    walk = _obj(
+        "the path through latent space",
+        {
+            "space": _enum("interpolate in w or z", SPACES),
+            "path": _enum("the kind of path", PATH_KINDS),
+            "closed": {"type": "boolean", "description": "loop seamlessly back to the first key"},
+            "easing": easing,
+            "seconds_per_keyframe": _num("default seconds per segment", exclusiveMinimum=0),
+            "perceptual": {
+                "type": "boolean",
+                "description": "re-time for a steady rate of image change",
+            },
+            "keyframes": {
+                "type": "array",
+                "description": "the points the walk passes through",
+                "items": _ref("keyframe"),
+            },
+            "noise": _obj(
+                "for path noise_loop",
+                {
+                    "seed": _int("random seed", minimum=0),
+                    "radius": _num("size of the loop", exclusiveMinimum=0),
+                    "harmonics": _int("detail of the loop", minimum=1),
+                },
+            ),
+            "random_walk": _obj(
+                "for path random_walk",
+                {
+                    "seed": _int("seeds the generator of the seeds", minimum=0),
+                    "count": _int("how many random seeds", minimum=2),
+                },
+            ),
+        },
+        ("path",),
+    )
+    section = _obj(
+        "one entry of the playlist",
+        {
+            "name": {"type": "string", "description": "unique name of the section"},
+            "model": {"type": "string", "description": "a name under models"},
+            "duration_s": _num("seconds (or loops)", exclusiveMinimum=0),
+            "loops": _int("passes through the walk (or duration_s)", minimum=1),
+            "transition": _obj(
+                "how this section hands over to the next",
+                {
+                    "kind": _enum(
+                        "cut, crossfade in w (same model) or image_crossfade", TRANSITION_KINDS
+                    ),
+                    "duration_s": _num("seconds of the crossfade", minimum=0),
+                },
+                ("kind",),
+            ),
+            "live": {
+                "type": "object",
+                "description": "parameters a performer may steer",
+                "propertyNames": {"enum": list(LIVE_TARGETS)},
+                "additionalProperties": _obj(
+                    "a steerable parameter",
+                    {
+                        "range": {
+                            "type": "array",
+                            "items": {"type": "number"},
+                            "minItems": 2,
+                            "maxItems": 2,
+                            "description": "[low, high]",
+                        },
+                        "slew_s": _num("smoothing, seconds", minimum=0),
+                        "hold_s": _num("seconds a live value holds", minimum=0),
+                    },
+                    ("range",),
+                ),
+            },
+            "walk": walk,
+            "automation": _obj(
+                "numeric parameters over section time",
+                {k: {"oneOf": [_ref("curve"), _ref("lfo")]} for k in AUTOMATION_TARGETS},
+            ),
+            "mixing": {
+                "type": "array",
+                "description": "style mixing",
+                "items": _obj(
+                    "ws rows from another keyframe",
+                    {"layers": _ref("layers"), "from": _ref("source")},
+                    ("layers", "from"),
+                ),
+            },
+            "directions": {
+                "type": "array",
+                "description": "latent directions",
+                "items": _obj(
+                    "w[layers] += intensity * direction",
+                    {
+                        "file": {
+                            "type": "string",
+                            "description": ".npy [w_dim] or [num_ws, w_dim]",
+                        },
+                        "layers": _ref("layers"),
+                        "intensity": {"oneOf": [{"type": "number"}, _ref("curve"), _ref("lfo")]},
+                    },
+                    ("file",),
+                ),
+            },
+        },
+        ("name", "model", "walk"),
+    )
+    section["oneOf"] = [{"required": ["duration_s"]}, {"required": ["loops"]}]
+    keyframe = _obj(
+        "a point of the walk",
+        {
+            **keyframe_props,
+            "hold_s": _num("pause on this keyframe, seconds", minimum=0),
+            "duration_s": _num("seconds to the next keyframe", exclusiveMinimum=0),
+            "easing": easing,
+        },
+    )
+    keyframe.update(one_form)
+    source = _obj("a keyframe form", keyframe_props)
+    source.update(one_form)
+    model = _obj(
+        "a generator file and its defaults",
+        {
+            "path": {"type": "string", "description": ".pkl or .safetensors, relative to the show"},
+            "psi": _num("truncation psi (1 = none)"),
+            "cutoff": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "truncate only the first N ws rows",
+            },
+            "noise_mode": _enum("noise inputs", NOISE_MODES),
+            "class_index": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "class of a conditional model",
+            },
+        },
+        ("path",),
+    )
+    show = _obj(
+        "show-level settings",
+        {
+            "title": {"type": "string", "description": "name of the show"},
+            "output": _obj(
+                "offline render",
+                {
+                    "size_px": {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 1},
+                        "minItems": 2,
+                        "maxItems": 2,
+                        "description": "[width, height]",
+                    },
+                    "fps": _num("frames per second", exclusiveMinimum=0),
+                },
+            ),
+            "background": {
+                "type": "string",
+                "pattern": "^#[0-9a-fA-F]{6}$",
+                "description": 'hex colour, quoted: "#000000"',
+            },
+            "speed": _num("global speed factor", exclusiveMinimum=0),
+            "opening_hours": _obj(
+                "when the show plays",
+                {
+                    "days": {"type": "array", "items": {"enum": list(DAYS)}, "minItems": 1},
+                    "from": {
+                        "type": "string",
+                        "pattern": r"^\d{1,2}:\d{2}$",
+                        "description": "HH:MM",
+                    },
+                    "to": {"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "description": "HH:MM"},
+                    "outside": {"type": "string", "description": "black, hold or a section name"},
+                },
+                ("from", "to"),
+            ),
+        },
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://latent-walk.invalid/show.schema.json",
+        "title": "latent-walk show",
+        **_obj(
+            "A show: models, and sections that walk through their latent space.",
+            {
+                "show": show,
+                "models": {
+                    "type": "object",
+                    "description": "named generator files",
+                    "minProperties": 1,
+                    "additionalProperties": model,
+                },
+                "sections": {
+                    "type": "array",
+                    "description": "the playlist, in order",
+                    "minItems": 1,
+                    "items": section,
+                },
+            },
+            ("models", "sections"),
+        ),
+        "$defs": {
+            "keyframe": keyframe,
+            "source": source,
+            "curve": curve,
+            "lfo": lfo,
+            "layers": layers,
+        },
+    }
+
+
+def schema_text() -> str:
+    """The schema as the text of shows/show.schema.json."""
+    return json.dumps(show_json_schema(), indent=2) + "\n"

@@ -1,0 +1,894 @@
+"""Load a show file: YAML nodes (with their line marks) -> checked frozen dataclasses.
+
+This is the only place a show is checked. Every problem becomes one line of one ShowError,
+`file:line: field.path: message` (1-based line), and all of a file's problems come at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from installation.errors import ShowError
+from installation.show.schema import (
+    AUTOMATION_TARGETS,
+    DAYS,
+    EASING_NAMES,
+    LIVE_TARGETS,
+    NAMED_LAYERS,
+    NOISE_MODES,
+    PATH_KINDS,
+    SPACES,
+    TRANSITION_KINDS,
+    Automation,
+    Curve,
+    Direction,
+    Keyframe,
+    Layers,
+    Lfo,
+    LiveParam,
+    Mixing,
+    ModelEntry,
+    NoiseLoop,
+    OpeningHours,
+    OutputSettings,
+    RandomWalk,
+    Section,
+    Show,
+    ShowSettings,
+    Transition,
+    Walk,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+YAML_TAG = "tag:yaml.org,2002:"
+PLAIN_TAGS = {YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+KEYFRAME_FORMS = ("seed", "w", "z", "projected", "mean", "random")
+KEYFRAME_TIMING = ("hold_s", "duration_s", "easing")
+
+
+class _Missing:
+    """Marks a value that could not be read (its error is already recorded)."""
+
+
+BAD: Any = _Missing()
+
+
+@dataclass
+class Checker:
+    """Walks the node tree, collects errors and resolves paths against the show's folder."""
+
+    name: str  # the show file as the user named it, for messages
+    folder: Path
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    constructor: yaml.constructor.SafeConstructor = field(
+        default_factory=yaml.constructor.SafeConstructor
+    )
+
+    def error(self, node: Node, path: str, message: str) -> Any:
+        """Record one problem at `node`; returns BAD so callers can `return self.error(...)`."""
+        line = node.start_mark.line + 1
+        self.errors.append(
+            (
+                line,
+                f"{self.name}:{line}: {path}: {message}"
+                if path
+                else f"{self.name}:{line}: {message}",
+            )
+        )
+        return BAD
+
+    def value(self, node: Node) -> Any:
+        """The Python value of a scalar node (None for null)."""
+        return self.constructor.construct_object(node, deep=True)
+
+    # -- structure ---------------------------------------------------------------------------
+
+    def mapping(
+        self, node: Node, path: str, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> dict[str, Node] | None:
+        """Check a mapping's keys: unknown ones (with a did-you-mean) and missing ones."""
+        if not isinstance(node, MappingNode):
+            self.error(node, path, f"must be a mapping, got {describe(self, node)}")
+            return None
+        allowed = required + optional
+        found: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if key not in allowed:
+                self.error(key_node, join(path, str(key)), unknown_key(str(key), allowed))
+                continue
+            found[key] = value_node
+        for key in required:
+            if key not in found:
+                self.error(node, path, f"missing required key '{key}'")
+        return found
+
+    def named_mapping(self, node: Node, path: str) -> list[tuple[str, Node, Node]] | None:
+        """A mapping of user-chosen names: [(name, key node, value node)]."""
+        if not isinstance(node, MappingNode):
+            self.error(node, path, f"must be a mapping of names, got {describe(self, node)}")
+            return None
+        return [(str(k.value), k, v) for k, v in node.value]
+
+    def sequence(self, node: Node, path: str, min_len: int = 0) -> list[Node] | None:
+        """A list node's items, with a minimum length."""
+        if not isinstance(node, SequenceNode):
+            self.error(node, path, f"must be a list, got {describe(self, node)}")
+            return None
+        if len(node.value) < min_len:
+            self.error(node, path, f"must have at least {min_len} item(s), got {len(node.value)}")
+            return None
+        return list(node.value)
+
+    # -- scalars -----------------------------------------------------------------------------
+
+    def integer(
+        self, node: Node, path: str, minimum: int | None = None, nullable: bool = False
+    ) -> Any:
+        """An int (not a bool), optionally >= minimum."""
+        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        if nullable and v is None:
+            return None
+        ok = isinstance(v, int) and not isinstance(v, bool)
+        if ok and (minimum is None or v >= minimum):
+            return v
+        bound = f" >= {minimum}" if minimum is not None else ""
+        null = " or null" if nullable else ""
+        return self.error(node, path, f"must be an integer{bound}{null}, got {got(self, node)}")
+
+    def number(
+        self,
+        node: Node,
+        path: str,
+        gt: float | None = None,
+        ge: float | None = None,
+    ) -> Any:
+        """A float (ints accepted), optionally > gt or >= ge."""
+        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+        if ok and (gt is None or v > gt) and (ge is None or v >= ge):
+            return float(v)
+        bound = f" > {gt:g}" if gt is not None else f" >= {ge:g}" if ge is not None else ""
+        return self.error(node, path, f"must be a number{bound}, got {got(self, node)}")
+
+    def boolean(self, node: Node, path: str) -> Any:
+        """true or false."""
+        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        if isinstance(v, bool):
+            return v
+        return self.error(node, path, f"must be true or false, got {got(self, node)}")
+
+    def string(self, node: Node, path: str) -> Any:
+        """A non-empty string."""
+        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        if isinstance(v, str) and v:
+            return v
+        return self.error(node, path, f"must be a non-empty string, got {got(self, node)}")
+
+    def choice(self, node: Node, path: str, choices: tuple[str, ...]) -> Any:
+        """One of `choices`, naming them all when it is not."""
+        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        if isinstance(v, str) and v in choices:
+            return v
+        return self.error(node, path, f"{got(self, node)} is not one of {', '.join(choices)}")
+
+    def file(self, node: Node, path: str, suffixes: tuple[str, ...]) -> Any:
+        """A path relative to the show's folder, resolved; it must exist and end in `suffixes`."""
+        text = self.string(node, path)
+        if text is BAD:
+            return BAD
+        resolved = (self.folder / Path(text).expanduser()).resolve()
+        if suffixes and resolved.suffix.lower() not in suffixes:
+            return self.error(node, path, f"must end in {' or '.join(suffixes)}, got {text!r}")
+        if not resolved.is_file():
+            return self.error(node, path, f"file not found: {resolved}")
+        return resolved
+
+    def array_file(
+        self, node: Node, path: str, suffix: str, ranks: tuple[int, ...], shape_text: str
+    ) -> Any:
+        """A .npy (or .npz with key w) that loads without pickles and has one of `ranks`."""
+        resolved = self.file(node, path, (suffix,))
+        if resolved is BAD:
+            return BAD
+        try:
+            if suffix == ".npz":
+                with np.load(resolved, allow_pickle=False) as npz:
+                    if "w" not in npz.files:
+                        keys = ", ".join(npz.files) or "none"
+                        return self.error(node, path, f"{resolved} has no array 'w' (has {keys})")
+                    shape = npz["w"].shape
+            else:
+                shape = np.load(resolved, allow_pickle=False, mmap_mode="r").shape
+        except (OSError, ValueError) as exc:
+            return self.error(node, path, f"cannot read {resolved}: {exc}")
+        if len(shape) not in ranks:
+            return self.error(
+                node, path, f"{resolved} must have shape {shape_text}, got {list(shape)}"
+            )
+        return resolved
+
+
+def join(path: str, key: str) -> str:
+    """'sections[1]' + 'walk' -> 'sections[1].walk'."""
+    return f"{path}.{key}" if path else key
+
+
+def unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    """'unknown key; did you mean ...' or the list of allowed keys."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return f"unknown key; expected one of {', '.join(allowed)}"
+
+
+def describe(c: Checker, node: Node) -> str:
+    """A short account of what a node is, for 'got ...'."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    return got(c, node)
+
+
+def got(c: Checker, node: Node) -> str:
+    """A scalar as the user wrote it: 'abc', -1, null, true."""
+    if not isinstance(node, ScalarNode):
+        return describe(c, node)
+    v = c.value(node)
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v)
+    return node.value
+
+
+# -- YAML ------------------------------------------------------------------------------------
+
+
+def compose(text: str, name: str) -> Node | None:
+    """Parse YAML to nodes; syntax errors, duplicate keys and tags become ShowErrors."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        raise ShowError(f"{name}:{line}: YAML syntax error: {problem}{context}") from None
+    except yaml.YAMLError as exc:
+        raise ShowError(f"{name}:1: YAML syntax error: {exc}") from None
+    errors: list[tuple[int, str]] = []
+    stack = [("", root)] if root is not None else []
+    while stack:
+        path, node = stack.pop()
+        line = node.start_mark.line + 1
+        if node.tag not in PLAIN_TAGS:
+            where = f"{path}: " if path else ""
+            errors.append(
+                (line, f"{name}:{line}: {where}YAML tags are not allowed, got {node.tag!r}")
+            )
+            continue
+        if isinstance(node, MappingNode):
+            seen: set[str] = set()
+            for k, v in node.value:
+                key = str(k.value) if isinstance(k, ScalarNode) else "?"
+                if key == "<<":
+                    kline = k.start_mark.line + 1
+                    errors.append(
+                        (
+                            kline,
+                            f"{name}:{kline}: {join(path, key)}: YAML merge keys are not allowed",
+                        )
+                    )
+                elif key in seen:
+                    kline = k.start_mark.line + 1
+                    errors.append((kline, f"{name}:{kline}: {join(path, key)}: duplicate key"))
+                seen.add(key)
+                stack.append((join(path, key), v))
+        elif isinstance(node, SequenceNode):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node.value))
+    if errors:
+        raise ShowError("\n".join(m for _, m in sorted(errors)))
+    return root
+
+
+# -- the format ------------------------------------------------------------------------------
+
+
+def load_show(path: str | Path) -> Show:
+    """Read and check a show file; raises ShowError listing every problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ShowError(f"{path}: cannot read the show file: {exc}") from None
+    return validate_text(text, path)
+
+
+def validate_text(text: str, path: str | Path) -> Show:
+    """Check `text` as the contents of the show file `path` (relative files resolve from it)."""
+    name = str(path)
+    root = compose(text, name)
+    c = Checker(name, Path(path).resolve().parent)
+    if root is None:
+        raise ShowError(f"{name}:1: the file is empty; a show needs 'models' and 'sections'")
+    show = read_show(c, root, Path(path).resolve())
+    if c.errors:
+        raise ShowError("\n".join(m for _, m in sorted(c.errors, key=lambda e: e[0])))
+    log.debug("loaded show %s: %d sections", name, len(show.sections))
+    return show
+
+
+def opt(
+    c: Checker,
+    keys: dict[str, Node],
+    key: str,
+    path: str,
+    read: Callable[[Node, str], T],
+    default: T,
+) -> T:
+    """Read `key` with `read` when present, else `default`."""
+    if key not in keys:
+        return default
+    return read(keys[key], join(path, key))
+
+
+def read_show(c: Checker, root: Node, show_path: Path) -> Show:
+    """The top level: show, models, sections; then the cross-references."""
+    keys = c.mapping(root, "", ("models", "sections"), ("show",)) or {}
+    settings = opt(c, keys, "show", "", lambda n, p: read_settings(c, n, p), ShowSettings())
+    models: list[ModelEntry] = []
+    if "models" in keys:
+        entries = c.named_mapping(keys["models"], "models") or []
+        if not entries and isinstance(keys["models"], MappingNode):
+            c.error(keys["models"], "models", "must name at least 1 model")
+        for name, _, node in entries:
+            entry = read_model(c, node, f"models.{name}", name)
+            if entry is not BAD:
+                models.append(entry)
+    sections: list[Section] = []
+    section_nodes: list[Node] = []
+    if "sections" in keys:
+        for i, node in enumerate(c.sequence(keys["sections"], "sections", min_len=1) or []):
+            section = read_section(c, node, f"sections[{i}]")
+            if section is not BAD:
+                sections.append(section)
+                section_nodes.append(node)
+    cross_check(c, keys, settings, models, sections, section_nodes)
+    return Show(
+        show_path,
+        settings if settings is not BAD else ShowSettings(),
+        tuple(models),
+        tuple(sections),
+    )
+
+
+def cross_check(
+    c: Checker,
+    keys: dict[str, Node],
+    settings: Any,
+    models: list[ModelEntry],
+    sections: list[Section],
+    nodes: list[Node],
+) -> None:
+    """Names that refer to other entries: section models, unique names, `outside`, crossfades."""
+    model_names = tuple(m.name for m in models)
+    seen: dict[str, int] = {}
+    for i, (section, node) in enumerate(zip(sections, nodes, strict=True)):
+        fields = {k.value: (k, v) for k, v in node.value}
+        if section.name in seen:
+            c.error(
+                fields["name"][1],
+                f"sections[{i}].name",
+                f"duplicate section name {section.name!r} (also sections[{seen[section.name]}])",
+            )
+        seen.setdefault(section.name, i)
+        if model_names and section.model not in model_names:
+            c.error(
+                fields["model"][1],
+                f"sections[{i}].model",
+                f"{section.model!r} is not one of the models: {', '.join(model_names)}",
+            )
+        nxt = sections[(i + 1) % len(sections)]
+        if section.transition.kind == "crossfade" and nxt.model != section.model:
+            c.error(
+                fields["transition"][1],
+                f"sections[{i}].transition.kind",
+                f"crossfade (in w) needs the next section ({nxt.name!r}) to use the same "
+                f"model, got {section.model!r} then {nxt.model!r}; use image_crossfade",
+            )
+    hours = settings.opening_hours if settings is not BAD else None
+    if hours is not None and hours.outside not in ("black", "hold", *seen):
+        node = find(keys.get("show"), "opening_hours", "outside")
+        choices = ", ".join(("black", "hold", *seen))
+        c.error(
+            node or keys["show"],
+            "show.opening_hours.outside",
+            f"{hours.outside!r} is not one of {choices}",
+        )
+
+
+def find(node: Node | None, *path: str) -> Node | None:
+    """The node at a key path in nested mappings, or None."""
+    for key in path:
+        if not isinstance(node, MappingNode):
+            return None
+        node = next((v for k, v in node.value if k.value == key), None)
+    return node
+
+
+def all_ok(*values: Any) -> bool:
+    """No value is BAD."""
+    return not any(v is BAD for v in values)
+
+
+def read_settings(c: Checker, node: Node, path: str) -> Any:
+    """The `show:` block."""
+    path = "show"
+    keys = c.mapping(node, path, (), ("title", "output", "background", "speed", "opening_hours"))
+    if keys is None:
+        return BAD
+    d = ShowSettings()
+    title = opt(c, keys, "title", path, c.string, d.title)
+    output = opt(c, keys, "output", path, lambda n, p: read_output(c, n, p), d.output)
+    background = opt(c, keys, "background", path, lambda n, p: read_colour(c, n, p), d.background)
+    speed = opt(c, keys, "speed", path, lambda n, p: c.number(n, p, gt=0), d.speed)
+    hours = opt(c, keys, "opening_hours", path, lambda n, p: read_hours(c, n, p), None)
+    if not all_ok(title, output, background, speed, hours):
+        return BAD
+    return ShowSettings(title, output, background, speed, hours)
+
+
+def read_output(c: Checker, node: Node, path: str) -> Any:
+    """`output: {size_px: [w, h], fps}`."""
+    keys = c.mapping(node, path, (), ("size_px", "fps"))
+    if keys is None:
+        return BAD
+    d = OutputSettings()
+    size = opt(c, keys, "size_px", path, lambda n, p: read_size(c, n, p), d.size_px)
+    fps = opt(c, keys, "fps", path, lambda n, p: c.number(n, p, gt=0), d.fps)
+    return OutputSettings(size, fps) if all_ok(size, fps) else BAD
+
+
+def read_size(c: Checker, node: Node, path: str) -> Any:
+    """[width, height] in pixels."""
+    items = c.sequence(node, path)
+    if items is None:
+        return BAD
+    if len(items) != 2:
+        return c.error(node, path, f"must be [width, height], got {len(items)} numbers")
+    w, h = (c.integer(n, f"{path}[{i}]", minimum=1) for i, n in enumerate(items))
+    return (w, h) if all_ok(w, h) else BAD
+
+
+def read_colour(c: Checker, node: Node, path: str) -> Any:
+    """'#rrggbb' (quote it in YAML: # starts a comment)."""
+    v = c.value(node) if isinstance(node, ScalarNode) else None
+    if isinstance(v, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", v):
+        return v.lower()
+    return c.error(node, path, f'must be a quoted hex colour like "#000000", got {got(c, node)}')
+
+
+def read_time(c: Checker, node: Node, path: str) -> Any:
+    """'HH:MM' (24-hour clock)."""
+    # YAML 1.1 reads an unquoted 10:00 as the integer 600: take the text as written.
+    text = node.value if isinstance(node, ScalarNode) else ""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return datetime.time(int(match[1]), int(match[2]))
+    return c.error(node, path, f'must be a time "HH:MM" (00:00 to 23:59), got {got(c, node)}')
+
+
+def read_hours(c: Checker, node: Node, path: str) -> Any:
+    """`opening_hours: {days, from, to, outside}`."""
+    keys = c.mapping(node, path, ("from", "to"), ("days", "outside"))
+    if keys is None:
+        return BAD
+    d = OpeningHours()
+    days: Any = d.days
+    if "days" in keys:
+        items = c.sequence(keys["days"], join(path, "days"), min_len=1)
+        if items is None:
+            days = BAD
+        else:
+            days = tuple(c.choice(n, f"{path}.days[{i}]", DAYS) for i, n in enumerate(items))
+            days = days if all_ok(*days) else BAD
+    start = opt(c, keys, "from", path, lambda n, p: read_time(c, n, p), d.start)
+    end = opt(c, keys, "to", path, lambda n, p: read_time(c, n, p), d.end)
+    outside = opt(c, keys, "outside", path, c.string, d.outside)
+    if not all_ok(days, start, end, outside):
+        return BAD
+    return OpeningHours(days, start, end, outside)
+
+
+def read_model(c: Checker, node: Node, path: str, name: str) -> Any:
+    """One entry of `models:`."""
+    keys = c.mapping(node, path, ("path",), ("psi", "cutoff", "noise_mode", "class_index"))
+    if keys is None:
+        return BAD
+    file = opt(c, keys, "path", path, lambda n, p: c.file(n, p, ()), BAD)
+    psi = opt(c, keys, "psi", path, c.number, 1.0)
+    cutoff = opt(c, keys, "cutoff", path, lambda n, p: c.integer(n, p, 1, nullable=True), None)
+    noise = opt(c, keys, "noise_mode", path, lambda n, p: c.choice(n, p, NOISE_MODES), "const")
+    cls = opt(c, keys, "class_index", path, lambda n, p: c.integer(n, p, 0, nullable=True), None)
+    if not all_ok(file, psi, cutoff, noise, cls):
+        return BAD
+    return ModelEntry(name, file, psi, cutoff, noise, cls)
+
+
+SECTION_KEYS = ("transition", "live", "automation", "mixing", "directions", "duration_s", "loops")
+
+
+def read_section(c: Checker, node: Node, path: str) -> Any:
+    """One entry of `sections:`."""
+    keys = c.mapping(node, path, ("name", "model", "walk"), SECTION_KEYS)
+    if keys is None:
+        return BAD
+    name = c.string(keys["name"], join(path, "name")) if "name" in keys else BAD
+    model = c.string(keys["model"], join(path, "model")) if "model" in keys else BAD
+    duration = opt(c, keys, "duration_s", path, lambda n, p: c.number(n, p, gt=0), None)
+    loops = opt(c, keys, "loops", path, lambda n, p: c.integer(n, p, minimum=1), None)
+    if ("duration_s" in keys) == ("loops" in keys):
+        c.error(
+            node,
+            path,
+            "needs exactly one of 'duration_s' and 'loops', got "
+            + ("both" if "loops" in keys else "neither"),
+        )
+        duration = BAD
+    transition = opt(
+        c, keys, "transition", path, lambda n, p: read_transition(c, n, p), Transition()
+    )
+    live = opt(c, keys, "live", path, lambda n, p: read_live(c, n, p), ())
+    walk = read_walk(c, keys["walk"], join(path, "walk")) if "walk" in keys else BAD
+    automation = opt(
+        c, keys, "automation", path, lambda n, p: read_automation(c, n, p), Automation()
+    )
+    mixing = opt(c, keys, "mixing", path, lambda n, p: read_list(c, n, p, read_mixing), ())
+    directions = opt(
+        c, keys, "directions", path, lambda n, p: read_list(c, n, p, read_direction), ()
+    )
+    parts = (name, model, walk, duration, loops, transition, live, automation, mixing, directions)
+    return Section(*parts) if all_ok(*parts) else BAD
+
+
+def read_list(c: Checker, node: Node, path: str, read: Callable[[Checker, Node, str], Any]) -> Any:
+    """A list whose items `read` builds."""
+    items = c.sequence(node, path)
+    if items is None:
+        return BAD
+    out = tuple(read(c, n, f"{path}[{i}]") for i, n in enumerate(items))
+    return out if all_ok(*out) else BAD
+
+
+def read_transition(c: Checker, node: Node, path: str) -> Any:
+    """`transition: {kind, duration_s}`."""
+    keys = c.mapping(node, path, ("kind",), ("duration_s",))
+    if keys is None:
+        return BAD
+    kind = opt(c, keys, "kind", path, lambda n, p: c.choice(n, p, TRANSITION_KINDS), BAD)
+    dur = opt(c, keys, "duration_s", path, lambda n, p: c.number(n, p, ge=0), 0.0)
+    if kind == "cut" and dur not in (BAD, 0.0):
+        c.error(
+            keys["duration_s"],
+            join(path, "duration_s"),
+            "a cut has no duration; use kind crossfade or image_crossfade",
+        )
+        return BAD
+    return Transition(kind, dur) if all_ok(kind, dur) else BAD
+
+
+def read_live(c: Checker, node: Node, path: str) -> Any:
+    """`live: {param: {range: [lo, hi], slew_s, hold_s}}`."""
+    entries = c.named_mapping(node, path)
+    if entries is None:
+        return BAD
+    out = []
+    for name, key_node, value in entries:
+        p = join(path, name)
+        if name not in LIVE_TARGETS:
+            c.error(key_node, p, unknown_key(name, LIVE_TARGETS))
+            out.append(BAD)
+            continue
+        keys = c.mapping(value, p, ("range",), ("slew_s", "hold_s"))
+        if keys is None:
+            out.append(BAD)
+            continue
+        rng = opt(c, keys, "range", p, lambda n, q: read_range(c, n, q), BAD)
+        slew = opt(c, keys, "slew_s", p, lambda n, q: c.number(n, q, ge=0), 0.0)
+        hold = opt(c, keys, "hold_s", p, lambda n, q: c.number(n, q, ge=0), 0.0)
+        out.append(LiveParam(name, rng, slew, hold) if all_ok(rng, slew, hold) else BAD)
+    return tuple(out) if all_ok(*out) else BAD
+
+
+def read_range(c: Checker, node: Node, path: str) -> Any:
+    """[low, high] with low < high."""
+    items = c.sequence(node, path)
+    if items is None:
+        return BAD
+    if len(items) != 2:
+        return c.error(node, path, f"must be [low, high], got {len(items)} numbers")
+    lo, hi = (c.number(n, f"{path}[{i}]") for i, n in enumerate(items))
+    if not all_ok(lo, hi):
+        return BAD
+    if lo >= hi:
+        return c.error(node, path, f"must be [low, high] with low < high, got [{lo:g}, {hi:g}]")
+    return (lo, hi)
+
+
+WALK_KEYS = (
+    "space",
+    "path",
+    "closed",
+    "easing",
+    "seconds_per_keyframe",
+    "perceptual",
+    "keyframes",
+    "noise",
+    "random_walk",
+)
+
+
+def read_walk(c: Checker, node: Node, path: str) -> Any:
+    """`walk:` of a section."""
+    keys = c.mapping(node, path, ("path",), tuple(k for k in WALK_KEYS if k != "path"))
+    if keys is None:
+        return BAD
+    d = Walk()
+    space = opt(c, keys, "space", path, lambda n, p: c.choice(n, p, SPACES), d.space)
+    kind = opt(c, keys, "path", path, lambda n, p: c.choice(n, p, PATH_KINDS), BAD)
+    closed = opt(c, keys, "closed", path, c.boolean, d.closed)
+    easing = opt(c, keys, "easing", path, lambda n, p: c.choice(n, p, EASING_NAMES), d.easing)
+    spk = opt(
+        c,
+        keys,
+        "seconds_per_keyframe",
+        path,
+        lambda n, p: c.number(n, p, gt=0),
+        d.seconds_per_keyframe,
+    )
+    perceptual = opt(c, keys, "perceptual", path, c.boolean, d.perceptual)
+    keyframes = opt(c, keys, "keyframes", path, lambda n, p: read_list(c, n, p, read_keyframe), ())
+    noise = opt(c, keys, "noise", path, lambda n, p: read_noise(c, n, p), None)
+    rwalk = opt(c, keys, "random_walk", path, lambda n, p: read_random_walk(c, n, p), None)
+    if kind in ("linear", "slerp", "cubic") and keyframes != BAD:
+        need = 1 if closed else 2
+        if len(keyframes) < need:
+            where = keys.get("keyframes", node)
+            c.error(
+                where,
+                join(path, "keyframes"),
+                f"a {kind} path needs at least {need} keyframe(s), got {len(keyframes)}",
+            )
+            keyframes = BAD
+    for key, only in (("noise", "noise_loop"), ("random_walk", "random_walk")):
+        if key in keys and kind not in (BAD, only):
+            c.error(keys[key], join(path, key), f"only for path {only}, got path {kind}")
+            kind = BAD
+    if kind == "noise_loop" and noise is None:
+        noise = NoiseLoop()
+    if kind == "random_walk" and rwalk is None:
+        rwalk = RandomWalk()
+    parts = (space, kind, closed, easing, spk, perceptual, keyframes, noise, rwalk)
+    return Walk(*parts) if all_ok(*parts) else BAD
+
+
+def read_noise(c: Checker, node: Node, path: str) -> Any:
+    """`noise: {seed, radius, harmonics}`."""
+    keys = c.mapping(node, path, (), ("seed", "radius", "harmonics"))
+    if keys is None:
+        return BAD
+    d = NoiseLoop()
+    seed = opt(c, keys, "seed", path, lambda n, p: c.integer(n, p, 0), d.seed)
+    radius = opt(c, keys, "radius", path, lambda n, p: c.number(n, p, gt=0), d.radius)
+    harmonics = opt(c, keys, "harmonics", path, lambda n, p: c.integer(n, p, 1), d.harmonics)
+    return NoiseLoop(seed, radius, harmonics) if all_ok(seed, radius, harmonics) else BAD
+
+
+def read_random_walk(c: Checker, node: Node, path: str) -> Any:
+    """`random_walk: {seed, count}`."""
+    keys = c.mapping(node, path, (), ("seed", "count"))
+    if keys is None:
+        return BAD
+    d = RandomWalk()
+    seed = opt(c, keys, "seed", path, lambda n, p: c.integer(n, p, 0), d.seed)
+    count = opt(c, keys, "count", path, lambda n, p: c.integer(n, p, 2), d.count)
+    return RandomWalk(seed, count) if all_ok(seed, count) else BAD
+
+
+def read_keyframe(c: Checker, node: Node, path: str, timing: bool = True) -> Any:
+    """One keyframe form: seed, w, z, projected, mean or random (plus psi and timing)."""
+    extra = ("psi", *KEYFRAME_TIMING) if timing else ("psi",)
+    keys = c.mapping(node, path, (), KEYFRAME_FORMS + extra)
+    if keys is None:
+        return BAD
+    forms = [k for k in KEYFRAME_FORMS if k in keys]
+    if len(forms) != 1:
+        got_forms = ", ".join(forms) if forms else "none"
+        return c.error(
+            node, path, f"needs exactly one of {', '.join(KEYFRAME_FORMS)}; got {got_forms}"
+        )
+    kind = forms[0]
+    p = join(path, kind)
+    n = keys[kind]
+    seed: Any = None
+    file: Any = None
+    if kind in ("seed", "random"):
+        seed = c.integer(n, p, 0)
+    elif kind == "w":
+        file = c.array_file(n, p, ".npy", (1, 2), "[w_dim] or [num_ws, w_dim]")
+    elif kind == "z":
+        file = c.array_file(n, p, ".npy", (1,), "[z_dim]")
+    elif kind == "projected":
+        file = c.array_file(n, p, ".npz", (1, 2), "[w_dim] or [num_ws, w_dim] (key w)")
+    elif not (isinstance(n, ScalarNode) and c.value(n) is True):
+        seed = c.error(n, p, f"must be true, got {got(c, n)}")
+    psi = opt(c, keys, "psi", path, c.number, None)
+    if "psi" in keys and kind in ("w", "projected"):
+        psi = c.error(
+            keys["psi"],
+            join(path, "psi"),
+            f"a {kind} keyframe is already in w; psi applies to seed, random, z and mean keyframes",
+        )
+    hold = opt(c, keys, "hold_s", path, lambda m, q: c.number(m, q, ge=0), 0.0)
+    dur = opt(c, keys, "duration_s", path, lambda m, q: c.number(m, q, gt=0), None)
+    easing = opt(c, keys, "easing", path, lambda m, q: c.choice(m, q, EASING_NAMES), None)
+    parts = (kind, seed, file, psi, hold, dur, easing)
+    return Keyframe(*parts) if all_ok(*parts) else BAD
+
+
+def read_signal(c: Checker, node: Node, path: str, constant: bool = False) -> Any:
+    """A Curve `{keys, easing}` or an Lfo `{lfo: {...}}` (or a plain number if `constant`)."""
+    if constant and isinstance(node, ScalarNode):
+        return c.number(node, path)
+    keys = c.mapping(node, path, (), ("keys", "easing", "lfo"))
+    if keys is None:
+        return BAD
+    if ("keys" in keys) == ("lfo" in keys):
+        return c.error(
+            node,
+            path,
+            "needs exactly one of 'keys' and 'lfo'" + (" (or a number)" if constant else ""),
+        )
+    if "lfo" in keys:
+        if "easing" in keys:
+            return c.error(keys["easing"], join(path, "easing"), "an lfo has no easing")
+        return read_lfo(c, keys["lfo"], join(path, "lfo"))
+    pairs = read_keys(c, keys["keys"], join(path, "keys"))
+    easing = opt(c, keys, "easing", path, lambda n, p: c.choice(n, p, EASING_NAMES), "linear")
+    return Curve(pairs, easing) if all_ok(pairs, easing) else BAD
+
+
+def read_keys(c: Checker, node: Node, path: str) -> Any:
+    """[[time_s, value], ...] with time strictly ascending."""
+    items = c.sequence(node, path, min_len=1)
+    if items is None:
+        return BAD
+    pairs: list[Any] = []
+    for i, item in enumerate(items):
+        p = f"{path}[{i}]"
+        if not isinstance(item, SequenceNode) or len(item.value) != 2:
+            pairs.append(c.error(item, p, f"must be [time_s, value], got {describe(c, item)}"))
+            continue
+        t = c.number(item.value[0], f"{p}[0]", ge=0)
+        v = c.number(item.value[1], f"{p}[1]")
+        pairs.append((t, v) if all_ok(t, v) else BAD)
+    if not all_ok(*pairs):
+        return BAD
+    for i in range(1, len(pairs)):
+        if pairs[i][0] <= pairs[i - 1][0]:
+            return c.error(
+                items[i],
+                f"{path}[{i}][0]",
+                f"times must ascend: {pairs[i][0]:g} comes after {pairs[i - 1][0]:g}",
+            )
+    return tuple(pairs)
+
+
+def read_lfo(c: Checker, node: Node, path: str) -> Any:
+    """`lfo: {period_s, amplitude, center, phase}`."""
+    keys = c.mapping(node, path, ("period_s",), ("amplitude", "center", "phase"))
+    if keys is None:
+        return BAD
+    period = opt(c, keys, "period_s", path, lambda n, p: c.number(n, p, gt=0), BAD)
+    amp = opt(c, keys, "amplitude", path, c.number, 1.0)
+    center = opt(c, keys, "center", path, c.number, 0.0)
+    phase = opt(c, keys, "phase", path, c.number, 0.0)
+    return Lfo(period, amp, center, phase) if all_ok(period, amp, center, phase) else BAD
+
+
+def read_automation(c: Checker, node: Node, path: str) -> Any:
+    """`automation: {target: curve or lfo}`."""
+    keys = c.mapping(node, path, (), AUTOMATION_TARGETS)
+    if keys is None:
+        return BAD
+    values = {k: read_signal(c, n, join(path, k)) for k, n in keys.items()}
+    return Automation(**values) if all_ok(*values.values()) else BAD
+
+
+LAYERS_HELP = 'coarse, middle, fine, "N-", "N-M" or [N, M] with 0 <= N <= M'
+
+
+def read_layers(c: Checker, node: Node, path: str) -> Any:
+    """coarse | middle | fine | "8-" | "0-3" | [8, 13] | 5, as inclusive ws rows."""
+    if isinstance(node, SequenceNode):
+        v = [c.value(n) if isinstance(n, ScalarNode) else None for n in node.value]
+        if len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+            if 0 <= v[0] <= v[1]:
+                return Layers(v[0], v[1])
+        return c.error(node, path, f"must be {LAYERS_HELP}, got {describe(c, node)}")
+    v = c.value(node) if isinstance(node, ScalarNode) else None
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        return Layers(v, v)
+    if isinstance(v, str):
+        if v in NAMED_LAYERS:
+            return Layers(*NAMED_LAYERS[v])
+        match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d*)\s*", v)
+        if match:
+            first, last = int(match[1]), int(match[2]) if match[2] else None
+            if last is None or first <= last:
+                return Layers(first, last)
+    return c.error(node, path, f"must be {LAYERS_HELP}, got {got(c, node)}")
+
+
+def read_mixing(c: Checker, node: Node, path: str) -> Any:
+    """`{layers, from: keyframe}`."""
+    keys = c.mapping(node, path, ("layers", "from"), ())
+    if keys is None:
+        return BAD
+    layers = opt(c, keys, "layers", path, lambda n, p: read_layers(c, n, p), BAD)
+    source = opt(c, keys, "from", path, lambda n, p: read_keyframe(c, n, p, timing=False), BAD)
+    return Mixing(layers, source) if all_ok(layers, source) else BAD
+
+
+def read_direction(c: Checker, node: Node, path: str) -> Any:
+    """`{file: .npy, layers, intensity: number, curve or lfo}`."""
+    keys = c.mapping(node, path, ("file",), ("layers", "intensity"))
+    if keys is None:
+        return BAD
+    file = opt(
+        c,
+        keys,
+        "file",
+        path,
+        lambda n, p: c.array_file(n, p, ".npy", (1, 2), "[w_dim] or [num_ws, w_dim]"),
+        BAD,
+    )
+    layers = opt(c, keys, "layers", path, lambda n, p: read_layers(c, n, p), Layers(0, None))
+    intensity = opt(
+        c, keys, "intensity", path, lambda n, p: read_signal(c, n, p, constant=True), 1.0
+    )
+    return Direction(file, layers, intensity) if all_ok(file, layers, intensity) else BAD
+
+
+# -- summary ---------------------------------------------------------------------------------
+
+
+def show_summary(show: Show) -> str:
+    """One line: sections, total duration, models."""
+    names = ", ".join(s.name for s in show.sections)
+    total = show.total_s()
+    minutes, seconds = divmod(total, 60)
+    length = f"{total:g} s ({int(minutes)} min {seconds:g} s)" if minutes else f"{total:g} s"
+    models = ", ".join(f"{m.name} ({m.path.name})" for m in show.models)
+    title = f"{show.settings.title!r}: " if show.settings.title else ""
+    n, m = len(show.sections), len(show.models)
+    return (
+        f"{title}{n} section{'s' * (n != 1)} ({names}), total {length}; "
+        f"{m} model{'s' * (m != 1)}: {models}"
+    )

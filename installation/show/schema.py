@@ -1,0 +1,283 @@
+"""The show format as frozen dataclasses: what `show/load.py` builds and the timeline reads.
+
+Everything here is already checked: paths are absolute, enumerations are one of their Literals,
+numbers are in range. See `installation/show/load.py` for the YAML side and the error messages.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+
+log = logging.getLogger(__name__)
+
+Easing = Literal[
+    "linear",
+    "sine_in_out",
+    "sine_in",
+    "sine_out",
+    "quad_in_out",
+    "cubic_in_out",
+    "cubic_in",
+    "cubic_out",
+    "quart_in_out",
+    "quint_in_out",
+    "expo_in_out",
+    "circ_in_out",
+    "smoothstep",
+    "smootherstep",
+]
+NoiseMode = Literal["const", "random", "none"]
+TransitionKind = Literal["cut", "crossfade", "image_crossfade"]
+Space = Literal["w", "z"]
+PathKind = Literal["linear", "slerp", "cubic", "noise_loop", "random_walk"]
+KeyframeKind = Literal["seed", "w", "z", "projected", "mean", "random"]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+AutomationTarget = Literal[
+    "psi", "cutoff", "noise_strength", "translate_x", "translate_y", "rotate_deg"
+]
+LiveTarget = Literal[
+    "psi", "cutoff", "noise_strength", "translate_x", "translate_y", "rotate_deg", "speed"
+]
+
+EASING_NAMES: tuple[str, ...] = get_args(Easing)
+NOISE_MODES: tuple[str, ...] = get_args(NoiseMode)
+TRANSITION_KINDS: tuple[str, ...] = get_args(TransitionKind)
+SPACES: tuple[str, ...] = get_args(Space)
+PATH_KINDS: tuple[str, ...] = get_args(PathKind)
+KEYFRAME_KINDS: tuple[str, ...] = get_args(KeyframeKind)
+DAYS: tuple[str, ...] = get_args(Day)
+AUTOMATION_TARGETS: tuple[str, ...] = get_args(AutomationTarget)
+LIVE_TARGETS: tuple[str, ...] = get_args(LiveTarget)
+NAMED_LAYERS: dict[str, tuple[int, int | None]] = {
+    "coarse": (0, 3),
+    "middle": (4, 7),
+    "fine": (8, None),
+}
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Size and frame rate of an offline render."""
+
+    size_px: tuple[int, int] = (1920, 1080)
+    fps: float = 30.0
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """When the show plays; `outside` is black, hold or a section name (acted on later)."""
+
+    days: tuple[Day, ...] = DAYS  # type: ignore[assignment]
+    start: datetime.time = datetime.time(0, 0)  # YAML `from`
+    end: datetime.time = datetime.time(23, 59)  # YAML `to`
+    outside: str = "black"
+
+
+@dataclass(frozen=True)
+class ShowSettings:
+    """The optional `show:` block."""
+
+    title: str = ""
+    output: OutputSettings = field(default_factory=OutputSettings)
+    background: str = "#000000"
+    speed: float = 1.0
+    opening_hours: OpeningHours | None = None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A named generator file with its default rendering options."""
+
+    name: str
+    path: Path
+    psi: float = 1.0
+    cutoff: int | None = None
+    noise_mode: NoiseMode = "const"
+    class_index: int | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """How a section hands over to the next one (the last one to the first)."""
+
+    kind: TransitionKind = "cut"
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class LiveParam:
+    """A parameter a performer may steer: its range, smoothing and how long a value holds."""
+
+    name: LiveTarget
+    range: tuple[float, float]
+    slew_s: float = 0.0
+    hold_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """One point of a walk; `kind` says which of the fields matter.
+
+    seed: `seed`; random: `seed` seeds the generator the seed is drawn from; w/z: `path` to a
+    .npy; projected: `path` to a .npz with `w`; mean: w_avg.
+    """
+
+    kind: KeyframeKind
+    seed: int | None = None
+    path: Path | None = None
+    psi: float | None = None
+    hold_s: float = 0.0
+    duration_s: float | None = None  # of the segment that leaves this keyframe
+    easing: Easing | None = None
+
+
+@dataclass(frozen=True)
+class NoiseLoop:
+    """A smooth periodic random walk (path: noise_loop)."""
+
+    seed: int = 0
+    radius: float = 1.0
+    harmonics: int = 3
+
+
+@dataclass(frozen=True)
+class RandomWalk:
+    """A walk between `count` random seeds drawn from a generator seeded with `seed`."""
+
+    seed: int = 0
+    count: int = 8
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The path through latent space of one section."""
+
+    space: Space = "w"
+    path: PathKind = "linear"
+    closed: bool = False
+    easing: Easing = "linear"
+    seconds_per_keyframe: float = 4.0
+    perceptual: bool = False
+    keyframes: tuple[Keyframe, ...] = ()
+    noise: NoiseLoop | None = None
+    random_walk: RandomWalk | None = None
+
+    def period_s(self) -> float:
+        """Seconds of one pass through the walk, at speed 1."""
+        if self.path == "random_walk":
+            count = self.random_walk.count if self.random_walk else RandomWalk().count
+            segments = count if self.closed else max(count - 1, 1)
+            return segments * self.seconds_per_keyframe
+        if self.path == "noise_loop":
+            return self.seconds_per_keyframe * max(len(self.keyframes), 1)
+        keys = self.keyframes
+        n_segments = len(keys) if self.closed else len(keys) - 1
+        total = sum(k.hold_s for k in keys)
+        for k in keys[: max(n_segments, 0)]:
+            total += k.duration_s if k.duration_s is not None else self.seconds_per_keyframe
+        return total
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Keyframed values: (time_s, value) pairs, time ascending, eased between keys."""
+
+    keys: tuple[tuple[float, float], ...]
+    easing: Easing = "linear"
+
+
+@dataclass(frozen=True)
+class Lfo:
+    """center + amplitude * sin(2 pi (t / period_s + phase))."""
+
+    period_s: float
+    amplitude: float = 1.0
+    center: float = 0.0
+    phase: float = 0.0
+
+
+Signal = Curve | Lfo | float
+
+
+@dataclass(frozen=True)
+class Automation:
+    """Numeric parameters over section time; None leaves the model's default."""
+
+    psi: Curve | Lfo | None = None
+    cutoff: Curve | Lfo | None = None
+    noise_strength: Curve | Lfo | None = None
+    translate_x: Curve | Lfo | None = None
+    translate_y: Curve | Lfo | None = None
+    rotate_deg: Curve | Lfo | None = None
+
+
+@dataclass(frozen=True)
+class Layers:
+    """An inclusive range of ws rows; `last` None means up to the model's last row."""
+
+    first: int
+    last: int | None
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """Style mixing: the rows `layers` of ws come from `source`."""
+
+    layers: Layers
+    source: Keyframe  # YAML `from`
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A latent direction added to ws rows `layers`, scaled by `intensity` over time."""
+
+    path: Path
+    layers: Layers
+    intensity: Curve | Lfo | float = 1.0
+
+
+@dataclass(frozen=True)
+class Section:
+    """One entry of the playlist: a model, a walk and what changes over its time."""
+
+    name: str
+    model: str
+    walk: Walk
+    duration_s: float | None = None
+    loops: int | None = None
+    transition: Transition = field(default_factory=Transition)
+    live: tuple[LiveParam, ...] = ()
+    automation: Automation = field(default_factory=Automation)
+    mixing: tuple[Mixing, ...] = ()
+    directions: tuple[Direction, ...] = ()
+
+    def length_s(self, speed: float = 1.0) -> float:
+        """Seconds of show time this section lasts."""
+        if self.duration_s is not None:
+            return self.duration_s
+        return (self.loops or 1) * self.walk.period_s() / speed
+
+
+@dataclass(frozen=True)
+class Show:
+    """A whole show file, checked."""
+
+    path: Path
+    settings: ShowSettings
+    models: tuple[ModelEntry, ...]
+    sections: tuple[Section, ...]
+
+    def model(self, name: str) -> ModelEntry:
+        """The model entry called `name`."""
+        for entry in self.models:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+    def total_s(self) -> float:
+        """Seconds of one pass through all sections."""
+        return sum(s.length_s(self.settings.speed) for s in self.sections)
