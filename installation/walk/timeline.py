@@ -1,0 +1,340 @@
+"""The timeline: a pure function of (show, show time, live inputs) -> frame parameters.
+
+No clocks and no unseeded randomness: the same (show, t_s, live) always gives the same frame, so
+offline renders, live play and several machines on one clock agree. Keyframe latents come in
+already resolved (see `installation/render/latents.py`); this module only interpolates them.
+
+Time: sections are scheduled in show seconds (`Section.length_s(speed)`); inside a section, the
+walk, automation and LFOs run on section time = seconds since the section began x show speed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Protocol
+
+import numpy as np
+
+from installation.show.schema import Curve, Layers, Lfo, Section, Show
+from installation.walk.easing import ease
+from installation.walk.paths import catmull_rom, lerp, noise_loop, segment_at, slerp
+
+
+class SectionLatentsLike(Protocol):
+    """What the timeline needs of a resolved section (render/latents.py SectionLatents)."""
+
+    keyframes: np.ndarray  # [K, num_ws, w_dim] (space w) or [K, z_dim] (space z)
+    mixing_sources: tuple[np.ndarray, ...]  # [num_ws, w_dim] each, one per section.mixing
+    directions: tuple[np.ndarray, ...]  # [num_ws, w_dim] each, one per section.directions
+    w_avg: np.ndarray  # [w_dim]
+    num_ws: int
+
+
+@dataclass(frozen=True, eq=False)
+class WsEdits:
+    """Edits of ws for a z walk, applied by the renderer after mapping z (mixing, then delta)."""
+
+    mixing: tuple[tuple[int, int, np.ndarray], ...]  # (first row, stop row, ws [num_ws, w_dim])
+    delta: np.ndarray | None  # [num_ws, w_dim] sum of the scaled directions, or None
+
+
+@dataclass(frozen=True, eq=False)
+class FrameParams:
+    """Everything the renderer needs for one frame.
+
+    `latent` is ws [num_ws, w_dim] with psi automation, mixing and directions applied (space w),
+    or z [z_dim] (space z: the renderer maps it with `psi`/`cutoff`, then applies `ws_edits`).
+    `crossfade` is (partner frame, weight in [0, 1]) during an image crossfade, else None.
+    """
+
+    section_index: int
+    section_name: str
+    model: str
+    latent: np.ndarray
+    space: str
+    psi: float | None  # automation/live psi, or None = the model entry's
+    cutoff: int | None
+    noise_mode: str
+    noise_strength: float | None  # None = the file's noise
+    translate_xy: tuple[float, float]
+    rotate_deg: float
+    crossfade: tuple[FrameParams, float] | None = None
+    ws_edits: WsEdits | None = None
+
+    def same_as(self, other: FrameParams) -> bool:
+        """Field-by-field equality, arrays compared exactly (== is identity here)."""
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "crossfade":
+                if (a is None) != (b is None):
+                    return False
+                if a is not None and (a[1] != b[1] or not a[0].same_as(b[0])):
+                    return False
+            elif f.name == "ws_edits":
+                if (a is None) != (b is None):
+                    return False
+                if a is not None and not _same_edits(a, b):
+                    return False
+            elif isinstance(a, np.ndarray):
+                if not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+
+def _same_edits(a: WsEdits, b: WsEdits) -> bool:
+    """Exact equality of two WsEdits."""
+    if len(a.mixing) != len(b.mixing) or (a.delta is None) != (b.delta is None):
+        return False
+    if a.delta is not None and not np.array_equal(a.delta, b.delta):
+        return False
+    return all(
+        x[:2] == y[:2] and np.array_equal(x[2], y[2])
+        for x, y in zip(a.mixing, b.mixing, strict=True)
+    )
+
+
+def evaluate(signal: Curve | Lfo | float, t_s: float) -> float:
+    """A curve (eased between keys, clamped outside), an LFO or a constant at time t_s."""
+    if isinstance(signal, Lfo):
+        angle = 2.0 * math.pi * (t_s / signal.period_s + signal.phase)
+        return signal.center + signal.amplitude * math.sin(angle)
+    if isinstance(signal, Curve):
+        keys = signal.keys
+        if t_s <= keys[0][0]:
+            return float(keys[0][1])
+        for (t0, v0), (t1, v1) in zip(keys, keys[1:], strict=False):
+            if t_s < t1:
+                phase = (t_s - t0) / (t1 - t0) if t1 > t0 else 1.0
+                return float(v0 + (v1 - v0) * float(ease(signal.easing, phase)))
+        return float(keys[-1][1])
+    return float(signal)
+
+
+def layer_rows(layers: Layers, num_ws: int) -> slice:
+    """The inclusive row range of `layers` as a slice of ws rows."""
+    first = min(layers.first, num_ws)
+    last = num_ws - 1 if layers.last is None else min(layers.last, num_ws - 1)
+    return slice(first, max(last + 1, first))
+
+
+def walk_latent(section: Section, keyframes: np.ndarray, walk_t_s: float) -> np.ndarray:
+    """The walk's latent at section time walk_t_s (wrapped by the walk's period).
+
+    Args:
+        section: the section whose walk is followed.
+        keyframes: [K, ...] resolved latents (for noise_loop, [1, ...]: the centre).
+        walk_t_s: section time in seconds.
+    Returns:
+        [...] float64 latent.
+    """
+    walk = section.walk
+    keyframes = np.asarray(keyframes, dtype=np.float64)
+    period_s = walk.period_s()
+    if walk.path == "noise_loop":
+        noise = walk.noise
+        phase = walk_t_s / period_s if period_s > 0 else 0.0
+        centre = keyframes[0]  # [...]
+        offset = noise_loop(
+            noise.seed if noise else 0,
+            centre.shape[-1],
+            phase,
+            noise.radius if noise else 1.0,
+            noise.harmonics if noise else 3,
+        )  # [dim]
+        return centre + offset  # offset broadcasts over ws rows
+    if walk.path == "random_walk":
+        u = walk_t_s / walk.seconds_per_keyframe
+        if not walk.closed:
+            u = math.fmod(u, max(len(keyframes) - 1, 1))
+            u = u + max(len(keyframes) - 1, 1) if u < 0 else u
+        whole = math.floor(u)
+        u = whole + float(ease(walk.easing, u - whole))
+        return catmull_rom(keyframes, u, walk.closed)
+    return _keyframe_latent(section, keyframes, walk_t_s)
+
+
+def _keyframe_latent(section: Section, keyframes: np.ndarray, walk_t_s: float) -> np.ndarray:
+    """linear / slerp / cubic through keyframes with holds and per-segment durations, easing."""
+    walk = section.walk
+    count = len(keyframes)
+    n_segments = min(count if walk.closed else count - 1, len(walk.keyframes))
+    durations_s: list[float] = []  # [hold_0, seg_0, hold_1, seg_1, ..., hold_{K-1}(, seg_{K-1})]
+    for index in range(count):
+        key = walk.keyframes[index] if index < len(walk.keyframes) else None
+        durations_s.append(key.hold_s if key else 0.0)
+        if index < n_segments:
+            duration = key.duration_s if key and key.duration_s is not None else None
+            durations_s.append(duration if duration is not None else walk.seconds_per_keyframe)
+    slot, phase = segment_at(durations_s, walk_t_s, loop=True)
+    index, rest = _slot_keyframe(slot, count, n_segments)
+    if not rest:  # a hold
+        return keyframes[index]
+    key = walk.keyframes[index]
+    eased = float(ease(key.easing or walk.easing, phase))
+    following = (index + 1) % count
+    if walk.path == "slerp":
+        return slerp(keyframes[index], keyframes[following], eased)
+    if walk.path == "cubic":
+        return catmull_rom(keyframes, index + eased, walk.closed)
+    return lerp(keyframes[index], keyframes[following], eased)
+
+
+def _slot_keyframe(slot: int, count: int, n_segments: int) -> tuple[int, bool]:
+    """(keyframe index, is segment) of slot `slot` of the hold/segment list."""
+    position = 0
+    for index in range(count):
+        if slot == position:
+            return index, False
+        position += 1
+        if index < n_segments:
+            if slot == position:
+                return index, True
+            position += 1
+    return count - 1, False
+
+
+class Timeline:
+    """Frame parameters at any show time; the playlist of sections loops forever."""
+
+    def __init__(self, show: Show, latents: Mapping[str, SectionLatentsLike]) -> None:
+        """Keep the show and the resolved latents of each section (keyed by section name)."""
+        missing = [s.name for s in show.sections if s.name not in latents]
+        if missing:
+            raise ValueError(f"no resolved latents for sections: {', '.join(missing)}")
+        self.show = show
+        self.latents = dict(latents)
+        self.speed = show.settings.speed
+        self.lengths_s = [s.length_s(self.speed) for s in show.sections]  # show seconds
+        if sum(self.lengths_s) <= 0:
+            raise ValueError(f"{show.path}: the show lasts 0 s")
+
+    def section_start_s(self, index: int) -> float:
+        """Show time at which section `index` starts in the first pass of the playlist."""
+        return float(sum(self.lengths_s[:index]))
+
+    def at(self, t_s: float, live: Mapping[str, float] | None = None) -> FrameParams:
+        """Frame parameters at show time t_s, with live values overriding the schedule."""
+        index, phase = segment_at(self.lengths_s, t_s, loop=True)
+        local_s = phase * self.lengths_s[index]  # show seconds into the section
+        frame = self._section_frame(index, local_s, live)
+        section = self.show.sections[index]
+        transition = section.transition
+        window_s = min(transition.duration_s, self.lengths_s[index])
+        if transition.kind == "cut" or window_s <= 0:
+            return frame
+        weight = (local_s - (self.lengths_s[index] - window_s)) / window_s
+        if weight < 0:
+            return frame
+        weight = min(weight, 1.0)
+        next_index = (index + 1) % len(self.show.sections)
+        partner = self._section_frame(next_index, 0.0, live)  # the next section's first frame
+        next_section = self.show.sections[next_index]
+        is_same_latent_space = (
+            next_section.model == section.model
+            and frame.space == partner.space
+            and frame.latent.shape == partner.latent.shape
+        )
+        if transition.kind == "crossfade" and is_same_latent_space:
+            latent = lerp(frame.latent, partner.latent, weight)
+            return _replace(frame, latent=latent.astype(np.float32))
+        return _replace(frame, crossfade=(partner, float(weight)))
+
+    def _section_frame(
+        self, index: int, local_s: float, live: Mapping[str, float] | None
+    ) -> FrameParams:
+        """Frame of section `index` at `local_s` show seconds after its start, no transition."""
+        section = self.show.sections[index]
+        latents = self.latents[section.name]
+        entry = self.show.model(section.model)
+        section_t_s = local_s * self.speed
+        values = _scheduled_values(section, section_t_s, live)
+        psi = values.get("psi")
+        cutoff_value = values.get("cutoff")
+        cutoff = entry.cutoff if cutoff_value is None else max(int(round(cutoff_value)), 0)
+        latent = walk_latent(section, latents.keyframes, section_t_s)
+        edits = None
+        if section.walk.space == "w":
+            latent = self._edit_ws(section, latents, latent, section_t_s, psi, cutoff)
+        else:
+            edits = self._ws_edits(section, latents, section_t_s)
+        return FrameParams(
+            section_index=index,
+            section_name=section.name,
+            model=section.model,
+            latent=latent.astype(np.float32),
+            space=section.walk.space,
+            psi=psi,
+            cutoff=cutoff,
+            noise_mode=entry.noise_mode,
+            noise_strength=values.get("noise_strength"),
+            translate_xy=(values.get("translate_x", 0.0), values.get("translate_y", 0.0)),
+            rotate_deg=values.get("rotate_deg", 0.0),
+            ws_edits=edits,
+        )
+
+    def _edit_ws(
+        self,
+        section: Section,
+        latents: SectionLatentsLike,
+        ws: np.ndarray,
+        section_t_s: float,
+        psi: float | None,
+        cutoff: int | None,
+    ) -> np.ndarray:
+        """Truncate by scheduled psi, then mix rows, then add directions: ws [num_ws, w_dim]."""
+        ws = np.array(ws, dtype=np.float64)  # [num_ws, w_dim], a copy
+        if psi is not None:
+            rows = slice(0, cutoff)
+            ws[rows] = latents.w_avg + psi * (ws[rows] - latents.w_avg)
+        edits = self._ws_edits(section, latents, section_t_s)
+        for first, stop, source in edits.mixing:
+            ws[first:stop] = source[first:stop]
+        if edits.delta is not None:
+            ws += edits.delta
+        return ws
+
+    def _ws_edits(
+        self, section: Section, latents: SectionLatentsLike, section_t_s: float
+    ) -> WsEdits:
+        """Mixing rows and the summed scaled directions at section time section_t_s."""
+        num_ws = latents.num_ws
+        mixing = []
+        for mix, source in zip(section.mixing, latents.mixing_sources, strict=True):
+            rows = layer_rows(mix.layers, num_ws)
+            mixing.append((rows.start, rows.stop, np.asarray(source)))
+        delta = None
+        for direction, vector in zip(section.directions, latents.directions, strict=True):
+            rows = layer_rows(direction.layers, num_ws)
+            if delta is None:
+                delta = np.zeros(np.shape(vector), dtype=np.float64)  # [num_ws, w_dim]
+            delta[rows] += evaluate(direction.intensity, section_t_s) * np.asarray(vector)[rows]
+        return WsEdits(mixing=tuple(mixing), delta=delta)
+
+
+def _scheduled_values(
+    section: Section, section_t_s: float, live: Mapping[str, float] | None
+) -> dict[str, float]:
+    """Automation values at section time, overridden by clamped live values where allowed."""
+    values: dict[str, float] = {}
+    automation = section.automation
+    for f in fields(automation):
+        signal = getattr(automation, f.name)
+        if signal is not None:
+            values[f.name] = evaluate(signal, section_t_s)
+    if live:
+        for param in section.live:
+            if param.name in live and param.name != "speed":
+                low, high = param.range
+                values[param.name] = float(min(max(live[param.name], low), high))
+    return values
+
+
+def _replace(frame: FrameParams, **changes: object) -> FrameParams:
+    """A copy of frame with some fields changed."""
+    values = {f.name: getattr(frame, f.name) for f in fields(frame)}
+    values.update(changes)
+    return FrameParams(**values)  # type: ignore[arg-type]
