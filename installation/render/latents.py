@@ -1,0 +1,210 @@
+"""Keyframe latents of a section, resolved once against its generator (mapping runs here only).
+
+`resolve_section(section, G)` turns every keyframe, mixing source and direction of a section into
+numpy arrays the pure timeline (`installation/walk/timeline.py`) interpolates. In `space: w` a
+keyframe is a ws array [num_ws, w_dim]; in `space: z` a z vector [z_dim].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from installation.errors import ShowError
+from installation.show.schema import Keyframe, ModelEntry, Section, Show
+from installation.walk.paths import random_walk_seeds, seed_to_z
+
+
+@dataclass(frozen=True, eq=False)
+class SectionLatents:
+    """Numpy latents of one section; no torch inside.
+
+    keyframes: [K, num_ws, w_dim] (space w) or [K, z_dim] (space z); for noise_loop K = 1, the
+    loop's centre. mixing_sources: one ws [num_ws, w_dim] per `section.mixing` entry.
+    directions: one [num_ws, w_dim] per `section.directions` entry (a [w_dim] file broadcast).
+    """
+
+    space: str
+    keyframes: np.ndarray
+    mixing_sources: tuple[np.ndarray, ...]
+    directions: tuple[np.ndarray, ...]
+    w_avg: np.ndarray  # [w_dim]
+    num_ws: int
+
+
+class _Resolver:
+    """Maps seeds and z through one generator and checks file shapes against it."""
+
+    def __init__(self, section: Section, G: Any, entry: ModelEntry | None) -> None:
+        self.section = section
+        self.G = G
+        self.entry = entry or ModelEntry(name=section.model, path=Path())
+        self.num_ws = int(G.num_ws)
+        self.w_dim = int(G.w_dim)
+        self.z_dim = int(G.z_dim)
+        w_avg = getattr(G.mapping, "w_avg", None)
+        self.has_w_avg = w_avg is not None
+        if w_avg is None:
+            self.w_avg = np.zeros(self.w_dim, dtype=np.float32)
+        else:
+            self.w_avg = w_avg.detach().cpu().numpy().astype(np.float32)  # [w_dim]
+
+    def where(self, field: str) -> str:
+        """'section 'intro': walk.keyframes[2]' for error messages."""
+        return f"section {self.section.name!r}: {field}"
+
+    def map_z(self, z: np.ndarray, psi: float | None) -> np.ndarray:
+        """z [z_dim] -> ws [num_ws, w_dim] with the keyframe psi or the model entry's psi."""
+        psi = self.entry.psi if psi is None else psi
+        if not self.has_w_avg:
+            psi = 1.0
+        c = None
+        c_dim = int(getattr(self.G, "c_dim", 0))
+        if c_dim > 0:
+            c = torch.zeros(1, c_dim)
+            if self.entry.class_index is not None:
+                c[0, self.entry.class_index] = 1.0
+        with torch.inference_mode():
+            ws = self.G.mapping(
+                torch.from_numpy(z[None].astype(np.float32)),  # [1, z_dim]
+                c,
+                truncation_psi=psi,
+                truncation_cutoff=self.entry.cutoff,
+            )
+        return ws[0].detach().cpu().numpy().astype(np.float32)  # [num_ws, w_dim]
+
+    def load_array(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
+        """The array in a .npy, or key 'w' of a .npz; unreadable files raise ShowError."""
+        try:
+            if is_npz:
+                with np.load(path, allow_pickle=False) as npz:
+                    return np.asarray(npz["w"], dtype=np.float32)
+            return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ShowError(f"{self.where(field)}: cannot read {path}: {exc}") from None
+
+    def ws_file(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
+        """A w file as ws [num_ws, w_dim] from [w_dim] (broadcast), [num_ws, w_dim] or [1, ...]."""
+        array = self.load_array(path, field, is_npz)
+        if array.ndim == 3 and array.shape[0] == 1:
+            array = array[0]
+        if array.shape == (self.w_dim,):
+            return np.broadcast_to(array, (self.num_ws, self.w_dim)).copy()
+        if array.shape == (self.num_ws, self.w_dim):
+            return array
+        raise ShowError(
+            f"{self.where(field)}: {path}: expected shape [w_dim] = ({self.w_dim},) or "
+            f"[num_ws, w_dim] = ({self.num_ws}, {self.w_dim}) for model {self.section.model!r}, "
+            f"found {tuple(array.shape)}"
+        )
+
+    def z_file(self, path: Path, field: str) -> np.ndarray:
+        """A z file as [z_dim] ([1, z_dim] accepted)."""
+        array = self.load_array(path, field, is_npz=False).reshape(-1)
+        if array.shape != (self.z_dim,):
+            found = tuple(self.load_array(path, field, is_npz=False).shape)
+            raise ShowError(
+                f"{self.where(field)}: {path}: expected shape [z_dim] = ({self.z_dim},) "
+                f"for model {self.section.model!r}, found {found}"
+            )
+        return array
+
+    def seed_of(self, keyframe: Keyframe) -> int:
+        """The seed of a seed keyframe, or the one a random keyframe draws."""
+        seed = keyframe.seed or 0
+        return random_walk_seeds(seed, 1)[0] if keyframe.kind == "random" else seed
+
+    def ws(self, keyframe: Keyframe, field: str) -> np.ndarray:
+        """A keyframe as ws [num_ws, w_dim]."""
+        if keyframe.kind in ("seed", "random"):
+            return self.map_z(seed_to_z(self.seed_of(keyframe), self.z_dim), keyframe.psi)
+        if keyframe.kind == "z":
+            assert keyframe.path is not None
+            return self.map_z(self.z_file(keyframe.path, field), keyframe.psi)
+        if keyframe.kind in ("w", "projected"):
+            assert keyframe.path is not None
+            return self.ws_file(keyframe.path, field, is_npz=keyframe.kind == "projected")
+        return np.broadcast_to(self.w_avg, (self.num_ws, self.w_dim)).copy()  # mean
+
+    def z(self, keyframe: Keyframe, field: str) -> np.ndarray:
+        """A keyframe as z [z_dim]; w and projected keyframes raise ShowError."""
+        if keyframe.kind in ("seed", "random"):
+            return seed_to_z(self.seed_of(keyframe), self.z_dim)
+        if keyframe.kind == "z":
+            assert keyframe.path is not None
+            return self.z_file(keyframe.path, field)
+        if keyframe.kind == "mean":
+            return np.zeros(self.z_dim, dtype=np.float32)  # the mean of z's distribution
+        raise ShowError(
+            f"{self.where(field)}: a {keyframe.kind} keyframe is in w and cannot be used in a "
+            "walk with space: z (use space: w)"
+        )
+
+    def latent(self, keyframe: Keyframe, field: str) -> np.ndarray:
+        """A keyframe in the walk's space."""
+        if self.section.walk.space == "z":
+            return self.z(keyframe, field)
+        return self.ws(keyframe, field)
+
+    def keyframes(self) -> np.ndarray:
+        """[K, ...] latents the walk interpolates (K >= 1)."""
+        walk = self.section.walk
+        if walk.path == "random_walk":
+            count = walk.random_walk.count if walk.random_walk else 8
+            seed = walk.random_walk.seed if walk.random_walk else 0
+            field = "walk.random_walk"
+            latents = [
+                self.latent(Keyframe(kind="seed", seed=s), field)
+                for s in random_walk_seeds(seed, count)
+            ]
+        else:
+            latents = [self.latent(k, f"walk.keyframes[{i}]") for i, k in enumerate(walk.keyframes)]
+            if walk.path == "noise_loop":
+                latents = latents[:1]
+        if not latents:  # a noise loop around w_avg (or z = 0), or an empty walk
+            latents = [self.latent(Keyframe(kind="mean"), "walk")]
+        return np.stack(latents).astype(np.float32)
+
+    def direction(self, path: Path, field: str) -> np.ndarray:
+        """A direction file as [num_ws, w_dim]."""
+        return self.ws_file(path, field, is_npz=path.suffix == ".npz")
+
+
+def resolve_section(section: Section, G: Any, entry: ModelEntry | None = None) -> SectionLatents:
+    """Resolve the keyframes, mixing sources and directions of `section` against generator G.
+
+    Args:
+        section: a checked section.
+        G: a generator (`installation.models.Generator`) of the section's model.
+        entry: the section's model entry (psi, cutoff, class); None uses psi 1, no cutoff.
+    Returns:
+        SectionLatents of numpy float32 arrays.
+    Raises:
+        ShowError: a w/projected keyframe in a z walk, or a file whose shape does not fit G.
+    """
+    resolver = _Resolver(section, G, entry)
+    mixing = tuple(resolver.ws(m.source, f"mixing[{i}].from") for i, m in enumerate(section.mixing))
+    directions = tuple(
+        resolver.direction(d.path, f"directions[{i}].file")
+        for i, d in enumerate(section.directions)
+    )
+    return SectionLatents(
+        space=section.walk.space,
+        keyframes=resolver.keyframes(),
+        mixing_sources=mixing,
+        directions=directions,
+        w_avg=resolver.w_avg,
+        num_ws=resolver.num_ws,
+    )
+
+
+def resolve_show(show: Show, generators: Mapping[str, Any]) -> dict[str, SectionLatents]:
+    """SectionLatents of every section, keyed by section name; generators keyed by model name."""
+    return {
+        s.name: resolve_section(s, generators[s.model], show.model(s.model)) for s in show.sections
+    }
