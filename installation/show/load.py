@@ -361,20 +361,20 @@ def read_show(c: Checker, root: Node, show_path: Path) -> Show:
             entry = read_model(c, node, f"models.{name}", name)
             if entry is not BAD:
                 models.append(entry)
-    sections: list[Section] = []
+    # every section in file order, BAD where it had errors, so cross-checks keep the real indices
+    # and neighbours (a broken section must not make its neighbours look mismatched)
+    read_sections: list[Section | Any] = []
     section_nodes: list[Node] = []
     if "sections" in keys:
         for i, node in enumerate(c.sequence(keys["sections"], "sections", min_len=1) or []):
-            section = read_section(c, node, f"sections[{i}]")
-            if section is not BAD:
-                sections.append(section)
-                section_nodes.append(node)
-    cross_check(c, keys, settings, models, sections, section_nodes)
+            read_sections.append(read_section(c, node, f"sections[{i}]"))
+            section_nodes.append(node)
+    cross_check(c, keys, settings, models, read_sections, section_nodes)
     return Show(
         show_path,
         settings if settings is not BAD else ShowSettings(),
         tuple(models),
-        tuple(sections),
+        tuple(s for s in read_sections if s is not BAD),
     )
 
 
@@ -383,13 +383,18 @@ def cross_check(
     keys: dict[str, Node],
     settings: Any,
     models: list[ModelEntry],
-    sections: list[Section],
+    sections: list[Section | Any],
     nodes: list[Node],
 ) -> None:
-    """Names that refer to other entries: section models, unique names, `outside`, crossfades."""
+    """Names that refer to other entries: section models, unique names, `outside`, crossfades.
+
+    `sections` holds every section in file order, BAD where it failed to read.
+    """
     model_names = tuple(m.name for m in models)
     seen: dict[str, int] = {}
     for i, (section, node) in enumerate(zip(sections, nodes, strict=True)):
+        if section is BAD:
+            continue
         fields = {k.value: (k, v) for k, v in node.value}
         if section.name in seen:
             c.error(
@@ -405,6 +410,8 @@ def cross_check(
                 f"{section.model!r} is not one of the models: {', '.join(model_names)}",
             )
         nxt = sections[(i + 1) % len(sections)]
+        if nxt is BAD:
+            continue
         if section.transition.kind == "crossfade" and nxt.model != section.model:
             c.error(
                 fields["transition"][1],

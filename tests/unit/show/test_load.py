@@ -258,3 +258,27 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture) 
         f"{bad}:4: sections[0]: missing required key 'model'\n"
         f"{bad}:4: sections[0]: needs exactly one of 'duration_s' and 'loops', got neither\n"
     )
+
+
+def test_broken_section_keeps_neighbours_and_indices_honest() -> None:
+    """A section with errors is left out of the cross-checks without shifting the others."""
+
+    def section(name: str, model: str, extra: str = "") -> str:
+        return (
+            f"  - {{name: {name}, model: {model}, duration_s: 1, {extra}"
+            "walk: {path: linear, keyframes: [{seed: 1}, {seed: 2}]}}\n"
+        )
+
+    head = "models:\n  faces: {path: models/faces.pkl}\n  other: {path: models/faces.pkl}\n"
+    text = (
+        head
+        + "sections:\n"
+        + section("a", "faces", "transition: {kind: crossfade, duration_s: 1}, ")
+        + section("b", "faces", "duration_s: -1, ".replace("duration_s", "loops"))
+        + section("c", "other")
+        + section("c", "other")
+    )
+    message = errors_of(text)
+    assert "sections[1]" in message  # b's own error is reported
+    assert "crossfade" not in message  # 'a' fades into 'b' (same model), not into 'c'
+    assert f"{SHOW}:8: sections[3].name: duplicate section name 'c' (also sections[2])" in message
