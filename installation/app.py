@@ -1,8 +1,9 @@
 """The app: builds the pieces, runs the render thread and the present loop, stops them.
 
-One frame's way: show file -> keyframe ws (once) -> seed_loop_w(t) -> G.synthesis -> Frame ->
-frames queue -> presenter. The render thread owns the generator; the main thread owns the
-window. A single `stopping` event ends both (STYLE.md §8).
+One frame's way: show file -> keyframe latents of every section (once, resolve_show) ->
+Timeline.at(t) -> ws -> G.synthesis (ShowRenderer) -> Frame -> frames queue -> presenter.
+The render thread owns the generators; the main thread owns the window. A single `stopping`
+event ends both (STYLE.md §8).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -25,12 +27,11 @@ from installation.display.window import WindowPresenter, require_display
 from installation.errors import InstallationError
 from installation.logs import RateLimitedLog
 from installation.models import load_generator
-from installation.models.generator import Generator
-from installation.models.latents import seed_z, to_uint8
 from installation.render.frame import Frame
+from installation.render.latents import resolve_show
+from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
-from installation.show.minimal import MinimalShow, load_minimal_show
-from installation.walk.paths import seed_loop_w
+from installation.show.load import load_show
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,12 @@ POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this of
 RENDER_RETRY_DELAY_S = 0.5  # pause after a failed frame before trying again
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
 GEN_MS_WINDOW = 1000  # frames kept for the gen-time median/p95
+
+
+class Renderer(Protocol):
+    """What the render thread needs: show time -> Frame (ShowRenderer, or a test stand-in)."""
+
+    def render(self, index: int, show_time_s: float) -> Frame: ...
 
 
 @dataclass
@@ -69,15 +76,20 @@ def run(settings: AppSettings) -> int:
     if not settings.is_headless:
         require_display()
     check_device(settings.device)
-    show = load_minimal_show(settings.show_path)
+    show = load_show(settings.show_path)
     log.info(
-        "show loaded path=%s seeds=%d seconds_per_seed=%g loop_s=%g psi=%g",
-        show.path, len(show.seeds), show.seconds_per_seed, show.loop_duration_s, show.psi,
+        "show loaded path=%s sections=%d models=%d pass_s=%g",
+        show.path, len(show.sections), len(show.models), show.total_s(),
     )  # fmt: skip
     kernels.backend.select("auto")  # once, at startup; logs the choice and its reason
-    G = load_generator(show.model_path, settings.device, settings.precision)
-    keyframes = keyframe_ws(G, show.seeds, show.psi)
-    renderer = SeedLoopRenderer(G, show, keyframes)
+    # Every model of the show is loaded now (a show has few); loading one just before its
+    # section needs it belongs to the render-loop issue.
+    generators = {
+        entry.name: load_generator(entry.path, settings.device, settings.precision)
+        for entry in show.models
+    }
+    latents = resolve_show(show, generators)
+    renderer = ShowRenderer(show, generators, settings.device, latents)
     presenter = open_presenter(settings)
     try:
         return play(settings, renderer, presenter)
@@ -97,43 +109,6 @@ def check_device(device: str) -> None:
         )
 
 
-def keyframe_ws(G: Generator, seeds: tuple[int, ...], psi: float) -> np.ndarray:
-    """The ws of each seed, truncated by psi: [K, num_ws, w_dim] float32 (NVIDIA's seed -> z)."""
-    device = next(G.parameters()).device
-    z = torch.cat([seed_z(seed, G.z_dim) for seed in seeds]).to(device)  # [K, z_dim]
-    c = None
-    if G.c_dim > 0:  # a conditional model: the minimal show has no label field yet; use class 0
-        c = torch.zeros(len(seeds), G.c_dim, device=device)
-        c[:, 0] = 1
-        log.warning("conditional model c_dim=%d: using class 0 for every seed", G.c_dim)
-    with torch.inference_mode():
-        ws = G.mapping(z, c, truncation_psi=psi)  # [K, num_ws, w_dim]
-    return ws.float().cpu().numpy()
-
-
-class SeedLoopRenderer:
-    """Show time -> w on the seed loop -> image -> Frame (the render thread's work per frame)."""
-
-    def __init__(self, G: Generator, show: MinimalShow, ws_keyframes: np.ndarray) -> None:
-        self.G = G
-        self.show = show
-        self.ws_keyframes = ws_keyframes  # [K, num_ws, w_dim]
-        self.device = next(G.parameters()).device
-
-    def render(self, index: int, show_time_s: float) -> Frame:
-        """Render the frame for `show_time_s`."""
-        started_s = time.perf_counter()
-        w = seed_loop_w(self.ws_keyframes, show_time_s, self.show.seconds_per_seed)
-        ws = torch.from_numpy(w).to(self.device).unsqueeze(0)  # [1, num_ws, w_dim]
-        with torch.inference_mode():
-            img = self.G.synthesis(ws, noise_mode=self.show.noise_mode)  # [1, C, H, W] ~[-1, 1]
-            pixels = to_uint8(img)[0]  # [H, W, C]
-            if pixels.shape[2] == 1:  # grayscale model
-                pixels = np.ascontiguousarray(np.repeat(pixels, 3, axis=2))
-        gen_ms = (time.perf_counter() - started_s) * 1000
-        return Frame(pixels=pixels, index=index, show_time_s=show_time_s, gen_ms=gen_ms)
-
-
 def open_presenter(settings: AppSettings) -> Presenter:
     """An offscreen EGL presenter for --headless, otherwise the pygame window."""
     if settings.is_headless:
@@ -141,7 +116,7 @@ def open_presenter(settings: AppSettings) -> Presenter:
     return WindowPresenter(settings.display_index, settings.is_windowed, settings.output_size_px)
 
 
-def play(settings: AppSettings, renderer: SeedLoopRenderer, presenter: Presenter) -> int:
+def play(settings: AppSettings, renderer: Renderer, presenter: Presenter) -> int:
     """Run the render thread and the present loop until a stop condition; log the summary."""
     frames: queue.Queue[Frame] = queue.Queue(maxsize=FRAMES_QUEUE_SIZE)
     stopping = threading.Event()
@@ -177,7 +152,7 @@ def play(settings: AppSettings, renderer: SeedLoopRenderer, presenter: Presenter
 
 
 def render_loop(
-    renderer: SeedLoopRenderer,
+    renderer: Renderer,
     frames: queue.Queue[Frame],
     stopping: threading.Event,
     counters: RenderCounters,
@@ -193,7 +168,7 @@ def render_loop(
 
 
 def _render_frames(
-    renderer: SeedLoopRenderer,
+    renderer: Renderer,
     frames: queue.Queue[Frame],
     stopping: threading.Event,
     counters: RenderCounters,

@@ -1,14 +1,14 @@
 """run_show.py end to end, in subprocesses: headless, SDL offscreen window, no display, bad show;
 and the app's render/present loop in-process with a real offscreen context.
 
-A tiny StyleGAN3 (16 px, w_dim 8) stands in for the demo model, so the shipped shows/demo.yaml
-is copied next to it and played unchanged.
+A tiny StyleGAN3 (16 px, w_dim 8) stands in for the demo model, with a small show in the full
+format next to it: a cubic seed loop in w, then a slerp in z with an LFO on rotate_deg and an
+image crossfade back to the loop.
 """
 
 import logging
 import os
 import queue
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +26,41 @@ from installation.render.frame import Frame
 from installation.settings import DEFAULT_SHOW_PATH, AppSettings, settings_from_argv
 
 REPO = Path(__file__).resolve().parents[2]
+SHOW_TEXT = """\
+models:
+  tiny:
+    path: ../assets/demo/demo-sg3.safetensors
+    psi: 0.8
+sections:
+  - name: loop
+    model: tiny
+    loops: 1
+    transition: {kind: crossfade, duration_s: 0.5}
+    walk:
+      space: w
+      path: cubic
+      closed: true
+      seconds_per_keyframe: 1
+      keyframes:
+        - seed: 1
+        - seed: 2
+        - seed: 3
+  - name: orbit
+    model: tiny
+    duration_s: 3
+    transition: {kind: image_crossfade, duration_s: 1}
+    walk:
+      space: z
+      path: slerp
+      closed: true
+      easing: sine_in_out
+      seconds_per_keyframe: 1
+      keyframes:
+        - seed: 4
+        - seed: 5
+    automation:
+      rotate_deg: {lfo: {period_s: 2, amplitude: 10}}
+"""
 RUN_SHOW = REPO / "run_show.py"
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")
 TIMEOUT_S = 120
@@ -33,7 +68,7 @@ TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def demo_copy(tmp_path_factory) -> Path:
-    """shows/demo.yaml copied into a tmp tree whose ../assets/demo holds a tiny SG3 model."""
+    """A small show (SHOW_TEXT) in a tmp tree whose ../assets/demo holds a tiny SG3 model."""
     root = tmp_path_factory.mktemp("demo")
     synthesis = design_synthesis(w_dim=8, img_resolution=16, channel_base=256, channel_max=16)
     mapping = MappingSpec(
@@ -45,7 +80,7 @@ def demo_copy(tmp_path_factory) -> Path:
     save_generator(G, root / "assets" / "demo" / "demo-sg3.safetensors")
     show = root / "shows" / "demo.yaml"
     show.parent.mkdir()
-    shutil.copy(REPO / "shows" / "demo.yaml", show)
+    show.write_text(SHOW_TEXT, encoding="utf-8")
     return show
 
 
@@ -90,14 +125,13 @@ def test_without_display_exits_2_with_one_line_hint(demo_copy):
 def test_broken_show_exits_nonzero_naming_file_and_line(demo_copy):
     bad = demo_copy.parent / "bad.yaml"  # beside the copy, so its model path still resolves
     bad.write_text(
-        demo_copy.read_text().replace("seconds_per_seed: 4", "seconds_per_seed: -4"),
-        encoding="utf-8",
+        demo_copy.read_text().replace("duration_s: 3", "duration_s: -3"), encoding="utf-8"
     )
-    line = 1 + bad.read_text().splitlines().index("seconds_per_seed: -4")
+    line = 1 + bad.read_text().splitlines().index("    duration_s: -3")
     result = run_show(str(bad), "--headless", "--frames", "1")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"run_show: {bad}:{line}: seconds_per_seed: must be a number > 0, got -4"
+        f"run_show: {bad}:{line}: sections[1].duration_s: must be a number > 0, got -3"
     ]
 
 

@@ -56,8 +56,8 @@ def readme_shows() -> list[str]:
     return re.findall(r"^```yaml show\n(.*?)^```$", README.read_text(encoding="utf-8"), re.S | re.M)
 
 
-def test_demo_next_validates_as_is() -> None:
-    show = load_show(SHOWS / "demo_next.yaml")
+def test_demo_validates_as_is() -> None:
+    show = load_show(SHOWS / "demo.yaml")
     assert show.models[0].path == (SHOWS / "../assets/demo/demo-sg3.safetensors").resolve()
     kinds = {s.transition.kind for s in show.sections}
     assert kinds == {"cut", "crossfade", "image_crossfade"}
@@ -99,6 +99,6 @@ def test_readme_complete_show_validates(tmp_path: Path, index: int) -> None:
 
 def test_example_shows_point_editors_at_the_schema() -> None:
     assert (SHOWS / "show.schema.json").is_file()
-    for name in ("demo_next.yaml", "museum_example.yaml"):
+    for name in ("demo.yaml", "museum_example.yaml"):
         first = (SHOWS / name).read_text(encoding="utf-8").splitlines()[0]
         assert first == "# yaml-language-server: $schema=./show.schema.json"
