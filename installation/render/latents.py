@@ -54,6 +54,11 @@ class _Resolver:
         else:
             self.w_avg = w_avg.detach().cpu().numpy().astype(np.float32)  # [w_dim]
 
+    def mapping_device(self) -> torch.device:
+        """The device the mapping network lives on (its inputs must be there too)."""
+        params = list(self.G.mapping.parameters())
+        return params[0].device if params else torch.device("cpu")
+
     def where(self, field: str) -> str:
         """'section 'intro': walk.keyframes[2]' for error messages."""
         return f"section {self.section.name!r}: {field}"
@@ -63,15 +68,16 @@ class _Resolver:
         psi = self.entry.psi if psi is None else psi
         if not self.has_w_avg:
             psi = 1.0
+        device = self.mapping_device()
         c = None
         c_dim = int(getattr(self.G, "c_dim", 0))
         if c_dim > 0:
-            c = torch.zeros(1, c_dim)
+            c = torch.zeros(1, c_dim, device=device)
             if self.entry.class_index is not None:
                 c[0, self.entry.class_index] = 1.0
         with torch.inference_mode():
             ws = self.G.mapping(
-                torch.from_numpy(z[None].astype(np.float32)),  # [1, z_dim]
+                torch.from_numpy(z[None].astype(np.float32)).to(device),  # [1, z_dim]
                 c,
                 truncation_psi=psi,
                 truncation_cutoff=self.entry.cutoff,
