@@ -9,26 +9,12 @@ and hits the ends exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 
-Easing = Literal[
-    "linear",
-    "sine_in_out",
-    "sine_in",
-    "sine_out",
-    "quad_in_out",
-    "cubic_in_out",
-    "cubic_in",
-    "cubic_out",
-    "quart_in_out",
-    "quint_in_out",
-    "expo_in_out",
-    "circ_in_out",
-    "smoothstep",
-    "smootherstep",
-]
+from installation.show.schema import Easing
+
+# The names are the show format's (one list, in show/schema.py); EASINGS below implements each.
 
 # 2^-10: where the classic expo curve starts (easings.net); subtracted so that f(0) is exactly 0.
 _EXPO_FLOOR = 2.0**-10
