@@ -8,6 +8,7 @@ event ends both (STYLE.md §8).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -15,16 +16,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 import kernels.backend
 from installation.display.offscreen import OffscreenPresenter
-from installation.display.presenter import QUIT, Presenter
+from installation.display.presenter import QUIT, RELOAD, Presenter
 from installation.display.window import WindowPresenter, require_display
-from installation.errors import InstallationError
+from installation.errors import InstallationError, ShowError
 from installation.logs import RateLimitedLog
 from installation.models import load_generator
 from installation.render.frame import Frame
@@ -32,6 +34,9 @@ from installation.render.latents import resolve_show
 from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
 from installation.show.load import load_show
+from installation.show.schema import Show
+from installation.walk.reload import SwitchingTimeline
+from installation.walk.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,7 @@ POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this of
 RENDER_RETRY_DELAY_S = 0.5  # pause after a failed frame before trying again
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
 GEN_MS_WINDOW = 1000  # frames kept for the gen-time median/p95
+WATCH_INTERVAL_S = 1.0  # the render thread looks at the show file's mtime at most this often
 
 
 class Renderer(Protocol):
@@ -90,9 +96,10 @@ def run(settings: AppSettings) -> int:
     }
     latents = resolve_show(show, generators)
     renderer = ShowRenderer(show, generators, settings.device, latents)
+    reloader = Reloader(settings, renderer, {e.path: generators[e.name] for e in show.models})
     presenter = open_presenter(settings)
     try:
-        return play(settings, renderer, presenter)
+        return play(settings, renderer, presenter, reloader)
     finally:
         presenter.close()
 
@@ -116,9 +123,97 @@ def open_presenter(settings: AppSettings) -> Presenter:
     return WindowPresenter(settings.display_index, settings.is_windowed, settings.output_size_px)
 
 
-def play(settings: AppSettings, renderer: Renderer, presenter: Presenter) -> int:
+def try_reload(path: str | Path, current: Show) -> tuple[Show, str | None]:
+    """(the show read from `path`, None), or (`current`, the error text) when it does not load."""
+    try:
+        return load_show(path), None
+    except ShowError as err:
+        return current, str(err)
+
+
+class Reloader:
+    """Hot reload, render thread only: re-read the show file and schedule the switch to it.
+
+    The renderer renders through a SwitchingTimeline; generators are reused by file path. A show
+    that fails validation (or whose models/latents fail) is logged once and the old one plays on.
+    """
+
+    def __init__(
+        self, settings: AppSettings, renderer: ShowRenderer, by_path: dict[Path, Any]
+    ) -> None:
+        """Wrap the renderer's timeline; `by_path`: the loaded generators by model file."""
+        self.settings = settings
+        self.path = Path(settings.show_path)
+        self.renderer = renderer
+        self.by_path = dict(by_path)
+        self.timeline = SwitchingTimeline(renderer.timeline)
+        renderer.timeline = self.timeline  # type: ignore[assignment]  # same .at() as Timeline
+        self.mtime_ns = self._mtime_ns()
+        self.next_check_s = time.perf_counter() + WATCH_INTERVAL_S
+
+    def _mtime_ns(self) -> int | None:
+        """The show file's modification time, or None when it cannot be read."""
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def is_file_changed(self) -> bool:
+        """True once per change of the show file's mtime (looked at most once per second)."""
+        now_s = time.perf_counter()
+        if not self.settings.is_watching or now_s < self.next_check_s:
+            return False
+        self.next_check_s = now_s + WATCH_INTERVAL_S
+        mtime_ns = self._mtime_ns()
+        if mtime_ns is None or mtime_ns == self.mtime_ns:
+            return False
+        self.mtime_ns = mtime_ns
+        return True
+
+    def reload(self, show_time_s: float) -> bool:
+        """Load the show file and schedule the switch at show_time_s; False keeps the old show."""
+        current = self.timeline.show
+        show, error = try_reload(self.path, current)
+        if error is not None:
+            log.error("show reload failed; the current show plays on\n%s", error)
+            return False
+        try:
+            for entry in show.models:
+                if entry.path not in self.by_path:
+                    self.by_path[entry.path] = load_generator(
+                        entry.path, self.settings.device, self.settings.precision
+                    )
+            generators = {e.name: self.by_path[e.path] for e in show.models}
+            timeline = Timeline(show, resolve_show(show, generators))
+        except Exception:  # a model or latent that fails: the old show plays on
+            log.exception("show reload failed path=%s; the current show plays on", self.path)
+            return False
+        for entry in show.models:
+            old = next((m for m in current.models if m.name == entry.name), None)
+            if old is not None and old.path != entry.path:
+                log.warning("model %r now names %s; old frames use it until the switch",
+                            entry.name, entry.path)  # fmt: skip
+        # the renderer looks models up by name: the new show's win, the old ones stay for the fade
+        self.renderer.generators.update(generators)
+        names = {e.name for e in show.models}
+        kept = tuple(m for m in self.renderer.show.models if m.name not in names)
+        self.renderer.show = dataclasses.replace(show, models=show.models + kept)
+        switch_s = self.timeline.schedule(timeline, show, show_time_s)
+        log.info("show reloaded path=%s sections=%d when=%s switch_s=%.3f crossfade_s=%g",
+                 self.path, len(show.sections), show.settings.reload.when, switch_s,
+                 show.settings.reload.crossfade_s)  # fmt: skip
+        return True
+
+
+def play(
+    settings: AppSettings,
+    renderer: Renderer,
+    presenter: Presenter,
+    reloader: Reloader | None = None,
+) -> int:
     """Run the render thread and the present loop until a stop condition; log the summary."""
     frames: queue.Queue[Frame] = queue.Queue(maxsize=FRAMES_QUEUE_SIZE)
+    requests: queue.Queue[str] = queue.Queue()  # UI commands for the render thread (RELOAD)
     stopping = threading.Event()
     render_counters = RenderCounters()
     started_s = time.perf_counter()
@@ -128,7 +223,8 @@ def play(settings: AppSettings, renderer: Renderer, presenter: Presenter) -> int
 
     render_thread = threading.Thread(
         target=render_loop, name="render",
-        args=(renderer, frames, stopping, render_counters, show_clock_s, settings),
+        args=(renderer, frames, stopping, render_counters, show_clock_s, settings, reloader,
+              requests),
     )  # fmt: skip
     present_counters = PresentCounters(started_s=started_s)
     render_thread.start()
@@ -136,7 +232,7 @@ def play(settings: AppSettings, renderer: Renderer, presenter: Presenter) -> int
              settings.max_frames, settings.max_duration_s)  # fmt: skip
     try:
         present_loop(settings, presenter, frames, stopping, render_thread, show_clock_s,
-                     render_counters, present_counters)  # fmt: skip
+                     render_counters, present_counters, requests)  # fmt: skip
     finally:
         stopping.set()
         render_thread.join(JOIN_TIMEOUT_S)
@@ -158,10 +254,13 @@ def render_loop(
     counters: RenderCounters,
     show_clock_s: Callable[[], float],
     settings: AppSettings,
+    reloader: Reloader | None = None,
+    requests: queue.Queue[str] | None = None,
 ) -> None:
     """Render thread: one frame per fps tick (or as fast as it can), newest frame wins."""
     try:
-        _render_frames(renderer, frames, stopping, counters, show_clock_s, settings)
+        _render_frames(renderer, frames, stopping, counters, show_clock_s, settings, reloader,
+                       requests)  # fmt: skip
     except Exception:  # a bug outside the per-frame guard: stop the show instead of hanging it
         log.exception("render thread failed; stopping")
         stopping.set()
@@ -174,6 +273,8 @@ def _render_frames(
     counters: RenderCounters,
     show_clock_s: Callable[[], float],
     settings: AppSettings,
+    reloader: Reloader | None = None,
+    requests: queue.Queue[str] | None = None,
 ) -> None:
     """The render loop body; ends on `stopping` or once --frames attempts were made."""
     period_s = 1.0 / settings.fps
@@ -188,6 +289,8 @@ def _render_frames(
         if delay_s > 0 and stopping.wait(delay_s):
             break
         show_time_s = show_clock_s()
+        if reloader is not None and (_take_reload(requests) or reloader.is_file_changed()):
+            reloader.reload(show_time_s)
         try:
             frame = renderer.render(index, show_time_s)
         except Exception:  # one bad frame must not end the show; the last good frame stays up
@@ -206,6 +309,17 @@ def _render_frames(
         next_render_s = max(next_render_s + period_s, time.perf_counter())
     failure_log.flush(logging.ERROR)
     drop_log.flush()
+
+
+def _take_reload(requests: queue.Queue[str] | None) -> bool:
+    """Drain the request queue; True when a reload was asked for."""
+    asked = False
+    while requests is not None:
+        try:
+            asked = requests.get_nowait() == RELOAD or asked
+        except queue.Empty:
+            break
+    return asked
 
 
 def put_newest(frames: queue.Queue[Frame], frame: Frame) -> bool:
@@ -232,6 +346,7 @@ def present_loop(
     show_clock_s: Callable[[], float],
     render_counters: RenderCounters,
     counters: PresentCounters,
+    requests: queue.Queue[str] | None = None,
 ) -> None:
     """Main thread: poll UI, present each new frame at most at the fps cap (perf_counter pace)."""
     period_s = 1.0 / settings.fps
@@ -239,9 +354,13 @@ def present_loop(
     next_summary_s = next_present_s + SUMMARY_INTERVAL_S
     try:
         while not stopping.is_set():
-            if QUIT in presenter.poll():
+            events = presenter.poll()
+            if QUIT in events:
                 log.info("quit requested")
                 break
+            if RELOAD in events and requests is not None:
+                log.info("show reload requested (key r)")
+                requests.put(RELOAD)
             if settings.max_duration_s is not None and show_clock_s() >= settings.max_duration_s:
                 break
             try:

@@ -38,6 +38,7 @@ class AppSettings:
     device: str = "cpu"
     log_file: Path | None = None
     log_level: str = "INFO"
+    is_watching: bool = True  # reload the show when its file changes (--no-watch: off)
 
     @property
     def output_size_px(self) -> tuple[int, int]:
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     model = parser.add_argument_group("model")
     model.add_argument("--precision", choices=("fast", "exact"), default="fast",
                        help="fast: bf16/fp16 where it helps; exact: float32")  # fmt: skip
+    screen.add_argument("--no-watch", action="store_true",
+                        help="no reload when the show file changes (r still reloads)")  # fmt: skip
     model.add_argument("--device", default="cpu", help="torch device (default cpu)")
     logs = parser.add_argument_group("logging")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
@@ -143,4 +146,5 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         device=args.device,
         log_file=args.log_file,
         log_level=args.log_level,
+        is_watching=not args.no_watch,
     )

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 SHADER_DIR = Path(__file__).resolve().parent / "shaders"
 GL_VERSION_REQUIRED = 330  # the shaders are `#version 330 core`
 QUIT = "quit"  # the UI event that ends the show (window closed, Esc, q)
+RELOAD = "reload"  # the UI event that reloads the show file (key r)
 
 
 class DisplayError(InstallationError):

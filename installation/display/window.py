@@ -24,6 +24,7 @@ from installation.render.frame import Frame  # noqa: E402
 from .presenter import (  # noqa: E402
     GL_VERSION_REQUIRED,
     QUIT,
+    RELOAD,
     DisplayError,
     NoDisplayError,
     QuadDrawer,
@@ -133,13 +134,15 @@ class WindowPresenter:
         pygame.display.flip()
 
     def poll(self) -> list[str]:
-        """Handle pygame events (call every tick); returns ["quit"] on close, Esc or q."""
+        """Handle pygame events (call every tick): "quit" on close, Esc or q; "reload" on r."""
         events: list[str] = []
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 events.append(QUIT)
             elif event.type == pygame.KEYDOWN and event.key in QUIT_KEYS:
                 events.append(QUIT)
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_r:
+                events.append(RELOAD)
             elif event.type == pygame.WINDOWEXPOSED and self.last_frame is not None:
                 self._draw_and_flip()  # the back buffer is undefined after a flip: redraw
         return events

@@ -14,6 +14,7 @@ from installation.show.schema import (
     LIVE_TARGETS,
     NOISE_MODES,
     PATH_KINDS,
+    RELOAD_WHEN,
     SPACES,
     TRANSITION_KINDS,
 )
@@ -292,6 +293,13 @@ def show_json_schema() -> dict[str, Any]:
                     "outside": {"type": "string", "description": "black, hold or a section name"},
                 },
                 ("from", "to"),
+            ),
+            "reload": _obj(
+                "how a hot reload switches to the changed show",
+                {
+                    "when": _enum("now, or at the next section end", RELOAD_WHEN),
+                    "crossfade_s": _num("seconds of the fade (0: a cut)", minimum=0),
+                },
             ),
         },
     )

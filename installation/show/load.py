@@ -28,6 +28,7 @@ from installation.show.schema import (
     NAMED_LAYERS,
     NOISE_MODES,
     PATH_KINDS,
+    RELOAD_WHEN,
     SPACES,
     TRANSITION_KINDS,
     Automation,
@@ -43,6 +44,7 @@ from installation.show.schema import (
     OpeningHours,
     OutputSettings,
     RandomWalk,
+    ReloadSettings,
     Section,
     Show,
     ShowSettings,
@@ -447,7 +449,9 @@ def all_ok(*values: Any) -> bool:
 def read_settings(c: Checker, node: Node, path: str) -> Any:
     """The `show:` block."""
     path = "show"
-    keys = c.mapping(node, path, (), ("title", "output", "background", "speed", "opening_hours"))
+    keys = c.mapping(
+        node, path, (), ("title", "output", "background", "speed", "opening_hours", "reload")
+    )
     if keys is None:
         return BAD
     d = ShowSettings()
@@ -456,9 +460,21 @@ def read_settings(c: Checker, node: Node, path: str) -> Any:
     background = opt(c, keys, "background", path, lambda n, p: read_colour(c, n, p), d.background)
     speed = opt(c, keys, "speed", path, lambda n, p: c.number(n, p, gt=0), d.speed)
     hours = opt(c, keys, "opening_hours", path, lambda n, p: read_hours(c, n, p), None)
-    if not all_ok(title, output, background, speed, hours):
+    reload = opt(c, keys, "reload", path, lambda n, p: read_reload(c, n, p), d.reload)
+    if not all_ok(title, output, background, speed, hours, reload):
         return BAD
-    return ShowSettings(title, output, background, speed, hours)
+    return ShowSettings(title, output, background, speed, hours, reload)
+
+
+def read_reload(c: Checker, node: Node, path: str) -> Any:
+    """`reload: {when: now | section_end, crossfade_s}`."""
+    keys = c.mapping(node, path, (), ("when", "crossfade_s"))
+    if keys is None:
+        return BAD
+    d = ReloadSettings()
+    when = opt(c, keys, "when", path, lambda n, p: c.choice(n, p, RELOAD_WHEN), d.when)
+    fade = opt(c, keys, "crossfade_s", path, lambda n, p: c.number(n, p, ge=0), d.crossfade_s)
+    return ReloadSettings(when, fade) if all_ok(when, fade) else BAD
 
 
 def read_output(c: Checker, node: Node, path: str) -> Any:

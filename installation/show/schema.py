@@ -39,6 +39,7 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 AutomationTarget = Literal[
     "psi", "cutoff", "noise_strength", "translate_x", "translate_y", "rotate_deg"
 ]
+ReloadWhen = Literal["now", "section_end"]
 LiveTarget = Literal[
     "psi", "cutoff", "noise_strength", "translate_x", "translate_y", "rotate_deg", "speed"
 ]
@@ -52,6 +53,7 @@ KEYFRAME_KINDS: tuple[str, ...] = get_args(KeyframeKind)
 DAYS: tuple[str, ...] = get_args(Day)
 AUTOMATION_TARGETS: tuple[str, ...] = get_args(AutomationTarget)
 LIVE_TARGETS: tuple[str, ...] = get_args(LiveTarget)
+RELOAD_WHEN: tuple[str, ...] = get_args(ReloadWhen)
 NAMED_LAYERS: dict[str, tuple[int, int | None]] = {
     "coarse": (0, 3),
     "middle": (4, 7),
@@ -78,6 +80,14 @@ class OpeningHours:
 
 
 @dataclass(frozen=True)
+class ReloadSettings:
+    """How a hot reload switches to the new show: `now` or at the next section end, faded."""
+
+    when: ReloadWhen = "now"
+    crossfade_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class ShowSettings:
     """The optional `show:` block."""
 
@@ -86,6 +96,7 @@ class ShowSettings:
     background: str = "#000000"
     speed: float = 1.0
     opening_hours: OpeningHours | None = None
+    reload: ReloadSettings = field(default_factory=ReloadSettings)
 
 
 @dataclass(frozen=True)
