@@ -8,9 +8,9 @@ keyframe is a ws array [num_ws, w_dim]; in `space: z` a z vector [z_dim].
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -27,6 +27,8 @@ class SectionLatents:
     keyframes: [K, num_ws, w_dim] (space w) or [K, z_dim] (space z); for noise_loop K = 1, the
     loop's centre. mixing_sources: one ws [num_ws, w_dim] per `section.mixing` entry.
     directions: one [num_ws, w_dim] per `section.directions` entry (a [w_dim] file broadcast).
+    retime: for `walk.perceptual` sections, one cumulative image-change table per walk segment
+    (render/perceptual.py), which the timeline inverts; None = plain timing.
     """
 
     space: str
@@ -35,6 +37,7 @@ class SectionLatents:
     directions: tuple[np.ndarray, ...]
     w_avg: np.ndarray  # [w_dim]
     num_ws: int
+    retime: tuple[np.ndarray, ...] | None = None
 
 
 class _Resolver:
@@ -181,13 +184,20 @@ class _Resolver:
         return self.ws_file(path, field, is_npz=path.suffix == ".npz")
 
 
-def resolve_section(section: Section, G: Any, entry: ModelEntry | None = None) -> SectionLatents:
+def resolve_section(
+    section: Section,
+    G: Any,
+    entry: ModelEntry | None = None,
+    perceptual_cache: Path | None | Literal["default"] = "default",
+) -> SectionLatents:
     """Resolve the keyframes, mixing sources and directions of `section` against generator G.
 
     Args:
         section: a checked section.
         G: a generator (`installation.models.Generator`) of the section's model.
         entry: the section's model entry (psi, cutoff, class); None uses psi 1, no cutoff.
+        perceptual_cache: on-disk cache directory of perceptual re-timing tables ("default":
+            ~/.cache/latent-walk/perceptual when entry names a model file; None: memory only).
     Returns:
         SectionLatents of numpy float32 arrays.
     Raises:
@@ -199,7 +209,7 @@ def resolve_section(section: Section, G: Any, entry: ModelEntry | None = None) -
         resolver.direction(d.path, f"directions[{i}].file")
         for i, d in enumerate(section.directions)
     )
-    return SectionLatents(
+    latents = SectionLatents(
         space=section.walk.space,
         keyframes=resolver.keyframes(),
         mixing_sources=mixing,
@@ -207,6 +217,18 @@ def resolve_section(section: Section, G: Any, entry: ModelEntry | None = None) -
         w_avg=resolver.w_avg,
         num_ws=resolver.num_ws,
     )
+    if not section.walk.perceptual:
+        return latents
+    from installation.render import perceptual
+
+    cache_dir: Path | None
+    if perceptual_cache == "default":
+        has_file = entry is not None and str(entry.path) not in ("", ".") and entry.path.is_file()
+        cache_dir = perceptual.default_cache_dir() if has_file else None
+    else:
+        cache_dir = perceptual_cache
+    retime = perceptual.segment_retime_tables(section, latents, G, entry=entry, cache_dir=cache_dir)
+    return replace(latents, retime=retime)
 
 
 def resolve_show(show: Show, generators: Mapping[str, Any]) -> dict[str, SectionLatents]:

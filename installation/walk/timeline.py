@@ -11,7 +11,7 @@ walk, automation and LFOs run on section time = seconds since the section began 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol
 
@@ -30,6 +30,8 @@ class SectionLatentsLike(Protocol):
     directions: tuple[np.ndarray, ...]  # [num_ws, w_dim] each, one per section.directions
     w_avg: np.ndarray  # [w_dim]
     num_ws: int
+    # optional: `retime`, one cumulative image-change table [samples + 1] per walk segment
+    # (render/perceptual.py), read with getattr(latents, "retime", None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,13 +123,83 @@ def layer_rows(layers: Layers, num_ws: int) -> slice:
     return slice(first, max(last + 1, first))
 
 
-def walk_latent(section: Section, keyframes: np.ndarray, walk_t_s: float) -> np.ndarray:
+def retime_phase(table: np.ndarray | None, phase: float) -> float:
+    """The path phase q at which a segment's cumulative image change `table` reaches `phase`.
+
+    Args:
+        table: [S + 1] cumulative change from 0 to 1 at path phases linspace(0, 1, S + 1), or
+            None (no retiming).
+        phase: eased segment phase in [0, 1].
+    Returns:
+        Path phase in [0, 1] (phase itself when table is None or unusable).
+    """
+    if table is None or len(table) < 2:
+        return phase
+    table = np.asarray(table, dtype=np.float64)
+    grid = np.linspace(0.0, 1.0, len(table))
+    return float(np.interp(phase, table, grid))
+
+
+def segment_count(section: Section, n_keyframes: int) -> int:
+    """How many segments the walk of `section` has through n_keyframes resolved keyframes."""
+    walk = section.walk
+    if walk.path == "noise_loop":
+        return 1
+    if walk.path == "random_walk":
+        return n_keyframes if walk.closed else max(n_keyframes - 1, 1)
+    return max(min(n_keyframes if walk.closed else n_keyframes - 1, len(walk.keyframes)), 0)
+
+
+def segment_latent(
+    section: Section, keyframes: np.ndarray, segment: int, q: float | np.ndarray
+) -> np.ndarray:
+    """The walk's latent at path phase q of segment `segment`, no easing, no retiming.
+
+    For noise_loop the whole loop is segment 0 and q is the loop phase. A scalar q gives [...],
+    an array q [N] gives [N, ...] (float64).
+    """
+    walk = section.walk
+    keyframes = np.asarray(keyframes, dtype=np.float64)
+    q_array = np.asarray(q, dtype=np.float64)
+    if walk.path == "noise_loop":
+        noise = walk.noise
+        offset = noise_loop(
+            noise.seed if noise else 0,
+            keyframes.shape[-1],
+            q_array,
+            noise.radius if noise else 1.0,
+            noise.harmonics if noise else 3,
+        )  # [*q, dim]
+        if q_array.ndim:
+            offset = offset.reshape(q_array.shape + (1,) * (keyframes.ndim - 2) + offset.shape[-1:])
+        return keyframes[0] + offset
+    if walk.path in ("random_walk", "cubic"):
+        return catmull_rom(keyframes, segment + q_array, walk.closed)
+    following = (segment + 1) % len(keyframes)
+    t = q_array.reshape(q_array.shape + (1,) * (keyframes.ndim - 1)) if q_array.ndim else q
+    if walk.path == "slerp":
+        if q_array.ndim:
+            return np.stack(
+                [slerp(keyframes[segment], keyframes[following], float(x)) for x in q_array]
+            )
+        return slerp(keyframes[segment], keyframes[following], float(q))
+    return lerp(keyframes[segment], keyframes[following], t)
+
+
+def walk_latent(
+    section: Section,
+    keyframes: np.ndarray,
+    walk_t_s: float,
+    retime: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
     """The walk's latent at section time walk_t_s (wrapped by the walk's period).
 
     Args:
         section: the section whose walk is followed.
         keyframes: [K, ...] resolved latents (for noise_loop, [1, ...]: the centre).
         walk_t_s: section time in seconds.
+        retime: optional cumulative image-change table per segment (perceptual walks): the eased
+            segment phase is mapped through its inverse.
     Returns:
         [...] float64 latent.
     """
@@ -135,29 +207,30 @@ def walk_latent(section: Section, keyframes: np.ndarray, walk_t_s: float) -> np.
     keyframes = np.asarray(keyframes, dtype=np.float64)
     period_s = walk.period_s()
     if walk.path == "noise_loop":
-        noise = walk.noise
         phase = walk_t_s / period_s if period_s > 0 else 0.0
-        centre = keyframes[0]  # [...]
-        offset = noise_loop(
-            noise.seed if noise else 0,
-            centre.shape[-1],
-            phase,
-            noise.radius if noise else 1.0,
-            noise.harmonics if noise else 3,
-        )  # [dim]
-        return centre + offset  # offset broadcasts over ws rows
+        if retime:
+            whole = math.floor(phase)
+            phase = whole + retime_phase(retime[0], phase - whole)
+        return segment_latent(section, keyframes, 0, phase)
     if walk.path == "random_walk":
         u = walk_t_s / walk.seconds_per_keyframe
         if not walk.closed:
             u = math.fmod(u, max(len(keyframes) - 1, 1))
             u = u + max(len(keyframes) - 1, 1) if u < 0 else u
         whole = math.floor(u)
-        u = whole + float(ease(walk.easing, u - whole))
-        return catmull_rom(keyframes, u, walk.closed)
-    return _keyframe_latent(section, keyframes, walk_t_s)
+        eased = float(ease(walk.easing, u - whole))
+        if retime:
+            eased = retime_phase(retime[whole % len(retime)], eased)
+        return catmull_rom(keyframes, whole + eased, walk.closed)
+    return _keyframe_latent(section, keyframes, walk_t_s, retime)
 
 
-def _keyframe_latent(section: Section, keyframes: np.ndarray, walk_t_s: float) -> np.ndarray:
+def _keyframe_latent(
+    section: Section,
+    keyframes: np.ndarray,
+    walk_t_s: float,
+    retime: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
     """linear / slerp / cubic through keyframes with holds and per-segment durations, easing."""
     walk = section.walk
     count = len(keyframes)
@@ -175,6 +248,8 @@ def _keyframe_latent(section: Section, keyframes: np.ndarray, walk_t_s: float) -
         return keyframes[index]
     key = walk.keyframes[index]
     eased = float(ease(key.easing or walk.easing, phase))
+    if retime and index < len(retime):
+        eased = retime_phase(retime[index], eased)
     following = (index + 1) % count
     if walk.path == "slerp":
         return slerp(keyframes[index], keyframes[following], eased)
@@ -255,7 +330,8 @@ class Timeline:
         psi = values.get("psi")
         cutoff_value = values.get("cutoff")
         cutoff = entry.cutoff if cutoff_value is None else max(int(round(cutoff_value)), 0)
-        latent = walk_latent(section, latents.keyframes, section_t_s)
+        retime = getattr(latents, "retime", None)
+        latent = walk_latent(section, latents.keyframes, section_t_s, retime)
         edits = None
         if section.walk.space == "w":
             latent = self._edit_ws(section, latents, latent, section_t_s, psi, cutoff)

@@ -354,3 +354,28 @@ def test_evaluate_signals() -> None:
     curve = Curve(((1.0, 0.0), (3.0, 4.0)))
     assert (evaluate(curve, 0.0), evaluate(curve, 2.0), evaluate(curve, 9.0)) == (0.0, 2.0, 4.0)
     assert evaluate(Lfo(period_s=4.0, amplitude=2.0, center=1.0), 1.0) == pytest.approx(3.0)
+
+
+@dataclass(frozen=True)
+class RetimedLatents(FakeLatents):
+    """FakeLatents with perceptual re-timing tables."""
+
+    retime: tuple[np.ndarray, ...] | None = None
+
+
+def test_retime_table_maps_segment_phase(tmp_path: Path) -> None:
+    """Eased phase p goes to the path phase q where the segment's cumulative change reaches p."""
+    show = write_show(tmp_path, LINEAR)
+    table_0 = np.array([0.0, 0.8, 1.0])  # 80 % of the change in the first half of segment 0
+    latents = {
+        "a": RetimedLatents(constant_ws(0, 1, 2), retime=(table_0, np.linspace(0, 1, 5))),
+        "b": FakeLatents(constant_ws(7, 7)),
+    }
+    timeline = Timeline(show, latents)
+    assert value(timeline.at(0.0)) == 0.0
+    assert value(timeline.at(0.4 * 4)) == pytest.approx(0.25)  # p 0.4 -> q 0.25
+    assert value(timeline.at(0.8 * 4)) == pytest.approx(0.5)  # p 0.8 -> q 0.5
+    assert value(timeline.at(0.9 * 4)) == pytest.approx(0.75)  # p 0.9 -> q 0.75
+    assert value(timeline.at(4.0)) == 1.0
+    assert value(timeline.at(8.0)) == pytest.approx(1.5)  # a uniform table changes nothing
+    assert value(timeline.at(10.0)) == 7.0

@@ -1,0 +1,203 @@
+"""Perceptual re-timing of a walk (`walk.perceptual: true`): the image changes at a steady rate.
+
+Once, when the show loads, each segment of the walk is rendered small at evenly spaced path phases
+(no easing); the mean absolute change between consecutive images gives a cumulative change table
+per segment (monotone, 0 -> 1). The timeline maps the eased segment phase through the inverse of
+that table (`installation/walk/timeline.py`). Tables are cached in memory and, optionally, on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from installation.show.schema import ModelEntry, Section
+from installation.walk.timeline import segment_count, segment_latent
+
+log = logging.getLogger(__name__)
+
+BATCH = 16
+UNIFORM_MIX = 1e-3  # share of a uniform table mixed in, so tables are strictly increasing
+
+_memory: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
+
+
+def default_cache_dir() -> Path:
+    """~/.cache/latent-walk/perceptual (XDG_CACHE_HOME honoured)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "latent-walk" / "perceptual"
+
+
+def clear_memory_cache() -> None:
+    """Forget every in-memory table (tests, reloads)."""
+    _memory.clear()
+
+
+def _walk_signature(section: Section) -> bytes:
+    """The parts of the walk that shape the path (repr of the frozen walk dataclass)."""
+    return repr(section.walk).encode()
+
+
+def _disk_key(
+    section: Section, keyframes: np.ndarray, entry: ModelEntry | None, samples: int, size_px: int
+) -> str:
+    """sha1 over the model file (path, size, mtime), the walk, the latents and the settings."""
+    digest = hashlib.sha1()
+    if entry is not None:
+        path = Path(entry.path)
+        digest.update(str(path.resolve() if str(path) else path).encode())
+        try:
+            stat = path.stat()
+            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+        except OSError:
+            pass
+        digest.update(f"{entry.psi}:{entry.cutoff}:{entry.class_index}".encode())
+    digest.update(_walk_signature(section))
+    digest.update(f"{samples}:{size_px}:{keyframes.shape}:{keyframes.dtype}".encode())
+    digest.update(np.ascontiguousarray(keyframes).tobytes())
+    return digest.hexdigest()
+
+
+def _read_cache(path: Path, n_segments: int, samples: int) -> tuple[np.ndarray, ...] | None:
+    """Tables from a cache file, or None when it is missing, unreadable or does not fit."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            tables = np.asarray(npz["tables"], dtype=np.float64)
+    except Exception as exc:  # a broken file of any kind is ignored (and rewritten)
+        log.warning("ignoring broken perceptual cache %s: %s", path, exc)
+        return None
+    if tables.shape != (n_segments, samples + 1) or not np.all(np.isfinite(tables)):
+        log.warning("ignoring perceptual cache %s: unexpected content", path)
+        return None
+    return tuple(tables)
+
+
+def _write_cache(path: Path, tables: tuple[np.ndarray, ...]) -> None:
+    """Write tables atomically; failures only log."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, tables=np.stack(tables))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot write perceptual cache %s: %s", path, exc)
+
+
+def _device(G: Any) -> torch.device:
+    """The device of G's parameters (cpu when it has none)."""
+    params = list(G.parameters()) if hasattr(G, "parameters") else []
+    return params[0].device if params else torch.device("cpu")
+
+
+def _to_ws(G: Any, latents: torch.Tensor, space: str, entry: ModelEntry | None) -> torch.Tensor:
+    """[N, num_ws, w_dim] ws from [N, num_ws, w_dim] (space w) or [N, z_dim] (space z)."""
+    if space == "w":
+        return latents
+    psi = entry.psi if entry is not None else 1.0
+    if getattr(G.mapping, "w_avg", None) is None:
+        psi = 1.0
+    c = None
+    c_dim = int(getattr(G, "c_dim", 0))
+    if c_dim > 0:
+        c = torch.zeros(latents.shape[0], c_dim, device=latents.device)
+        if entry is not None and entry.class_index is not None:
+            c[:, entry.class_index] = 1.0
+    cutoff = entry.cutoff if entry is not None else None
+    return G.mapping(latents, c, truncation_psi=psi, truncation_cutoff=cutoff)
+
+
+def render_small(
+    G: Any, latents: np.ndarray, space: str, size_px: int, entry: ModelEntry | None = None
+) -> torch.Tensor:
+    """Images of latents [N, ...] downsampled to [N, C, size_px, size_px] float32 (cpu)."""
+    device = _device(G)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(latents), BATCH):
+            batch = torch.from_numpy(np.asarray(latents[start : start + BATCH], np.float32))
+            ws = _to_ws(G, batch.to(device), space, entry)
+            img = G.synthesis(ws, noise_mode="const").float()  # [B, C, H, W]
+            if img.shape[-1] != size_px or img.shape[-2] != size_px:
+                img = F.interpolate(img, size=(size_px, size_px), mode="area")
+            out.append(img.cpu())
+    return torch.cat(out)
+
+
+def change_table(images: torch.Tensor) -> np.ndarray:
+    """Normalised cumulative mean absolute change [N] (0 -> 1) along images [N, C, H, W]."""
+    steps = (images[1:] - images[:-1]).abs().flatten(1).mean(1).double().numpy()  # [N - 1]
+    grid = np.linspace(0.0, 1.0, len(images))
+    total = float(steps.sum())
+    if not np.isfinite(total) or total <= 0:
+        return grid
+    cumulative = np.concatenate([[0.0], np.cumsum(steps)]) / total
+    table = (1.0 - UNIFORM_MIX) * cumulative + UNIFORM_MIX * grid
+    table[0], table[-1] = 0.0, 1.0
+    return table
+
+
+def segment_retime_tables(
+    section: Section,
+    latents: Any,
+    G: Any,
+    samples: int = 16,
+    size_px: int = 64,
+    entry: ModelEntry | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[np.ndarray, ...]:
+    """Cumulative image-change table per walk segment (float64 [samples + 1], 0 -> 1, increasing).
+
+    Args:
+        section: the section whose walk is measured.
+        latents: its resolved latents (SectionLatents; only `keyframes` and `space` are read).
+        G: the section's generator.
+        samples: steps per segment (samples + 1 renders per segment).
+        size_px: side of the downsampled images compared.
+        entry: the model entry (psi/cutoff/class for z walks; model path for the disk key).
+        cache_dir: directory of the on-disk cache, or None for memory only.
+    Returns:
+        One table per segment (noise_loop: one for the whole loop).
+    """
+    keyframes = np.asarray(latents.keyframes, dtype=np.float32)
+    space = getattr(latents, "space", section.walk.space)
+    key = (
+        id(G),
+        section.name,
+        _walk_signature(section),
+        samples,
+        size_px,
+        hashlib.sha1(np.ascontiguousarray(keyframes).tobytes()).hexdigest(),
+    )
+    if key in _memory:
+        return _memory[key]
+    n_segments = segment_count(section, len(keyframes))
+    cache_file = None
+    if cache_dir is not None:
+        cache_file = (
+            Path(cache_dir) / f"{_disk_key(section, keyframes, entry, samples, size_px)}.npz"
+        )
+        cached = _read_cache(cache_file, n_segments, samples)
+        if cached is not None:
+            _memory[key] = cached
+            return cached
+    grid = np.linspace(0.0, 1.0, samples + 1)
+    points = np.concatenate(
+        [segment_latent(section, keyframes, i, grid) for i in range(n_segments)]
+    )  # [n_segments * (samples + 1), ...]
+    images = render_small(G, points, space, size_px, entry)
+    tables = tuple(
+        change_table(images[i * (samples + 1) : (i + 1) * (samples + 1)]) for i in range(n_segments)
+    )
+    _memory[key] = tables
+    if cache_file is not None:
+        _write_cache(cache_file, tables)
+    return tables
