@@ -122,20 +122,25 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
 
     def forward(
-        self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const", gain: float = 1.0
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        noise_mode: str = "const",
+        gain: float = 1.0,
+        noise_scale: float = 1.0,
     ) -> torch.Tensor:
         styles = self.affine(w)  # [N, I]
         x = modulated_conv2d(
             x, self.weight, styles, up=self.up, padding=1, resample_filter=self.resample_filter
         )
-        if self.use_noise and noise_mode != "none":
+        if self.use_noise and noise_mode != "none" and noise_scale != 0:
             if noise_mode == "random":
                 noise = torch.randn(
                     x.shape[0], 1, self.resolution, self.resolution, device=x.device
                 ).to(x.dtype)
             else:
                 noise = self.noise_const.to(x.dtype)
-            x = x.add_(noise * self.noise_strength.to(x.dtype))
+            x = x.add_(noise * (self.noise_strength * noise_scale).to(x.dtype))
         clamp = None if self.conv_clamp is None else self.conv_clamp * gain
         return kernels.bias_act(
             x, self.bias.to(x.dtype), act="lrelu", gain=self.act_gain * gain, clamp=clamp
@@ -224,22 +229,24 @@ class SynthesisBlock(nn.Module):
         noise_mode: str,
         dtype: torch.dtype,
         memory_format: torch.memory_format,
+        noise_scale: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         w_iter = iter(ws.unbind(dim=1))
+        noise = {"noise_mode": noise_mode, "noise_scale": noise_scale}
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
             x = x.contiguous(memory_format=memory_format)
-            x = self.conv1(x, next(w_iter), noise_mode)
+            x = self.conv1(x, next(w_iter), **noise)
         elif self.architecture == "resnet":
             x = x.to(dtype).contiguous(memory_format=memory_format)
             y = self.skip(x, gain=math.sqrt(0.5))
-            x = self.conv0(x, next(w_iter), noise_mode)
-            x = self.conv1(x, next(w_iter), noise_mode, gain=math.sqrt(0.5))
+            x = self.conv0(x, next(w_iter), **noise)
+            x = self.conv1(x, next(w_iter), gain=math.sqrt(0.5), **noise)
             x = y.add_(x)
         else:
             x = x.to(dtype).contiguous(memory_format=memory_format)
-            x = self.conv0(x, next(w_iter), noise_mode)
-            x = self.conv1(x, next(w_iter), noise_mode)
+            x = self.conv0(x, next(w_iter), **noise)
+            x = self.conv1(x, next(w_iter), **noise)
         if img is not None:
             img = kernels.upsample2d(img, self.resample_filter, up=2)
         if self.num_torgb:
@@ -265,8 +272,18 @@ class SynthesisNetwork(nn.Module):
             in_ch = out_ch
 
     def forward(
-        self, ws: torch.Tensor, noise_mode: str = "const", **_ignored: object
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "const",
+        noise_scale: float = 1.0,
+        **_ignored: object,
     ) -> torch.Tensor:
+        """Synthesise images from ws [N, num_ws, w_dim].
+
+        Args:
+            noise_mode: 'const' (the file's fixed noise), 'random' or 'none'.
+            noise_scale: multiplies every layer's stored noise strength (1 = as trained).
+        """
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         if noise_mode not in ("const", "random", "none"):
@@ -278,6 +295,8 @@ class SynthesisNetwork(nn.Module):
             block = getattr(self, f"b{res}")
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             dtype = layer_dtype(self.compute_dtype, block.use_fp16, ws.device)
-            x, img = block(x, img, block_ws, noise_mode, dtype, self.memory_format)
+            x, img = block(
+                x, img, block_ws, noise_mode, dtype, self.memory_format, noise_scale=noise_scale
+            )
             w_idx += block.num_conv
         return img.contiguous()

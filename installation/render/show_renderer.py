@@ -120,6 +120,8 @@ class ShowRenderer:
                     "model %r is not a StyleGAN3: translate/rotate ignored (section %r)",
                     params.model, params.section_name,
                 )  # fmt: skip
+        if params.noise_strength is not None and not getattr(G, "is_stylegan3", False):
+            kwargs["noise_scale"] = params.noise_strength  # SG3 has no noise inputs
         img = G.synthesis(ws[None], noise_mode=params.noise_mode, **kwargs)  # [1, C, H, W]
         return img[0].float()
 

@@ -159,3 +159,15 @@ def test_per_sample_camera_in_one_batch(generators: dict) -> None:
     assert_close(both[:1].numpy(), case["img"], "camera in batch")
     assert_close(both[1:].numpy(), plain.numpy(), "identity camera in batch")
     assert np.abs(both[0].numpy() - both[1].numpy()).max() > 0.05
+
+
+def test_noise_scale_multiplies_the_stored_noise(generators: dict) -> None:
+    """noise_scale 1 is the file's noise, 0 is noise_mode 'none', 2 adds twice the noise."""
+    G = generators["sg2_32"]
+    ws = torch.from_numpy(np.load(GOLDEN / "sg2_32" / "cases" / "seed0_psi1.0_const.npz")["ws"])
+    with torch.inference_mode():
+        const = G.synthesis(ws, noise_mode="const")
+        none = G.synthesis(ws, noise_mode="none")
+        scaled = {k: G.synthesis(ws, noise_mode="const", noise_scale=k) for k in (0.0, 1.0, 2.0)}
+    assert torch.equal(scaled[1.0], const) and torch.equal(scaled[0.0], none)
+    assert (scaled[2.0] - const).abs().max() > 0.01

@@ -85,3 +85,41 @@ def test_camera_rotation_changes_the_image(renderer: ShowRenderer) -> None:
         turned = to_uint8(renderer.image(params)[None])[0]
         straight = to_uint8(renderer.image(still)[None])[0]
     assert np.abs(turned.astype(int) - straight.astype(int)).mean() > 1.0
+
+
+def test_noise_strength_automation_reaches_a_stylegan2(tmp_path) -> None:
+    """A noise_strength curve scales a StyleGAN2's noise: 0 renders like noise_mode none."""
+    from installation.models.spec import SG2Spec
+
+    text = """\
+models:
+  sg2: {path: sg2.safetensors}
+sections:
+  - name: calm
+    model: sg2
+    duration_s: 4
+    walk: {space: w, path: linear, seconds_per_keyframe: 4, keyframes: [{seed: 1}, {seed: 2}]}
+    automation:
+      noise_strength: {keys: [[0, 0], [2, 0], [3, 3]]}
+"""
+    (tmp_path / "sg2.safetensors").write_bytes(b"")
+    (tmp_path / "show.yaml").write_text(text, encoding="utf-8")
+    show = load_show(tmp_path / "show.yaml")
+    mapping = MappingSpec(z_dim=8, c_dim=0, w_dim=8, num_ws=6, num_layers=2, embed_features=0,
+                          layer_features=8)  # fmt: skip
+    synthesis = SG2Spec(img_resolution=16, img_channels=3, w_dim=8, num_ws=6,
+                        architecture="skip", channels=(16, 16, 8))  # fmt: skip
+    G = initialize_random(Generator(NetworkSpec("stylegan2", mapping, synthesis)), seed=1)
+    renderer = ShowRenderer(show, {"sg2": G}, "cpu")
+    params = renderer.timeline.at(1.0)
+    assert params.noise_strength == 0
+    ws = renderer.ws(params)[None]
+    with torch.inference_mode():
+        quiet = to_uint8(G.synthesis(ws, noise_mode="none"))[0]
+    assert np.array_equal(renderer.render(0, 1.0).pixels, quiet)
+    loud = renderer.timeline.at(3.0)
+    assert loud.noise_strength == 3
+    with torch.inference_mode():
+        quiet_at_3 = to_uint8(G.synthesis(renderer.ws(loud)[None], noise_mode="none"))[0]
+    diff = np.abs(renderer.render(1, 3.0).pixels.astype(int) - quiet_at_3.astype(int))
+    assert diff.max() > 10
