@@ -18,12 +18,10 @@ import pytest
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
-from installation.models import Generator, save_generator
-from installation.models.random_init import initialize_random
-from installation.models.spec import MappingSpec, NetworkSpec
-from installation.models.stylegan3 import design_synthesis
+from installation.models import save_generator
 from installation.render.frame import Frame
 from installation.settings import DEFAULT_SHOW_PATH, AppSettings, settings_from_argv
+from tiny_models import tiny_sg3
 
 REPO = Path(__file__).resolve().parents[2]
 SHOW_TEXT = """\
@@ -70,14 +68,7 @@ TIMEOUT_S = 120
 def demo_copy(tmp_path_factory) -> Path:
     """A small show (SHOW_TEXT) in a tmp tree whose ../assets/demo holds a tiny SG3 model."""
     root = tmp_path_factory.mktemp("demo")
-    synthesis = design_synthesis(w_dim=8, img_resolution=16, channel_base=256, channel_max=16)
-    mapping = MappingSpec(
-        z_dim=8, c_dim=0, w_dim=8, num_ws=synthesis.num_ws, num_layers=2, embed_features=0,
-        layer_features=8,
-    )  # fmt: skip
-    G = Generator(NetworkSpec(architecture="stylegan3-t", mapping=mapping, synthesis=synthesis))
-    initialize_random(G)
-    save_generator(G, root / "assets" / "demo" / "demo-sg3.safetensors")
+    save_generator(tiny_sg3(), root / "assets" / "demo" / "demo-sg3.safetensors")
     show = root / "shows" / "demo.yaml"
     show.parent.mkdir()
     show.write_text(SHOW_TEXT, encoding="utf-8")

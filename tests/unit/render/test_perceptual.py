@@ -16,6 +16,7 @@ from installation.render.perceptual import render_small, segment_retime_tables
 from installation.show.load import load_show
 from installation.show.schema import Show
 from installation.walk.timeline import Timeline
+from tiny_models import tiny_sg3
 
 W_DIM, NUM_WS, SIZE = 8, 16, 16
 
@@ -23,28 +24,7 @@ W_DIM, NUM_WS, SIZE = 8, 16, 16
 @pytest.fixture(scope="module")
 def G() -> Any:
     """A tiny random StyleGAN3-T (z 8, w 8, 16 ws, 16 px)."""
-    from installation.models import Generator
-    from installation.models.random_init import initialize_random
-    from installation.models.spec import MappingSpec, NetworkSpec
-    from installation.models.stylegan3 import design_synthesis
-
-    torch.manual_seed(0)
-    spec = NetworkSpec(
-        architecture="stylegan3-t",
-        mapping=MappingSpec(
-            z_dim=8,
-            c_dim=0,
-            w_dim=W_DIM,
-            num_ws=NUM_WS,
-            num_layers=2,
-            embed_features=0,
-            layer_features=8,
-        ),  # fmt: skip
-        synthesis=design_synthesis(
-            w_dim=W_DIM, img_resolution=SIZE, channel_base=256, channel_max=16
-        ),
-    )
-    return initialize_random(Generator(spec)).eval()
+    return tiny_sg3()
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ from installation.models import Generator
 from installation.models.latents import to_uint8
 from installation.models.random_init import initialize_random
 from installation.models.spec import MappingSpec, NetworkSpec
-from installation.models.stylegan3 import design_synthesis
 from installation.render.show_renderer import ShowRenderer
 from installation.show.load import load_show
+from tiny_models import tiny_sg3
 
 SHOW_TEXT = """\
 models:
@@ -43,16 +43,7 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> ShowRenderer:
     (root / "tiny.safetensors").write_bytes(b"")  # the loader only checks that it exists
     (root / "show.yaml").write_text(SHOW_TEXT, encoding="utf-8")
     show = load_show(root / "show.yaml")
-    synthesis = design_synthesis(w_dim=8, img_resolution=16, channel_base=256, channel_max=16)
-    mapping = MappingSpec(
-        z_dim=8, c_dim=0, w_dim=8, num_ws=synthesis.num_ws, num_layers=2, embed_features=0,
-        layer_features=8,
-    )  # fmt: skip
-    G = Generator(NetworkSpec(architecture="stylegan3-t", mapping=mapping, synthesis=synthesis))
-    torch.manual_seed(0)
-    initialize_random(G)
-    G.eval()
-    return ShowRenderer(show, {"tiny": G}, "cpu")
+    return ShowRenderer(show, {"tiny": tiny_sg3()}, "cpu")
 
 
 def test_same_time_gives_the_same_frame(renderer: ShowRenderer) -> None:

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from fake_latents import FakeLatents, constant_ws
 from installation.app import try_reload
 from installation.errors import ShowError
 from installation.show.load import validate_text
 from installation.show.schema import Show
 from installation.walk.reload import SwitchingTimeline, next_boundary_s
 from installation.walk.timeline import Timeline
-
-NUM_WS, W_DIM = 4, 3
-
-
-@dataclass(frozen=True)
-class FakeLatents:
-    """Hand-made section latents (duck-typed SectionLatents)."""
-
-    keyframes: np.ndarray
-    mixing_sources: tuple[np.ndarray, ...] = ()
-    directions: tuple[np.ndarray, ...] = ()
-    w_avg: np.ndarray = field(default_factory=lambda: np.zeros(W_DIM))
-    num_ws: int = NUM_WS
-
-
-def constant_ws(*values: float) -> np.ndarray:
-    """[K, num_ws, w_dim] keyframes, keyframe k filled with values[k]."""
-    return np.stack([np.full((NUM_WS, W_DIM), v, dtype=np.float32) for v in values])
 
 
 def make_show(tmp_path: Path, reload: str, lengths: tuple[float, ...]) -> Show:

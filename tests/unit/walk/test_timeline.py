@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from fake_latents import NUM_WS, W_DIM, FakeLatents, constant_ws
 from installation.show.load import load_show
 from installation.show.schema import Show
 from installation.walk.easing import ease
 from installation.walk.timeline import FrameParams, Timeline, evaluate
-
-NUM_WS, W_DIM = 4, 3
-
-
-@dataclass(frozen=True)
-class FakeLatents:
-    """Hand-made section latents (duck-typed SectionLatents)."""
-
-    keyframes: np.ndarray
-    mixing_sources: tuple[np.ndarray, ...] = ()
-    directions: tuple[np.ndarray, ...] = ()
-    w_avg: np.ndarray = field(default_factory=lambda: np.zeros(W_DIM))
-    num_ws: int = NUM_WS
-
-
-def constant_ws(*values: float) -> np.ndarray:
-    """[K, num_ws, w_dim] keyframes, keyframe k filled with values[k]."""
-    return np.stack([np.full((NUM_WS, W_DIM), v, dtype=np.float32) for v in values])
 
 
 def write_show(tmp_path: Path, sections: str, speed: float = 1.0) -> Show:

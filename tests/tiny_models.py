@@ -1,0 +1,24 @@
+"""The tiny random generator that tests render with (fast to build, deterministic)."""
+
+from __future__ import annotations
+
+from installation.models import Generator
+from installation.models.random_init import initialize_random
+from installation.models.spec import MappingSpec, NetworkSpec
+from installation.models.stylegan3 import design_synthesis
+
+TINY_W_DIM = 8
+TINY_SIZE_PX = 16
+
+
+def tiny_sg3(seed: int = 0) -> Generator:
+    """A random StyleGAN3-T: z = w = 8, 16 ws, 16 px, at most 16 channels."""
+    synthesis = design_synthesis(
+        w_dim=TINY_W_DIM, img_resolution=TINY_SIZE_PX, channel_base=256, channel_max=16
+    )
+    mapping = MappingSpec(
+        z_dim=TINY_W_DIM, c_dim=0, w_dim=TINY_W_DIM, num_ws=synthesis.num_ws, num_layers=2,
+        embed_features=0, layer_features=TINY_W_DIM,
+    )  # fmt: skip
+    G = Generator(NetworkSpec(architecture="stylegan3-t", mapping=mapping, synthesis=synthesis))
+    return initialize_random(G, seed=seed).eval()
