@@ -7,13 +7,14 @@ read_back(). Needs Mesa's EGL (Debian: libegl1 libegl-mesa0 libgl1 libgl1-mesa-d
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import moderngl
 import numpy as np
 
 from installation.render.frame import Frame
 
-from .presenter import GL_VERSION_REQUIRED, DisplayError, QuadDrawer
+from .presenter import GL_VERSION_REQUIRED, DisplayError, Fit, QuadDrawer, check_fit
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,10 @@ MESA_PACKAGES = "libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri"
 class OffscreenPresenter:
     """Presents into an RGB framebuffer of `size_px`, or of each frame's own size when None."""
 
-    def __init__(self, size_px: tuple[int, int] | None = None) -> None:
+    refresh_hz: float | None = None  # no monitor: the app uses its default fps cap
+
+    def __init__(self, size_px: tuple[int, int] | None = None, fit: Fit = "letterbox") -> None:
+        check_fit(fit)  # before the context, so a bad value leaks nothing
         try:
             self.ctx = moderngl.create_standalone_context(
                 backend="egl", require=GL_VERSION_REQUIRED
@@ -34,13 +38,13 @@ class OffscreenPresenter:
                 f"{err} (Debian packages: {MESA_PACKAGES})"
             ) from None
         self.fixed_size_px = size_px
-        self.drawer = QuadDrawer(self.ctx)
+        self.drawer = QuadDrawer(self.ctx, fit)
         self.framebuffer: moderngl.Framebuffer | None = None
         self.frame_count = 0
         log.info(
-            "offscreen context ready renderer=%r gl=%r size=%s",
+            "offscreen context ready renderer=%r gl=%r size=%s fit=%s",
             self.ctx.info["GL_RENDERER"], self.ctx.info["GL_VERSION"],
-            "x".join(map(str, size_px)) if size_px else "per-frame",
+            "x".join(map(str, size_px)) if size_px else "per-frame", fit,
         )  # fmt: skip
 
     def _target(self, size_px: tuple[int, int]) -> moderngl.Framebuffer:
@@ -54,17 +58,32 @@ class OffscreenPresenter:
             self.framebuffer = self.ctx.framebuffer(color_attachments=[color])
         return self.framebuffer
 
-    def present(self, frame: Frame) -> None:
-        """Draw the frame (letterboxed) into the framebuffer."""
-        size_px = self.fixed_size_px or frame.size_px
-        if self.drawer.frame_index != frame.index or self.drawer.texture is None:
-            self.drawer.upload(frame)
-        self.drawer.draw(self._target(size_px), size_px)
+    def present(self, frame: Frame, blend_with: Frame | None = None, mix: float = 0.0) -> None:
+        """Draw (1 - mix) * frame + mix * blend_with, fitted, into the framebuffer."""
+        self.drawer.upload(frame, blend_with, mix)
+        self._draw()
         self.frame_count += 1
+
+    def _draw(self) -> None:
+        """Draw the uploaded frame(s) and the overlay into the framebuffer."""
+        frame = self.drawer.slots[0].frame
+        if frame is None:
+            return
+        size_px = self.fixed_size_px or frame.size_px
+        self.drawer.draw(self._target(size_px), size_px)
 
     def poll(self) -> list[str]:
         """No UI here: always []."""
         return []
+
+    def set_overlay(self, lines: Sequence[str] | None) -> None:
+        """Status text in the top-left corner; None or [] hides it.
+
+        Unlike the window, which shows it at the next present(), the framebuffer is redrawn now
+        so that read_back() always shows the current state.
+        """
+        self.drawer.set_overlay(lines)
+        self._draw()
 
     def read_back(self) -> np.ndarray:
         """The framebuffer as [H, W, 3] uint8, row 0 at the top (as presented)."""

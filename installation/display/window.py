@@ -6,10 +6,12 @@ Without a screen, SDL_VIDEODRIVER=offscreen runs this same code path on Mesa's E
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # Before pygame is imported: no banner on stdout, and a fullscreen kiosk window must not iconify
 # when another window takes focus.
@@ -23,21 +25,94 @@ from installation.render.frame import Frame  # noqa: E402
 
 from .presenter import (  # noqa: E402
     GL_VERSION_REQUIRED,
+    NEXT_SECTION,
+    PAUSE,
+    PREV_SECTION,
     QUIT,
     RELOAD,
+    TOGGLE_OVERLAY,
     DisplayError,
+    Fit,
     NoDisplayError,
     QuadDrawer,
+    check_fit,
 )
 
 log = logging.getLogger(__name__)
 
 WINDOW_TITLE = "latent-walk"
-QUIT_KEYS = (pygame.K_ESCAPE, pygame.K_q)
+QUIT_KEYS = (pygame.K_ESCAPE, pygame.K_q)  # quit, except in kiosk mode
+KEY_EVENTS = {  # keys that work in every mode
+    pygame.K_SPACE: PAUSE,
+    pygame.K_RIGHT: NEXT_SECTION,
+    pygame.K_PAGEDOWN: NEXT_SECTION,
+    pygame.K_LEFT: PREV_SECTION,
+    pygame.K_PAGEUP: PREV_SECTION,
+    pygame.K_f: TOGGLE_OVERLAY,
+    pygame.K_r: RELOAD,
+}
+# Ctrl+Shift+Q (either Ctrl, either Shift) quits in every mode, and is the kiosk's only quit
+KIOSK_QUIT_MODS = (pygame.KMOD_CTRL, pygame.KMOD_SHIFT)
+# The SDL2 that pygame loaded: the system libSDL2-2.0.so.0 or pygame.libs/libSDL2-2-<hash>...
+SDL_LIBRARY_PATTERN = re.compile(r"/libSDL2-2[.-][^/]*\.so[^/]*$")
 NO_DISPLAY_HINT = (
     "use --headless to render offscreen, or SDL_VIDEODRIVER=offscreen to run the window code "
     "without a screen"
 )
+
+
+class SdlDisplayMode(ctypes.Structure):
+    """SDL2's SDL_DisplayMode (SDL_video.h)."""
+
+    _fields_ = [
+        ("format", ctypes.c_uint32),
+        ("w", ctypes.c_int),
+        ("h", ctypes.c_int),
+        ("refresh_rate", ctypes.c_int),  # Hz, 0 when unspecified
+        ("driverdata", ctypes.c_void_p),
+    ]
+
+
+def loaded_sdl_library_path(maps_path: str = "/proc/self/maps") -> str | None:
+    """Path of the SDL2 library mapped into this process (pygame's own copy), None if not found."""
+    try:
+        with open(maps_path, encoding="utf-8") as maps:
+            for line in maps:
+                match = SDL_LIBRARY_PATTERN.search(line.rstrip("\n"))
+                if match:
+                    return line.split(maxsplit=5)[-1].strip()
+    except OSError as err:
+        log.debug("refresh rate: cannot read %s: %s", maps_path, err)
+    return None
+
+
+def read_refresh_hz(display_index: int) -> float | None:
+    """The display's current refresh rate from SDL_GetCurrentDisplayMode; None when unknown.
+
+    pygame 2.6 has no API for it, so this calls the SDL2 that pygame loaded, through ctypes.
+    Needs pygame.display.init(). Any failure, or SDL's "unspecified" rate 0, gives None.
+    """
+    library_path = loaded_sdl_library_path()
+    if library_path is None:
+        log.debug("refresh rate: no libSDL2 in /proc/self/maps")
+        return None
+    try:
+        sdl = ctypes.CDLL(library_path)
+        get_mode = sdl.SDL_GetCurrentDisplayMode
+        get_mode.argtypes = [ctypes.c_int, ctypes.POINTER(SdlDisplayMode)]
+        get_mode.restype = ctypes.c_int
+        mode = SdlDisplayMode()
+        status = get_mode(display_index, ctypes.byref(mode))
+    except (OSError, AttributeError) as err:  # library not loadable / symbol missing
+        log.debug("refresh rate: SDL call failed library=%s: %s", library_path, err)
+        return None
+    if status != 0 or mode.refresh_rate <= 0:
+        log.debug(
+            "refresh rate: unknown display=%d status=%d refresh_rate=%d",
+            display_index, status, mode.refresh_rate,
+        )  # fmt: skip
+        return None
+    return float(mode.refresh_rate)
 
 
 def has_display(environ: Mapping[str, str] | None = None) -> bool:
@@ -64,14 +139,21 @@ def require_display(environ: Mapping[str, str] | None = None) -> None:
 
 
 class WindowPresenter:
-    """Fullscreen on `display_index` (default) or a `size_px` window; hidden cursor; Esc/q quit."""
+    """Fullscreen on `display_index` (default) or a `size_px` window, hidden cursor, key events.
+
+    Keys: Esc/q quit (kiosk: only Ctrl+Shift+Q), space pause, Right/PageDown next section,
+    Left/PageUp previous section, f overlay, r reload. Closing the window quits (not in kiosk).
+    """
 
     def __init__(
         self,
         display_index: int = 0,
         is_windowed: bool = False,
         size_px: tuple[int, int] = (1280, 720),
+        fit: Fit = "letterbox",
+        is_kiosk: bool = False,
     ) -> None:
+        check_fit(fit)  # before the window, so a bad value leaks nothing
         pygame.display.init()  # not pygame.init(): no mixer/audio noise on headless boxes
         try:
             self._open(display_index, is_windowed, size_px)
@@ -81,9 +163,15 @@ class WindowPresenter:
         except DisplayError:
             pygame.display.quit()
             raise
-        self.drawer = QuadDrawer(self.ctx)
-        self.last_frame: Frame | None = None
+        self.drawer = QuadDrawer(self.ctx, fit)
+        self.is_kiosk = is_kiosk
+        self.has_logged_kiosk_quit = False  # the "quit keys disabled" line is logged once
+        self.refresh_hz: float | None = read_refresh_hz(display_index)
         self.is_closed = False
+        log.info(
+            "window ready fit=%s kiosk=%s refresh_hz=%s",
+            fit, is_kiosk, "unknown" if self.refresh_hz is None else f"{self.refresh_hz:g}",
+        )  # fmt: skip
 
     def _open(self, display_index: int, is_windowed: bool, size_px: tuple[int, int]) -> None:
         """Check the display index, create the GL window and the moderngl context."""
@@ -121,31 +209,51 @@ class WindowPresenter:
             self.ctx.info["GL_RENDERER"],
         )  # fmt: skip
 
-    def present(self, frame: Frame) -> None:
-        """Upload the frame if it is new, draw it letterboxed, flip."""
-        if self.drawer.frame_index != frame.index or self.drawer.texture is None:
-            self.drawer.upload(frame)
-        self.last_frame = frame
+    def present(self, frame: Frame, blend_with: Frame | None = None, mix: float = 0.0) -> None:
+        """Upload what is new, draw (1 - mix) * frame + mix * blend_with fitted, flip."""
+        self.drawer.upload(frame, blend_with, mix)
         self._draw_and_flip()
 
     def _draw_and_flip(self) -> None:
-        """Draw the current texture to the window's back buffer and show it."""
+        """Draw the current textures and overlay to the window's back buffer and show it."""
         self.drawer.draw(self.ctx.screen, self.size_px)
         pygame.display.flip()
 
+    def set_overlay(self, lines: Sequence[str] | None) -> None:
+        """Status text in the top-left corner from the next present() on; None or [] hides it."""
+        self.drawer.set_overlay(lines)
+
     def poll(self) -> list[str]:
-        """Handle pygame events (call every tick): "quit" on close, Esc or q; "reload" on r."""
+        """Handle pygame events (call every tick) and return the UI events they mean."""
         events: list[str] = []
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
-                events.append(QUIT)
-            elif event.type == pygame.KEYDOWN and event.key in QUIT_KEYS:
-                events.append(QUIT)
-            elif event.type == pygame.KEYDOWN and event.key == pygame.K_r:
-                events.append(RELOAD)
-            elif event.type == pygame.WINDOWEXPOSED and self.last_frame is not None:
+                if self._allows_plain_quit("window close"):
+                    events.append(QUIT)
+            elif event.type == pygame.KEYDOWN:
+                ui_event = self._key_event(event.key, event.mod)
+                if ui_event is not None:
+                    events.append(ui_event)
+            elif event.type == pygame.WINDOWEXPOSED and self.drawer.has_frame:
                 self._draw_and_flip()  # the back buffer is undefined after a flip: redraw
         return events
+
+    def _key_event(self, key: int, mod: int) -> str | None:
+        """The UI event of a key press, or None."""
+        if key == pygame.K_q and all(mod & kiosk_mod for kiosk_mod in KIOSK_QUIT_MODS):
+            return QUIT  # Ctrl+Shift+Q quits in every mode
+        if key in QUIT_KEYS:
+            return QUIT if self._allows_plain_quit(pygame.key.name(key)) else None
+        return KEY_EVENTS.get(key)
+
+    def _allows_plain_quit(self, what: str) -> bool:
+        """False in kiosk mode (logged once at INFO); Esc, q and window close quit otherwise."""
+        if not self.is_kiosk:
+            return True
+        if not self.has_logged_kiosk_quit:
+            self.has_logged_kiosk_quit = True
+            log.info("kiosk: quit keys disabled (got %s); Ctrl+Shift+Q quits", what)
+        return False
 
     def close(self) -> None:
         """Release GL objects and close the window; safe to call twice."""

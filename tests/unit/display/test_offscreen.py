@@ -82,3 +82,71 @@ def test_read_back_before_present_is_an_error(presenter_factory):
 )
 def test_fit_viewport_keeps_aspect_and_centres(image, target, expected):
     assert fit_viewport(image, target) == expected
+
+
+def planes_of(shape: tuple[int, ...], dtype: type, seed: int = 0) -> np.ndarray:
+    """Random [C, H, W] planes in about [-1.2, 1.2], so some values clip at both ends."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1.2, 1.2, size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_planes_match_rgb8_within_one_level(presenter_factory, dtype, channels):
+    presenter = presenter_factory()
+    frame = frame_of(planes_of((channels, 131, 257), dtype))
+    presenter.present(frame)
+    out = presenter.read_back()
+    assert out.shape == (131, 257, 3)
+    difference = np.abs(out.astype(np.int16) - frame.rgb8().astype(np.int16))
+    assert difference.max() <= 1
+    assert (difference == 0).mean() > 0.99  # off by one only where float rounding differs
+
+
+def test_planes_at_level_boundaries_truncate_like_rgb8(presenter_factory):
+    levels = np.arange(256, dtype=np.float32)
+    planes = ((levels + 0.5 - 128.0) / 127.5).reshape(1, 1, 256)  # mid-level: no rounding doubt
+    planes = np.concatenate([planes, -planes, planes * 0 + 2.0])  # R ramp, G falling, B clipped
+    presenter = presenter_factory()
+    frame = frame_of(np.ascontiguousarray(planes))
+    presenter.present(frame)
+    np.testing.assert_array_equal(presenter.read_back(), frame.rgb8())
+
+
+def test_scaled_planes_do_not_bleed_between_channels(presenter_factory):
+    planes = np.zeros((3, 8, 8), dtype=np.float32)
+    planes[0] = 1.0  # red only: green and blue planes sit next to it in memory
+    planes[1:] = -1.0
+    presenter = presenter_factory((64, 64))  # 8x scale: LINEAR filtering
+    presenter.present(frame_of(planes))
+    out = presenter.read_back()
+    assert (out[..., 0] == 255).all() and (out[..., 1:] == 0).all()
+
+
+def test_layout_changes_between_frames(presenter_factory):
+    presenter = presenter_factory()
+    packed = np.random.default_rng(2).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    planar = frame_of(planes_of((3, 20, 30), np.float16), 1)
+    presenter.present(frame_of(packed, 0))
+    presenter.present(planar)
+    assert np.abs(presenter.read_back().astype(int) - planar.rgb8()).max() <= 1
+    presenter.present(frame_of(packed, 2))
+    np.testing.assert_array_equal(presenter.read_back(), packed)
+
+
+def test_same_index_in_a_new_epoch_is_uploaded(presenter_factory):
+    presenter = presenter_factory()
+    first = np.full((4, 4, 3), 10, dtype=np.uint8)
+    second = np.full((4, 4, 3), 20, dtype=np.uint8)
+    presenter.present(Frame(pixels=first, index=5, show_time_s=0.0, gen_ms=0.0, epoch=0))
+    presenter.present(Frame(pixels=second, index=5, show_time_s=0.0, gen_ms=0.0, epoch=1))
+    np.testing.assert_array_equal(presenter.read_back(), second)
+
+
+def test_offscreen_has_no_refresh_rate(presenter_factory):
+    assert presenter_factory().refresh_hz is None
+
+
+def test_unknown_fit_is_rejected():
+    with pytest.raises(ValueError, match="'zoom' is not one of letterbox, fill, stretch"):
+        OffscreenPresenter(fit="zoom")
