@@ -1,107 +1,138 @@
 """The app: builds the pieces, runs the render thread and the present loop, stops them.
 
 One frame's way: show file -> keyframe latents of every section (once, resolve_show) ->
-Timeline.at(t) -> ws -> G.synthesis (ShowRenderer) -> Frame -> frames queue -> presenter.
-The render thread owns the generators; the main thread owns the window. A single `stopping`
-event ends both (STYLE.md §8).
+RenderLoop (render thread: commands, schedule, Timeline.at(t) -> ws -> G.synthesis) -> Frame ->
+frames queue -> FramePacer (main thread: which frame at this display tick) -> presenter.
+`--out` renders the same timeline through the same ShowRenderer into a video file instead.
+A single `stopping` event ends both threads (STYLE.md §8).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import math
 import queue
+import resource
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
 import kernels.backend
 from installation.display.offscreen import OffscreenPresenter
-from installation.display.presenter import QUIT, RELOAD, Presenter
+from installation.display.pacing import FramePacer, PaceCounters, Pick
+from installation.display.presenter import (
+    NEXT_SECTION,
+    PAUSE,
+    PREV_SECTION,
+    QUIT,
+    RELOAD,
+    TOGGLE_OVERLAY,
+    Presenter,
+)
+from installation.display.video import VideoWriter
 from installation.display.window import WindowPresenter, require_display
 from installation.errors import InstallationError, ShowError
-from installation.logs import RateLimitedLog
 from installation.models import load_generator
+from installation.progress import Progress
 from installation.render.frame import Frame
 from installation.render.latents import resolve_show
+from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop, RenderStats
 from installation.render.show_renderer import ShowRenderer
-from installation.settings import AppSettings
+from installation.settings import (
+    FALLBACK_REFRESH_HZ,
+    HEADLESS_FPS,
+    VIDEO_FPS,
+    AppSettings,
+)
 from installation.show.load import load_show
 from installation.show.schema import Show
+from installation.walk.commands import Command, JumpSection, ReloadShow, TogglePause
 from installation.walk.reload import SwitchingTimeline
 from installation.walk.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
-FRAMES_QUEUE_SIZE = 2  # STYLE.md §8: bounded, the newest frame wins
-JOIN_TIMEOUT_S = 10.0  # a frame in progress cannot be interrupted; allow a slow one to finish
+FRAMES_QUEUE_SIZE = 2  # STYLE.md §8: bounded, the newest frame wins (plus one lookahead batch)
+JOIN_TIMEOUT_S = 10.0  # a pass in progress cannot be interrupted; allow a slow one to finish
 POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this often
-RENDER_RETRY_DELAY_S = 0.5  # pause after a failed frame before trying again
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
-GEN_MS_WINDOW = 1000  # frames kept for the gen-time median/p95
+OVERLAY_INTERVAL_S = 0.25  # overlay text refresh
 WATCH_INTERVAL_S = 1.0  # the render thread looks at the show file's mtime at most this often
+KEY_COMMANDS: dict[str, Command] = {
+    PAUSE: TogglePause(),
+    NEXT_SECTION: JumpSection(+1),
+    PREV_SECTION: JumpSection(-1),
+    RELOAD: ReloadShow(),
+}
 
 
-class Renderer(Protocol):
-    """What the render thread needs: show time -> Frame (ShowRenderer, or a test stand-in)."""
+@dataclass(frozen=True)
+class RunInfo:
+    """What the overlay and the statistics say about the run (fixed at startup)."""
 
-    def render(self, index: int, show_time_s: float) -> Frame: ...
-
-
-@dataclass
-class RenderCounters:
-    """Counts written by the render thread only; others read them (int reads are atomic)."""
-
-    generated: int = 0
-    dropped: int = 0
-    failed: int = 0
-
-
-@dataclass
-class PresentCounters:
-    """Counts written by the main thread only."""
-
-    shown: int = 0
-    started_s: float = 0.0
-    gen_ms: deque[float] = field(default_factory=lambda: deque(maxlen=GEN_MS_WINDOW))
+    show: str = ""
+    models: str = ""
+    device: str = "cpu"
+    precision: str = "fast"
+    kernels: str = ""
 
 
 def run(settings: AppSettings) -> int:
-    """Play the show until quit, --frames or --duration; returns the process exit code.
+    """Play the show until quit, --frames or --duration (or render it with --out).
+
+    Returns the process exit code.
 
     Raises:
         InstallationError: a startup failure (show, model, display), with a one-line message.
     """
+    if settings.is_offline:
+        return render_offline(settings)
     if not settings.is_headless:
         require_display()
+    renderer, reloader, info = build_renderer(settings)
+    if settings.osc_port is not None:
+        log.warning("--osc-port %d: OSC control is not part of this version yet; ignored",
+                    settings.osc_port)  # fmt: skip
+    presenter = open_presenter(settings)
+    try:
+        return play(settings, renderer, presenter, reloader, info)
+    finally:
+        presenter.close()
+
+
+def build_renderer(settings: AppSettings) -> tuple[ShowRenderer, Reloader, RunInfo]:
+    """Load the show and its models, select the kernels, resolve the latents (startup)."""
     check_device(settings.device)
     show = load_show(settings.show_path)
     log.info(
         "show loaded path=%s sections=%d models=%d pass_s=%g",
         show.path, len(show.sections), len(show.models), show.total_s(),
     )  # fmt: skip
-    kernels.backend.select("auto")  # once, at startup; logs the choice and its reason
-    # Every model of the show is loaded now (a show has few); loading one just before its
-    # section needs it belongs to the render-loop issue.
+    try:
+        backend = kernels.backend.select(settings.kernels)  # once; logs the choice and reason
+    except RuntimeError as err:
+        raise InstallationError(str(err)) from None
+    precision = settings.resolved_precision
+    # Every model of the show is loaded now (a show has few).
     generators = {
-        entry.name: load_generator(entry.path, settings.device, settings.precision)
-        for entry in show.models
+        entry.name: load_generator(entry.path, settings.device, precision) for entry in show.models
     }
     latents = resolve_show(show, generators)
     renderer = ShowRenderer(show, generators, settings.device, latents)
     reloader = Reloader(settings, renderer, {e.path: generators[e.name] for e in show.models})
-    presenter = open_presenter(settings)
-    try:
-        return play(settings, renderer, presenter, reloader)
-    finally:
-        presenter.close()
+    info = RunInfo(
+        show=str(show.path), models=", ".join(e.name for e in show.models),
+        device=settings.device, precision=precision, kernels=backend,
+    )  # fmt: skip
+    return renderer, reloader, info
 
 
 def check_device(device: str) -> None:
@@ -119,8 +150,24 @@ def check_device(device: str) -> None:
 def open_presenter(settings: AppSettings) -> Presenter:
     """An offscreen EGL presenter for --headless, otherwise the pygame window."""
     if settings.is_headless:
-        return OffscreenPresenter(settings.output_size_px)
-    return WindowPresenter(settings.display_index, settings.is_windowed, settings.output_size_px)
+        return OffscreenPresenter(settings.output_size_px, fit=settings.fit)
+    return WindowPresenter(
+        settings.display_index, settings.is_windowed, settings.output_size_px,
+        fit=settings.fit, is_kiosk=settings.is_kiosk,
+    )  # fmt: skip
+
+
+def display_fps(settings: AppSettings, presenter: Presenter) -> float:
+    """--fps, else the monitor's refresh (FALLBACK_REFRESH_HZ when unknown; headless: 30)."""
+    if settings.fps is not None:
+        return settings.fps
+    if settings.is_headless:
+        return HEADLESS_FPS
+    refresh_hz = getattr(presenter, "refresh_hz", None)
+    if refresh_hz:
+        return float(refresh_hz)
+    log.info("monitor refresh unknown; fps=%g", FALLBACK_REFRESH_HZ)
+    return FALLBACK_REFRESH_HZ
 
 
 def try_reload(path: str | Path, current: Show) -> tuple[Show, str | None]:
@@ -181,7 +228,7 @@ class Reloader:
             for entry in show.models:
                 if entry.path not in self.by_path:
                     self.by_path[entry.path] = load_generator(
-                        entry.path, self.settings.device, self.settings.precision
+                        entry.path, self.settings.device, self.settings.resolved_precision
                     )
             generators = {e.name: self.by_path[e.path] for e in show.models}
             timeline = Timeline(show, resolve_show(show, generators))
@@ -205,196 +252,312 @@ class Reloader:
         return True
 
 
+@dataclass
+class PresentState:
+    """The main thread's own counts and the overlay switch."""
+
+    started_s: float
+    draws: int = 0  # presenter.present calls (new frame, new blend or new overlay)
+    is_overlay_on: bool = False
+    last_overlay_s: float = -math.inf
+    overlay_lines: list[str] | None = None  # what the presenter shows now
+    quit_reason: str = "end"
+
+
 def play(
     settings: AppSettings,
-    renderer: Renderer,
+    renderer: BatchRenderer,
     presenter: Presenter,
     reloader: Reloader | None = None,
+    info: RunInfo | None = None,
 ) -> int:
     """Run the render thread and the present loop until a stop condition; log the summary."""
-    frames: queue.Queue[Frame] = queue.Queue(maxsize=FRAMES_QUEUE_SIZE)
-    requests: queue.Queue[str] = queue.Queue()  # UI commands for the render thread (RELOAD)
-    stopping = threading.Event()
-    render_counters = RenderCounters()
-    started_s = time.perf_counter()
-
-    def show_clock_s() -> float:
-        return time.perf_counter() - started_s
-
-    render_thread = threading.Thread(
-        target=render_loop, name="render",
-        args=(renderer, frames, stopping, render_counters, show_clock_s, settings, reloader,
-              requests),
+    info = info or RunInfo(kernels=kernels.backend.current())
+    fps = display_fps(settings, presenter)
+    frames: queue.Queue[Frame] = queue.Queue(
+        maxsize=max(FRAMES_QUEUE_SIZE, 2 * settings.max_batch + 2)
+    )
+    commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+    loop_settings = LoopSettings(
+        fps=fps, max_batch=settings.max_batch, latency_budget_s=settings.latency_budget_s,
+        is_blending=settings.is_blending, start_s=settings.start_s,
+        max_frames=settings.max_frames,
     )  # fmt: skip
-    present_counters = PresentCounters(started_s=started_s)
+    loop = RenderLoop(renderer, frames, commands, loop_settings, time.perf_counter, reloader)
+    stopping = threading.Event()
+    render_thread = threading.Thread(target=loop.run, args=(stopping,), name="render")
+    pacer = FramePacer(settings.is_blending)
+    state = PresentState(started_s=time.perf_counter())
     render_thread.start()
-    log.info("show started fps_cap=%g frames=%s duration_s=%s", settings.fps,
-             settings.max_frames, settings.max_duration_s)  # fmt: skip
+    log.info("show started fps=%g blend=%s batch_max=%d latency_ms=%g start_s=%g frames=%s "
+             "duration_s=%s", fps, settings.is_blending, settings.max_batch,
+             settings.latency_budget_s * 1000, settings.start_s, settings.max_frames,
+             settings.max_duration_s)  # fmt: skip
     try:
-        present_loop(settings, presenter, frames, stopping, render_thread, show_clock_s,
-                     render_counters, present_counters, requests)  # fmt: skip
+        present_loop(settings, presenter, frames, commands, loop, pacer, state, fps, stopping,
+                     render_thread, info)  # fmt: skip
     finally:
         stopping.set()
         render_thread.join(JOIN_TIMEOUT_S)
         if render_thread.is_alive():
             log.warning("thread did not stop name=%s timeout_s=%g", render_thread.name,
                         JOIN_TIMEOUT_S)  # fmt: skip
-    log_summary("summary", render_counters, present_counters)
-    if render_counters.generated == 0:
-        log.error("no frame was rendered (failed=%d); see the errors above",
-                  render_counters.failed)  # fmt: skip
+    stats = run_stats(loop.stats, pacer.counters, state, loop, fps, info)
+    log_summary("summary", stats)
+    if settings.stats_json is not None:
+        write_stats(settings.stats_json, stats)
+    if loop.stats.generated == 0:
+        log.error("no frame was rendered (failed=%d); see the errors above", loop.stats.failed)
         return 1
     return 0
-
-
-def render_loop(
-    renderer: Renderer,
-    frames: queue.Queue[Frame],
-    stopping: threading.Event,
-    counters: RenderCounters,
-    show_clock_s: Callable[[], float],
-    settings: AppSettings,
-    reloader: Reloader | None = None,
-    requests: queue.Queue[str] | None = None,
-) -> None:
-    """Render thread: one frame per fps tick (or as fast as it can), newest frame wins."""
-    try:
-        _render_frames(renderer, frames, stopping, counters, show_clock_s, settings, reloader,
-                       requests)  # fmt: skip
-    except Exception:  # a bug outside the per-frame guard: stop the show instead of hanging it
-        log.exception("render thread failed; stopping")
-        stopping.set()
-
-
-def _render_frames(
-    renderer: Renderer,
-    frames: queue.Queue[Frame],
-    stopping: threading.Event,
-    counters: RenderCounters,
-    show_clock_s: Callable[[], float],
-    settings: AppSettings,
-    reloader: Reloader | None = None,
-    requests: queue.Queue[str] | None = None,
-) -> None:
-    """The render loop body; ends on `stopping` or once --frames attempts were made."""
-    period_s = 1.0 / settings.fps
-    failure_log = RateLimitedLog(log, interval_s=10.0)
-    drop_log = RateLimitedLog(log, interval_s=SUMMARY_INTERVAL_S)
-    next_render_s = time.perf_counter()
-    index = 0
-    while not stopping.is_set():
-        if settings.max_frames is not None and index >= settings.max_frames:
-            break  # the present loop ends once it has shown what is queued
-        delay_s = next_render_s - time.perf_counter()
-        if delay_s > 0 and stopping.wait(delay_s):
-            break
-        show_time_s = show_clock_s()
-        if reloader is not None and (_take_reload(requests) or reloader.is_file_changed()):
-            reloader.reload(show_time_s)
-        try:
-            frame = renderer.render(index, show_time_s)
-        except Exception:  # one bad frame must not end the show; the last good frame stays up
-            counters.failed += 1
-            failure_log.log(logging.ERROR, "render failed frame=%d show_time_s=%.3f",
-                            index, show_time_s, exc_info=True)  # fmt: skip
-            index += 1  # a bounded run (--frames) counts failed attempts, so it always ends
-            stopping.wait(RENDER_RETRY_DELAY_S)
-            continue
-        counters.generated += 1
-        index += 1
-        if put_newest(frames, frame):
-            counters.dropped += 1
-            drop_log.log(logging.WARNING, "frame dropped: display behind render dropped=%d",
-                         counters.dropped)  # fmt: skip
-        next_render_s = max(next_render_s + period_s, time.perf_counter())
-    failure_log.flush(logging.ERROR)
-    drop_log.flush()
-
-
-def _take_reload(requests: queue.Queue[str] | None) -> bool:
-    """Drain the request queue; True when a reload was asked for."""
-    asked = False
-    while requests is not None:
-        try:
-            asked = requests.get_nowait() == RELOAD or asked
-        except queue.Empty:
-            break
-    return asked
-
-
-def put_newest(frames: queue.Queue[Frame], frame: Frame) -> bool:
-    """Put `frame`, dropping the oldest queued frame when full; True when one was dropped."""
-    is_dropped = False
-    while True:
-        try:
-            frames.put_nowait(frame)
-            return is_dropped
-        except queue.Full:
-            try:
-                frames.get_nowait()
-                is_dropped = True
-            except queue.Empty:
-                pass  # the consumer took one meanwhile: there is room now
 
 
 def present_loop(
     settings: AppSettings,
     presenter: Presenter,
     frames: queue.Queue[Frame],
+    commands: queue.SimpleQueue[Command],
+    loop: RenderLoop,
+    pacer: FramePacer,
+    state: PresentState,
+    fps: float,
     stopping: threading.Event,
     render_thread: threading.Thread,
-    show_clock_s: Callable[[], float],
-    render_counters: RenderCounters,
-    counters: PresentCounters,
-    requests: queue.Queue[str] | None = None,
+    info: RunInfo,
 ) -> None:
-    """Main thread: poll UI, present each new frame at most at the fps cap (perf_counter pace)."""
-    period_s = 1.0 / settings.fps
-    next_present_s = time.perf_counter()
-    next_summary_s = next_present_s + SUMMARY_INTERVAL_S
+    """Main thread: poll the UI, take frames, show what is due at each display tick."""
+    period_s = 1.0 / fps
+    next_tick_s = time.perf_counter()
+    next_summary_s = next_tick_s + SUMMARY_INTERVAL_S
+    last_key: tuple[int, int, float] | None = None
     try:
         while not stopping.is_set():
-            events = presenter.poll()
-            if QUIT in events:
-                log.info("quit requested")
+            if not handle_events(presenter.poll(), commands, state):
                 break
-            if RELOAD in events and requests is not None:
-                log.info("show reload requested (key r)")
-                requests.put(RELOAD)
-            if settings.max_duration_s is not None and show_clock_s() >= settings.max_duration_s:
-                break
-            try:
-                frame = frames.get(timeout=POLL_INTERVAL_S)
-            except queue.Empty:
+            take_frames(frames, pacer, wait_s=0.0 if loop.clock else POLL_INTERVAL_S)
+            clock = loop.clock
+            if clock is None:  # the first frame is not ready yet
                 if not render_thread.is_alive():
-                    break  # --frames done (or the render thread failed) and nothing is queued
+                    break
                 continue
-            wait_s = next_present_s - time.perf_counter()
-            if wait_s > 0:
-                time.sleep(wait_s)
-            presenter.present(frame)
-            counters.shown += 1
-            counters.gen_ms.append(frame.gen_ms)
-            next_present_s = max(next_present_s + period_s, time.perf_counter())
-            if settings.max_frames is not None and counters.shown >= settings.max_frames:
+            now_s = time.perf_counter()
+            show_s = clock.show_time_s(now_s)
+            if is_duration_over(settings, show_s):
                 break
-            if time.perf_counter() >= next_summary_s:
-                log_summary("stats", render_counters, counters)
+            pick = pacer.pick(show_s, clock.epoch, period_s)
+            if update_overlay(presenter, state, pacer, loop, show_s, clock.is_paused, info, now_s):
+                last_key = None  # new overlay text: draw even if the image is the same
+            if pick is not None and pick_key(pick) != last_key:
+                presenter.present(pick.frame, pick.blend_with, pick.mix)
+                state.draws += 1
+                last_key = pick_key(pick)
+            if settings.max_frames is not None and pacer.counters.shown >= settings.max_frames:
+                break
+            if not render_thread.is_alive() and not pacer.pending and frames.empty():
+                break  # --frames all shown (or the render thread failed)
+            if now_s >= next_summary_s:
+                log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info))
                 next_summary_s += SUMMARY_INTERVAL_S
+            next_tick_s = max(next_tick_s + period_s, now_s - period_s)  # no burst after a stall
+            time.sleep(max(0.0, next_tick_s - time.perf_counter()))
     except KeyboardInterrupt:
         log.info("interrupted")
+        state.quit_reason = "interrupted"
     finally:
         stopping.set()
 
 
-def log_summary(label: str, render: RenderCounters, present: PresentCounters) -> None:
-    """One line: frames generated/shown/dropped/failed, gen ms median/p95, display fps."""
-    elapsed_s = time.perf_counter() - present.started_s
-    gen_ms = np.array(present.gen_ms) if present.gen_ms else np.array([np.nan])
+def handle_events(events: Sequence[str], commands: queue.SimpleQueue[Command],
+                  state: PresentState) -> bool:  # fmt: skip
+    """Turn UI events into commands; False when the show should end."""
+    for event in events:
+        if event == QUIT:
+            log.info("quit requested")
+            state.quit_reason = "quit"
+            return False
+        if event == TOGGLE_OVERLAY:
+            state.is_overlay_on = not state.is_overlay_on
+            state.last_overlay_s = -math.inf
+        elif event in KEY_COMMANDS:
+            log.info("key command=%s", type(KEY_COMMANDS[event]).__name__)
+            commands.put(KEY_COMMANDS[event])
+    return True
+
+
+def take_frames(frames: queue.Queue[Frame], pacer: FramePacer, wait_s: float) -> None:
+    """Move every queued frame to the pacer (waiting up to wait_s for the first)."""
+    try:
+        pacer.add(frames.get(timeout=wait_s) if wait_s > 0 else frames.get_nowait())
+    except queue.Empty:
+        return
+    while True:
+        try:
+            pacer.add(frames.get_nowait())
+        except queue.Empty:
+            return
+
+
+def pick_key(pick: Pick) -> tuple[int, int, float]:
+    """Identity of what a pick draws (frame objects, mix): unchanged picks are not redrawn."""
+    return id(pick.frame), id(pick.blend_with), round(pick.mix, 3)
+
+
+def is_duration_over(settings: AppSettings, show_s: float) -> bool:
+    """True once --duration seconds of show time have played since --start."""
+    limit_s = settings.max_duration_s
+    return limit_s is not None and show_s - settings.start_s >= limit_s
+
+
+def update_overlay(
+    presenter: Presenter, state: PresentState, pacer: FramePacer, loop: RenderLoop,
+    show_s: float, is_paused: bool, info: RunInfo, now_s: float,
+) -> bool:  # fmt: skip
+    """Refresh the overlay text a few times a second; True when it changed."""
+    if now_s - state.last_overlay_s < OVERLAY_INTERVAL_S:
+        return False
+    state.last_overlay_s = now_s
+    lines = None
+    if state.is_overlay_on:
+        lines = overlay_lines(pacer, loop, state, show_s, is_paused, info, now_s)
+    if lines == state.overlay_lines:
+        return False
+    state.overlay_lines = lines
+    presenter.set_overlay(lines)
+    return True
+
+
+def overlay_lines(
+    pacer: FramePacer, loop: RenderLoop, state: PresentState, show_s: float, is_paused: bool,
+    info: RunInfo, now_s: float,
+) -> list[str]:  # fmt: skip
+    """The overlay's text: rates, generation time, section, show time, model, kernels."""
+    elapsed_s = max(now_s - state.started_s, 1e-9)
+    gen_ms = list(loop.stats.gen_ms)[-60:]
+    current = pacer.current
+    return [
+        f"{pacer.counters.shown / elapsed_s:5.1f} fps shown  "
+        f"{loop.stats.generated / elapsed_s:5.1f} generated  {state.draws / elapsed_s:5.1f} drawn",
+        f"gen {np.median(gen_ms) if gen_ms else float('nan'):.1f} ms/frame  "
+        f"batch {max(loop.cost_s, default=1)}  late {pacer.counters.late}  "
+        f"dropped {loop.stats.dropped + pacer.counters.skipped}",
+        f"section {current.section_name if current else '-'}  show {show_s:.2f} s"
+        + ("  PAUSED" if is_paused else ""),
+        f"model {current.model_name if current else info.models}  {info.precision} "
+        f"{info.device}  kernels {info.kernels}",
+    ]
+
+
+def run_stats(
+    render: RenderStats, pace: PaceCounters, state: PresentState, loop: RenderLoop, fps: float,
+    info: RunInfo,
+) -> dict[str, Any]:  # fmt: skip
+    """The run's statistics (the summary line and --stats-json)."""
+    elapsed_s = max(time.perf_counter() - state.started_s, 1e-9)
+    gen_ms = np.array(render.gen_ms) if render.gen_ms else np.array([math.nan])
+    clock = loop.clock
+    return {
+        "frames_generated": render.generated,
+        "frames_shown": pace.shown,
+        "frames_dropped": render.dropped + pace.skipped + pace.overflow,
+        "frames_stale": pace.stale,
+        "frames_failed": render.failed,
+        "frames_late": pace.late,
+        "gen_ms_median": float(np.median(gen_ms)),
+        "gen_ms_p95": float(np.percentile(gen_ms, 95)),
+        "generated_fps": render.generated / elapsed_s,
+        "shown_fps": pace.shown / elapsed_s,
+        "display_fps": state.draws / elapsed_s,
+        "fps_target": fps,
+        "passes": render.passes,
+        "batch_sizes": {str(k): v for k, v in sorted(render.batch_sizes.items())},
+        "elapsed_s": elapsed_s,
+        "show_time_s": clock.show_time_s(time.perf_counter()) if clock else None,
+        "peak_rss_mb": peak_rss_mb(),
+        "cuda_peak_mb": cuda_peak_mb(),
+        "show": info.show,
+        "models": info.models,
+        "device": info.device,
+        "precision": info.precision,
+        "kernels": info.kernels,
+        "exit": state.quit_reason,
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cuda_peak_mb() -> float | None:
+    """Peak CUDA memory allocated by torch in MiB, or None without CUDA."""
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def write_stats(path: Path, stats: dict[str, Any]) -> None:
+    """Write the statistics as JSON (a failure is logged: it must not fail the run)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        log.error("stats not written path=%s: %s", path, err)
+        return
+    log.info("stats written path=%s", path)
+
+
+def log_summary(label: str, stats: dict[str, Any]) -> None:
+    """One line: frames generated/shown/dropped/failed/late, gen ms median/p95, rates."""
     log.info(
-        "%s frames generated=%d shown=%d dropped=%d failed=%d gen_ms_median=%.1f "
-        "gen_ms_p95=%.1f display_fps=%.2f elapsed_s=%.1f",
-        label, render.generated, present.shown, render.dropped, render.failed,
-        float(np.median(gen_ms)), float(np.percentile(gen_ms, 95)),
-        present.shown / elapsed_s if elapsed_s > 0 else 0.0, elapsed_s,
+        "%s frames generated=%d shown=%d dropped=%d failed=%d late=%d gen_ms_median=%.1f "
+        "gen_ms_p95=%.1f generated_fps=%.2f display_fps=%.2f elapsed_s=%.1f peak_rss_mb=%.0f",
+        label, stats["frames_generated"], stats["frames_shown"], stats["frames_dropped"],
+        stats["frames_failed"], stats["frames_late"], stats["gen_ms_median"],
+        stats["gen_ms_p95"], stats["generated_fps"], stats["display_fps"], stats["elapsed_s"],
+        stats["peak_rss_mb"],
     )  # fmt: skip
+
+
+def render_offline(settings: AppSettings) -> int:
+    """--out: render the show frame by frame into a video file or PNG folder (not real time)."""
+    assert settings.out_path is not None
+    renderer, _, info = build_renderer(settings)
+    fps = settings.fps or VIDEO_FPS
+    count = offline_frame_count(settings, renderer.show, fps)
+    log.info("offline render path=%s frames=%d fps=%g start_s=%g precision=%s batch=%d",
+             settings.out_path, count, fps, settings.start_s, info.precision,
+             settings.max_batch)  # fmt: skip
+    started_s = time.perf_counter()
+    gen_ms: list[float] = []
+    with VideoWriter(settings.out_path, fps) as writer, Progress(count, "render") as progress:
+        for first in range(0, count, settings.max_batch):
+            slots = [(i, settings.start_s + i / fps)
+                     for i in range(first, min(first + settings.max_batch, count))]  # fmt: skip
+            for frame in renderer.render_batch(slots):
+                writer.write(frame)
+                gen_ms.append(frame.gen_ms)
+            progress.update(len(slots))
+    elapsed_s = time.perf_counter() - started_s
+    stats = {
+        "frames_written": count, "fps": fps, "elapsed_s": elapsed_s,
+        "gen_ms_median": float(np.median(gen_ms)) if gen_ms else None,
+        "gen_ms_p95": float(np.percentile(gen_ms, 95)) if gen_ms else None,
+        "peak_rss_mb": peak_rss_mb(), "cuda_peak_mb": cuda_peak_mb(),
+        "out": str(settings.out_path), "show": info.show, "device": info.device,
+        "precision": info.precision, "kernels": info.kernels,
+    }  # fmt: skip
+    log.info("offline render done path=%s frames=%d elapsed_s=%.1f", settings.out_path, count,
+             elapsed_s)  # fmt: skip
+    if settings.stats_json is not None:
+        write_stats(settings.stats_json, stats)
+    return 0
+
+
+def offline_frame_count(settings: AppSettings, show: Show, fps: float) -> int:
+    """--frames, else --duration x fps, else one pass of the show from --start."""
+    if settings.max_frames is not None:
+        return settings.max_frames
+    duration_s = settings.max_duration_s
+    if duration_s is None:
+        duration_s = max(show.total_s() - settings.start_s, 1.0 / fps)
+    return max(1, round(duration_s * fps))

@@ -6,20 +6,30 @@ Settings are immutable after start: a change means a restart (STYLE.md §8).
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 Precision = Literal["fast", "exact"]
+Fit = Literal["letterbox", "fill", "stretch"]
+KernelBackend = Literal["auto", "cuda", "torch", "reference"]
 
 # The default show ships with the project; resolved from the checkout so `python run_show.py`
 # works from any working directory.
 DEFAULT_SHOW_PATH = Path(__file__).resolve().parent.parent / "shows" / "demo.yaml"
-DEFAULT_FPS = 30.0
+# Display rate when the monitor's refresh cannot be read (and for --headless / --out): a common
+# refresh for screens, the usual rate for video.
+FALLBACK_REFRESH_HZ = 60.0
+HEADLESS_FPS = 30.0
+VIDEO_FPS = 30.0
 # Window size when --windowed or --headless is given without --size (a common 16:9 screen).
 DEFAULT_WINDOW_SIZE_PX = (1280, 720)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_MAX_BATCH = 8  # lookahead: most frames per generator pass (measured: benchmarks/pipeline)
+DEFAULT_LATENCY_MS = 300.0  # longest generator pass the lookahead may plan
+ENV_KERNELS = "LATENT_WALK_KERNELS"  # environment default for --kernels
 
 
 @dataclass(frozen=True)
@@ -30,15 +40,38 @@ class AppSettings:
     display_index: int = 0
     is_windowed: bool = False
     window_size_px: tuple[int, int] | None = None  # (width, height); None: screen or default
-    fps: float = DEFAULT_FPS  # display cap
+    fps: float | None = None  # display cap; None: the monitor's refresh (HEADLESS_FPS headless)
     is_headless: bool = False  # offscreen EGL, no window
-    max_frames: int | None = None  # stop after this many frames shown
+    max_frames: int | None = None  # stop after this many frames shown (written with --out)
     max_duration_s: float | None = None  # stop after this much show time
-    precision: Precision = "fast"
+    precision: Precision | None = None  # None: fast for live play, exact for --out
     device: str = "cpu"
     log_file: Path | None = None
     log_level: str = "INFO"
     is_watching: bool = True  # reload the show when its file changes (--no-watch: off)
+    out_path: str | None = None  # offline render to FILE.mp4 or DIR/ (as typed: "/" matters)
+    start_s: float = 0.0  # show time of the first frame
+    stats_json: Path | None = None  # run statistics written here on exit
+    is_kiosk: bool = False  # quit keys disabled (Ctrl+Shift+Q still quits)
+    fit: Fit = "letterbox"  # frame vs screen aspect: black bars, crop to fill, or stretch
+    is_blending: bool = True  # blend consecutive generated frames when they come slower
+    max_batch: int = DEFAULT_MAX_BATCH
+    latency_budget_s: float = DEFAULT_LATENCY_MS / 1000
+    kernels: KernelBackend = "auto"
+    osc_host: str = "0.0.0.0"
+    osc_port: int | None = None  # None: no OSC server
+
+    @property
+    def is_offline(self) -> bool:
+        """True for an offline render (--out): frame-exact, not real time."""
+        return self.out_path is not None
+
+    @property
+    def resolved_precision(self) -> Precision:
+        """--precision, or its default: exact for an offline render, fast for live play."""
+        if self.precision is not None:
+            return self.precision
+        return "exact" if self.is_offline else "fast"
 
     @property
     def output_size_px(self) -> tuple[int, int]:
@@ -93,11 +126,34 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    """argparse type: a UDP port 1..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1..65535, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The run_show.py command line."""
     parser = argparse.ArgumentParser(
         prog="run_show.py",
-        description="Play a latent-walk show fullscreen (or windowed, or headless).",
+        description="Play a latent-walk show fullscreen (or windowed, or headless), or render it "
+        "to a video file.",
     )
     parser.add_argument(
         "show", nargs="?", type=Path, default=DEFAULT_SHOW_PATH,
@@ -109,30 +165,86 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
     screen.add_argument("--size", type=parse_size, default=None, metavar="WxH",
                         help="window / offscreen size in pixels (default 1280x720)")  # fmt: skip
-    screen.add_argument("--fps", type=_positive_float, default=DEFAULT_FPS,
-                        help=f"frame rate cap (default {DEFAULT_FPS:g})")  # fmt: skip
+    screen.add_argument(
+        "--fps",
+        type=_positive_float,
+        default=None,
+        help="display rate cap (default: the monitor's refresh, else "
+        f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless and for --out)",
+    )
     screen.add_argument("--headless", action="store_true",
                         help="render into an offscreen EGL framebuffer; no window")  # fmt: skip
-    stop = parser.add_argument_group("stopping")
-    stop.add_argument("--frames", type=_positive_int, default=None, metavar="N",
-                      help="stop after N frames shown")  # fmt: skip
-    stop.add_argument("--duration", type=_positive_float, default=None, metavar="S",
-                      help="stop after S seconds of show time")  # fmt: skip
-    model = parser.add_argument_group("model")
-    model.add_argument("--precision", choices=("fast", "exact"), default="fast",
-                       help="fast: bf16/fp16 where it helps; exact: float32")  # fmt: skip
+    screen.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="unattended: Esc/q/window close do not quit (Ctrl+Shift+Q does)",
+    )
+    screen.add_argument("--fit", choices=("letterbox", "fill", "stretch"), default="letterbox",
+                        help="when the frame's aspect differs from the screen's: black bars "
+                        "(default), crop to fill, or stretch")  # fmt: skip
+    screen.add_argument("--no-blend", action="store_true",
+                        help="show generated frames as they are; by default consecutive frames "
+                        "are blended when they come slower than the display")  # fmt: skip
     screen.add_argument("--no-watch", action="store_true",
                         help="no reload when the show file changes (r still reloads)")  # fmt: skip
+    stop = parser.add_argument_group("what to play")
+    stop.add_argument("--start", type=_non_negative_float, default=0.0, metavar="S",
+                      help="begin at show time S seconds")  # fmt: skip
+    stop.add_argument("--frames", type=_positive_int, default=None, metavar="N",
+                      help="stop after N frames shown (or written)")  # fmt: skip
+    stop.add_argument("--duration", type=_positive_float, default=None, metavar="S",
+                      help="stop after S seconds of show time")  # fmt: skip
+    stop.add_argument("--out", default=None, metavar="FILE.mp4|DIR/",
+                      help="render the show offline to an H.264 MP4 or a PNG sequence "
+                      "(frame-exact, not real time; one pass of the show unless --frames or "
+                      "--duration)")  # fmt: skip
+    model = parser.add_argument_group("generator")
+    model.add_argument("--precision", choices=("fast", "exact"), default=None,
+                       help="fast: bf16/fp16 where it helps; exact: float32 (default: fast "
+                       "live, exact for --out)")  # fmt: skip
     model.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    logs = parser.add_argument_group("logging")
+    model.add_argument("--kernels", choices=("auto", "cuda", "torch", "reference"),
+                       default=os.environ.get(ENV_KERNELS, "auto"),
+                       help=f"resampling kernels (default auto, or ${ENV_KERNELS})")  # fmt: skip
+    model.add_argument("--batch", type=_positive_int, default=DEFAULT_MAX_BATCH, metavar="N",
+                       help="most future frames per generator pass (lookahead; 1 = off; "
+                       f"default {DEFAULT_MAX_BATCH})")  # fmt: skip
+    model.add_argument(
+        "--latency-ms",
+        type=_positive_float,
+        default=DEFAULT_LATENCY_MS,
+        metavar="MS",
+        help="longest generator pass the lookahead may plan "
+        f"(default {DEFAULT_LATENCY_MS:g}; live input uses one frame)",
+    )
+    control = parser.add_argument_group("control")
+    control.add_argument("--osc-port", type=_port, default=None, metavar="PORT",
+                         help="listen for OSC on this UDP port")  # fmt: skip
+    control.add_argument(
+        "--osc-host",
+        default="0.0.0.0",
+        metavar="HOST",
+        help="address to bind the OSC server to (default 0.0.0.0)",
+    )
+    logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
+    logs.add_argument(
+        "--stats-json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write run statistics (frames, timings, memory) here on exit",
+    )
     return parser
 
 
 def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
     """Parse run_show.py arguments into AppSettings (argparse exits 2 on bad usage)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.kernels not in ("auto", "cuda", "torch", "reference"):
+        parser.error(f"${ENV_KERNELS}={args.kernels!r}: expected auto, cuda, torch or reference")
     return AppSettings(
         show_path=args.show,
         display_index=args.display,
@@ -147,4 +259,15 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         log_file=args.log_file,
         log_level=args.log_level,
         is_watching=not args.no_watch,
+        out_path=args.out,
+        start_s=args.start,
+        stats_json=args.stats_json,
+        is_kiosk=args.kiosk,
+        fit=args.fit,
+        is_blending=not args.no_blend,
+        max_batch=args.batch,
+        latency_budget_s=args.latency_ms / 1000,
+        kernels=args.kernels,
+        osc_host=args.osc_host,
+        osc_port=args.osc_port,
     )

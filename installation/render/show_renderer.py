@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from installation.models.latents import to_uint8
 from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
 from installation.render.latents import SectionLatents, resolve_show
@@ -25,6 +24,10 @@ from installation.show.schema import Show
 from installation.walk.timeline import FrameParams, Timeline
 
 log = logging.getLogger(__name__)
+
+# CPU frames leave as float16 planes: half the bytes of float32 to upload, and the shader's
+# conversion stays within one 8-bit level of NVIDIA's (Frame.rgb8()).
+PLANES_DTYPE = torch.float16
 
 
 class ShowRenderer:
@@ -55,27 +58,61 @@ class ShowRenderer:
         self, index: int, show_time_s: float, live: Mapping[str, float] | None = None
     ) -> Frame:
         """Render the frame for `show_time_s` (live values override the schedule)."""
+        return self.render_batch([(index, show_time_s)], live=live)[0]
+
+    def render_batch(
+        self,
+        slots: Sequence[tuple[int, float]],
+        live: Mapping[str, float] | None = None,
+        epoch: int = 0,
+    ) -> list[Frame]:
+        """Render several frames (index, show time) in as few generator passes as possible.
+
+        Frames that share a model, noise mode and noise strength go through the synthesis
+        network together ([N, num_ws, w_dim], one camera matrix each); crossfade partners join
+        their group. CPU frames come back as float planes (the shader converts them), CUDA frames
+        as uint8 converted on the device and copied through pinned memory (Frame docstring).
+        """
         started_s = time.perf_counter()
-        params = self.timeline.at(show_time_s, live)
+        params = [self.timeline.at(show_time_s, live) for _, show_time_s in slots]
+        requests = list(params) + [p.crossfade[0] for p in params if p.crossfade is not None]
         with torch.inference_mode():
-            image = self.image(params)  # [C, H, W] float ~[-1, 1]
-            if params.crossfade is not None:
-                partner, weight = params.crossfade
-                other = self.image(partner)
-                if other.shape[1:] != image.shape[1:]:  # models of different resolution
-                    other = F.interpolate(
-                        other[None], size=tuple(image.shape[1:]), mode="bilinear",
-                        align_corners=False, antialias=True,
-                    )[0]  # fmt: skip
-                other = _match_channels(other, image.shape[0])
-                image = _match_channels(image, other.shape[0])
-                image = (1.0 - weight) * image + weight * other
-            pixels = to_uint8(image[None])[0]  # [H, W, C]
-        if pixels.shape[2] == 1:  # grayscale model
-            pixels = np.repeat(pixels, 3, axis=2)
-        pixels = np.ascontiguousarray(pixels)
-        gen_ms = (time.perf_counter() - started_s) * 1000
-        return Frame(pixels=pixels, index=index, show_time_s=show_time_s, gen_ms=gen_ms)
+            images = self._images(requests)  # one [C, H, W] float per request
+            partner_index = len(params)
+            composed = []
+            for i, p in enumerate(params):
+                image = images[i]
+                if p.crossfade is not None:
+                    image = _blend(image, images[partner_index], p.crossfade[1])
+                    partner_index += 1
+                composed.append(image)
+            pixels = self._to_host(composed)
+        gen_ms = (time.perf_counter() - started_s) * 1000 / len(slots)
+        return [
+            Frame(pixels=pixels[i], index=index, show_time_s=show_time_s, gen_ms=gen_ms,
+                  section_name=params[i].section_name, model_name=params[i].model, epoch=epoch)
+            for i, (index, show_time_s) in enumerate(slots)
+        ]  # fmt: skip
+
+    def _images(self, requests: Sequence[FrameParams]) -> list[torch.Tensor]:
+        """Images [C, H, W] float32 of the requests, rendered in groups that share a pass."""
+        groups: dict[tuple[str, str, float | None], list[int]] = {}
+        for i, p in enumerate(requests):
+            groups.setdefault((p.model, p.noise_mode, p.noise_strength), []).append(i)
+        images: list[torch.Tensor | None] = [None] * len(requests)
+        for indices in groups.values():
+            batch = self.images([requests[i] for i in indices])  # [n, C, H, W]
+            for i, image in zip(indices, batch, strict=True):
+                images[i] = image
+        return images  # type: ignore[return-value]
+
+    def _to_host(self, images: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        """Device images -> Frame pixels: float16 planes from the CPU, uint8 RGB from a GPU."""
+        shapes = {tuple(image.shape) for image in images}
+        if len(shapes) == 1:
+            stacked = torch.stack(list(images))  # [N, C, H, W]
+            return list(_host_pixels(stacked))
+        return [_host_pixels(image[None])[0] for image in images]  # mixed sizes: one by one
 
     def ws(self, params: FrameParams) -> torch.Tensor:
         """The frame's ws [num_ws, w_dim] float32 on the device."""
@@ -107,23 +144,60 @@ class ShowRenderer:
 
     def image(self, params: FrameParams) -> torch.Tensor:
         """The frame's image [C, H, W] float32 ~[-1, 1] (no crossfade)."""
-        G = self.generators[params.model]
-        ws = self.ws(params)
+        return self.images([params])[0]
+
+    def images(self, requests: Sequence[FrameParams]) -> torch.Tensor:
+        """Images [N, C, H, W] float32 ~[-1, 1] of frames that share model and noise settings."""
+        first = requests[0]
+        G = self.generators[first.model]
+        ws = torch.stack([self.ws(p) for p in requests])  # [N, num_ws, w_dim]
         kwargs: dict[str, Any] = {}
-        has_camera = params.translate_xy != (0.0, 0.0) or params.rotate_deg != 0.0
+        has_camera = any(p.translate_xy != (0.0, 0.0) or p.rotate_deg != 0.0 for p in requests)
         if has_camera:
             if getattr(G, "is_stylegan3", False):
-                kwargs["transform"] = camera_transform(params.translate_xy, params.rotate_deg)
-            elif params.model not in self._warned_no_camera:
-                self._warned_no_camera.add(params.model)
+                kwargs["transform"] = torch.stack(
+                    [camera_transform(p.translate_xy, p.rotate_deg) for p in requests]
+                )  # [N, 3, 3]
+            elif first.model not in self._warned_no_camera:
+                self._warned_no_camera.add(first.model)
                 log.warning(
                     "model %r is not a StyleGAN3: translate/rotate ignored (section %r)",
-                    params.model, params.section_name,
+                    first.model, first.section_name,
                 )  # fmt: skip
-        if params.noise_strength is not None and not getattr(G, "is_stylegan3", False):
-            kwargs["noise_scale"] = params.noise_strength  # SG3 has no noise inputs
-        img = G.synthesis(ws[None], noise_mode=params.noise_mode, **kwargs)  # [1, C, H, W]
-        return img[0].float()
+        if first.noise_strength is not None and not getattr(G, "is_stylegan3", False):
+            kwargs["noise_scale"] = first.noise_strength  # SG3 has no noise inputs
+        img = G.synthesis(ws, noise_mode=first.noise_mode, **kwargs)  # [N, C, H, W]
+        return img.float()
+
+
+def _blend(image: torch.Tensor, other: torch.Tensor, weight: float) -> torch.Tensor:
+    """(1 - weight) * image + weight * other, `other` resized/recoloured to match `image`."""
+    if other.shape[1:] != image.shape[1:]:  # models of different resolution
+        other = F.interpolate(
+            other[None], size=tuple(image.shape[1:]), mode="bilinear", align_corners=False,
+            antialias=True,
+        )[0]  # fmt: skip
+    other = _match_channels(other, image.shape[0])
+    image = _match_channels(image, other.shape[0])
+    return (1.0 - weight) * image + weight * other
+
+
+def _host_pixels(images: torch.Tensor) -> np.ndarray:
+    """[N, C, H, W] float -> host pixels: [N, C, H, W] float16 (CPU) or [N, H, W, 3] uint8.
+
+    On a GPU the uint8 conversion runs there and the copy goes through pinned memory
+    asynchronously, then waits for it once; a grayscale image is repeated to RGB first.
+    """
+    if images.device.type == "cpu":
+        return images.to(PLANES_DTYPE).contiguous().numpy()
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    x = (images[:, :3] * 127.5 + 128).clamp_(0, 255).to(torch.uint8)  # NVIDIA's conversion
+    x = x.permute(0, 2, 3, 1).contiguous()  # [N, H, W, 3]
+    host = torch.empty(x.shape, dtype=torch.uint8, pin_memory=True)
+    host.copy_(x, non_blocking=True)
+    torch.cuda.current_stream(x.device).synchronize()
+    return host.numpy()
 
 
 def _match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:

@@ -81,6 +81,13 @@ class SwitchingTimeline:
         """Frame parameters at show time t_s."""
         return self._at(len(self.segments) - 1, t_s, live)
 
+    def active(self, t_s: float) -> tuple[float, TimelineLike]:
+        """(start_s, timeline) of the segment playing at t_s: its time is t_s - start_s."""
+        index = len(self.segments) - 1
+        while index > 0 and self.segments[index].start_s > t_s:
+            index -= 1
+        return self.segments[index].start_s, self.segments[index].timeline
+
     def _at(self, last: int, t_s: float, live: Mapping[str, float] | None) -> FrameParams:
         """The frame of the chain segments[: last + 1] at t_s."""
         index = last

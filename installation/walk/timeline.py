@@ -287,6 +287,10 @@ class Timeline:
         if sum(self.lengths_s) <= 0:
             raise ValueError(f"{show.path}: the show lasts 0 s")
 
+    def active(self, t_s: float) -> tuple[float, Timeline]:
+        """(0.0, self): the same question a SwitchingTimeline answers for its segments."""
+        return 0.0, self
+
     def section_start_s(self, index: int) -> float:
         """Show time at which section `index` starts in the first pass of the playlist."""
         return float(sum(self.lengths_s[:index]))
@@ -414,3 +418,31 @@ def _replace(frame: FrameParams, **changes: object) -> FrameParams:
     values = {f.name: getattr(frame, f.name) for f in fields(frame)}
     values.update(changes)
     return FrameParams(**values)  # type: ignore[arg-type]
+
+
+def section_index_at(lengths_s: Sequence[float], t_s: float) -> int:
+    """Index of the section playing at show time t_s of a looping playlist."""
+    return segment_at(lengths_s, t_s, loop=True)[0]
+
+
+def section_jump_s(lengths_s: Sequence[float], t_s: float, delta: int) -> float:
+    """Start time of the section `delta` places from the one at t_s (the playlist loops).
+
+    Jumping back from the first section of the first pass wraps to the last section of that
+    pass, so the result is never negative.
+    """
+    total_s = float(sum(lengths_s))
+    pass_index = math.floor(t_s / total_s) if total_s > 0 else 0
+    index = section_index_at(lengths_s, t_s)
+    pass_offset, target = divmod(index + delta, len(lengths_s))
+    start_s = (pass_index + pass_offset) * total_s + float(sum(lengths_s[:target]))
+    while start_s < 0:
+        start_s += total_s
+    return start_s
+
+
+def section_start_in_pass_s(lengths_s: Sequence[float], t_s: float, index: int) -> float:
+    """Start time of section `index` in the playlist pass that is playing at t_s."""
+    total_s = float(sum(lengths_s))
+    pass_index = max(0, math.floor(t_s / total_s)) if total_s > 0 else 0
+    return pass_index * total_s + float(sum(lengths_s[:index]))

@@ -6,21 +6,25 @@ format next to it: a cubic seed loop in w, then a slerp in z with an LFO on rota
 image crossfade back to the loop.
 """
 
+import json
 import logging
 import os
-import queue
 import subprocess
 import sys
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
-from installation.models import save_generator
+from installation.models import load_generator, save_generator
+from installation.render import loop as loop_module
 from installation.render.frame import Frame
+from installation.render.show_renderer import ShowRenderer
 from installation.settings import DEFAULT_SHOW_PATH, AppSettings, settings_from_argv
+from installation.show.load import load_show
 from tiny_models import tiny_sg3
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,35 +132,159 @@ def test_broken_show_exits_nonzero_naming_file_and_line(demo_copy):
 
 def test_settings_from_argv_defaults_and_options():
     settings = settings_from_argv([])
-    assert settings.show_path == DEFAULT_SHOW_PATH and settings.fps == 30.0
-    assert settings.precision == "fast" and settings.device == "cpu" and not settings.is_headless
+    assert settings.show_path == DEFAULT_SHOW_PATH and settings.fps is None
+    assert settings.resolved_precision == "fast" and settings.device == "cpu"
+    assert not settings.is_headless and settings.is_blending and settings.fit == "letterbox"
     settings = settings_from_argv(
         ["x.yaml", "--display", "1", "--windowed", "--size", "640x360", "--fps", "24",
-         "--frames", "9", "--duration", "2.5", "--precision", "exact", "--headless"]
+         "--frames", "9", "--duration", "2.5", "--precision", "exact", "--headless",
+         "--start", "3.5", "--kiosk", "--fit", "fill", "--no-blend", "--batch", "4",
+         "--latency-ms", "150", "--stats-json", "s.json", "--osc-port", "9000"]
     )  # fmt: skip
     assert (settings.show_path, settings.display_index, settings.window_size_px) == (
         Path("x.yaml"), 1, (640, 360),
     )  # fmt: skip
     assert (settings.fps, settings.max_frames, settings.max_duration_s) == (24.0, 9, 2.5)
     assert settings.is_windowed and settings.is_headless and settings.precision == "exact"
+    assert (settings.start_s, settings.is_kiosk, settings.fit, settings.is_blending) == (
+        3.5, True, "fill", False,
+    )  # fmt: skip
+    assert (settings.max_batch, settings.latency_budget_s, settings.osc_port) == (4, 0.15, 9000)
+    assert settings.stats_json == Path("s.json")
+    assert settings_from_argv(["--out", "v.mp4"]).resolved_precision == "exact"
+    assert settings_from_argv(["--out", "frames/"]).out_path == "frames/"  # "/" kept: a folder
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--fps", "-1"], "--fps: expected a number > 0, got '-1'"),
+        (["--size", "12"], "--size: expected WIDTHxHEIGHT"),
+        (["--fit", "zoom"], "--fit: invalid choice: 'zoom'"),
+        (["--start", "x"], "--start: expected a number >= 0, got 'x'"),
+        (["--osc-port", "70000"], "--osc-port: expected a port number 1..65535"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_bad_arguments_exit_2_with_the_reason(args, expected):
+    result = run_show(*args)
+    assert result.returncode == 2
+    assert expected in result.stderr
+
+
+def test_missing_show_file_exits_1_naming_it(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    result = run_show(str(missing), "--headless", "--frames", "1")
+    assert result.returncode == 1
+    assert result.stderr.startswith("run_show: ") and str(missing) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_out_mp4_writes_the_show_frame_exactly(demo_copy, tmp_path):
+    out = tmp_path / "show.mp4"
+    stats_path = tmp_path / "stats.json"
+    result = run_show(str(demo_copy), "--out", str(out), "--fps", "10", "--duration", "2.4",
+                      "--stats-json", str(stats_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    video = np.stack(list(iio_v2_frames(out)))
+    assert video.shape == (24, 16, 16, 3)  # 2.4 s at 10 fps, the model's 16 px
+    steps = np.abs(np.diff(video.astype(np.int16), axis=0)).mean(axis=(1, 2, 3))
+    assert (steps > 0).sum() >= 20  # the walk moves the image along the video
+    stats = json.loads(stats_path.read_text())
+    assert stats["frames_written"] == 24 and stats["precision"] == "exact"
+
+
+def test_out_png_folder_matches_the_renderer(demo_copy, tmp_path):
+    out = tmp_path / "frames"
+    result = run_show(str(demo_copy), "--out", f"{out}/", "--fps", "5", "--frames", "4",
+                      "--start", "1.5")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    files = sorted(out.glob("frame_*.png"))
+    assert [f.name for f in files] == [f"frame_{i:06d}.png" for i in range(4)]
+    renderer = tiny_show_renderer(demo_copy, precision="exact")
+    for i, file in enumerate(files):
+        expected = renderer.render(i, 1.5 + i / 5).rgb8()
+        got = iio.imread(file)
+        assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+
+
+def iio_v2_frames(path: Path):
+    """Frames of a video, read with imageio's ffmpeg reader."""
+    import imageio.v2 as iio2
+
+    reader = iio2.get_reader(path)
+    try:
+        yield from reader
+    finally:
+        reader.close()
+
+
+def tiny_show_renderer(show_path: Path, precision: str) -> ShowRenderer:
+    """A ShowRenderer of the tiny demo copy, built the way the app builds it."""
+    show = load_show(show_path)
+    generators = {e.name: load_generator(e.path, "cpu", precision) for e in show.models}
+    return ShowRenderer(show, generators, "cpu")
+
+
+class RecordingPresenter(OffscreenPresenter):
+    """A real offscreen presenter that keeps (frame, read-back) of every present()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[tuple[Frame, np.ndarray]] = []
+
+    def present(self, frame, blend_with=None, mix=0.0) -> None:
+        super().present(frame, blend_with, mix)
+        self.shown.append((frame, self.read_back()))
+
+
+def test_presented_pixels_equal_the_generator_output(demo_copy, tmp_path):
+    settings = AppSettings(show_path=demo_copy, is_headless=True, max_frames=12, fps=20.0,
+                           is_blending=False, start_s=2.5, is_watching=False,
+                           stats_json=tmp_path / "stats.json")  # fmt: skip
+    renderer = tiny_show_renderer(demo_copy, precision="exact")  # float32: batch = single
+    presenter = RecordingPresenter()
+    try:
+        exit_code = app.play(settings, renderer, presenter)
+    finally:
+        presenter.close()
+    assert exit_code == 0
+    assert len(presenter.shown) >= 10
+    assert presenter.shown[0][0].show_time_s == 2.5  # --start
+    assert presenter.shown[0][0].is_planar  # CPU frames: planes converted by the shader
+    reference = tiny_show_renderer(demo_copy, precision="exact")
+    for frame, pixels in presenter.shown:  # each frame rendered again, alone, by the generator
+        expected = reference.render(frame.index, frame.show_time_s).rgb8()
+        assert np.abs(pixels.astype(int) - expected.astype(int)).max() <= 1
+    times = [frame.show_time_s for frame, _ in presenter.shown]
+    assert all(b > a for a, b in zip(times, times[1:], strict=False))  # the walk moves forward
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    for key in ("frames_generated", "frames_shown", "frames_dropped", "frames_late",
+                "gen_ms_median", "gen_ms_p95", "display_fps", "peak_rss_mb"):  # fmt: skip
+        assert key in stats
+    assert stats["frames_shown"] == len(presenter.shown) == 12
 
 
 class FlakyRenderer:
-    """Renders solid frames whose value is the index; raises on the indices in `failing`."""
+    """Renders solid frames whose value is the index; raises for batches with `failing` ones."""
+
+    timeline = None
 
     def __init__(self, failing: set[int]) -> None:
         self.failing = failing
 
-    def render(self, index: int, show_time_s: float) -> Frame:
-        if index in self.failing:
-            raise RuntimeError(f"boom at {index}")
-        pixels = np.full((8, 8, 3), 10 * index, dtype=np.uint8)
-        return Frame(pixels=pixels, index=index, show_time_s=show_time_s, gen_ms=1.0)
+    def render_batch(self, slots, live=None, epoch=0) -> list[Frame]:
+        if any(index in self.failing for index, _ in slots):
+            raise RuntimeError(f"boom at {slots[0][0]}")
+        return [
+            Frame(np.full((8, 8, 3), 10 * index, np.uint8), index, t_s, gen_ms=1.0, epoch=epoch)
+            for index, t_s in slots
+        ]
 
 
 def test_failed_frame_is_logged_and_last_good_frame_stays_up(caplog, monkeypatch):
-    monkeypatch.setattr(app, "RENDER_RETRY_DELAY_S", 0.0)
-    settings = AppSettings(is_headless=True, max_frames=4, fps=200.0)
+    monkeypatch.setattr(loop_module, "RETRY_DELAY_S", 0.0)
+    settings = AppSettings(is_headless=True, max_frames=4, fps=200.0, max_batch=1)
     presenter = OffscreenPresenter()
     try:
         with caplog.at_level(logging.INFO):
@@ -166,16 +294,8 @@ def test_failed_frame_is_logged_and_last_good_frame_stays_up(caplog, monkeypatch
         presenter.close()
     assert exit_code == 0
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors[0].getMessage().startswith("render failed frame=2")
+    assert errors[0].getMessage().startswith("render failed frames=2-2")
     assert errors[0].exc_info is not None  # with traceback
     assert len(errors) == 1 or "suppressed 1 similar" in errors[1].getMessage()
     assert "generated=2 shown=2 dropped=0 failed=2" in caplog.text
     assert (last_shown == 10).all()  # frame 1 is still on screen
-
-
-def test_put_newest_drops_the_oldest_when_full():
-    frames: queue.Queue[Frame] = queue.Queue(maxsize=2)
-    made = [FlakyRenderer(set()).render(i, 0.0) for i in range(3)]
-    assert not app.put_newest(frames, made[0]) and not app.put_newest(frames, made[1])
-    assert app.put_newest(frames, made[2])
-    assert [frames.get_nowait().index for _ in range(2)] == [1, 2]

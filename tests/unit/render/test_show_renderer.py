@@ -50,8 +50,22 @@ def test_same_time_gives_the_same_frame(renderer: ShowRenderer) -> None:
     for t_s in (0.3, LOOP_S + 1.7, LOOP_S + 3.5):
         a = renderer.render(0, t_s).pixels
         b = renderer.render(1, t_s).pixels
-        assert a.shape == (16, 16, 3) and a.dtype == np.uint8 and a.flags.c_contiguous
+        # CPU frames are float16 planes [C, H, W]; the shader converts them (Frame docstring)
+        assert a.shape == (3, 16, 16) and a.dtype == np.float16 and a.flags.c_contiguous
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_batch_renders_what_single_frames_render(renderer: ShowRenderer) -> None:
+    # a loop frame, a camera-orbit frame, a crossfade frame and one of the next pass, together
+    times = [0.3, LOOP_S + 0.5, LOOP_S + 3.0, 2 * LOOP_S + 3.7 + 0.1]
+    batch = renderer.render_batch(list(enumerate(times)), epoch=3)
+    assert [f.index for f in batch] == [0, 1, 2, 3] and {f.epoch for f in batch} == {3}
+    assert [f.section_name for f in batch[:3]] == ["loop", "orbit", "orbit"]
+    for frame, t_s in zip(batch, times, strict=True):
+        single = renderer.render(9, t_s)
+        assert frame.show_time_s == t_s and frame.model_name == "tiny"
+        np.testing.assert_allclose(frame.pixels.astype(np.float32),
+                                   single.pixels.astype(np.float32), atol=2e-3)  # fmt: skip
 
 
 def test_image_crossfade_blends_its_two_parts(renderer: ShowRenderer) -> None:
@@ -64,7 +78,8 @@ def test_image_crossfade_blends_its_two_parts(renderer: ShowRenderer) -> None:
         a = renderer.image(params)
         b = renderer.image(partner)
         expected = to_uint8(((1 - weight) * a + weight * b)[None])[0]
-    np.testing.assert_array_equal(renderer.render(0, t_s).pixels, expected)
+    got = renderer.render(0, t_s).rgb8()
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1  # float16 planes: 1 level
     assert not np.array_equal(expected, to_uint8(a[None])[0])
 
 
@@ -107,10 +122,10 @@ sections:
     ws = renderer.ws(params)[None]
     with torch.inference_mode():
         quiet = to_uint8(G.synthesis(ws, noise_mode="none"))[0]
-    assert np.array_equal(renderer.render(0, 1.0).pixels, quiet)
+    assert np.abs(renderer.render(0, 1.0).rgb8().astype(int) - quiet.astype(int)).max() <= 1
     loud = renderer.timeline.at(3.0)
     assert loud.noise_strength == 3
     with torch.inference_mode():
         quiet_at_3 = to_uint8(G.synthesis(renderer.ws(loud)[None], noise_mode="none"))[0]
-    diff = np.abs(renderer.render(1, 3.0).pixels.astype(int) - quiet_at_3.astype(int))
+    diff = np.abs(renderer.render(1, 3.0).rgb8().astype(int) - quiet_at_3.astype(int))
     assert diff.max() > 10

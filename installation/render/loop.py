@@ -1,0 +1,363 @@
+"""RenderLoop: the render thread's work: drain commands -> schedule show times -> render -> frames.
+
+The walk is scheduled, so the loop renders future frames ahead of the show clock, several in one
+generator pass (lookahead) when that is what keeps up with the display, within a latency budget
+that live input shortens. It never runs further ahead than it must: the first frame of a batch
+is started just early enough to be ready (plus one frame when the presenter blends).
+
+Show time lives in a ClockState that only this thread replaces (pause, seek, section jumps); the
+main thread reads `loop.clock` to pace the frames it receives. Every wall time comes from the
+injected `wall_clock`, so tests drive the loop step by step with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from installation.logs import RateLimitedLog
+from installation.render.frame import Frame
+from installation.walk.clock import ClockState
+from installation.walk.commands import (
+    Command,
+    GoToSection,
+    JumpSection,
+    ReloadShow,
+    Seek,
+    SetPaused,
+    TogglePause,
+)
+from installation.walk.timeline import section_index_at, section_jump_s, section_start_in_pass_s
+
+log = logging.getLogger(__name__)
+
+LIVE_HOLD_S = 3.0  # after live input, render one frame per pass for this long (low latency)
+HEADROOM = 1.15  # a frame is planned to take this much longer than its recent cost
+RETRY_DELAY_S = 0.5  # pause after a failed pass before trying again
+IDLE_WAIT_S = 0.1  # paused with nothing to do: look at the commands this often
+GEN_MS_WINDOW = 1000  # frames kept for the generation-time median/p95
+TIME_EPSILON_S = 1e-6  # closer than this to the start time counts as on time
+COST_SMOOTHING = 0.3  # weight of the newest pass in the per-frame cost estimate (EMA)
+
+
+class BatchRenderer(Protocol):
+    """What the loop needs of the renderer (ShowRenderer, or a test stand-in)."""
+
+    timeline: Any  # .at(t), .active(t) -> (start_s, Timeline with .lengths_s and .show)
+
+    def render_batch(
+        self, slots: Sequence[tuple[int, float]], live: Mapping[str, float] | None = None,
+        epoch: int = 0,
+    ) -> list[Frame]: ...  # fmt: skip
+
+
+class Reloading(Protocol):
+    """Hot reload as the loop uses it (app.Reloader)."""
+
+    def is_file_changed(self) -> bool: ...
+
+    def reload(self, show_time_s: float) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How the loop paces itself; from AppSettings."""
+
+    fps: float  # display rate the frames are scheduled on
+    max_batch: int = 8  # most frames per generator pass (1: no lookahead)
+    latency_budget_s: float = 0.3  # longest pass the lookahead may plan
+    is_blending: bool = False  # the presenter blends: keep one more frame ready
+    start_s: float = 0.0  # show time of the first frame
+    max_frames: int | None = None  # stop after generating this many
+
+
+@dataclass
+class RenderStats:
+    """Written by the render thread only; others read single values (atomic in CPython)."""
+
+    generated: int = 0
+    dropped: int = 0  # frames pushed out of the full queue before the presenter took them
+    failed: int = 0
+    passes: int = 0
+    batch_sizes: dict[int, int] = field(default_factory=dict)  # batch size -> passes
+    gen_ms: deque[float] = field(default_factory=lambda: deque(maxlen=GEN_MS_WINDOW))
+
+
+class RenderLoop:
+    """Owns the renderer, the show clock and the schedule; see the module docstring."""
+
+    def __init__(
+        self,
+        renderer: BatchRenderer,
+        frames: queue.Queue[Frame],
+        commands: queue.SimpleQueue[Command],
+        settings: LoopSettings,
+        wall_clock: Callable[[], float],
+        reloader: Reloading | None = None,
+    ) -> None:
+        self.renderer = renderer
+        self.frames = frames
+        self.commands = commands
+        self.settings = settings
+        self.wall_clock = wall_clock
+        self.reloader = reloader
+        self.clock: ClockState | None = None  # None until the first frame is ready
+        self.stats = RenderStats()
+        self.next_show_s = settings.start_s  # the next show time to render
+        self.next_index = 0
+        self.needs_still = False  # paused: render the frame at the paused time once
+        self.live_until_wall_s = -math.inf
+        self.cost_s: dict[int, float] = {}  # batch size -> estimated seconds per frame
+        self.failure_log = RateLimitedLog(log, interval_s=10.0)
+        self.drop_log = RateLimitedLog(log, interval_s=60.0)
+
+    @property
+    def is_done(self) -> bool:
+        """True once --frames frames were generated (or attempted)."""
+        limit = self.settings.max_frames
+        return limit is not None and self.next_index >= limit
+
+    def run(self, stopping: threading.Event) -> None:
+        """Loop until `stopping` is set or is_done; a bug outside a pass sets `stopping`."""
+        try:
+            self._start(stopping)
+            while not stopping.is_set() and not self.is_done:
+                wait_s = self.step()
+                if wait_s > 0:
+                    self._wait_for_command(min(wait_s, IDLE_WAIT_S))
+        except Exception:  # a bug outside the per-pass guard: stop the show instead of hanging
+            log.exception("render thread failed; stopping")
+            stopping.set()
+        finally:
+            self.failure_log.flush(logging.ERROR)
+            self.drop_log.flush()
+
+    def _start(self, stopping: threading.Event) -> None:
+        """Render the first frame, then start the show clock at it, so it is not late.
+
+        The first pass also warms the generator up, so its cost does not enter the estimates.
+        """
+        while self.clock is None and not stopping.is_set():
+            frames = self._render([self.settings.start_s], epoch=0, is_measured=False)
+            now_s = self.wall_clock()
+            if frames or self.is_done:
+                self.clock = ClockState(anchor_wall_s=now_s, anchor_show_s=self.settings.start_s)
+                self.next_show_s = self.settings.start_s + 1.0 / self.settings.fps
+
+    def _wait_for_command(self, wait_s: float) -> None:
+        """Sleep up to wait_s, waking early to apply a command that arrives."""
+        try:
+            command = self.commands.get(timeout=wait_s)
+        except queue.Empty:
+            return
+        self._apply(command)
+
+    def step(self) -> float:
+        """One pass: apply commands, then render the next batch or say how long to wait (s)."""
+        self._drain_commands()
+        if self.reloader is not None and self.reloader.is_file_changed():
+            self._reload()
+        assert self.clock is not None, "step() before the first frame"
+        now_wall_s = self.wall_clock()
+        now_show_s = self.clock.show_time_s(now_wall_s)
+        if self.clock.is_paused:
+            if not self.needs_still:
+                return IDLE_WAIT_S
+            self.needs_still = False
+            self._render([now_show_s], self.clock.epoch)
+            return 0.0
+        batch, spacing_s = self._plan(now_wall_s)
+        # ready before its time; blending also needs the next frame one spacing early
+        lead_s = self._cost_s(batch) * batch * HEADROOM
+        if self.settings.is_blending:
+            lead_s += spacing_s
+        first_s = self.next_show_s
+        if first_s < now_show_s + lead_s:  # behind: skip to the first slot that can be on time
+            slot_s = 1.0 / self.settings.fps
+            first_s = now_show_s + lead_s
+            first_s = (
+                self.clock.anchor_show_s
+                + math.ceil((first_s - self.clock.anchor_show_s) / slot_s - 1e-6) * slot_s
+            )  # stay on the display's slot grid
+        elif first_s > now_show_s + lead_s + TIME_EPSILON_S:  # ahead: wait until it must start
+            return first_s - lead_s - now_show_s
+        times_s = [first_s + k * spacing_s for k in range(batch)]
+        self.next_show_s = times_s[-1] + spacing_s
+        self._render(times_s, self.clock.epoch)
+        return 0.0
+
+    def _plan(self, now_wall_s: float) -> tuple[int, float]:
+        """(frames in the next pass, show seconds between them)."""
+        slot_s = 1.0 / self.settings.fps
+        limit = self.settings.max_batch
+        if self.settings.max_frames is not None:
+            limit = max(1, min(limit, self.settings.max_frames - self.next_index))
+        if now_wall_s < self.live_until_wall_s:
+            limit = 1  # live input: the shortest reaction
+        candidates = [
+            b
+            for b in _powers_of_two(limit)
+            if b == 1 or self._cost_s(b) * b <= self.settings.latency_budget_s
+        ]
+        # the smallest batch that keeps up with the display, else the one with the most frames/s
+        keeping_up = [b for b in candidates if self._cost_s(b) * HEADROOM <= slot_s]
+        # ties (untried sizes) go to the bigger batch, so it gets measured
+        fastest = max(candidates, key=lambda b: (-self._cost_s(b), b))
+        batch = keeping_up[0] if keeping_up else fastest
+        spacing_s = max(slot_s, self._cost_s(batch) * HEADROOM)
+        if not self.settings.is_blending:  # whole display periods: an even cadence, no judder
+            spacing_s = math.ceil(spacing_s / slot_s - 1e-6) * slot_s
+        return batch, spacing_s
+
+    def _cost_s(self, batch: int) -> float:
+        """Estimated seconds per frame at this batch size (untried sizes: the next smaller's)."""
+        known = [b for b in self.cost_s if b <= batch]
+        if not known:
+            return 0.0
+        return self.cost_s[max(known)]
+
+    def _render(
+        self, times_s: Sequence[float], epoch: int, is_measured: bool = True
+    ) -> list[Frame]:
+        """Render one pass and queue its frames; a failure is logged and counted, never raised."""
+        slots = [(self.next_index + k, t_s) for k, t_s in enumerate(times_s)]
+        self.next_index += len(slots)
+        started_s = self.wall_clock()
+        try:
+            frames = self.renderer.render_batch(slots, epoch=epoch)
+        except Exception:  # one bad pass must not end the show; the last good frame stays up
+            self.stats.failed += len(slots)
+            self.failure_log.log(logging.ERROR, "render failed frames=%d-%d show_time_s=%.3f",
+                                 slots[0][0], slots[-1][0], times_s[0],
+                                 exc_info=True)  # fmt: skip
+            self.cost_s.clear()  # a failed big pass (e.g. out of memory): restart from one frame
+            self._sleep(RETRY_DELAY_S)
+            return []
+        per_frame_s = (self.wall_clock() - started_s) / len(slots)
+        old_s = self.cost_s.get(len(slots))
+        if is_measured:
+            self.cost_s[len(slots)] = per_frame_s if old_s is None else (
+                (1 - COST_SMOOTHING) * old_s + COST_SMOOTHING * per_frame_s
+            )  # fmt: skip
+        self.stats.passes += 1
+        self.stats.batch_sizes[len(slots)] = self.stats.batch_sizes.get(len(slots), 0) + 1
+        for frame in frames:
+            self.stats.generated += 1
+            self.stats.gen_ms.append(frame.gen_ms)
+            if put_newest(self.frames, frame):
+                self.stats.dropped += 1
+                self.drop_log.log(logging.WARNING, "frame dropped: display behind render "
+                                  "dropped=%d", self.stats.dropped)  # fmt: skip
+        return frames
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait (used after failures); commands that arrive meanwhile stay queued."""
+        threading.Event().wait(seconds)
+
+    def _drain_commands(self) -> None:
+        """Apply every queued command in arrival order."""
+        while True:
+            try:
+                command = self.commands.get_nowait()
+            except queue.Empty:
+                return
+            self._apply(command)
+
+    def _apply(self, command: Command) -> None:
+        """Apply one command to the clock / schedule (render thread only)."""
+        now_wall_s = self.wall_clock()
+        self.live_until_wall_s = now_wall_s + LIVE_HOLD_S
+        clock = self.clock
+        if clock is None:
+            return
+        now_show_s = clock.show_time_s(now_wall_s)
+        if isinstance(command, TogglePause | SetPaused):
+            is_paused = not clock.is_paused if isinstance(command, TogglePause) else (
+                command.is_paused
+            )  # fmt: skip
+            self.clock = clock.paused(now_wall_s, is_paused)
+            if is_paused != clock.is_paused:
+                log.info("show %s show_time_s=%.3f", "paused" if is_paused else "resumed",
+                         now_show_s)  # fmt: skip
+            self.needs_still = is_paused  # frames already scheduled ahead stay valid
+        elif isinstance(command, JumpSection | GoToSection | Seek):
+            target_s = self._target_s(command, now_show_s)
+            if target_s is not None:
+                self._seek(now_wall_s, target_s, command)
+        elif isinstance(command, ReloadShow):
+            self._reload()
+        else:
+            log.error("unknown command dropped: %r", command)
+
+    def _target_s(
+        self, command: JumpSection | GoToSection | Seek, now_show_s: float
+    ) -> float | None:
+        """Show time a seek-like command goes to, or None (logged) when it names nothing."""
+        if isinstance(command, Seek):
+            return max(0.0, command.show_s)
+        offset_s, timeline = self.renderer.timeline.active(now_show_s)
+        lengths_s = timeline.lengths_s
+        local_s = now_show_s - offset_s
+        if isinstance(command, JumpSection):
+            return offset_s + section_jump_s(lengths_s, local_s, command.delta)
+        names = [section.name for section in timeline.show.sections]
+        index = command.target
+        if isinstance(index, str):
+            if index not in names:
+                log.error("go to section %r: no such section (have: %s)", index, ", ".join(names))
+                return None
+            index = names.index(index)
+        if not 0 <= index < len(names):
+            log.error("go to section %d: out of range 0..%d", index, len(names) - 1)
+            return None
+        return offset_s + section_start_in_pass_s(lengths_s, local_s, index)
+
+    def _seek(self, now_wall_s: float, target_s: float, command: Command) -> None:
+        """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
+        assert self.clock is not None
+        self.clock = self.clock.seek(now_wall_s, target_s)
+        self.next_show_s = target_s
+        self.needs_still = self.clock.is_paused
+        offset_s, timeline = self.renderer.timeline.active(target_s)
+        index = section_index_at(timeline.lengths_s, target_s - offset_s)
+        log.info("seek show_time_s=%.3f section=%r by=%s", target_s,
+                 timeline.show.sections[index].name, type(command).__name__)  # fmt: skip
+
+    def _reload(self) -> None:
+        """Reload the show file now (the reloader schedules the switch and logs)."""
+        if self.reloader is None or self.clock is None:
+            log.warning("show reload asked for, but this run has no reloader")
+            return
+        if self.reloader.reload(self.clock.show_time_s(self.wall_clock())):
+            self.needs_still = self.clock.is_paused
+
+
+def _powers_of_two(limit: int) -> list[int]:
+    """1, 2, 4, ... up to limit, and limit itself."""
+    sizes = [1]
+    while sizes[-1] * 2 <= limit:
+        sizes.append(sizes[-1] * 2)
+    if sizes[-1] != limit:
+        sizes.append(limit)
+    return sizes
+
+
+def put_newest(frames: queue.Queue[Frame], frame: Frame) -> bool:
+    """Put `frame`, dropping the oldest queued frame when full; True when one was dropped."""
+    is_dropped = False
+    while True:
+        try:
+            frames.put_nowait(frame)
+            return is_dropped
+        except queue.Full:
+            try:
+                frames.get_nowait()
+                is_dropped = True
+            except queue.Empty:
+                pass  # the consumer took one meanwhile: there is room now
