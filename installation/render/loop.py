@@ -179,18 +179,22 @@ class RenderLoop:
             lead_s += spacing_s
         first_s = self.next_show_s
         if first_s < now_show_s + lead_s:  # behind: skip to the first slot that can be on time
-            slot_s = 1.0 / self.settings.fps
-            first_s = now_show_s + lead_s
-            first_s = (
-                self.clock.anchor_show_s
-                + math.ceil((first_s - self.clock.anchor_show_s) / slot_s - 1e-6) * slot_s
-            )  # stay on the display's slot grid
+            first_s = self._on_grid(now_show_s + lead_s)
         elif first_s > now_show_s + lead_s + TIME_EPSILON_S:  # ahead: wait until it must start
             return first_s - lead_s - now_show_s
         times_s = [first_s + k * spacing_s for k in range(batch)]
         self.next_show_s = times_s[-1] + spacing_s
+        if not self.settings.is_blending:  # each frame on a display tick: shown exactly on time
+            times_s = [self._on_grid(t_s) for t_s in times_s]
         self._render(times_s, self.clock.epoch)
         return 0.0
+
+    def _on_grid(self, show_s: float) -> float:
+        """The first display slot at or after show_s (slots count from the clock's anchor)."""
+        assert self.clock is not None
+        slot_s = 1.0 / self.settings.fps
+        slots = math.ceil((show_s - self.clock.anchor_show_s) / slot_s - TIME_EPSILON_S)
+        return self.clock.anchor_show_s + slots * slot_s
 
     def _plan(self, now_wall_s: float) -> tuple[int, float]:
         """(frames in the next pass, show seconds between them)."""
@@ -211,8 +215,6 @@ class RenderLoop:
         fastest = max(candidates, key=lambda b: (-self._cost_s(b), b))
         batch = keeping_up[0] if keeping_up else fastest
         spacing_s = max(slot_s, self._cost_s(batch) * HEADROOM)
-        if not self.settings.is_blending:  # whole display periods: an even cadence, no judder
-            spacing_s = math.ceil(spacing_s / slot_s - 1e-6) * slot_s
         return batch, spacing_s
 
     def _cost_s(self, batch: int) -> float:

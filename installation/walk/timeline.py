@@ -428,14 +428,18 @@ def section_index_at(lengths_s: Sequence[float], t_s: float) -> int:
 def section_jump_s(lengths_s: Sequence[float], t_s: float, delta: int) -> float:
     """Start time of the section `delta` places from the one at t_s (the playlist loops).
 
-    Jumping back from the first section of the first pass wraps to the last section of that
-    pass, so the result is never negative.
+    Only sections that play count as places (zero-length ones are skipped, as segment_at skips
+    them). Jumping back from the first section of the first pass wraps to the last section of
+    that pass, so the result is never negative.
     """
     total_s = float(sum(lengths_s))
-    pass_index = math.floor(t_s / total_s) if total_s > 0 else 0
-    index = section_index_at(lengths_s, t_s)
-    pass_offset, target = divmod(index + delta, len(lengths_s))
-    start_s = (pass_index + pass_offset) * total_s + float(sum(lengths_s[:target]))
+    playing = [i for i, length_s in enumerate(lengths_s) if length_s > 0]
+    if total_s <= 0 or not playing:
+        return 0.0
+    pass_index = math.floor(t_s / total_s)
+    position = playing.index(section_index_at(lengths_s, t_s))
+    pass_offset, target = divmod(position + delta, len(playing))
+    start_s = (pass_index + pass_offset) * total_s + float(sum(lengths_s[: playing[target]]))
     while start_s < 0:
         start_s += total_s
     return start_s

@@ -119,12 +119,6 @@ def test_jump_forward_over_a_zero_length_section_lands_on_the_next_playing_one()
     assert section_index_at(ZERO_MIDDLE, jumped_s) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="section_jump_s counts zero-length sections as places: one step back from section "
-    "2 of [2, 0, 3] lands on section 1's start (2.0), which is section 2's own start, and two "
-    "steps forward from section 0 also land there; segment_at skips such sections",
-)
 def test_every_jump_over_zero_length_sections_moves_to_another_playing_section() -> None:
     """Skipping as segment_at does: +-1 always changes the playing section, +-2 goes two on."""
     assert section_jump_s(ZERO_MIDDLE, 3.0, -1) == 0.0  # section 2 -> section 0
