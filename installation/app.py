@@ -17,7 +17,7 @@ import queue
 import resource
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,9 @@ class RunInfo:
     kernels: str = ""
 
 
+Built = tuple[BatchRenderer, "Reloader | None", RunInfo]  # what the render thread builds
+
+
 def run(settings: AppSettings) -> int:
     """Play the show until quit, --frames or --duration (or render it with --out).
 
@@ -97,19 +100,20 @@ def run(settings: AppSettings) -> int:
         return render_offline(settings)
     if not settings.is_headless:
         require_display()
-    renderer, reloader, info = build_renderer(settings)
+    show = load_startup(settings)
     if settings.osc_port is not None:
         log.warning("--osc-port %d: OSC control is not part of this version yet; ignored",
                     settings.osc_port)  # fmt: skip
     presenter = open_presenter(settings)
     try:
-        return play(settings, renderer, presenter, reloader, info)
+        # the models load on the render thread: all torch work stays on that one thread
+        return play(settings, lambda: build_renderer(settings, show), presenter)
     finally:
         presenter.close()
 
 
-def build_renderer(settings: AppSettings) -> tuple[ShowRenderer, Reloader, RunInfo]:
-    """Load the show and its models, select the kernels, resolve the latents (startup)."""
+def load_startup(settings: AppSettings) -> Show:
+    """Check the device, read the show file and choose the kernels (cheap; no torch work)."""
     check_device(settings.device)
     show = load_show(settings.show_path)
     log.info(
@@ -117,11 +121,18 @@ def build_renderer(settings: AppSettings) -> tuple[ShowRenderer, Reloader, RunIn
         show.path, len(show.sections), len(show.models), show.total_s(),
     )  # fmt: skip
     try:
-        backend = kernels.backend.select(settings.kernels)  # once; logs the choice and reason
+        kernels.backend.select(settings.kernels)  # once; logs the choice and its reason
     except RuntimeError as err:
         raise InstallationError(str(err)) from None
+    return show
+
+
+def build_renderer(settings: AppSettings, show: Show) -> Built:
+    """Load the show's models and resolve its latents (startup; torch work).
+
+    All models of the show load now (a show has few).
+    """
     precision = settings.resolved_precision
-    # Every model of the show is loaded now (a show has few).
     generators = {
         entry.name: load_generator(entry.path, settings.device, precision) for entry in show.models
     }
@@ -130,7 +141,7 @@ def build_renderer(settings: AppSettings) -> tuple[ShowRenderer, Reloader, RunIn
     reloader = Reloader(settings, renderer, {e.path: generators[e.name] for e in show.models})
     info = RunInfo(
         show=str(show.path), models=", ".join(e.name for e in show.models),
-        device=settings.device, precision=precision, kernels=backend,
+        device=settings.device, precision=precision, kernels=kernels.backend.current(),
     )  # fmt: skip
     return renderer, reloader, info
 
@@ -266,13 +277,20 @@ class PresentState:
 
 def play(
     settings: AppSettings,
-    renderer: BatchRenderer,
+    source: BatchRenderer | Callable[[], Built],
     presenter: Presenter,
     reloader: Reloader | None = None,
     info: RunInfo | None = None,
 ) -> int:
-    """Run the render thread and the present loop until a stop condition; log the summary."""
-    info = info or RunInfo(kernels=kernels.backend.current())
+    """Run the render thread and the present loop until a stop condition; log the summary.
+
+    `source` is a ready renderer, or a function that builds (renderer, reloader, info); it
+    runs on the render thread, so the models load and run on one thread (torch's OpenMP
+    workers are per calling thread: a second team made generation ~30 % slower here).
+
+    Raises:
+        InstallationError: the build failed (model, latents); the message says why.
+    """
     fps = display_fps(settings, presenter)
     frames: queue.Queue[Frame] = queue.Queue(
         maxsize=max(FRAMES_QUEUE_SIZE, 2 * settings.max_batch + 2)
@@ -283,12 +301,38 @@ def play(
         is_blending=settings.is_blending, start_s=settings.start_s,
         max_frames=settings.max_frames,
     )  # fmt: skip
-    loop = RenderLoop(renderer, frames, commands, loop_settings, time.perf_counter, reloader)
     stopping = threading.Event()
-    render_thread = threading.Thread(target=loop.run, args=(stopping,), name="render")
+    ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException] = queue.Queue()
+
+    def render_main() -> None:
+        try:
+            if hasattr(source, "render_batch"):
+                run_info = info or RunInfo(kernels=kernels.backend.current())
+                built: Built = (source, reloader, run_info)  # type: ignore[assignment]
+            else:
+                built = source()  # type: ignore[operator]
+        except BaseException as err:  # reported to the main thread, which raises it there
+            ready.put(err)
+            return
+        loop = RenderLoop(built[0], frames, commands, loop_settings, time.perf_counter, built[1])
+        ready.put((loop, built[2]))
+        loop.run(stopping)
+
+    render_thread = threading.Thread(target=render_main, name="render")
+    render_thread.start()
+    try:
+        started = wait_until_built(ready, presenter)
+    except BaseException:
+        stopping.set()
+        render_thread.join(JOIN_TIMEOUT_S)
+        raise
+    if started is None:  # quit while loading
+        stopping.set()
+        render_thread.join(JOIN_TIMEOUT_S)
+        return 0
+    loop, info = started
     pacer = FramePacer(settings.is_blending)
     state = PresentState(started_s=time.perf_counter())
-    render_thread.start()
     log.info("show started fps=%g blend=%s batch_max=%d latency_ms=%g start_s=%g frames=%s "
              "duration_s=%s", fps, settings.is_blending, settings.max_batch,
              settings.latency_budget_s * 1000, settings.start_s, settings.max_frames,
@@ -310,6 +354,23 @@ def play(
         log.error("no frame was rendered (failed=%d); see the errors above", loop.stats.failed)
         return 1
     return 0
+
+
+def wait_until_built(
+    ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException], presenter: Presenter
+) -> tuple[RenderLoop, RunInfo] | None:
+    """Keep the window responsive while the render thread loads; None when quit meanwhile."""
+    while True:
+        try:
+            item = ready.get(timeout=POLL_INTERVAL_S)
+        except queue.Empty:
+            if QUIT in presenter.poll():
+                log.info("quit requested while loading")
+                return None
+            continue
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
 
 def present_loop(
@@ -521,9 +582,10 @@ def log_summary(label: str, stats: dict[str, Any]) -> None:
 def render_offline(settings: AppSettings) -> int:
     """--out: render the show frame by frame into a video file or PNG folder (not real time)."""
     assert settings.out_path is not None
-    renderer, _, info = build_renderer(settings)
+    show = load_startup(settings)
+    renderer, _, info = build_renderer(settings, show)
     fps = settings.fps or VIDEO_FPS
-    count = offline_frame_count(settings, renderer.show, fps)
+    count = offline_frame_count(settings, show, fps)
     log.info("offline render path=%s frames=%d fps=%g start_s=%g precision=%s batch=%d",
              settings.out_path, count, fps, settings.start_s, info.precision,
              settings.max_batch)  # fmt: skip
