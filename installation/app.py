@@ -65,6 +65,7 @@ JOIN_TIMEOUT_S = 10.0  # a pass in progress cannot be interrupted; allow a slow 
 POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this often
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
 OVERLAY_INTERVAL_S = 0.25  # overlay text refresh
+VSYNC_MARGIN_S = 0.002  # wake this much before the next vertical blank to prepare the frame
 WATCH_INTERVAL_S = 1.0  # the render thread looks at the show file's mtime at most this often
 KEY_COMMANDS: dict[str, Command] = {
     PAUSE: TogglePause(),
@@ -388,6 +389,10 @@ def present_loop(
 ) -> None:
     """Main thread: poll the UI, take frames, show what is due at each display tick."""
     period_s = 1.0 / fps
+    # with vsync at the monitor's rate, flip() paces the loop; a lower --fps cap paces by sleep
+    is_vsynced = bool(getattr(presenter, "is_vsynced", False)) and (
+        settings.fps is None or settings.fps >= (getattr(presenter, "refresh_hz", None) or 0)
+    )
     next_tick_s = time.perf_counter()
     next_summary_s = next_tick_s + SUMMARY_INTERVAL_S
     last_key: tuple[int, int, float] | None = None
@@ -408,10 +413,12 @@ def present_loop(
             pick = pacer.pick(show_s, clock.epoch, period_s)
             if update_overlay(presenter, state, pacer, loop, show_s, clock.is_paused, info, now_s):
                 last_key = None  # new overlay text: draw even if the image is the same
+            is_flipped = False
             if pick is not None and pick_key(pick) != last_key:
                 presenter.present(pick.frame, pick.blend_with, pick.mix)
                 state.draws += 1
                 last_key = pick_key(pick)
+                is_flipped = is_vsynced
             if settings.max_frames is not None and pacer.counters.shown >= settings.max_frames:
                 break
             if not render_thread.is_alive() and not pacer.pending and frames.empty():
@@ -419,6 +426,9 @@ def present_loop(
             if now_s >= next_summary_s:
                 log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info))
                 next_summary_s += SUMMARY_INTERVAL_S
+            if is_flipped:  # the flip waited for the vertical blank: the next tick is one away
+                next_tick_s = time.perf_counter() + period_s - VSYNC_MARGIN_S
+                continue
             next_tick_s = max(next_tick_s + period_s, now_s - period_s)  # no burst after a stall
             time.sleep(max(0.0, next_tick_s - time.perf_counter()))
     except KeyboardInterrupt:

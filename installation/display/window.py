@@ -192,6 +192,7 @@ class WindowPresenter:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             pygame.display.set_mode(size_px, flags, display=display_index, vsync=1)
+        self.is_vsynced = not caught  # flip() waits for the vertical blank
         for warning in caught:  # e.g. "regular vsync for OpenGL not available" (Xvfb, offscreen)
             log.info("vsync unavailable (%s); pacing by the fps cap only", warning.message)
         pygame.display.set_caption(WINDOW_TITLE)

@@ -18,7 +18,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from installation.logs import RateLimitedLog
@@ -323,13 +323,16 @@ class RenderLoop:
     def _seek(self, now_wall_s: float, target_s: float, command: Command) -> None:
         """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
         assert self.clock is not None
-        self.clock = self.clock.seek(now_wall_s, target_s)
-        self.next_show_s = target_s
-        self.needs_still = self.clock.is_paused
         offset_s, timeline = self.renderer.timeline.active(target_s)
         index = section_index_at(timeline.lengths_s, target_s - offset_s)
         log.info("seek show_time_s=%.3f section=%r by=%s", target_s,
                  timeline.show.sections[index].name, type(command).__name__)  # fmt: skip
+        # like the start: render the target's frame first, then run the clock from it
+        self.clock = self.clock.seek(now_wall_s, target_s)
+        self._render([target_s], self.clock.epoch)
+        self.clock = replace(self.clock, anchor_wall_s=self.wall_clock())
+        self.next_show_s = target_s + 1.0 / self.settings.fps
+        self.needs_still = False
 
     def _reload(self) -> None:
         """Reload the show file now (the reloader schedules the switch and logs)."""

@@ -19,6 +19,7 @@ import pytest
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
+from installation.display.presenter import NEXT_SECTION, QUIT, TOGGLE_OVERLAY
 from installation.models import load_generator, save_generator
 from installation.render import loop as loop_module
 from installation.render.frame import Frame
@@ -262,7 +263,8 @@ def test_presented_pixels_equal_the_generator_output(demo_copy, tmp_path):
     for key in ("frames_generated", "frames_shown", "frames_dropped", "frames_late",
                 "gen_ms_median", "gen_ms_p95", "display_fps", "peak_rss_mb"):  # fmt: skip
         assert key in stats
-    assert stats["frames_shown"] == len(presenter.shown) == 12
+    assert stats["frames_shown"] == len(presenter.shown)  # every shown frame was drawn once
+    assert stats["frames_generated"] == 12
 
 
 class FlakyRenderer:
@@ -299,3 +301,37 @@ def test_failed_frame_is_logged_and_last_good_frame_stays_up(caplog, monkeypatch
     assert len(errors) == 1 or "suppressed 1 similar" in errors[1].getMessage()
     assert "generated=2 shown=2 dropped=0 failed=2" in caplog.text
     assert (last_shown == 10).all()  # frame 1 is still on screen
+
+
+class ScriptedPresenter(RecordingPresenter):
+    """Sends UI events once a number of frames were shown: {shown count: [events]}."""
+
+    def __init__(self, script: dict[int, list[str]]) -> None:
+        super().__init__()
+        self.script = dict(script)
+
+    def poll(self) -> list[str]:
+        return self.script.pop(len(self.shown), [])
+
+
+def test_keys_jump_sections_toggle_the_overlay_and_quit(demo_copy):
+    script = {4: [NEXT_SECTION], 9: [TOGGLE_OVERLAY], 12: [QUIT]}
+    settings = AppSettings(show_path=demo_copy, is_headless=True, fps=20.0, is_blending=False,
+                           is_watching=False)  # fmt: skip
+    presenter = ScriptedPresenter(script)
+    try:
+        exit_code = app.play(settings, tiny_show_renderer(demo_copy, "exact"), presenter)
+    finally:
+        presenter.close()
+    assert exit_code == 0 and not presenter.script  # every scripted event was polled
+    shown = [frame for frame, _ in presenter.shown]
+    assert {f.section_name for f in shown[:4]} == {"loop"} and shown[3].show_time_s < 1.0
+    after = [f for f in shown if f.epoch == 1]
+    assert after and all(f.section_name == "orbit" for f in after)
+    assert after[0].show_time_s == pytest.approx(3.0)  # the orbit starts at 3 s
+    first_after = next(i for i, f in enumerate(shown) if f is after[0])
+    assert all(f.epoch == 1 for f in shown[first_after:])  # no old frame after the jump
+    overlay_frame, with_overlay = presenter.shown[-1]
+    plain = overlay_frame.rgb8()
+    assert not np.array_equal(with_overlay, plain)  # the overlay covers part of the frame
+    assert len(presenter.shown) <= 13  # QUIT ended the show
