@@ -46,6 +46,7 @@ models:
 sections:
   - name: walk
     model: bench
+    loops: 1
     walk:
       space: z
       path: slerp

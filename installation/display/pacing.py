@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from installation.render.frame import Frame
 
 MAX_PENDING = 64  # frames held ahead of the clock; the render loop's lookahead stays far below
-MAX_BLEND_GAP_S = 1.0  # no blending across longer gaps (a stall): the image would crawl
+MAX_BLEND_GAP_S = 5.0  # longer gaps (a stall) are not blended; slow models (~1 frame/s) are
 
 
 @dataclass(frozen=True)

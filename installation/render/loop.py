@@ -178,10 +178,13 @@ class RenderLoop:
         if self.settings.is_blending:
             lead_s += spacing_s
         first_s = self.next_show_s
-        if first_s < now_show_s + lead_s:  # behind: skip to the first slot that can be on time
-            first_s = self._on_grid(now_show_s + lead_s)
-        elif first_s > now_show_s + lead_s + TIME_EPSILON_S:  # ahead: wait until it must start
+        if first_s > now_show_s + lead_s + TIME_EPSILON_S:  # ahead: wait until it must start
             return first_s - lead_s - now_show_s
+        # behind by more than the headroom and half a display slot (a wake-up a little late is
+        # not behind): skip to the first slot that can be on time
+        slack_s = 0.5 / self.settings.fps + self._cost_s(batch) * batch * (HEADROOM - 1)
+        if first_s < now_show_s + lead_s - slack_s:
+            first_s = self._on_grid(now_show_s + lead_s)
         times_s = [first_s + k * spacing_s for k in range(batch)]
         self.next_show_s = times_s[-1] + spacing_s
         if not self.settings.is_blending:  # each frame on a display tick: shown exactly on time

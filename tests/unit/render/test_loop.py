@@ -70,12 +70,13 @@ def make_loop(fixed_s, per_frame_s, **settings):
     return loop, renderer, clock, frames, commands
 
 
-def run_for(loop, clock, seconds_s: float) -> None:
-    """Step the loop for `seconds_s` of fake wall time, sleeping as it asks."""
+def run_for(loop, clock, seconds_s: float, oversleep_s: float = 0.0) -> None:
+    """Step the loop for `seconds_s` of fake wall time, sleeping as it asks (plus oversleep_s)."""
     end_s = clock.now_s + seconds_s
     while clock.now_s < end_s:
         wait_s = loop.step()
-        clock.now_s += max(wait_s, 0.0) if wait_s > 0 else 0.0
+        if wait_s > 0:
+            clock.now_s += wait_s + oversleep_s
 
 
 def drain(frames: queue.Queue) -> list[Frame]:
@@ -104,6 +105,16 @@ def test_fast_generation_renders_every_slot_on_time_without_running_ahead():
         due_s = loop.clock.wall_time_s(times[index])
         assert ready_s <= due_s + 1e-9  # never late
         assert due_s - ready_s < 0.02  # never far ahead of the show clock
+
+
+@pytest.mark.parametrize("is_blending", [False, True])
+def test_waking_a_little_late_still_renders_every_slot(is_blending):
+    # sleeps overshoot by 1.5 ms (an OS timer); frames cost 27 ms of a 33 ms slot
+    loop, renderer, clock, frames, _ = make_loop(0.0, 0.027, fps=30.0, max_batch=1,
+                                                 is_blending=is_blending)  # fmt: skip
+    run_for(loop, clock, 3.0, oversleep_s=0.0015)
+    times = [f.show_time_s for f in drain(frames)][2:]
+    np.testing.assert_allclose(np.diff(times), 1 / 30, atol=1e-6)  # no slot skipped
 
 
 def test_slow_generation_batches_ahead_and_gains_throughput():
