@@ -76,6 +76,10 @@ class OffscreenPresenter:
         """No UI here: always []."""
         return []
 
+    def set_level(self, level: float) -> None:
+        """Picture level from the next present() on: 1 as is, 0 black (fade to black)."""
+        self.drawer.set_level(level)
+
     def set_overlay(self, lines: Sequence[str] | None) -> None:
         """Status text in the top-left corner; None or [] hides it.
 

@@ -65,6 +65,10 @@ class Presenter(Protocol):
         """UI events since the last call, e.g. ["quit"] (the constants above)."""
         ...
 
+    def set_level(self, level: float) -> None:
+        """Picture level from the next present() on: 1 as is, 0 black (fade to black)."""
+        ...
+
     def set_overlay(self, lines: Sequence[str] | None) -> None:
         """Status text for the top-left corner; None or [] hides it.
 
@@ -197,6 +201,7 @@ class QuadDrawer:
         self.programs: dict[tuple[int, int], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self.slots = [TextureSlot(), TextureSlot()]
         self.mix = 0.0
+        self.level = 1.0  # picture level (fade to black): 1 as is, 0 black
         self.overlay_program = ctx.program(
             vertex_shader=self.vertex_source, fragment_shader=load_shader("overlay.frag")
         )
@@ -236,6 +241,10 @@ class QuadDrawer:
     def set_overlay(self, lines: Sequence[str] | None) -> None:
         """Text for the top-left corner from the next draw on; None or [] hides it."""
         self.overlay.set_lines(lines)
+
+    def set_level(self, level: float) -> None:
+        """Picture level from the next draw on: 1 as is, 0 black (the overlay stays visible)."""
+        self.level = float(np.clip(level, 0.0, 1.0))
 
     def _placement(
         self, image_size_px: tuple[int, int], target_size_px: tuple[int, int]
@@ -284,6 +293,7 @@ class QuadDrawer:
         program, vertex_array = self._program(layouts)
         if self.mix > 0.0:
             program["u_mix"] = self.mix
+        program["u_level"] = self.level
         program["u_uv_offset"] = placement.uv_offset
         program["u_uv_scale"] = placement.uv_scale
         self.ctx.viewport = placement.viewport

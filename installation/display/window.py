@@ -220,6 +220,10 @@ class WindowPresenter:
         self.drawer.draw(self.ctx.screen, self.size_px)
         pygame.display.flip()
 
+    def set_level(self, level: float) -> None:
+        """Picture level from the next present() on: 1 as is, 0 black (fade to black)."""
+        self.drawer.set_level(level)
+
     def set_overlay(self, lines: Sequence[str] | None) -> None:
         """Status text in the top-left corner from the next present() on; None or [] hides it."""
         self.drawer.set_overlay(lines)

@@ -17,23 +17,34 @@ import math
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from installation.logs import RateLimitedLog
 from installation.render.frame import Frame
+from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S
 from installation.walk.clock import ClockState
 from installation.walk.commands import (
+    Blackout,
     Command,
     GoToSection,
     JumpSection,
+    LoadShow,
     ReloadShow,
     Seek,
+    SetLive,
     SetPaused,
+    SetSpeed,
     TogglePause,
 )
-from installation.walk.timeline import section_index_at, section_jump_s, section_start_in_pass_s
+from installation.walk.live import LiveValues
+from installation.walk.timeline import (
+    live_range,
+    section_index_at,
+    section_jump_s,
+    section_start_in_pass_s,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +57,33 @@ TIME_EPSILON_S = 1e-6  # closer than this to the start time counts as on time
 COST_SMOOTHING = 0.3  # weight of the newest pass in the per-frame cost estimate (EMA)
 
 
+SPEED_RANGE = (0.05, 10.0)  # live show speed limits (times real time)
+
+
+@dataclass(frozen=True)
+class Fade:
+    """The picture's level (0 black .. 1 normal) going from `start` to `end` over `fade_s`."""
+
+    start: float
+    end: float
+    started_wall_s: float
+    fade_s: float
+
+    def level_at(self, wall_s: float) -> float:
+        """Level at wall time `wall_s`."""
+        if self.fade_s <= 0:
+            return self.end
+        phase = min(max((wall_s - self.started_wall_s) / self.fade_s, 0.0), 1.0)
+        return self.start + phase * (self.end - self.start)
+
+
 class BatchRenderer(Protocol):
     """What the loop needs of the renderer (ShowRenderer, or a test stand-in)."""
 
     timeline: Any  # .at(t), .active(t) -> (start_s, Timeline with .lengths_s and .show)
 
     def render_batch(
-        self, slots: Sequence[tuple[int, float]], live: Mapping[str, float] | None = None,
-        epoch: int = 0,
+        self, slots: Sequence[tuple[int, float]], live: Any = None, epoch: int = 0,
     ) -> list[Frame]: ...  # fmt: skip
 
 
@@ -63,6 +93,8 @@ class Reloading(Protocol):
     def is_file_changed(self) -> bool: ...
 
     def reload(self, show_time_s: float) -> bool: ...
+
+    def load(self, name: str, show_time_s: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -114,6 +146,9 @@ class RenderLoop:
         self.needs_still = False  # paused: render the frame at the paused time once
         self.live_until_wall_s = -math.inf
         self.cost_s: dict[int, float] = {}  # batch size -> estimated seconds per frame
+        self.live = LiveValues()
+        self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
+        self.live_log = RateLimitedLog(log, interval_s=60.0)
         self.failure_log = RateLimitedLog(log, interval_s=10.0)
         self.drop_log = RateLimitedLog(log, interval_s=60.0)
 
@@ -172,17 +207,19 @@ class RenderLoop:
             self.needs_still = False
             self._render([now_show_s], self.clock.epoch)
             return 0.0
-        batch, spacing_s = self._plan(now_wall_s)
+        rate = self.clock.rate  # show seconds per wall second: wall durations x rate below
+        batch, spacing_wall_s = self._plan(now_wall_s)
+        spacing_s = spacing_wall_s * rate
         # ready before its time; blending also needs the next frame one spacing early
-        lead_s = self._cost_s(batch) * batch * HEADROOM
+        lead_s = self._cost_s(batch) * batch * HEADROOM * rate
         if self.settings.is_blending:
             lead_s += spacing_s
         first_s = self.next_show_s
         if first_s > now_show_s + lead_s + TIME_EPSILON_S:  # ahead: wait until it must start
-            return first_s - lead_s - now_show_s
+            return (first_s - lead_s - now_show_s) / rate
         # behind by more than the headroom and half a display slot (a wake-up a little late is
         # not behind): skip to the first slot that can be on time
-        slack_s = 0.5 / self.settings.fps + self._cost_s(batch) * batch * (HEADROOM - 1)
+        slack_s = (0.5 / self.settings.fps + self._cost_s(batch) * batch * (HEADROOM - 1)) * rate
         if first_s < now_show_s + lead_s - slack_s:
             first_s = self._on_grid(now_show_s + lead_s)
         times_s = [first_s + k * spacing_s for k in range(batch)]
@@ -195,12 +232,12 @@ class RenderLoop:
     def _on_grid(self, show_s: float) -> float:
         """The first display slot at or after show_s (slots count from the clock's anchor)."""
         assert self.clock is not None
-        slot_s = 1.0 / self.settings.fps
+        slot_s = self.clock.rate / self.settings.fps  # a display period in show seconds
         slots = math.ceil((show_s - self.clock.anchor_show_s) / slot_s - TIME_EPSILON_S)
         return self.clock.anchor_show_s + slots * slot_s
 
     def _plan(self, now_wall_s: float) -> tuple[int, float]:
-        """(frames in the next pass, show seconds between them)."""
+        """(frames in the next pass, wall seconds between them)."""
         slot_s = 1.0 / self.settings.fps
         limit = self.settings.max_batch
         if self.settings.max_frames is not None:
@@ -234,8 +271,9 @@ class RenderLoop:
         slots = [(self.next_index + k, t_s) for k, t_s in enumerate(times_s)]
         self.next_index += len(slots)
         started_s = self.wall_clock()
+        lives = [self._live_at(t_s, started_s) for t_s in times_s]
         try:
-            frames = self.renderer.render_batch(slots, epoch=epoch)
+            frames = self.renderer.render_batch(slots, live=lives, epoch=epoch)
         except Exception:  # one bad pass must not end the show; the last good frame stays up
             self.stats.failed += len(slots)
             self.failure_log.log(logging.ERROR, "render failed frames=%d-%d show_time_s=%.3f",
@@ -260,6 +298,13 @@ class RenderLoop:
                 self.drop_log.log(logging.WARNING, "frame dropped: display behind render "
                                   "dropped=%d", self.stats.dropped)  # fmt: skip
         return frames
+
+    def _live_at(self, show_s: float, now_wall_s: float) -> dict[str, tuple[float, float]]:
+        """Live values as they will be when the frame for show_s is on screen."""
+        wall_s = now_wall_s if self.clock is None else self.clock.wall_time_s(show_s)
+        if not math.isfinite(wall_s):  # paused
+            wall_s = now_wall_s
+        return self.live.at(max(wall_s, now_wall_s))
 
     def _sleep(self, seconds: float) -> None:
         """Wait (used after failures); commands that arrive meanwhile stay queued."""
@@ -297,8 +342,63 @@ class RenderLoop:
                 self._seek(now_wall_s, target_s, command)
         elif isinstance(command, ReloadShow):
             self._reload()
+        elif isinstance(command, SetLive):
+            self._set_live(command, now_wall_s, now_show_s)
+        elif isinstance(command, SetSpeed):
+            self._set_speed(command.speed, now_wall_s, now_show_s)
+        elif isinstance(command, Blackout):
+            level = min(max(command.level, 0.0), 1.0)
+            self.fade = Fade(self.fade.level_at(now_wall_s), level, now_wall_s,
+                             max(command.fade_s, 0.0))  # fmt: skip
+            log.info("fade level=%g fade_s=%g", level, command.fade_s)
+        elif isinstance(command, LoadShow):
+            self._load_show(command.name)
         else:
             log.error("unknown command dropped: %r", command)
+
+    def _section_at(self, show_s: float) -> Any:
+        """The section playing at show_s (of the newest timeline segment playing then)."""
+        offset_s, timeline = self.renderer.timeline.active(show_s)
+        return timeline.show.sections[section_index_at(timeline.lengths_s, show_s - offset_s)]
+
+    def _set_live(self, command: SetLive, now_wall_s: float, now_show_s: float) -> None:
+        """Steer a live parameter with the playing section's range, slew and hold."""
+        if command.name == "speed":
+            self._set_speed(command.value, now_wall_s, now_show_s)
+            return
+        section = self._section_at(now_show_s)
+        if live_range(section, command.name) is None:
+            self.live_log.log(logging.WARNING, "live %r is not steerable in section %r (its "
+                              "live block lists: %s)", command.name, section.name,
+                              ", ".join(p.name for p in section.live) or "-")  # fmt: skip
+            return
+        param = next((p for p in section.live if p.name == command.name), None)
+        slew_s = LIVE_DEFAULT_SLEW_S if param is None else param.slew_s
+        hold_s = LIVE_DEFAULT_HOLD_S if param is None else param.hold_s
+        self.live.set(command.name, command.value, now_wall_s, slew_s, hold_s)
+        self.live.forget_finished(now_wall_s)
+
+    def _set_speed(self, speed: float, now_wall_s: float, now_show_s: float) -> None:
+        """Run the show clock at `speed` (clamped to the section's live range, if it has one)."""
+        assert self.clock is not None
+        low, high = SPEED_RANGE
+        section = self._section_at(now_show_s)
+        param = next((p for p in section.live if p.name == "speed"), None)
+        if param is not None:
+            low, high = param.range
+        speed = float(min(max(speed, low), high, SPEED_RANGE[1]))
+        speed = max(speed, SPEED_RANGE[0])
+        self.clock = self.clock.with_rate(now_wall_s, speed)
+        self.next_show_s = max(self.next_show_s, now_show_s)
+        log.info("speed=%g show_time_s=%.3f", speed, now_show_s)
+
+    def _load_show(self, name: str) -> None:
+        """Switch to another show of the shows folder (the reloader checks and schedules it)."""
+        if self.reloader is None or self.clock is None:
+            log.warning("load show %r asked for, but this run has no reloader", name)
+            return
+        if self.reloader.load(name, self.clock.show_time_s(self.wall_clock())):
+            self.needs_still = self.clock.is_paused
 
     def _target_s(
         self, command: JumpSection | GoToSection | Seek, now_show_s: float

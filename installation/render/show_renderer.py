@@ -21,7 +21,7 @@ from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
 from installation.render.latents import SectionLatents, resolve_show
 from installation.show.schema import Show
-from installation.walk.timeline import FrameParams, Timeline
+from installation.walk.timeline import FrameParams, LiveInput, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +54,30 @@ class ShowRenderer:
         self.timeline = Timeline(show, latents)
         self._warned_no_camera: set[str] = set()
 
-    def render(
-        self, index: int, show_time_s: float, live: Mapping[str, float] | None = None
-    ) -> Frame:
+    def render(self, index: int, show_time_s: float, live: LiveInput | None = None) -> Frame:
         """Render the frame for `show_time_s` (live values override the schedule)."""
         return self.render_batch([(index, show_time_s)], live=live)[0]
 
     def render_batch(
         self,
         slots: Sequence[tuple[int, float]],
-        live: Mapping[str, float] | None = None,
+        live: LiveInput | Sequence[LiveInput | None] | None = None,
         epoch: int = 0,
     ) -> list[Frame]:
         """Render several frames (index, show time) in as few generator passes as possible.
 
         Frames that share a model, noise mode and noise strength go through the synthesis
         network together ([N, num_ws, w_dim], one camera matrix each); crossfade partners join
-        their group. CPU frames come back as float planes (the shader converts them), CUDA frames
-        as uint8 converted on the device and copied through pinned memory (Frame docstring).
+        their group. `live`: one LiveInput for all frames, or one per slot. CPU frames come
+        back as float planes (the shader converts them), CUDA frames as uint8 converted on the
+        device and copied through pinned memory (Frame docstring).
         """
         started_s = time.perf_counter()
-        params = [self.timeline.at(show_time_s, live) for _, show_time_s in slots]
+        lives = live if isinstance(live, list | tuple) else [live] * len(slots)
+        params = [
+            self.timeline.at(show_time_s, slot_live)
+            for (_, show_time_s), slot_live in zip(slots, lives, strict=True)
+        ]
         requests = list(params) + [p.crossfade[0] for p in params if p.crossfade is not None]
         with torch.inference_mode():
             images = self._images(requests)  # one [C, H, W] float per request

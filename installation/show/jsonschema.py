@@ -175,7 +175,9 @@ def show_json_schema() -> dict[str, Any]:
             "live": {
                 "type": "object",
                 "description": "parameters a performer may steer",
-                "propertyNames": {"enum": list(LIVE_TARGETS)},
+                "propertyNames": {
+                    "anyOf": [{"enum": list(LIVE_TARGETS)}, {"pattern": "^direction/[^/]+$"}]
+                },
                 "additionalProperties": _obj(
                     "a steerable parameter",
                     {
@@ -186,8 +188,11 @@ def show_json_schema() -> dict[str, Any]:
                             "maxItems": 2,
                             "description": "[low, high]",
                         },
-                        "slew_s": _num("smoothing, seconds", minimum=0),
-                        "hold_s": _num("seconds a live value holds", minimum=0),
+                        "slew_s": _num("glide time of a change, seconds (default 0.5)", minimum=0),
+                        "hold_s": _num(
+                            "seconds a live value holds after the last message (default 30)",
+                            minimum=0,
+                        ),
                     },
                     ("range",),
                 ),

@@ -24,6 +24,8 @@ from installation.show.schema import (
     AUTOMATION_TARGETS,
     DAYS,
     EASING_NAMES,
+    LIVE_DEFAULT_HOLD_S,
+    LIVE_DEFAULT_SLEW_S,
     LIVE_TARGETS,
     NAMED_LAYERS,
     NOISE_MODES,
@@ -624,8 +626,9 @@ def read_live(c: Checker, node: Node, path: str) -> Any:
     out = []
     for name, key_node, value in entries:
         p = join(path, name)
-        if name not in LIVE_TARGETS:
-            c.error(key_node, p, unknown_key(name, LIVE_TARGETS))
+        is_direction = name.startswith("direction/") and len(name) > len("direction/")
+        if name not in LIVE_TARGETS and not is_direction:
+            c.error(key_node, p, unknown_key(name, (*LIVE_TARGETS, "direction/<name>")))
             out.append(BAD)
             continue
         keys = c.mapping(value, p, ("range",), ("slew_s", "hold_s"))
@@ -633,8 +636,8 @@ def read_live(c: Checker, node: Node, path: str) -> Any:
             out.append(BAD)
             continue
         rng = opt(c, keys, "range", p, lambda n, q: read_range(c, n, q), BAD)
-        slew = opt(c, keys, "slew_s", p, lambda n, q: c.number(n, q, ge=0), 0.0)
-        hold = opt(c, keys, "hold_s", p, lambda n, q: c.number(n, q, ge=0), 0.0)
+        slew = opt(c, keys, "slew_s", p, lambda n, q: c.number(n, q, ge=0), LIVE_DEFAULT_SLEW_S)
+        hold = opt(c, keys, "hold_s", p, lambda n, q: c.number(n, q, ge=0), LIVE_DEFAULT_HOLD_S)
         out.append(LiveParam(name, rng, slew, hold) if all_ok(rng, slew, hold) else BAD)
     return tuple(out) if all_ok(*out) else BAD
 

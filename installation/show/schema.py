@@ -119,14 +119,20 @@ class Transition:
     duration_s: float = 0.0
 
 
+# A live value glides in over this long and holds this long after the last message, then the
+# schedule takes over again; a section's `live` entry can set both per parameter.
+LIVE_DEFAULT_SLEW_S = 0.5
+LIVE_DEFAULT_HOLD_S = 30.0
+
+
 @dataclass(frozen=True)
 class LiveParam:
     """A parameter a performer may steer: its range, smoothing and how long a value holds."""
 
-    name: LiveTarget
+    name: str  # a LiveTarget, or direction/<file stem or index>
     range: tuple[float, float]
-    slew_s: float = 0.0
-    hold_s: float = 0.0
+    slew_s: float = LIVE_DEFAULT_SLEW_S
+    hold_s: float = LIVE_DEFAULT_HOLD_S
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,19 @@ from installation.show.schema import Curve, Layers, Lfo, Section, Show
 from installation.walk.easing import ease
 from installation.walk.paths import catmull_rom, lerp, noise_loop, segment_at, slerp
 
+# Live values: a number, or (value, weight in [0, 1]) while it glides in or back to the schedule.
+LiveInput = Mapping[str, float | tuple[float, float]]
+# What OSC may steer in a section that lists no `live` parameters (shows/README.md §8).
+LIVE_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
+    "psi": (-1.0, 2.0),
+    "cutoff": (0.0, 32.0),
+    "noise_strength": (0.0, 5.0),
+    "translate_x": (-1.0, 1.0),
+    "translate_y": (-1.0, 1.0),
+    "rotate_deg": (-360.0, 360.0),
+}
+DIRECTION_LIVE_RANGE = (-20.0, 20.0)
+
 
 class SectionLatentsLike(Protocol):
     """What the timeline needs of a resolved section (render/latents.py SectionLatents)."""
@@ -295,7 +308,7 @@ class Timeline:
         """Show time at which section `index` starts in the first pass of the playlist."""
         return float(sum(self.lengths_s[:index]))
 
-    def at(self, t_s: float, live: Mapping[str, float] | None = None) -> FrameParams:
+    def at(self, t_s: float, live: LiveInput | None = None) -> FrameParams:
         """Frame parameters at show time t_s, with live values overriding the schedule."""
         index, phase = segment_at(self.lengths_s, t_s, loop=True)
         local_s = phase * self.lengths_s[index]  # show seconds into the section
@@ -322,15 +335,18 @@ class Timeline:
             return _replace(frame, latent=latent.astype(np.float32))
         return _replace(frame, crossfade=(partner, float(weight)))
 
-    def _section_frame(
-        self, index: int, local_s: float, live: Mapping[str, float] | None
-    ) -> FrameParams:
+    def _section_frame(self, index: int, local_s: float, live: LiveInput | None) -> FrameParams:
         """Frame of section `index` at `local_s` show seconds after its start, no transition."""
         section = self.show.sections[index]
         latents = self.latents[section.name]
         entry = self.show.model(section.model)
         section_t_s = local_s * self.speed
-        values = _scheduled_values(section, section_t_s, live)
+        full_cutoff = float(latents.num_ws if entry.cutoff is None else entry.cutoff)
+        base = {
+            "psi": entry.psi, "cutoff": full_cutoff, "noise_strength": 1.0,
+            "translate_x": 0.0, "translate_y": 0.0, "rotate_deg": 0.0,
+        }  # fmt: skip
+        values = _scheduled_values(section, section_t_s, live, base)
         psi = values.get("psi")
         cutoff_value = values.get("cutoff")
         cutoff = entry.cutoff if cutoff_value is None else max(int(round(cutoff_value)), 0)
@@ -338,9 +354,9 @@ class Timeline:
         latent = walk_latent(section, latents.keyframes, section_t_s, retime)
         edits = None
         if section.walk.space == "w":
-            latent = self._edit_ws(section, latents, latent, section_t_s, psi, cutoff)
+            latent = self._edit_ws(section, latents, latent, section_t_s, psi, cutoff, live)
         else:
-            edits = self._ws_edits(section, latents, section_t_s)
+            edits = self._ws_edits(section, latents, section_t_s, live)
         return FrameParams(
             section_index=index,
             section_name=section.name,
@@ -364,13 +380,14 @@ class Timeline:
         section_t_s: float,
         psi: float | None,
         cutoff: int | None,
+        live: LiveInput | None = None,
     ) -> np.ndarray:
         """Truncate by scheduled psi, then mix rows, then add directions: ws [num_ws, w_dim]."""
         ws = np.array(ws, dtype=np.float64)  # [num_ws, w_dim], a copy
         if psi is not None:
             rows = slice(0, cutoff)
             ws[rows] = latents.w_avg + psi * (ws[rows] - latents.w_avg)
-        edits = self._ws_edits(section, latents, section_t_s)
+        edits = self._ws_edits(section, latents, section_t_s, live)
         for first, stop, source in edits.mixing:
             ws[first:stop] = source[first:stop]
         if edits.delta is not None:
@@ -378,7 +395,11 @@ class Timeline:
         return ws
 
     def _ws_edits(
-        self, section: Section, latents: SectionLatentsLike, section_t_s: float
+        self,
+        section: Section,
+        latents: SectionLatentsLike,
+        section_t_s: float,
+        live: LiveInput | None = None,
     ) -> WsEdits:
         """Mixing rows and the summed scaled directions at section time section_t_s."""
         num_ws = latents.num_ws
@@ -387,30 +408,76 @@ class Timeline:
             rows = layer_rows(mix.layers, num_ws)
             mixing.append((rows.start, rows.stop, np.asarray(source)))
         delta = None
-        for direction, vector in zip(section.directions, latents.directions, strict=True):
+        for index, (direction, vector) in enumerate(
+            zip(section.directions, latents.directions, strict=True)
+        ):
             rows = layer_rows(direction.layers, num_ws)
             if delta is None:
                 delta = np.zeros(np.shape(vector), dtype=np.float64)  # [num_ws, w_dim]
-            delta[rows] += evaluate(direction.intensity, section_t_s) * np.asarray(vector)[rows]
+            intensity = evaluate(direction.intensity, section_t_s)
+            for name in (f"direction/{direction.path.stem}", f"direction/{index}"):
+                intensity = _with_live(section, name, intensity, live)
+            delta[rows] += intensity * np.asarray(vector)[rows]
         return WsEdits(mixing=tuple(mixing), delta=delta)
 
 
 def _scheduled_values(
-    section: Section, section_t_s: float, live: Mapping[str, float] | None
+    section: Section,
+    section_t_s: float,
+    live: LiveInput | None,
+    base: Mapping[str, float | None] | None = None,
 ) -> dict[str, float]:
-    """Automation values at section time, overridden by clamped live values where allowed."""
+    """Automation values at section time, blended towards allowed live values (clamped).
+
+    `base` gives the value a parameter has without automation (e.g. the model entry's psi).
+    """
     values: dict[str, float] = {}
     automation = section.automation
     for f in fields(automation):
         signal = getattr(automation, f.name)
         if signal is not None:
             values[f.name] = evaluate(signal, section_t_s)
-    if live:
-        for param in section.live:
-            if param.name in live and param.name != "speed":
-                low, high = param.range
-                values[param.name] = float(min(max(live[param.name], low), high))
+    for name in live or ():
+        if name in LIVE_DEFAULT_RANGES:
+            scheduled = values.get(name, (base or {}).get(name))
+            steered = _with_live(section, name, scheduled, live)
+            if steered is not None:
+                values[name] = steered
     return values
+
+
+def live_range(section: Section, name: str) -> tuple[float, float] | None:
+    """The range a live value of `name` is kept in, or None when the section does not allow it.
+
+    A section that lists `live` parameters allows only those; one that lists none allows the
+    core parameters and its directions with LIVE_DEFAULT_RANGES.
+    """
+    if section.live:
+        for param in section.live:
+            if param.name == name:
+                return param.range
+        return None
+    if name.startswith("direction/"):
+        return DIRECTION_LIVE_RANGE
+    return LIVE_DEFAULT_RANGES.get(name)
+
+
+def _with_live(
+    section: Section, name: str, scheduled: float | None, live: LiveInput | None
+) -> float | None:
+    """`scheduled` blended towards the live value of `name` by its weight (clamped to range)."""
+    if not live or name not in live:
+        return scheduled
+    value_range = live_range(section, name)
+    if value_range is None:
+        return scheduled
+    entry = live[name]
+    value, weight = (entry, 1.0) if isinstance(entry, int | float) else entry
+    low, high = value_range
+    target = float(min(max(value, low), high))
+    if scheduled is None or weight >= 1.0:
+        return target
+    return float(scheduled + max(weight, 0.0) * (target - scheduled))
 
 
 def _replace(frame: FrameParams, **changes: object) -> FrameParams:

@@ -21,6 +21,7 @@ uniform sampler2DArray u_image1;
 #if SLOT1 >= 0
 uniform float u_mix;  // 0: slot 0 only; 1: slot 1 only
 #endif
+uniform float u_level = 1.0;  // picture level: 1 as is, 0 black (blackout / fade)
 in vec2 v_uv;
 out vec4 f_color;
 
@@ -67,8 +68,8 @@ vec3 read1(vec2 uv) {
 
 void main() {
 #if SLOT1 >= 0
-    f_color = vec4(mix(read0(v_uv), read1(v_uv), u_mix), 1.0);
+    f_color = vec4(mix(read0(v_uv), read1(v_uv), u_mix) * u_level, 1.0);
 #else
-    f_color = vec4(read0(v_uv), 1.0);
+    f_color = vec4(read0(v_uv) * u_level, 1.0);
 #endif
 }
