@@ -1,0 +1,451 @@
+"""The OSC address table: address -> argument types -> commands, in one place (docs/osc.md).
+
+Every address the app understands is one `Address` entry of `ADDRESSES`. The entry holds the
+pattern, the argument spec (types, ranges, which are optional), a one-line description, an
+example, the kind of tablet control that suits it (for a TouchOSC layout generator) and the
+function that turns the checked arguments into commands. `parse()` is the one entry point: it
+checks a message against the table and returns the commands, or raises `MessageError`. It needs
+no socket, so the OSC handlers are tested by calling it directly.
+
+Argument rules (the same for every address):
+- Numbers may come as int, float, bool (True/False -> 1/0) or numeric strings ("0.5", " 2 ",
+  "1e-1"), because TouchDesigner sends strings. NaN, infinities and other strings are rejected.
+- Out-of-range numbers are clamped into the range and logged (WARNING, once per address and
+  argument per minute, then a count of the suppressed ones).
+- `int` arguments round floats (TouchOSC faders send floats).
+- Buttons: an address that takes no value also accepts one number, the button state; 0 (the
+  release of a TouchOSC button) does nothing, so a press acts once.
+- Incoming address patterns (`*`, `?`, `[..]`, `{..}`) are not expanded: send exact addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from installation.errors import ControlError
+from installation.logs import RateLimitedLog
+from installation.walk.commands import (
+    Blackout,
+    Command,
+    GoToSection,
+    JumpSection,
+    LoadShow,
+    ReloadShow,
+    Seek,
+    SetLive,
+    SetPaused,
+    SetSpeed,
+    TogglePause,
+)
+
+log = logging.getLogger(__name__)
+
+ArgKind = Literal["float", "int", "bool", "button", "section", "show_name"]
+Widget = Literal["button", "toggle", "fader", "xy", "text"]
+
+LOG_INTERVAL_S = 60.0  # one line per address and reason per minute (issue 5)
+MAX_NAME_CHARS = 100  # section, show, direction and parameter names
+# A decimal number with optional exponent; no nan/inf, no hex, no underscores.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_SHOW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_DIRECTION_NAME = r"[A-Za-z0-9_.-]+"
+_PARAM_NAME = r"[A-Za-z0-9_/-]+"
+
+
+class MessageError(ControlError):
+    """A message was rejected; `log_key` groups messages whose errors are logged together."""
+
+    def __init__(self, message: str, log_key: str) -> None:
+        super().__init__(message)
+        self.log_key = log_key
+
+
+class LogLimiter:
+    """One `RateLimitedLog` per key (address + reason); at most `max_keys` keys, then shared."""
+
+    def __init__(
+        self,
+        logger: logging.Logger = log,
+        interval_s: float = LOG_INTERVAL_S,
+        max_keys: int = 512,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval_s = interval_s
+        self.max_keys = max_keys
+        self.clock = clock
+        self._logs: dict[str, RateLimitedLog] = {}
+
+    def log(self, key: str, level: int, msg: str, *args: object) -> bool:
+        """Log `msg % args` unless a line with this key was written within the interval."""
+        limited = self._logs.get(key)
+        if limited is None:
+            if len(self._logs) >= self.max_keys:
+                key = "(other keys)"
+                limited = self._logs.get(key)
+            if limited is None:
+                limited = RateLimitedLog(self.logger, self.interval_s, self.clock)
+                self._logs[key] = limited
+        return limited.log(level, msg, *args)
+
+    def flush(self) -> None:
+        """Write every pending "suppressed N similar" line (e.g. at shutdown)."""
+        for limited in self._logs.values():
+            limited.flush()
+
+
+DEFAULT_LIMITER = LogLimiter()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of an address.
+
+    Args:
+        name: shown in docs and error messages.
+        kind: float/int (clamped into low..high), bool (0/1, true/false; nonzero is true),
+            button (optional press state, 0 = release), section (index or name), show_name.
+        low, high: the range for float/int; None = unbounded on that side.
+        default: the value when the argument is left out; None = required.
+        unit: e.g. "s", "deg"; for the docs.
+    """
+
+    name: str
+    kind: ArgKind
+    low: float | None = None
+    high: float | None = None
+    default: float | str | None = None
+    unit: str = ""
+
+    @property
+    def is_optional(self) -> bool:
+        return self.default is not None
+
+    def describe(self) -> str:
+        """E.g. 'speed: float 0.05..10', '[fade_s: float 0..60 s = 1]'."""
+        kind = {
+            "float": "float",
+            "int": "int",
+            "bool": "0|1",
+            "button": "1|0",
+            "section": "int|str",
+            "show_name": "str",
+        }[self.kind]
+        text = f"{self.name}: {kind}"
+        if self.low is not None or self.high is not None:
+            low = "" if self.low is None else _fmt(self.low)
+            high = "" if self.high is None else _fmt(self.high)
+            text += f" {low}..{high}"
+        if self.unit:
+            text += f" {self.unit}"
+        if self.is_optional:
+            text = f"[{text} = {_fmt(self.default)}]"
+        return text
+
+
+ToCommands = Callable[[str, tuple[Any, ...]], list[Command]]
+"""(placeholder value or "", checked argument values) -> commands."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """One OSC address: pattern, arguments, what it does and the commands it makes.
+
+    `pattern` is an exact address, or ends in one `<name>` placeholder whose text must match
+    `name_regex` (e.g. `/direction/<name>`).
+    """
+
+    pattern: str
+    args: tuple[Arg, ...]
+    description: str
+    example: str
+    to_commands: ToCommands
+    group: str
+    widget: Widget = "button"
+    name_regex: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """The fixed part before a placeholder (the whole pattern if there is none)."""
+        return self.pattern.split("<", 1)[0]
+
+    @property
+    def min_args(self) -> int:
+        return sum(1 for arg in self.args if not arg.is_optional)
+
+    def describe_args(self) -> str:
+        """The argument spec in one line, e.g. 'level: float 0..1 [fade_s: float 0..60 s = 1]'."""
+        return " ".join(arg.describe() for arg in self.args) or "-"
+
+
+def _trigger(command: Command) -> ToCommands:
+    """A button: no value or a nonzero press state acts; 0 (release) does nothing."""
+    return lambda _name, values: [command] if values[0] else []
+
+
+_PRESS = Arg("press", "button", default=1)
+_FADE = Arg("fade_s", "float", 0.0, 60.0, default=1.0, unit="s")
+
+ADDRESSES: tuple[Address, ...] = (
+    Address(
+        "/show/play", (_PRESS,), "Resume the show clock.", "/show/play",
+        _trigger(SetPaused(False)), "show",
+    ),
+    Address(
+        "/show/pause", (_PRESS,), "Pause the show clock.", "/show/pause",
+        _trigger(SetPaused(True)), "show",
+    ),
+    Address(
+        "/show/toggle", (_PRESS,), "Pause if playing, play if paused.", "/show/toggle",
+        _trigger(TogglePause()), "show",
+    ),
+    Address(
+        "/show/paused", (Arg("is_paused", "bool"),),
+        "Pause (1) or play (0): for a toggle control.", "/show/paused 1",
+        lambda _n, v: [SetPaused(v[0])], "show", "toggle",
+    ),
+    Address(
+        "/show/section", (Arg("section", "section", low=0),),
+        "Go to the start of a section by 0-based index or by name.", "/show/section intro",
+        lambda _n, v: [GoToSection(v[0])], "show", "text",
+    ),
+    Address(
+        "/show/next", (_PRESS,), "Go to the start of the next section (wraps).", "/show/next",
+        _trigger(JumpSection(1)), "show",
+    ),
+    Address(
+        "/show/prev", (_PRESS,), "Go to the start of the previous section (wraps).",
+        "/show/prev", _trigger(JumpSection(-1)), "show",
+    ),
+    Address(
+        "/show/seek", (Arg("show_s", "float", 0.0, 86400.0, unit="s"),),
+        "Move the show clock to this time.", "/show/seek 90",
+        lambda _n, v: [Seek(v[0])], "show", "fader",
+    ),
+    Address(
+        "/show/speed", (Arg("speed", "float", 0.05, 10.0),),
+        "Play the show clock at this many times real time (1 = normal).", "/show/speed 0.5",
+        lambda _n, v: [SetSpeed(v[0])], "show", "fader",
+    ),
+    Address(
+        "/show/reload", (_PRESS,), "Re-read the show file (its reload settings apply).",
+        "/show/reload", _trigger(ReloadShow()), "show",
+    ),
+    Address(
+        "/show/load", (Arg("name", "show_name"),),
+        "Switch to another show of the shows folder, by name (no paths).", "/show/load lobby",
+        lambda _n, v: [LoadShow(v[0])], "show", "text",
+    ),
+    Address(
+        "/show/blackout", (Arg("on", "bool"), _FADE),
+        "Fade to black (1) or back to the picture (0).", "/show/blackout 1 3",
+        lambda _n, v: [Blackout(0.0 if v[0] else 1.0, v[1])], "show", "toggle",
+    ),
+    Address(
+        "/show/fade", (Arg("level", "float", 0.0, 1.0), _FADE),
+        "Fade the picture to this level (0 black .. 1 normal).", "/show/fade 0.5 2",
+        lambda _n, v: [Blackout(v[0], v[1])], "show", "fader",
+    ),
+    Address(
+        "/status", (_PRESS,),
+        "Ask for the state: the reply is /status/<key> <value> ... /status/end.", "/status",
+        lambda _n, v: [], "feedback",
+    ),
+    Address(
+        "/psi", (Arg("psi", "float", -1.0, 2.0),),
+        "Truncation psi (live; 1 = none, 0 = the average image).", "/psi 0.7",
+        lambda _n, v: [SetLive("psi", v[0])], "look", "fader",
+    ),
+    Address(
+        "/cutoff", (Arg("cutoff", "int", 0, 32),),
+        "Truncate only the first N ws rows (live).", "/cutoff 8",
+        lambda _n, v: [SetLive("cutoff", float(v[0]))], "look", "fader",
+    ),
+    Address(
+        "/noise", (Arg("strength", "float", 0.0, 5.0),),
+        "Noise strength (live; StyleGAN2 models).", "/noise 1.5",
+        lambda _n, v: [SetLive("noise_strength", v[0])], "look", "fader",
+    ),
+    Address(
+        "/camera/translate", (Arg("x", "float", -1.0, 1.0), Arg("y", "float", -1.0, 1.0)),
+        "Move the StyleGAN3 camera (live).", "/camera/translate 0.2 -0.1",
+        lambda _n, v: [SetLive("translate_x", v[0]), SetLive("translate_y", v[1])],
+        "camera", "xy",
+    ),
+    Address(
+        "/camera/rotate", (Arg("angle", "float", -360.0, 360.0, unit="deg"),),
+        "Turn the StyleGAN3 camera (live).", "/camera/rotate 15",
+        lambda _n, v: [SetLive("rotate_deg", v[0])], "camera", "fader",
+    ),
+    Address(
+        "/direction/<name>", (Arg("intensity", "float", -20.0, 20.0),),
+        "Intensity of the current section's direction <name> (live).", "/direction/smile 3",
+        lambda name, v: [SetLive(f"direction/{name}", v[0])], "live", "fader",
+        name_regex=_DIRECTION_NAME,
+    ),
+    Address(
+        "/param/<name>", (Arg("value", "float"),),
+        "Any live parameter of the show by name, e.g. /param/psi (the show gives its range).",
+        "/param/noise_strength 0.5", lambda name, v: [SetLive(name, v[0])], "live", "fader",
+        name_regex=_PARAM_NAME,
+    ),
+)  # fmt: skip
+
+_EXACT: dict[str, Address] = {a.pattern: a for a in ADDRESSES if a.name_regex is None}
+_PLACEHOLDER: tuple[tuple[Address, re.Pattern[str]], ...] = tuple(
+    (a, re.compile(re.escape(a.prefix) + f"({a.name_regex})"))
+    for a in ADDRESSES
+    if a.name_regex is not None
+)
+
+
+def match(address: str) -> tuple[Address, str]:
+    """The table entry for `address` and its placeholder text ("" if none).
+
+    Raises:
+        MessageError: no entry matches.
+    """
+    entry = _EXACT.get(address)
+    if entry is not None:
+        return entry, ""
+    for entry, regex in _PLACEHOLDER:
+        if not address.startswith(entry.prefix):
+            continue
+        found = regex.fullmatch(address)
+        name = found.group(1) if found else ""
+        if not found or len(name) > MAX_NAME_CHARS or "" in name.split("/"):
+            raise MessageError(
+                f"{_show(address)}: the name after {entry.prefix} must be 1..{MAX_NAME_CHARS} "
+                f"characters {entry.name_regex}, without empty '/' parts",
+                f"{entry.pattern} bad name",
+            )
+        return entry, name
+    raise MessageError(f"unknown OSC address {_show(address)} (see docs/osc.md)", address)
+
+
+def parse(address: str, args: Sequence[Any], limiter: LogLimiter | None = None) -> list[Command]:
+    """Check one OSC message against the table and return its commands (maybe none).
+
+    Args:
+        address: the OSC address, e.g. "/show/speed".
+        args: the message's arguments as python-osc decodes them.
+        limiter: where clamping warnings go (rate-limited per address); default shared.
+
+    Returns:
+        The commands to put on the render thread's queue, in order; [] for /status and for a
+        button's release.
+
+    Raises:
+        MessageError (a ControlError): unknown address, wrong number or type of arguments.
+    """
+    entry, name = match(address)
+    if not entry.min_args <= len(args) <= len(entry.args):
+        count = (
+            str(entry.min_args)
+            if entry.min_args == len(entry.args)
+            else f"{entry.min_args}..{len(entry.args)}"
+        )
+        raise MessageError(
+            f"{address}: expected {count} argument(s) ({entry.describe_args()}), "
+            f"got {len(args)}: {_show(list(args))}",
+            f"{entry.pattern} arity",
+        )
+    limiter = limiter or DEFAULT_LIMITER
+    values = tuple(
+        _check(entry, index, arg, args[index] if index < len(args) else arg.default, limiter)
+        for index, arg in enumerate(entry.args)
+    )
+    return entry.to_commands(name, values)
+
+
+def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter) -> Any:
+    """One argument value -> its checked, converted value (clamped where it has a range)."""
+
+    def fail(expected: str) -> MessageError:
+        return MessageError(
+            f"{entry.pattern}: argument {index + 1} ({arg.name}) must be {expected}, "
+            f"got {_show(value)}",
+            f"{entry.pattern} type {arg.name}",
+        )
+
+    if arg.kind == "show_name":
+        if not isinstance(value, str):
+            raise fail("a show name (a string)")
+        name = value.strip()
+        if (
+            not _SHOW_NAME.fullmatch(name)
+            or ".." in name
+            or name.startswith(".")
+            or len(name) > MAX_NAME_CHARS
+        ):
+            raise fail(
+                f"a show name of 1..{MAX_NAME_CHARS} letters, digits, '_', '-', '.' "
+                "(no paths, no '..', not starting with '.')"
+            )
+        return name
+    if arg.kind == "bool" and isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "on", "yes"):
+            return True
+        if word in ("false", "off", "no"):
+            return False
+    number = _number(value)
+    if number is None:
+        if arg.kind == "section" and isinstance(value, str):
+            name = value.strip()
+            if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
+                raise fail(f"a section index or a name of 1..{MAX_NAME_CHARS} characters")
+            return name
+        raise fail("a number (int, float, bool or a numeric string)")
+    if not math.isfinite(number):
+        raise fail("a finite number")
+    if arg.kind in ("bool", "button"):
+        return number != 0
+    number = int(round(number)) if arg.kind in ("int", "section") else float(number)
+    clamped = number
+    if arg.low is not None and clamped < arg.low:
+        clamped = type(number)(arg.low)
+    if arg.high is not None and clamped > arg.high:
+        clamped = type(number)(arg.high)
+    if clamped != number:
+        limiter.log(
+            f"{entry.pattern} clamp {arg.name}", logging.WARNING,
+            "%s: %s=%s is outside %s..%s; clamped to %s", entry.pattern, arg.name,
+            _show(value), _fmt(arg.low), _fmt(arg.high), _fmt(clamped),
+        )  # fmt: skip
+    return clamped
+
+
+def _number(value: Any) -> int | float | None:
+    """int/float/bool/numeric string -> a number; anything else -> None."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.fullmatch(text):
+            try:
+                return int(text)
+            except ValueError:
+                return float(text)
+    return None
+
+
+def _fmt(value: object) -> str:
+    """Numbers without a needless '.0' (docs and messages)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """repr() cut to `limit` characters, for messages about hostile input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

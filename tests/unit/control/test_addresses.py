@@ -1,0 +1,190 @@
+"""The OSC address table: every address, argument types, clamping and rejections, no sockets."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+
+from installation.control.addresses import ADDRESSES, LogLimiter, MessageError, match, parse
+from installation.errors import ControlError
+from installation.walk.commands import (
+    Blackout,
+    GoToSection,
+    JumpSection,
+    LoadShow,
+    ReloadShow,
+    Seek,
+    SetLive,
+    SetPaused,
+    SetSpeed,
+    TogglePause,
+)
+
+GOOD = [
+    ("/show/play", [], [SetPaused(False)]),
+    ("/show/pause", [], [SetPaused(True)]),
+    ("/show/toggle", [], [TogglePause()]),
+    ("/show/paused", [1], [SetPaused(True)]),
+    ("/show/paused", [False], [SetPaused(False)]),
+    ("/show/section", [2], [GoToSection(2)]),
+    ("/show/section", ["intro"], [GoToSection("intro")]),
+    ("/show/section", [" 3 "], [GoToSection(3)]),
+    ("/show/section", [1.0], [GoToSection(1)]),
+    ("/show/next", [], [JumpSection(1)]),
+    ("/show/prev", [], [JumpSection(-1)]),
+    ("/show/seek", [12.5], [Seek(12.5)]),
+    ("/show/speed", [2], [SetSpeed(2.0)]),
+    ("/show/reload", [], [ReloadShow()]),
+    ("/show/load", ["lobby_2.v1"], [LoadShow("lobby_2.v1")]),
+    ("/show/blackout", [1], [Blackout(0.0, 1.0)]),
+    ("/show/blackout", [0, 2.5], [Blackout(1.0, 2.5)]),
+    ("/show/blackout", ["true", "0"], [Blackout(0.0, 0.0)]),
+    ("/show/fade", [0.25], [Blackout(0.25, 1.0)]),
+    ("/show/fade", [0.25, 4], [Blackout(0.25, 4.0)]),
+    ("/status", [], []),
+    ("/psi", [0.7], [SetLive("psi", 0.7)]),
+    ("/cutoff", [8], [SetLive("cutoff", 8.0)]),
+    ("/cutoff", [7.6], [SetLive("cutoff", 8.0)]),  # a fader's float rounds
+    ("/noise", [1.5], [SetLive("noise_strength", 1.5)]),
+    ("/camera/translate", [0.2, -0.1], [SetLive("translate_x", 0.2), SetLive("translate_y", -0.1)]),
+    ("/camera/rotate", [-45], [SetLive("rotate_deg", -45.0)]),
+    ("/direction/smile", [3], [SetLive("direction/smile", 3.0)]),
+    ("/direction/2", [-1.5], [SetLive("direction/2", -1.5)]),
+    ("/param/noise_strength", [0.5], [SetLive("noise_strength", 0.5)]),
+    ("/param/direction/age-1", [2], [SetLive("direction/age-1", 2.0)]),
+]
+
+
+@pytest.mark.parametrize(("address", "args", "expected"), GOOD)
+def test_good_message_gives_its_commands(address: str, args: list, expected: list) -> None:
+    assert parse(address, args, LogLimiter()) == expected
+
+
+def test_every_table_entry_is_tested_and_its_example_parses() -> None:
+    tested = {match(address)[0].pattern for address, _, _ in GOOD}
+    assert tested == {entry.pattern for entry in ADDRESSES}
+    for entry in ADDRESSES:
+        address, *args = entry.example.split()
+        parse(address, args, LogLimiter())  # examples are strings, as TouchDesigner sends them
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0.5", 0.5), (" 2 ", 2.0), ("1e-1", 0.1), ("-.5", -0.5), ("+1.", 1.0), (True, 1.0),
+     (False, 0.0), (1, 1.0), (0.25, 0.25)],
+)  # fmt: skip
+def test_numbers_come_as_int_float_bool_or_numeric_string(value: object, expected: float) -> None:
+    [command] = parse("/psi", [value], LogLimiter())
+    assert command == SetLive("psi", expected)
+    assert isinstance(command.value, float)
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -math.inf, "nan", "inf", "1e999", "abc", "0x10",
+              "1_000", "", None, b"\x00", [1.0]],
+)  # fmt: skip
+def test_non_numbers_and_non_finite_are_rejected(value: object) -> None:
+    with pytest.raises(ControlError, match=r"/psi: argument 1 \(psi\) must be a"):
+        parse("/psi", [value], LogLimiter())
+
+
+def test_buttons_act_on_press_only() -> None:
+    limiter = LogLimiter()
+    assert parse("/show/next", [1.0], limiter) == [JumpSection(1)]
+    assert parse("/show/next", [0.0], limiter) == []  # TouchOSC sends 0 on release
+    assert parse("/show/reload", ["1"], limiter) == [ReloadShow()]
+    assert parse("/status", [0], limiter) == []
+
+
+def test_out_of_range_is_clamped_and_logged_once_per_address(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limiter = LogLimiter()
+    with caplog.at_level(logging.WARNING, logger="installation.control.addresses"):
+        assert parse("/show/speed", [50], limiter) == [SetSpeed(10.0)]
+        assert parse("/show/speed", [0], limiter) == [SetSpeed(0.05)]
+        assert parse("/show/speed", ["-3"], limiter) == [SetSpeed(0.05)]
+        assert parse("/cutoff", [99], limiter) == [SetLive("cutoff", 32.0)]
+        assert parse("/direction/x", [-100], limiter) == [SetLive("direction/x", -20.0)]
+        assert parse("/show/section", [-2], limiter) == [GoToSection(0)]
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "/show/speed: speed=50 is outside 0.05..10; clamped to 10",
+        "/cutoff: cutoff=99 is outside 0..32; clamped to 32",
+        "/direction/<name>: intensity=-100 is outside -20..20; clamped to -20",
+        "/show/section: section=-2 is outside 0..; clamped to 0",
+    ]
+    assert limiter._logs["/show/speed clamp speed"].suppressed_count == 2
+
+
+def test_suppressed_count_is_written_after_the_interval(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    limiter = LogLimiter(interval_s=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="installation.control.addresses"):
+        for _ in range(5):
+            parse("/psi", [9], limiter)
+        now[0] = 61.0
+        parse("/psi", [9], limiter)
+    assert [r.getMessage() for r in caplog.records] == [
+        "/psi: psi=9 is outside -1..2; clamped to 2",
+        "suppressed 4 similar in 61 s",
+        "/psi: psi=9 is outside -1..2; clamped to 2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("address", "args", "message"),
+    [
+        ("/nope", [], "unknown OSC address '/nope' (see docs/osc.md)"),
+        ("/show/*", [], "unknown OSC address '/show/*'"),
+        ("/psi/", [1], "unknown OSC address '/psi/'"),
+        ("/psi", [], "/psi: expected 1 argument(s) (psi: float -1..2), got 0: []"),
+        ("/psi", [1, 2], "/psi: expected 1 argument(s) (psi: float -1..2), got 2: [1, 2]"),
+        ("/show/next", [1, 1], "/show/next: expected 0..1 argument(s) ([press: 1|0 = 1]), got 2"),
+        ("/camera/translate", [0.1], "/camera/translate: expected 2 argument(s)"),
+        ("/show/fade", [], "/show/fade: expected 1..2 argument(s)"),
+        ("/show/speed", ["fast"], "/show/speed: argument 1 (speed) must be a number"),
+        ("/show/fade", [0.5, "slow"], "/show/fade: argument 2 (fade_s) must be a number"),
+        ("/show/load", [3], "/show/load: argument 1 (name) must be a show name (a string), got 3"),
+        ("/show/section", [""], "/show/section: argument 1 (section) must be a section index"),
+        ("/direction/", [1], "the name after /direction/ must be 1..100 characters"),
+        ("/direction/a/b", [1], "the name after /direction/ must be"),
+        ("/param/a//b", [1], "without empty '/' parts"),
+        ("/param/a b", [1], "the name after /param/ must be"),
+        ("/param/" + "x" * 101, [1], "must be 1..100 characters"),
+    ],
+)
+def test_bad_messages_raise_control_error_naming_the_problem(
+    address: str, args: list, message: str
+) -> None:
+    with pytest.raises(ControlError) as info:
+        parse(address, args, LogLimiter())
+    assert message in str(info.value)
+    assert isinstance(info.value, MessageError) and info.value.log_key
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "a/b", "/etc/passwd", "..", "a..b", ".hidden", "x\\y", "a b", "", "é"]
+)
+def test_show_load_rejects_paths(name: str) -> None:
+    with pytest.raises(ControlError, match=r"/show/load: argument 1 \(name\) must be a show name"):
+        parse("/show/load", [name], LogLimiter())
+
+
+def test_log_keys_group_by_address_pattern_and_reason() -> None:
+    keys = set()
+    for address, args in [("/direction/a", []), ("/direction/b", []), ("/psi", ["x"])]:
+        with pytest.raises(MessageError) as info:
+            parse(address, args, LogLimiter())
+        keys.add(info.value.log_key)
+    assert keys == {"/direction/<name> arity", "/psi type psi"}
+
+
+def test_limiter_shares_one_log_past_max_keys(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = LogLimiter(max_keys=2)
+    with caplog.at_level(logging.WARNING):
+        for index in range(5):
+            limiter.log(f"k{index}", logging.WARNING, "line %d", index)
+    assert [r.getMessage() for r in caplog.records] == ["line 0", "line 1", "line 2"]
