@@ -102,15 +102,89 @@ def run(settings: AppSettings) -> int:
     if not settings.is_headless:
         require_display()
     show = load_startup(settings)
-    if settings.osc_port is not None:
-        log.warning("--osc-port %d: OSC control is not part of this version yet; ignored",
-                    settings.osc_port)  # fmt: skip
-    presenter = open_presenter(settings)
+    commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+    board = StatusBoard()
+    osc = start_osc(settings, commands, board)
     try:
-        # the models load on the render thread: all torch work stays on that one thread
-        return play(settings, lambda: build_renderer(settings, show), presenter)
+        presenter = open_presenter(settings)
+        try:
+            # the models load on the render thread: all torch work stays on that one thread
+            return play(settings, lambda: build_renderer(settings, show), presenter,
+                        commands=commands, board=board)  # fmt: skip
+        finally:
+            presenter.close()
     finally:
-        presenter.close()
+        if osc is not None:
+            osc.stop()
+
+
+def start_osc(
+    settings: AppSettings, commands: queue.SimpleQueue[Command], board: StatusBoard
+) -> Any:
+    """The OSC server on its own thread, or None without --osc-port.
+
+    Raises:
+        ControlError: the port is taken (or the host cannot be bound).
+    """
+    if settings.osc_port is None:
+        return None
+    from installation.control.osc import OscControl  # only when OSC is asked for
+
+    osc = OscControl(settings.osc_host, settings.osc_port, commands, board.status,
+                     allow=settings.osc_allow)  # fmt: skip
+    osc.start()
+    log.info("osc listening host=%s port=%d allow=%s", settings.osc_host, osc.port,
+             ",".join(settings.osc_allow))  # fmt: skip
+    return osc
+
+
+class StatusBoard:
+    """The running show's state for OSC feedback; play() attaches the parts, others read them.
+
+    Reads only: single attribute reads and dict copies are atomic under the GIL, so the OSC
+    thread can call status() while the render and main threads run.
+    """
+
+    def __init__(self) -> None:
+        self.loop: RenderLoop | None = None
+        self.pacer: FramePacer | None = None
+        self.state: PresentState | None = None
+        self.info = RunInfo()
+
+    def attach(
+        self, loop: RenderLoop, pacer: FramePacer, state: PresentState, info: RunInfo
+    ) -> None:
+        """Called by play() once the render thread has built the renderer."""
+        self.loop, self.pacer, self.state, self.info = loop, pacer, state, info
+
+    def status(self) -> dict[str, float | int | str | bool]:
+        """Section, show time, pause, speed, rates, model, level and the live values."""
+        loop, pacer, state = self.loop, self.pacer, self.state
+        clock = loop.clock if loop is not None else None
+        if loop is None or pacer is None or state is None or clock is None:
+            return {"loading": True, "show": Path(self.info.show).stem}
+        now_s = time.perf_counter()
+        show_s = clock.show_time_s(now_s)
+        section_index, section_name = loop.section_index_at(show_s)
+        elapsed_s = max(now_s - state.started_s, 1e-9)
+        current = pacer.current
+        status: dict[str, float | int | str | bool] = {
+            "show": Path(self.info.show).stem,
+            "section": section_name,
+            "section_index": section_index,
+            "show_time_s": round(show_s, 3),
+            "paused": clock.is_paused,
+            "speed": clock.rate,
+            "level": loop.fade.level_at(now_s),
+            "fps": round(pacer.counters.shown / elapsed_s, 2),
+            "generated_fps": round(loop.stats.generated / elapsed_s, 2),
+            "model": current.model_name if current is not None else self.info.models,
+            "kernels": self.info.kernels,
+        }
+        for name, (value, weight) in loop.live.at(now_s).items():
+            status[f"live/{name}"] = round(value, 4)
+            status[f"live/{name}/weight"] = round(weight, 3)
+        return status
 
 
 def load_startup(settings: AppSettings) -> Show:
@@ -203,6 +277,7 @@ class Reloader:
         """Wrap the renderer's timeline; `by_path`: the loaded generators by model file."""
         self.settings = settings
         self.path = Path(settings.show_path)
+        self.shows_folder = self.path.parent  # LoadShow names a show of this folder
         self.renderer = renderer
         self.by_path = dict(by_path)
         self.timeline = SwitchingTimeline(renderer.timeline)
@@ -227,6 +302,29 @@ class Reloader:
         if mtime_ns is None or mtime_ns == self.mtime_ns:
             return False
         self.mtime_ns = mtime_ns
+        return True
+
+    def load(self, name: str, show_time_s: float) -> bool:
+        """Switch to the show `name` of the shows folder (the first show's folder); no paths.
+
+        `name` may leave out `.yaml`. On success the new file is the one watched from now on;
+        a name that is not a show there, or a show that does not load, keeps the current one.
+        """
+        folder = self.shows_folder
+        candidates = [folder / name, folder / f"{name}.yaml", folder / f"{name}.yml"]
+        path = next((c for c in candidates if c.is_file()), None)
+        is_inside = path is not None and path.resolve().parent == folder.resolve()
+        if path is None or not is_inside or "/" in name or "\\" in name:
+            shows = sorted(p.stem for p in folder.glob("*.yaml"))
+            log.error("load show %r: no such show in %s (have: %s)", name, folder,
+                      ", ".join(shows) or "-")  # fmt: skip
+            return False
+        previous = self.path
+        self.path = path
+        if not self.reload(show_time_s):
+            self.path = previous
+            return False
+        self.mtime_ns = self._mtime_ns()
         return True
 
     def reload(self, show_time_s: float) -> bool:
@@ -273,6 +371,7 @@ class PresentState:
     is_overlay_on: bool = False
     last_overlay_s: float = -math.inf
     overlay_lines: list[str] | None = None  # what the presenter shows now
+    level: float = 1.0  # picture level the presenter draws with
     quit_reason: str = "end"
 
 
@@ -282,6 +381,8 @@ def play(
     presenter: Presenter,
     reloader: Reloader | None = None,
     info: RunInfo | None = None,
+    commands: queue.SimpleQueue[Command] | None = None,
+    board: StatusBoard | None = None,
 ) -> int:
     """Run the render thread and the present loop until a stop condition; log the summary.
 
@@ -296,7 +397,8 @@ def play(
     frames: queue.Queue[Frame] = queue.Queue(
         maxsize=max(FRAMES_QUEUE_SIZE, 2 * settings.max_batch + 2)
     )
-    commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+    if commands is None:
+        commands = queue.SimpleQueue()
     loop_settings = LoopSettings(
         fps=fps, max_batch=settings.max_batch, latency_budget_s=settings.latency_budget_s,
         is_blending=settings.is_blending, start_s=settings.start_s,
@@ -334,6 +436,8 @@ def play(
     loop, info = started
     pacer = FramePacer(settings.is_blending)
     state = PresentState(started_s=time.perf_counter())
+    if board is not None:
+        board.attach(loop, pacer, state, info)
     log.info("show started fps=%g blend=%s batch_max=%d latency_ms=%g start_s=%g frames=%s "
              "duration_s=%s", fps, settings.is_blending, settings.max_batch,
              settings.latency_budget_s * 1000, settings.start_s, settings.max_frames,
@@ -411,6 +515,11 @@ def present_loop(
             if is_duration_over(settings, show_s):
                 break
             pick = pacer.pick(show_s, clock.epoch, period_s)
+            level = loop.fade.level_at(now_s)
+            if level != state.level:  # blackout / fade: redraw with the new level
+                presenter.set_level(level)
+                state.level = level
+                last_key = None
             if update_overlay(presenter, state, pacer, loop, show_s, clock.is_paused, info, now_s):
                 last_key = None  # new overlay text: draw even if the image is the same
             is_flipped = False
@@ -594,7 +703,7 @@ def render_offline(settings: AppSettings) -> int:
     assert settings.out_path is not None
     show = load_startup(settings)
     renderer, _, info = build_renderer(settings, show)
-    fps = settings.fps or VIDEO_FPS
+    fps = settings.fps or show.settings.output.fps or VIDEO_FPS  # the show's `output.fps`
     count = offline_frame_count(settings, show, fps)
     log.info("offline render path=%s frames=%d fps=%g start_s=%g precision=%s batch=%d",
              settings.out_path, count, fps, settings.start_s, info.precision,

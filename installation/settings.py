@@ -60,6 +60,7 @@ class AppSettings:
     kernels: KernelBackend = "auto"
     osc_host: str = "0.0.0.0"
     osc_port: int | None = None  # None: no OSC server
+    osc_allow: tuple[str, ...] = ("loopback", "local")  # senders OSC accepts (docs/osc.md)
 
     @property
     def is_offline(self) -> bool:
@@ -226,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="address to bind the OSC server to (default 0.0.0.0)",
     )
+    control.add_argument(
+        "--osc-allow",
+        default="loopback,local",
+        metavar="LIST",
+        help="senders OSC accepts, comma-separated: loopback, local (this machine's subnets), "
+        "addresses or CIDRs like 10.0.0.0/24, or any (default loopback,local)",
+    )
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
@@ -270,4 +278,5 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         kernels=args.kernels,
         osc_host=args.osc_host,
         osc_port=args.osc_port,
+        osc_allow=tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
     )

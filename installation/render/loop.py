@@ -356,6 +356,12 @@ class RenderLoop:
         else:
             log.error("unknown command dropped: %r", command)
 
+    def section_index_at(self, show_s: float) -> tuple[int, str]:
+        """(index, name) of the section playing at show_s (any thread may ask)."""
+        offset_s, timeline = self.renderer.timeline.active(show_s)
+        index = section_index_at(timeline.lengths_s, show_s - offset_s)
+        return index, timeline.show.sections[index].name
+
     def _section_at(self, show_s: float) -> Any:
         """The section playing at show_s (of the newest timeline segment playing then)."""
         offset_s, timeline = self.renderer.timeline.active(show_s)

@@ -65,9 +65,10 @@ class LiveValues:
 
     def at(self, wall_s: float) -> dict[str, tuple[float, float]]:
         """{name: (value, weight)} of every parameter still steered at `wall_s`."""
+        tracks = list(self.tracks.items())  # one C-level copy: other threads may read this
         return {
             name: (track.value_at(wall_s), track.weight_at(wall_s))
-            for name, track in self.tracks.items()
+            for name, track in tracks
             if not track.is_over(wall_s)
         }
 
