@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import reprlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ class LogLimiter:
         self.clock = clock
         self._logs: dict[str, RateLimitedLog] = {}
 
-    def log(self, key: str, level: int, msg: str, *args: object) -> bool:
+    def log(self, key: str, level: int, msg: str, *args: object, exc_info: bool = False) -> bool:
         """Log `msg % args` unless a line with this key was written within the interval."""
         limited = self._logs.get(key)
         if limited is None:
@@ -92,7 +93,7 @@ class LogLimiter:
             if limited is None:
                 limited = RateLimitedLog(self.logger, self.interval_s, self.clock)
                 self._logs[key] = limited
-        return limited.log(level, msg, *args)
+        return limited.log(level, msg, *args, exc_info=exc_info)
 
     def flush(self) -> None:
         """Write every pending "suppressed N similar" line (e.g. at shutdown)."""
@@ -326,7 +327,8 @@ def match(address: str) -> tuple[Address, str]:
                 f"{entry.pattern} bad name",
             )
         return entry, name
-    raise MessageError(f"unknown OSC address {_show(address)} (see docs/osc.md)", address)
+    # one log key for all unknown addresses: their number is unbounded (any sender picks them)
+    raise MessageError(f"unknown OSC address {_show(address)} (see docs/osc.md)", "unknown")
 
 
 def parse(address: str, args: Sequence[Any], limiter: LogLimiter | None = None) -> list[Command]:
@@ -445,7 +447,11 @@ def _fmt(value: object) -> str:
     return "" if value is None else str(value)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxstring, _REPR.maxother = 2, 6, 50, 50
+
+
 def _show(value: object, limit: int = 60) -> str:
-    """repr() cut to `limit` characters, for messages about hostile input."""
-    text = repr(value)
+    """A short repr, for messages about hostile input (deep or huge arrays included)."""
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
