@@ -243,6 +243,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def osc_value(text: str) -> int | float | bool | str:
+    """An `osc-send` argument: int if it parses as one, else float, else true/false, else text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def cmd_osc_send(args: argparse.Namespace) -> int:
+    from installation.control.osc import send_message
+
+    values = [osc_value(text) for text in args.args]
+    replies = send_message(args.host, args.port, args.address, values, args.wait_reply)
+    for address, params in replies:
+        print(
+            " ".join([address, *(f"{v:.7g}" if isinstance(v, float) else str(v) for v in params)])
+        )
+    if args.wait_reply > 0 and not replies:
+        raise InstallationError(
+            f"no reply from {args.host}:{args.port} within {args.wait_reply:g} s "
+            "(not running, another port, or the message was rejected: see its log)"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latent-walk", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -283,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of show files")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("osc-send", help="send one OSC message to a running show (docs/osc.md)")
+    p.add_argument("address", help="e.g. /show/speed")
+    p.add_argument("args", nargs="*", help="values: int, float, true/false, else a string")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9000)
+    p.add_argument(
+        "--wait-reply", type=float, default=0.0, metavar="S",
+        help="print the replies that arrive within S seconds (exit 2 if none)",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_osc_send)
     return parser
 
 
