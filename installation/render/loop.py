@@ -146,6 +146,7 @@ class RenderLoop:
         self.needs_still = False  # paused: render the frame at the paused time once
         self.live_until_wall_s = -math.inf
         self.cost_s: dict[int, float] = {}  # batch size -> estimated seconds per frame
+        self.grid_wall_s = 0.0  # wall time of display slot 0 (set at the start and seeks)
         self.live = LiveValues()
         self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
         self.live_log = RateLimitedLog(log, interval_s=60.0)
@@ -183,6 +184,7 @@ class RenderLoop:
             now_s = self.wall_clock()
             if frames or self.is_done:
                 self.clock = ClockState(anchor_wall_s=now_s, anchor_show_s=self.settings.start_s)
+                self.grid_wall_s = now_s
                 self.next_show_s = self.settings.start_s + 1.0 / self.settings.fps
 
     def _wait_for_command(self, wait_s: float) -> None:
@@ -230,11 +232,19 @@ class RenderLoop:
         return 0.0
 
     def _on_grid(self, show_s: float) -> float:
-        """The first display slot at or after show_s (slots count from the clock's anchor)."""
-        assert self.clock is not None
-        slot_s = self.clock.rate / self.settings.fps  # a display period in show seconds
-        slots = math.ceil((show_s - self.clock.anchor_show_s) / slot_s - TIME_EPSILON_S)
-        return self.clock.anchor_show_s + slots * slot_s
+        """Show time of the first display slot at or after show_s.
+
+        The slots are a wall-time grid (1/fps apart from the start or the last seek), so a
+        speed change or a resume keeps frames on the display's cadence.
+        """
+        clock = self.clock
+        assert clock is not None
+        if clock.is_paused:
+            return show_s
+        period_s = 1.0 / self.settings.fps
+        wall_s = clock.wall_time_s(show_s)
+        slots = math.ceil((wall_s - self.grid_wall_s) / period_s - TIME_EPSILON_S)
+        return clock.show_time_s(self.grid_wall_s + slots * period_s)
 
     def _plan(self, now_wall_s: float) -> tuple[int, float]:
         """(frames in the next pass, wall seconds between them)."""
@@ -383,6 +393,7 @@ class RenderLoop:
         hold_s = LIVE_DEFAULT_HOLD_S if param is None else param.hold_s
         self.live.set(command.name, command.value, now_wall_s, slew_s, hold_s)
         self.live.forget_finished(now_wall_s)
+        self.needs_still = self.clock is not None and self.clock.is_paused  # show it while paused
 
     def _set_speed(self, speed: float, now_wall_s: float, now_show_s: float) -> None:
         """Run the show clock at `speed` (clamped to the section's live range, if it has one)."""
@@ -440,6 +451,7 @@ class RenderLoop:
         self.clock = self.clock.seek(now_wall_s, target_s)
         self._render([target_s], self.clock.epoch)
         self.clock = replace(self.clock, anchor_wall_s=self.wall_clock())
+        self.grid_wall_s = self.clock.anchor_wall_s
         self.next_show_s = target_s + 1.0 / self.settings.fps
         self.needs_still = False
 

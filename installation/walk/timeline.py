@@ -342,8 +342,11 @@ class Timeline:
         entry = self.show.model(section.model)
         section_t_s = local_s * self.speed
         full_cutoff = float(latents.num_ws if entry.cutoff is None else entry.cutoff)
+        # without automation: z walks map with the entry's psi; w keyframes already carry it,
+        # so there "no further truncation" is psi 1
+        base_psi = entry.psi if section.walk.space == "z" else 1.0
         base = {
-            "psi": entry.psi, "cutoff": full_cutoff, "noise_strength": 1.0,
+            "psi": base_psi, "cutoff": full_cutoff, "noise_strength": 1.0,
             "translate_x": 0.0, "translate_y": 0.0, "rotate_deg": 0.0,
         }  # fmt: skip
         values = _scheduled_values(section, section_t_s, live, base)
@@ -438,7 +441,7 @@ def _scheduled_values(
         if signal is not None:
             values[f.name] = evaluate(signal, section_t_s)
     for name in live or ():
-        if name in LIVE_DEFAULT_RANGES:
+        if name in LIVE_DEFAULT_RANGES and live_range(section, name) is not None:
             scheduled = values.get(name, (base or {}).get(name))
             steered = _with_live(section, name, scheduled, live)
             if steered is not None:

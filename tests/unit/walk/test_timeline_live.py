@@ -316,27 +316,17 @@ def entry_psi(tmp_path: Path) -> Timeline:
     return Timeline(show, {"open": latents, "strict": latents})
 
 
-def test_entry_psi_z_sections_blend_from_the_entry_psi(entry_psi: Timeline) -> None:
-    assert entry_psi.at(OPEN_S, {"psi": (0.9, 0.5)}).psi == pytest.approx(0.7)
+def test_w_sections_blend_live_psi_from_no_further_truncation(entry_psi: Timeline) -> None:
+    # w keyframes already carry the entry's psi 0.5, so the schedule's own psi here is 1
+    assert entry_psi.at(OPEN_S, {"psi": (0.9, 0.5)}).psi == pytest.approx(0.95)
     assert entry_psi.at(OPEN_S, {"psi": 0.9}).psi == pytest.approx(0.9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="w keyframes already carry the model entry's psi (latents.map_z), but a live psi of "
-    "weight 0 blends to base psi = entry.psi and truncates the ws a second time: the picture "
-    "differs from the schedule while the weight falls to 0 and jumps when the entry is dropped",
-)
 def test_zero_weight_live_psi_gives_the_scheduled_w_latent(entry_psi: Timeline) -> None:
     scheduled = entry_psi.at(OPEN_S).latent
     np.testing.assert_allclose(entry_psi.at(OPEN_S, {"psi": (0.9, 0.0)}).latent, scheduled)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a live psi that the section's live block does not list falls back to base psi = the "
-    "model entry's psi, which _edit_ws applies to the already truncated w keyframes again",
-)
 def test_unlisted_live_psi_leaves_a_w_section_unchanged(entry_psi: Timeline) -> None:
     scheduled = entry_psi.at(Z_S).latent  # section 'strict' (10-20 s)
     np.testing.assert_allclose(entry_psi.at(Z_S, {"psi": 0.9}).latent, scheduled)
