@@ -132,9 +132,7 @@ def start_osc(
 
     osc = OscControl(settings.osc_host, settings.osc_port, commands, board.status,
                      allow=settings.osc_allow)  # fmt: skip
-    osc.start()
-    log.info("osc listening host=%s port=%d allow=%s", settings.osc_host, osc.port,
-             ",".join(settings.osc_allow))  # fmt: skip
+    osc.start()  # logs where it listens and what it allows
     return osc
 
 
