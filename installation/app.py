@@ -370,6 +370,15 @@ class PresentState:
     last_overlay_s: float = -math.inf
     overlay_lines: list[str] | None = None  # what the presenter shows now
     level: float = 1.0  # picture level the presenter draws with
+    played_s: float = 0.0  # show time played (for --duration): jumps and seeks do not count
+    last_show_s: float | None = None
+    last_epoch: int = 0
+
+    def count_played(self, show_s: float, epoch: int) -> None:
+        """Add the show time that passed since the last tick, unless the clock jumped."""
+        if self.last_show_s is not None and epoch == self.last_epoch:
+            self.played_s += max(0.0, show_s - self.last_show_s)
+        self.last_show_s, self.last_epoch = show_s, epoch
     quit_reason: str = "end"
 
 
@@ -510,7 +519,8 @@ def present_loop(
                 continue
             now_s = time.perf_counter()
             show_s = clock.show_time_s(now_s)
-            if is_duration_over(settings, show_s):
+            state.count_played(show_s, clock.epoch)
+            if settings.max_duration_s is not None and state.played_s >= settings.max_duration_s:
                 break
             pick = pacer.pick(show_s, clock.epoch, period_s)
             level = loop.fade.level_at(now_s)
@@ -578,12 +588,6 @@ def take_frames(frames: queue.Queue[Frame], pacer: FramePacer, wait_s: float) ->
 def pick_key(pick: Pick) -> tuple[int, int, float]:
     """Identity of what a pick draws (frame objects, mix): unchanged picks are not redrawn."""
     return id(pick.frame), id(pick.blend_with), round(pick.mix, 3)
-
-
-def is_duration_over(settings: AppSettings, show_s: float) -> bool:
-    """True once --duration seconds of show time have played since --start."""
-    limit_s = settings.max_duration_s
-    return limit_s is not None and show_s - settings.start_s >= limit_s
 
 
 def update_overlay(
