@@ -82,6 +82,45 @@ class LoadShow:
     name: str
 
 
+@dataclass(frozen=True)
+class GlideTo:
+    """Leave the schedule's walk for a place in latent space, gliding there over `glide_s`.
+
+    `seed`: the model's z for that seed (mapped with the section's psi); `latent`: the name of a
+    stored latent of the show folder's `latents/` (a .npy/.npz of ws or w, by file stem). The
+    place holds like any live value (the default hold), then the walk takes over again.
+    Exactly one of the two is set.
+    """
+
+    seed: int | None = None
+    latent: str | None = None
+    glide_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class SetNoiseMode:
+    """Noise inputs of StyleGAN2 models from now on: const, random or none (None: the show's)."""
+
+    mode: str | None
+
+
+@dataclass(frozen=True)
+class SetMixing:
+    """Style mixing from now on: ws rows first..stop-1 come from `seed` (None: the show's own)."""
+
+    seed: int | None
+    first: int = 0
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class SensorInput:
+    """A sensor reading for the show's `sensors` mapping of that name (values as received)."""
+
+    name: str
+    values: tuple[float, ...]
+
+
 Command = (
     TogglePause
     | SetPaused
@@ -93,4 +132,8 @@ Command = (
     | SetLive
     | Blackout
     | LoadShow
+    | GlideTo
+    | SetNoiseMode
+    | SetMixing
+    | SensorInput
 )
