@@ -19,27 +19,34 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from installation.logs import RateLimitedLog
 from installation.render.frame import Frame
-from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S
+from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, NOISE_MODES
 from installation.walk.clock import ClockState
 from installation.walk.commands import (
     Blackout,
     Command,
+    GlideTo,
     GoToSection,
     JumpSection,
     LoadShow,
     ReloadShow,
     Seek,
     SetLive,
+    SetMixing,
+    SetNoiseMode,
     SetPaused,
     SetSpeed,
     TogglePause,
 )
 from installation.walk.live import LiveValues
 from installation.walk.timeline import (
+    LIVE_LATENT,
     live_range,
     section_index_at,
     section_jump_s,
@@ -58,6 +65,7 @@ COST_SMOOTHING = 0.3  # weight of the newest pass in the per-frame cost estimate
 
 
 SPEED_RANGE = (0.05, 10.0)  # live show speed limits (times real time)
+LATENTS_FOLDER = "latents"  # stored latents for GlideTo, next to the show file
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ class RenderLoop:
         self.cost_s: dict[int, float] = {}  # batch size -> estimated seconds per frame
         self.grid_wall_s = 0.0  # wall time of display slot 0 (set at the start and seeks)
         self.live = LiveValues()
+        self.latent_target: np.ndarray | None = None  # ws of the last GlideTo
         self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
         self.live_log = RateLimitedLog(log, interval_s=60.0)
         self.failure_log = RateLimitedLog(log, interval_s=10.0)
@@ -309,12 +318,15 @@ class RenderLoop:
                                   "dropped=%d", self.stats.dropped)  # fmt: skip
         return frames
 
-    def _live_at(self, show_s: float, now_wall_s: float) -> dict[str, tuple[float, float]]:
+    def _live_at(self, show_s: float, now_wall_s: float) -> dict[str, Any]:
         """Live values as they will be when the frame for show_s is on screen."""
         wall_s = now_wall_s if self.clock is None else self.clock.wall_time_s(show_s)
         if not math.isfinite(wall_s):  # paused
             wall_s = now_wall_s
-        return self.live.at(max(wall_s, now_wall_s))
+        live: dict[str, Any] = dict(self.live.at(max(wall_s, now_wall_s)))
+        if LIVE_LATENT in live:  # the glide's weight, with its target ws
+            live[LIVE_LATENT] = (self.latent_target, live[LIVE_LATENT][1])
+        return live
 
     def _sleep(self, seconds: float) -> None:
         """Wait (used after failures); commands that arrive meanwhile stay queued."""
@@ -363,6 +375,12 @@ class RenderLoop:
             log.info("fade level=%g fade_s=%g", level, command.fade_s)
         elif isinstance(command, LoadShow):
             self._load_show(command.name)
+        elif isinstance(command, GlideTo):
+            self._glide_to(command, now_wall_s, now_show_s)
+        elif isinstance(command, SetNoiseMode):
+            self._set_noise_mode(command.mode)
+        elif isinstance(command, SetMixing):
+            self._set_mixing(command, now_show_s)
         else:
             log.error("unknown command dropped: %r", command)
 
@@ -394,6 +412,74 @@ class RenderLoop:
         self.live.set(command.name, command.value, now_wall_s, slew_s, hold_s)
         self.live.forget_finished(now_wall_s)
         self.needs_still = self.clock is not None and self.clock.is_paused  # show it while paused
+
+    def _glide_to(self, command: GlideTo, now_wall_s: float, now_show_s: float) -> None:
+        """Glide from the walk to a seed's or a stored latent's ws; it holds, then hands back."""
+        model = self._section_at(now_show_s).model
+        try:
+            if command.seed is not None:
+                target = self.renderer.target_ws(model, int(command.seed))  # type: ignore[attr-defined]
+                what = f"seed {command.seed}"
+            else:
+                target = self._stored_latent(str(command.latent), model)
+                what = f"latent {command.latent!r}"
+        except (OSError, ValueError, KeyError) as err:
+            log.error("glide to %s dropped: %s", command.seed if command.latent is None
+                      else repr(command.latent), err)  # fmt: skip
+            return
+        self.latent_target = target
+        self.live.set(LIVE_LATENT, 0.0, now_wall_s, max(command.glide_s, 0.0),
+                      LIVE_DEFAULT_HOLD_S)  # fmt: skip
+        self.needs_still = self.clock is not None and self.clock.is_paused
+        log.info("glide to %s glide_s=%g hold_s=%g model=%s", what, command.glide_s,
+                 LIVE_DEFAULT_HOLD_S, model)  # fmt: skip
+
+    def _stored_latent(self, name: str, model: str) -> np.ndarray:
+        """ws [num_ws, w_dim] from latents/<name>.npy|.npz next to the show file (no pickles)."""
+        folder = Path(self.renderer.show.path).parent / LATENTS_FOLDER  # type: ignore[attr-defined]
+        path = next((p for p in (folder / f"{name}.npy", folder / f"{name}.npz") if p.is_file()),
+                    None)  # fmt: skip
+        if path is None or "/" in name or name.startswith("."):
+            raise ValueError(f"no {name}.npy or {name}.npz in {folder}")
+        data = np.load(path, allow_pickle=False)
+        if path.suffix == ".npz":
+            key = next((k for k in ("ws", "w") if k in data.files), None)
+            if key is None:
+                raise ValueError(f"{path}: no 'ws' or 'w' array (found: {', '.join(data.files)})")
+            data = data[key]
+        array = np.asarray(data, dtype=np.float32)
+        G = self.renderer.generators[model]  # type: ignore[attr-defined]
+        num_ws, w_dim = int(G.num_ws), int(G.w_dim)
+        if array.shape == (w_dim,):
+            array = np.broadcast_to(array, (num_ws, w_dim))
+        array = array.reshape(-1, w_dim) if array.size == num_ws * w_dim else array
+        if array.shape != (num_ws, w_dim):
+            raise ValueError(f"{path}: shape {array.shape}, model {model!r} needs "
+                             f"[{num_ws}, {w_dim}] or [{w_dim}]")  # fmt: skip
+        return np.ascontiguousarray(array)
+
+    def _set_noise_mode(self, mode: str | None) -> None:
+        """StyleGAN2 noise from now on: const, random, none, or None for the show's."""
+        if mode is not None and mode not in NOISE_MODES:
+            log.error("noise mode %r dropped: expected one of %s", mode, ", ".join(NOISE_MODES))
+            return
+        self.renderer.noise_mode_override = mode  # type: ignore[attr-defined]
+        self.needs_still = self.clock is not None and self.clock.is_paused
+        log.info("noise mode=%s", mode or "show")
+
+    def _set_mixing(self, command: SetMixing, now_show_s: float) -> None:
+        """Live style mixing: ws rows first..stop-1 from a seed (None: the show's own mixing)."""
+        if command.seed is None:
+            self.renderer.mixing_override = None  # type: ignore[attr-defined]
+            log.info("mixing=show")
+        else:
+            model = self._section_at(now_show_s).model
+            source = self.renderer.target_ws(model, int(command.seed))  # type: ignore[attr-defined]
+            first = max(int(command.first), 0)
+            self.renderer.mixing_override = (source, first, command.stop)  # type: ignore[attr-defined]
+            log.info("mixing seed=%d rows=%d..%s", command.seed, first,
+                     "end" if command.stop is None else command.stop - 1)  # fmt: skip
+        self.needs_still = self.clock is not None and self.clock.is_paused
 
     def _set_speed(self, speed: float, now_wall_s: float, now_show_s: float) -> None:
         """Run the show clock at `speed` (clamped to the section's live range, if it has one)."""

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from installation.models.latents import seed_z
 from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
 from installation.render.latents import SectionLatents, resolve_show
@@ -53,6 +54,9 @@ class ShowRenderer:
             latents = resolve_show(show, self.generators)
         self.timeline = Timeline(show, latents)
         self._warned_no_camera: set[str] = set()
+        # live overrides, set by the render loop (render thread): noise mode, style mixing
+        self.noise_mode_override: str | None = None
+        self.mixing_override: tuple[np.ndarray, int, int | None] | None = None
 
     def render(self, index: int, show_time_s: float, live: LiveInput | None = None) -> Frame:
         """Render the frame for `show_time_s` (live values override the schedule)."""
@@ -101,7 +105,8 @@ class ShowRenderer:
         """Images [C, H, W] float32 of the requests, rendered in groups that share a pass."""
         groups: dict[tuple[str, str, float | None], list[int]] = {}
         for i, p in enumerate(requests):
-            groups.setdefault((p.model, p.noise_mode, p.noise_strength), []).append(i)
+            noise_mode = self.noise_mode_override or p.noise_mode
+            groups.setdefault((p.model, noise_mode, p.noise_strength), []).append(i)
         images: list[torch.Tensor | None] = [None] * len(requests)
         for indices in groups.values():
             batch = self.images([requests[i] for i in indices])  # [n, C, H, W]
@@ -118,7 +123,36 @@ class ShowRenderer:
         return [_host_pixels(image[None])[0] for image in images]  # mixed sizes: one by one
 
     def ws(self, params: FrameParams) -> torch.Tensor:
-        """The frame's ws [num_ws, w_dim] float32 on the device."""
+        """The frame's ws [num_ws, w_dim] float32 on the device, with the live overrides."""
+        ws = self._scheduled_ws(params)
+        if self.mixing_override is not None:  # live style mixing: rows from another seed
+            source, first, stop = self.mixing_override
+            if tuple(source.shape) == tuple(ws.shape):
+                ws = ws.clone()
+                ws[first:stop] = torch.from_numpy(source[first:stop]).to(ws.device, ws.dtype)
+        if params.live_ws is not None:  # a live glide to a place in latent space
+            target, weight = params.live_ws
+            if tuple(np.shape(target)) == tuple(ws.shape) and weight > 0:
+                target_t = torch.from_numpy(np.asarray(target, np.float32)).to(ws.device)
+                ws = ws + float(min(weight, 1.0)) * (target_t.to(ws.dtype) - ws)
+        return ws
+
+    def target_ws(self, model: str, seed: int) -> np.ndarray:
+        """ws [num_ws, w_dim] of a seed under `model`, mapped with the model entry's psi."""
+        G = self.generators[model]
+        entry = self.show.model(model)
+        z = seed_z(seed, int(G.z_dim)).to(self.device)
+        c = None
+        if int(getattr(G, "c_dim", 0)) > 0:
+            c = torch.zeros(1, int(G.c_dim), device=self.device)
+            if entry.class_index is not None:
+                c[0, entry.class_index] = 1.0
+        with torch.inference_mode():
+            ws = G.mapping(z, c, truncation_psi=entry.psi, truncation_cutoff=entry.cutoff)[0]
+        return ws.float().cpu().numpy()
+
+    def _scheduled_ws(self, params: FrameParams) -> torch.Tensor:
+        """The frame's ws as the timeline scheduled them (mapping for a z walk)."""
         G = self.generators[params.model]
         latent = torch.from_numpy(np.asarray(params.latent, dtype=np.float32)).to(self.device)
         if params.space == "w":
@@ -169,7 +203,8 @@ class ShowRenderer:
                 )  # fmt: skip
         if first.noise_strength is not None and not getattr(G, "is_stylegan3", False):
             kwargs["noise_scale"] = first.noise_strength  # SG3 has no noise inputs
-        img = G.synthesis(ws, noise_mode=first.noise_mode, **kwargs)  # [N, C, H, W]
+        noise_mode = self.noise_mode_override or first.noise_mode
+        img = G.synthesis(ws, noise_mode=noise_mode, **kwargs)  # [N, C, H, W]
         return img.float()
 
 

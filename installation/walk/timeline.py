@@ -21,8 +21,9 @@ from installation.show.schema import Curve, Layers, Lfo, Section, Show
 from installation.walk.easing import ease
 from installation.walk.paths import catmull_rom, lerp, noise_loop, segment_at, slerp
 
-# Live values: a number, or (value, weight in [0, 1]) while it glides in or back to the schedule.
-LiveInput = Mapping[str, float | tuple[float, float]]
+# Live values: a number, or (value, weight in [0, 1]) while it glides in or back to the schedule;
+# LIVE_LATENT holds (ws array, weight).
+LiveInput = Mapping[str, float | tuple[float, float] | tuple[np.ndarray, float]]
 # What OSC may steer in a section that lists no `live` parameters (shows/README.md §8).
 LIVE_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "psi": (-1.0, 2.0),
@@ -33,6 +34,7 @@ LIVE_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "rotate_deg": (-360.0, 360.0),
 }
 DIRECTION_LIVE_RANGE = (-20.0, 20.0)
+LIVE_LATENT = "latent"  # live key of a glide target: (ws [num_ws, w_dim], weight)
 
 
 class SectionLatentsLike(Protocol):
@@ -77,6 +79,7 @@ class FrameParams:
     rotate_deg: float
     crossfade: tuple[FrameParams, float] | None = None
     ws_edits: WsEdits | None = None
+    live_ws: tuple[np.ndarray, float] | None = None  # live glide target ws and its weight
 
     def same_as(self, other: FrameParams) -> bool:
         """Field-by-field equality, arrays compared exactly (== is identity here)."""
@@ -86,6 +89,11 @@ class FrameParams:
                 if (a is None) != (b is None):
                     return False
                 if a is not None and (a[1] != b[1] or not a[0].same_as(b[0])):
+                    return False
+            elif f.name == "live_ws":
+                if (a is None) != (b is None):
+                    return False
+                if a is not None and (a[1] != b[1] or not np.array_equal(a[0], b[0])):
                     return False
             elif f.name == "ws_edits":
                 if (a is None) != (b is None):
@@ -373,6 +381,7 @@ class Timeline:
             translate_xy=(values.get("translate_x", 0.0), values.get("translate_y", 0.0)),
             rotate_deg=values.get("rotate_deg", 0.0),
             ws_edits=edits,
+            live_ws=_live_ws(live),
         )
 
     def _edit_ws(
@@ -447,6 +456,14 @@ def _scheduled_values(
             if steered is not None:
                 values[name] = steered
     return values
+
+
+def _live_ws(live: LiveInput | None) -> tuple[np.ndarray, float] | None:
+    """The live glide target (`live["latent"]` = (ws [num_ws, w_dim], weight)), if any."""
+    entry = (live or {}).get(LIVE_LATENT)
+    if entry is None or not isinstance(entry, tuple) or not isinstance(entry[0], np.ndarray):
+        return None
+    return entry[0], float(entry[1])
 
 
 def live_range(section: Section, name: str) -> tuple[float, float] | None:

@@ -1,0 +1,132 @@
+"""Live overrides through the real renderer: glide to a seed or a stored latent, live mixing,
+noise mode, all applied by the render loop on the render thread (fake wall clock)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from installation.models.latents import to_uint8
+from installation.render.frame import Frame
+from installation.render.loop import LoopSettings, RenderLoop
+from installation.render.show_renderer import ShowRenderer
+from installation.show.load import load_show
+from installation.walk.commands import GlideTo, SetMixing, SetNoiseMode
+from tiny_models import tiny_sg3
+
+SHOW_TEXT = """\
+models:
+  tiny: {path: tiny.safetensors, psi: 0.8}
+sections:
+  - name: walk
+    model: tiny
+    duration_s: 60
+    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 1,
+           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
+"""
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now_s = 50.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    (tmp_path / "tiny.safetensors").write_bytes(b"")  # the loader only checks that it exists
+    (tmp_path / "show.yaml").write_text(SHOW_TEXT, encoding="utf-8")
+    show = load_show(tmp_path / "show.yaml")
+    renderer = ShowRenderer(show, {"tiny": tiny_sg3()}, "cpu")
+    clock = FakeClock()
+    frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    loop = RenderLoop(renderer, frames, commands, LoopSettings(fps=10.0, max_batch=1), clock)
+    loop._start(threading.Event())
+    return loop, renderer, clock, frames, commands, tmp_path
+
+
+def step_frames(loop, clock, frames, count: int) -> list[Frame]:
+    """Run the loop until `count` more frames came out (advancing the fake clock)."""
+    out: list[Frame] = []
+    while len(out) < count:
+        clock.now_s += max(loop.step(), 0.0) + 0.001
+        while not frames.empty():
+            out.append(frames.get_nowait())
+    return out
+
+
+def image_of(renderer: ShowRenderer, ws: np.ndarray) -> np.ndarray:
+    G = renderer.generators["tiny"]
+    with torch.inference_mode():
+        return to_uint8(G.synthesis(torch.from_numpy(ws)[None]))[0]
+
+
+def close(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_glide_to_a_seed_reaches_its_image_and_holds(setup):
+    loop, renderer, clock, frames, commands, _ = setup
+    step_frames(loop, clock, frames, 3)
+    commands.put(GlideTo(seed=7, glide_s=0.0))
+    target = image_of(renderer, renderer.target_ws("tiny", 7))
+    later = step_frames(loop, clock, frames, 6)[1:]
+    assert all(close(f.rgb8(), target) for f in later)  # the walk goes on, the image stays
+    assert not close(step_frames(loop, clock, frames, 1)[0].rgb8(), image_of(
+        renderer, renderer.target_ws("tiny", 8)))  # fmt: skip
+
+
+def test_glide_weight_rises_over_the_glide_time(setup):
+    loop, renderer, clock, frames, commands, _ = setup
+    step_frames(loop, clock, frames, 2)
+    commands.put(GlideTo(seed=7, glide_s=2.0))
+    target = image_of(renderer, renderer.target_ws("tiny", 7))
+    glide = step_frames(loop, clock, frames, 30)
+    distances = [np.abs(f.rgb8().astype(int) - target.astype(int)).mean() for f in glide]
+    assert distances[0] > 5 and distances[-1] < 0.6  # arrived after 2 s (frames at 10 fps)
+    assert distances[5] > distances[15] > distances[-1]
+
+
+def test_glide_to_a_stored_latent_and_a_bad_one(setup, caplog):
+    loop, renderer, clock, frames, commands, tmp_path = setup
+    ws = renderer.target_ws("tiny", 11)
+    (tmp_path / "latents").mkdir()
+    np.savez(tmp_path / "latents" / "found.npz", w=ws)
+    np.save(tmp_path / "latents" / "wrong.npy", np.zeros((3, 5), np.float32))
+    commands.put(GlideTo(latent="wrong", glide_s=0.0))
+    commands.put(GlideTo(latent="missing", glide_s=0.0))
+    step_frames(loop, clock, frames, 1)
+    assert "shape (3, 5)" in caplog.text and "no missing.npy or missing.npz" in caplog.text
+    commands.put(GlideTo(latent="found", glide_s=0.0))
+    later = step_frames(loop, clock, frames, 4)[1:]
+    assert all(close(f.rgb8(), image_of(renderer, ws)) for f in later)
+
+
+def test_live_mixing_replaces_rows_and_off_restores(setup):
+    loop, renderer, clock, frames, commands, _ = setup
+    commands.put(SetMixing(seed=5, first=4, stop=None))
+    mixed = step_frames(loop, clock, frames, 2)[-1]
+    source = renderer.target_ws("tiny", 5)
+    params = renderer.timeline.at(mixed.show_time_s)
+    ws = renderer.ws(params).numpy()
+    np.testing.assert_allclose(ws[4:], source[4:], atol=1e-6)
+    commands.put(SetMixing(seed=None))
+    step_frames(loop, clock, frames, 1)
+    assert renderer.mixing_override is None
+
+
+def test_noise_mode_override_is_checked(setup, caplog):
+    loop, renderer, clock, frames, commands, _ = setup
+    commands.put(SetNoiseMode("random"))
+    commands.put(SetNoiseMode("loud"))
+    step_frames(loop, clock, frames, 1)
+    assert renderer.noise_mode_override == "random"
+    assert "noise mode 'loud' dropped" in caplog.text
