@@ -131,7 +131,7 @@ def start_osc(
     from installation.control.osc import OscControl  # only when OSC is asked for
 
     osc = OscControl(settings.osc_host, settings.osc_port, commands, board.status,
-                     allow=settings.osc_allow)  # fmt: skip
+                     allow=settings.osc_allow, feedback_target=settings.osc_feedback)  # fmt: skip
     osc.start()  # logs where it listens and what it allows
     return osc
 

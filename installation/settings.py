@@ -61,6 +61,7 @@ class AppSettings:
     osc_host: str = "0.0.0.0"
     osc_port: int | None = None  # None: no OSC server
     osc_allow: tuple[str, ...] = ("loopback", "local")  # senders OSC accepts (docs/osc.md)
+    osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
 
     @property
     def is_offline(self) -> bool:
@@ -149,6 +150,18 @@ def _port(text: str) -> int:
     return value
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    """argparse type: 'HOST:PORT' -> (host, port)."""
+    host, sep, port_text = text.rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = 0
+    if not sep or not host or not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT like 192.168.1.20:9001, got {text!r}")
+    return host, port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The run_show.py command line."""
     parser = argparse.ArgumentParser(
@@ -228,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to bind the OSC server to (default 0.0.0.0)",
     )
     control.add_argument(
+        "--osc-feedback",
+        type=_host_port,
+        default=None,
+        metavar="HOST:PORT",
+        help="also send status replies and heartbeats here (e.g. a tablet's receive port)",
+    )
+    control.add_argument(
         "--osc-allow",
         default="loopback,local",
         metavar="LIST",
@@ -278,5 +298,6 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         kernels=args.kernels,
         osc_host=args.osc_host,
         osc_port=args.osc_port,
+        osc_feedback=args.osc_feedback,
         osc_allow=tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
     )
