@@ -15,6 +15,8 @@ from installation.show.schema import (
     NOISE_MODES,
     PATH_KINDS,
     RELOAD_WHEN,
+    SENSOR_CURVES,
+    SENSOR_MAX_VALUES,
     SPACES,
     TRANSITION_KINDS,
 )
@@ -306,6 +308,7 @@ def show_json_schema() -> dict[str, Any]:
                     "crossfade_s": _num("seconds of the fade (0: a cut)", minimum=0),
                 },
             ),
+            "osc": osc_schema(),
         },
     )
     return {
@@ -328,6 +331,7 @@ def show_json_schema() -> dict[str, Any]:
                     "minItems": 1,
                     "items": section,
                 },
+                "sensors": sensors_schema(),
             },
             ("models", "sections"),
         ),
@@ -338,6 +342,101 @@ def show_json_schema() -> dict[str, Any]:
             "lfo": lfo,
             "layers": layers,
         },
+    }
+
+
+def _pair(desc: str) -> dict[str, Any]:
+    """[a, b]: two numbers."""
+    return {
+        "type": "array",
+        "items": {"type": "number"},
+        "minItems": 2,
+        "maxItems": 2,
+        "description": desc,
+    }
+
+
+def osc_schema() -> dict[str, Any]:
+    """`show.osc`: where OSC listens, who may send, where feedback goes."""
+    host = {"type": "string", "description": "host name or IP address"}
+    return _obj(
+        "OSC control (the command line overrides each field)",
+        {
+            "port": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 65535,
+                "description": "UDP port to listen on (null: no OSC unless --osc-port)",
+            },
+            "host": {**host, "description": "address to listen on (default 0.0.0.0)"},
+            "allow": {
+                "description": "senders accepted: loopback, local, any, an IP or a CIDR network",
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                ],
+            },
+            "feedback": {
+                "type": "array",
+                "description": "[host, port] that also gets status replies and heartbeats",
+                "prefixItems": [host, {"type": "integer", "minimum": 1, "maximum": 65535}],
+                "minItems": 2,
+                "maxItems": 2,
+            },
+            "heartbeat_s": _num("seconds between heartbeats (0: none)", minimum=0),
+        },
+    )
+
+
+def sensors_schema() -> dict[str, Any]:
+    """`sensors`: /sensor/<name> readings mapped onto live parameters."""
+    smoothing = {
+        "description": "none, or {kind: exponential | one_euro, ...}",
+        "oneOf": [
+            {"const": "none"},
+            _obj("no smoothing", {"kind": {"const": "none"}}, ("kind",)),
+            _obj(
+                "first-order low-pass",
+                {
+                    "kind": {"const": "exponential"},
+                    "time_constant_s": _num("seconds (default 0.3)", exclusiveMinimum=0),
+                },
+                ("kind",),
+            ),
+            _obj(
+                "1-euro filter (Casiez et al. 2012)",
+                {
+                    "kind": {"const": "one_euro"},
+                    "min_cutoff_hz": _num("jitter at rest (default 1)", exclusiveMinimum=0),
+                    "beta": _num("less lag when moving, per input unit/s (default 0)", minimum=0),
+                    "d_cutoff_hz": _num("of the speed estimate (default 1)", exclusiveMinimum=0),
+                },
+                ("kind",),
+            ),
+        ],
+    }
+    sensor = _obj(
+        "maps /sensor/<name> readings onto a live parameter",
+        {
+            "target": {
+                "description": "the live parameter it steers",
+                "anyOf": [{"enum": list(LIVE_TARGETS)}, {"pattern": "^direction/.+$"}],
+            },
+            "input": _pair("raw reading range [from, to] (clamped)"),
+            "output": _pair("parameter range [from, to] (may be decreasing)"),
+            "curve": _enum("shape of the mapping (default linear)", SENSOR_CURVES),
+            "smoothing": smoothing,
+            "dead_band": _num("ignore changes smaller than this, input units", minimum=0),
+            "timeout_s": _num("after this long without a reading the schedule returns", minimum=0),
+            "index": _int("which value of the message", minimum=0, maximum=SENSOR_MAX_VALUES - 1),
+        },
+        ("target", "input", "output"),
+    )
+    return {
+        "type": "object",
+        "description": "sensor mappings, by the name in /sensor/<name>",
+        "propertyNames": {"pattern": "^[A-Za-z0-9_.-]{1,100}$"},
+        "additionalProperties": sensor,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import ipaddress
 import logging
 import re
 from collections.abc import Callable
@@ -31,6 +32,10 @@ from installation.show.schema import (
     NOISE_MODES,
     PATH_KINDS,
     RELOAD_WHEN,
+    SENSOR_CURVES,
+    SENSOR_DEFAULT_TIMEOUT_S,
+    SENSOR_MAX_VALUES,
+    SMOOTHING_KINDS,
     SPACES,
     TRANSITION_KINDS,
     Automation,
@@ -44,12 +49,15 @@ from installation.show.schema import (
     ModelEntry,
     NoiseLoop,
     OpeningHours,
+    OscSettings,
     OutputSettings,
     RandomWalk,
     ReloadSettings,
     Section,
+    Sensor,
     Show,
     ShowSettings,
+    Smoothing,
     Transition,
     Walk,
 )
@@ -354,8 +362,9 @@ def opt(
 
 def read_show(c: Checker, root: Node, show_path: Path) -> Show:
     """The top level: show, models, sections; then the cross-references."""
-    keys = c.mapping(root, "", ("models", "sections"), ("show",)) or {}
+    keys = c.mapping(root, "", ("models", "sections"), ("show", "sensors")) or {}
     settings = opt(c, keys, "show", "", lambda n, p: read_settings(c, n, p), ShowSettings())
+    sensors = opt(c, keys, "sensors", "", lambda n, p: read_sensors(c, n, p), ())
     models: list[ModelEntry] = []
     if "models" in keys:
         entries = c.named_mapping(keys["models"], "models") or []
@@ -379,6 +388,7 @@ def read_show(c: Checker, root: Node, show_path: Path) -> Show:
         settings if settings is not BAD else ShowSettings(),
         tuple(models),
         tuple(s for s in read_sections if s is not BAD),
+        sensors if sensors is not BAD else (),
     )
 
 
@@ -452,7 +462,10 @@ def read_settings(c: Checker, node: Node, path: str) -> Any:
     """The `show:` block."""
     path = "show"
     keys = c.mapping(
-        node, path, (), ("title", "output", "background", "speed", "opening_hours", "reload")
+        node,
+        path,
+        (),
+        ("title", "output", "background", "speed", "opening_hours", "reload", "osc"),
     )
     if keys is None:
         return BAD
@@ -463,9 +476,206 @@ def read_settings(c: Checker, node: Node, path: str) -> Any:
     speed = opt(c, keys, "speed", path, lambda n, p: c.number(n, p, gt=0), d.speed)
     hours = opt(c, keys, "opening_hours", path, lambda n, p: read_hours(c, n, p), None)
     reload = opt(c, keys, "reload", path, lambda n, p: read_reload(c, n, p), d.reload)
-    if not all_ok(title, output, background, speed, hours, reload):
+    osc = opt(c, keys, "osc", path, lambda n, p: read_osc(c, n, p), d.osc)
+    parts = (title, output, background, speed, hours, reload, osc)
+    return ShowSettings(*parts) if all_ok(*parts) else BAD
+
+
+# -- OSC -------------------------------------------------------------------------------------
+
+OSC_ALLOW_WORDS = ("loopback", "local", "any")
+OSC_ALLOW_HELP = "loopback, local, any, an IP address or a CIDR network like 10.0.0.0/24"
+
+
+def read_osc(c: Checker, node: Node, path: str) -> Any:
+    """`osc: {port, host, allow, feedback: [host, port], heartbeat_s}`, every key optional."""
+    keys = c.mapping(node, path, (), ("port", "host", "allow", "feedback", "heartbeat_s"))
+    if keys is None:
         return BAD
-    return ShowSettings(title, output, background, speed, hours, reload)
+    port = opt(c, keys, "port", path, lambda n, p: read_port(c, n, p, nullable=True), None)
+    host = opt(c, keys, "host", path, lambda n, p: read_host(c, n, p), None)
+    allow = opt(c, keys, "allow", path, lambda n, p: read_allow(c, n, p), None)
+    feedback = opt(c, keys, "feedback", path, lambda n, p: read_feedback(c, n, p), None)
+    heartbeat = opt(c, keys, "heartbeat_s", path, lambda n, p: c.number(n, p, ge=0), None)
+    parts = (port, host, allow, feedback, heartbeat)
+    return OscSettings(*parts) if all_ok(*parts) else BAD
+
+
+def read_port(c: Checker, node: Node, path: str, nullable: bool = False) -> Any:
+    """A UDP port, 1..65535 (or null when `nullable`)."""
+    v = c.value(node) if isinstance(node, ScalarNode) else BAD
+    if nullable and v is None:
+        return None
+    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535:
+        return v
+    null = " or null" if nullable else ""
+    return c.error(node, path, f"must be a port number 1..65535{null}, got {got(c, node)}")
+
+
+def read_host(c: Checker, node: Node, path: str) -> Any:
+    """A host name or IP address to bind to or send to (no spaces, no port)."""
+    text = c.string(node, path)
+    if text is BAD:
+        return BAD
+    if not re.fullmatch(r"[A-Za-z0-9_.:%-]+", text) or text.count(":") == 1:
+        return c.error(
+            node, path, f"must be a host name or an IP address (no port, no spaces), got {text!r}"
+        )
+    return text
+
+
+def read_allow(c: Checker, node: Node, path: str) -> Any:
+    """A list of allow-list entries (a single entry may be written without the list)."""
+    items = [node] if isinstance(node, ScalarNode) else c.sequence(node, path, min_len=1)
+    if items is None:
+        return BAD
+    out = []
+    for i, item in enumerate(items):
+        p = path if item is node else f"{path}[{i}]"
+        v = c.value(item) if isinstance(item, ScalarNode) else None
+        if isinstance(v, str) and v.strip().lower() in OSC_ALLOW_WORDS:
+            out.append(v.strip().lower())
+            continue
+        try:
+            ipaddress.ip_network(v.strip() if isinstance(v, str) else "", strict=False)
+        except ValueError as exc:
+            reason = f" ({exc})" if isinstance(v, str) and "/" in v else ""
+            out.append(c.error(item, p, f"must be {OSC_ALLOW_HELP}, got {got(c, item)}{reason}"))
+            continue
+        out.append(v.strip())
+    return tuple(out) if all_ok(*out) else BAD
+
+
+def read_feedback(c: Checker, node: Node, path: str) -> Any:
+    """[host, port] of a tablet that also gets replies and heartbeats."""
+    items = c.sequence(node, path)
+    if items is None:
+        return BAD
+    if len(items) != 2:
+        return c.error(node, path, f"must be [host, port], got {len(items)} item(s)")
+    host = read_host(c, items[0], f"{path}[0]")
+    port = read_port(c, items[1], f"{path}[1]")
+    return (host, port) if all_ok(host, port) else BAD
+
+
+# -- sensors ---------------------------------------------------------------------------------
+
+SENSOR_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # as /sensor/<name> accepts (control/addresses.py)
+SENSOR_KEYS = ("curve", "smoothing", "dead_band", "timeout_s", "index")
+SMOOTHING_KEYS = {
+    "none": (),
+    "exponential": ("time_constant_s",),
+    "one_euro": ("min_cutoff_hz", "beta", "d_cutoff_hz"),
+}
+
+
+def read_sensors(c: Checker, node: Node, path: str) -> Any:
+    """`sensors: {name: {target, input, output, curve, smoothing, dead_band, timeout_s, index}}`."""
+    entries = c.named_mapping(node, path)
+    if entries is None:
+        return BAD
+    out = []
+    for name, key_node, value in entries:
+        p = join(path, name)
+        if not SENSOR_NAME.fullmatch(name) or len(name) > 100:
+            out.append(
+                c.error(key_node, p, "a sensor name is 1..100 letters, digits, '_', '-' or '.'")
+            )
+            continue
+        out.append(read_sensor(c, value, p, name))
+    return tuple(out) if all_ok(*out) else BAD
+
+
+def read_sensor(c: Checker, node: Node, path: str, name: str) -> Any:
+    """One sensor mapping."""
+    keys = c.mapping(node, path, ("target", "input", "output"), SENSOR_KEYS)
+    if keys is None:
+        return BAD
+    target = opt(c, keys, "target", path, lambda n, p: read_live_target(c, n, p), BAD)
+    low_high = "[from, to] (two different numbers)"
+    rng_in = opt(c, keys, "input", path, lambda n, p: read_pair(c, n, p, low_high), BAD)
+    rng_out = opt(c, keys, "output", path, lambda n, p: read_pair(c, n, p, low_high), BAD)
+    curve = opt(c, keys, "curve", path, lambda n, p: c.choice(n, p, SENSOR_CURVES), "linear")
+    smoothing = opt(c, keys, "smoothing", path, lambda n, p: read_smoothing(c, n, p), Smoothing())
+    dead_band = opt(c, keys, "dead_band", path, lambda n, p: c.number(n, p, ge=0), 0.0)
+    timeout = opt(
+        c, keys, "timeout_s", path, lambda n, p: c.number(n, p, ge=0), SENSOR_DEFAULT_TIMEOUT_S
+    )
+    index = opt(c, keys, "index", path, lambda n, p: c.integer(n, p, minimum=0), 0)
+    if index is not BAD and index >= SENSOR_MAX_VALUES:
+        index = c.error(
+            keys["index"],
+            join(path, "index"),
+            f"must be < {SENSOR_MAX_VALUES} (a /sensor message has at most "
+            f"{SENSOR_MAX_VALUES} values), got {index}",
+        )
+    parts = (target, rng_in, rng_out, curve, smoothing, dead_band, timeout, index)
+    return Sensor(name, *parts) if all_ok(*parts) else BAD
+
+
+def read_live_target(c: Checker, node: Node, path: str) -> Any:
+    """A live parameter name: one of LIVE_TARGETS or direction/<name>."""
+    v = c.value(node) if isinstance(node, ScalarNode) else None
+    if isinstance(v, str) and (
+        v in LIVE_TARGETS or (v.startswith("direction/") and len(v) > len("direction/"))
+    ):
+        return v
+    expected = ", ".join((*LIVE_TARGETS, "direction/<name>"))
+    close = difflib.get_close_matches(v, LIVE_TARGETS, n=1) if isinstance(v, str) else []
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return c.error(node, path, f"{got(c, node)} is not one of {expected}{hint}")
+
+
+def read_pair(c: Checker, node: Node, path: str, help_text: str) -> Any:
+    """[a, b] of two different numbers (either order)."""
+    items = c.sequence(node, path)
+    if items is None:
+        return BAD
+    if len(items) != 2:
+        return c.error(node, path, f"must be {help_text}, got {len(items)} number(s)")
+    a, b = (c.number(n, f"{path}[{i}]") for i, n in enumerate(items))
+    if not all_ok(a, b):
+        return BAD
+    if a == b:
+        return c.error(node, path, f"must be {help_text}, got [{a:g}, {b:g}]")
+    return (a, b)
+
+
+def read_smoothing(c: Checker, node: Node, path: str) -> Any:
+    """`none`, or `{kind: none | exponential | one_euro, ...its parameters}`."""
+    if isinstance(node, ScalarNode):
+        if c.value(node) in ("none", None):
+            return Smoothing()
+        kinds = ", ".join(SMOOTHING_KINDS)
+        return c.error(node, path, f"must be none or a mapping {{kind: {kinds}, ...}}, got "
+                       f"{got(c, node)}")  # fmt: skip
+    if not isinstance(node, MappingNode):
+        return c.error(node, path, f"must be none or a mapping, got {describe(c, node)}")
+    kind_node = find(node, "kind")
+    if kind_node is None:
+        return c.error(node, path, "missing required key 'kind'")
+    kind = c.choice(kind_node, join(path, "kind"), SMOOTHING_KINDS)
+    if kind is BAD:
+        return BAD
+    for key_node, _ in node.value:
+        owner = next((k for k, ks in SMOOTHING_KEYS.items() if key_node.value in ks), kind)
+        if owner != kind:
+            c.error(key_node, join(path, key_node.value), f"only for kind {owner}, got kind {kind}")
+            return BAD
+    keys = c.mapping(node, path, ("kind",), SMOOTHING_KEYS[kind])
+    if keys is None:
+        return BAD
+    d = Smoothing()
+    tau = opt(
+        c, keys, "time_constant_s", path, lambda n, p: c.number(n, p, gt=0), d.time_constant_s
+    )
+    min_cutoff = opt(
+        c, keys, "min_cutoff_hz", path, lambda n, p: c.number(n, p, gt=0), d.min_cutoff_hz
+    )
+    beta = opt(c, keys, "beta", path, lambda n, p: c.number(n, p, ge=0), d.beta)
+    d_cutoff = opt(c, keys, "d_cutoff_hz", path, lambda n, p: c.number(n, p, gt=0), d.d_cutoff_hz)
+    parts = (kind, tau, min_cutoff, beta, d_cutoff)
+    return Smoothing(*parts) if all_ok(*parts) else BAD
 
 
 def read_reload(c: Checker, node: Node, path: str) -> Any:

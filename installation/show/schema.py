@@ -43,6 +43,8 @@ ReloadWhen = Literal["now", "section_end"]
 LiveTarget = Literal[
     "psi", "cutoff", "noise_strength", "translate_x", "translate_y", "rotate_deg", "speed"
 ]
+SensorCurve = Literal["linear", "ease_in", "ease_out", "smooth", "log", "exp"]
+SmoothingKind = Literal["none", "exponential", "one_euro"]
 
 EASING_NAMES: tuple[str, ...] = get_args(Easing)
 NOISE_MODES: tuple[str, ...] = get_args(NoiseMode)
@@ -54,6 +56,8 @@ DAYS: tuple[str, ...] = get_args(Day)
 AUTOMATION_TARGETS: tuple[str, ...] = get_args(AutomationTarget)
 LIVE_TARGETS: tuple[str, ...] = get_args(LiveTarget)
 RELOAD_WHEN: tuple[str, ...] = get_args(ReloadWhen)
+SENSOR_CURVES: tuple[str, ...] = get_args(SensorCurve)
+SMOOTHING_KINDS: tuple[str, ...] = get_args(SmoothingKind)
 NAMED_LAYERS: dict[str, tuple[int, int | None]] = {
     "coarse": (0, 3),
     "middle": (4, 7),
@@ -88,6 +92,23 @@ class ReloadSettings:
 
 
 @dataclass(frozen=True)
+class OscSettings:
+    """The show's `show.osc` block; None everywhere means "not set by the show".
+
+    The app's command line overrides each field, and what neither sets falls back to the app's
+    defaults (installation/settings.py). `port` None: no OSC server unless --osc-port is given.
+    `allow` entries are loopback, local, any, an IP address or a CIDR network (checked);
+    `feedback` is (host, port) of a tablet that also gets status replies and heartbeats.
+    """
+
+    port: int | None = None
+    host: str | None = None
+    allow: tuple[str, ...] | None = None
+    feedback: tuple[str, int] | None = None
+    heartbeat_s: float | None = None  # 0: no heartbeats
+
+
+@dataclass(frozen=True)
 class ShowSettings:
     """The optional `show:` block."""
 
@@ -97,6 +118,7 @@ class ShowSettings:
     speed: float = 1.0
     opening_hours: OpeningHours | None = None
     reload: ReloadSettings = field(default_factory=ReloadSettings)
+    osc: OscSettings = field(default_factory=OscSettings)
 
 
 @dataclass(frozen=True)
@@ -133,6 +155,53 @@ class LiveParam:
     range: tuple[float, float]
     slew_s: float = LIVE_DEFAULT_SLEW_S
     hold_s: float = LIVE_DEFAULT_HOLD_S
+
+
+# Defaults of a sensor mapping (shows/README.md "Sensors"). The one-euro values are the
+# starting point Casiez et al. 2012 (§4) suggest: beta 0 and a cutoff near 1 Hz, then tune.
+SENSOR_DEFAULT_TIMEOUT_S = 5.0
+SMOOTHING_DEFAULT_TIME_CONSTANT_S = 0.3
+SMOOTHING_DEFAULT_MIN_CUTOFF_HZ = 1.0
+SMOOTHING_DEFAULT_BETA = 0.0
+SMOOTHING_DEFAULT_D_CUTOFF_HZ = 1.0
+SENSOR_MAX_VALUES = 16  # values per /sensor message (installation/control/addresses.py)
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """How a sensor's readings are smoothed, in input units, with the real time between them.
+
+    none: not at all; exponential: a first-order low-pass with `time_constant_s`; one_euro: the
+    1-euro filter (Casiez et al. 2012): `min_cutoff_hz` against jitter at rest, `beta` (per input
+    unit per second) against lag when the reading moves, `d_cutoff_hz` for its speed estimate.
+    """
+
+    kind: SmoothingKind = "none"
+    time_constant_s: float = SMOOTHING_DEFAULT_TIME_CONSTANT_S
+    min_cutoff_hz: float = SMOOTHING_DEFAULT_MIN_CUTOFF_HZ
+    beta: float = SMOOTHING_DEFAULT_BETA
+    d_cutoff_hz: float = SMOOTHING_DEFAULT_D_CUTOFF_HZ
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """A show-level mapping from `/sensor/<name>` readings to a live parameter.
+
+    The reading `index` of a message is clamped to `input_range`, changes smaller than
+    `dead_band` (input units) are ignored, it is smoothed, shaped by `curve` and mapped onto
+    `output_range` (either range may be decreasing). The value holds `timeout_s` after the last
+    reading, then the schedule takes over again.
+    """
+
+    name: str
+    target: str  # a LiveTarget, or direction/<file stem or index>
+    input_range: tuple[float, float]  # YAML `input`
+    output_range: tuple[float, float]  # YAML `output`
+    curve: SensorCurve = "linear"
+    smoothing: Smoothing = field(default_factory=Smoothing)
+    dead_band: float = 0.0
+    timeout_s: float = SENSOR_DEFAULT_TIMEOUT_S
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -287,6 +356,7 @@ class Show:
     settings: ShowSettings
     models: tuple[ModelEntry, ...]
     sections: tuple[Section, ...]
+    sensors: tuple[Sensor, ...] = ()
 
     def model(self, name: str) -> ModelEntry:
         """The model entry called `name`."""
