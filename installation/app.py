@@ -9,12 +9,9 @@ A single `stopping` event ends both threads (STYLE.md §8).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import math
 import queue
-import resource
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 import kernels.backend
 from installation.display.offscreen import OffscreenPresenter
@@ -37,26 +33,21 @@ from installation.display.presenter import (
     TOGGLE_OVERLAY,
     Presenter,
 )
-from installation.display.video import VideoWriter
 from installation.display.window import WindowPresenter, require_display
-from installation.errors import InstallationError, ShowError
-from installation.models import load_generator
-from installation.progress import Progress
+from installation.offline import render_offline
 from installation.render.frame import Frame
-from installation.render.latents import resolve_show
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop, RenderStats
-from installation.render.show_renderer import ShowRenderer
-from installation.settings import (
-    FALLBACK_REFRESH_HZ,
-    HEADLESS_FPS,
-    VIDEO_FPS,
-    AppSettings,
+from installation.settings import FALLBACK_REFRESH_HZ, HEADLESS_FPS, AppSettings
+from installation.startup import (  # noqa: F401 - check_device, Reloader: part of app's API
+    Built,
+    Reloader,
+    RunInfo,
+    build_renderer,
+    check_device,
+    load_startup,
 )
-from installation.show.load import load_show
-from installation.show.schema import Show
+from installation.stats import cuda_peak_mb, log_summary, peak_rss_mb, write_stats
 from installation.walk.commands import Command, JumpSection, ReloadShow, TogglePause
-from installation.walk.reload import SwitchingTimeline
-from installation.walk.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +57,12 @@ POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this of
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
 OVERLAY_INTERVAL_S = 0.25  # overlay text refresh
 VSYNC_MARGIN_S = 0.002  # wake this much before the next vertical blank to prepare the frame
-WATCH_INTERVAL_S = 1.0  # the render thread looks at the show file's mtime at most this often
 KEY_COMMANDS: dict[str, Command] = {
     PAUSE: TogglePause(),
     NEXT_SECTION: JumpSection(+1),
     PREV_SECTION: JumpSection(-1),
     RELOAD: ReloadShow(),
 }
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What the overlay and the statistics say about the run (fixed at startup)."""
-
-    show: str = ""
-    models: str = ""
-    device: str = "cpu"
-    precision: str = "fast"
-    kernels: str = ""
-
-
-Built = tuple[BatchRenderer, "Reloader | None", RunInfo]  # what the render thread builds
 
 
 def run(settings: AppSettings) -> int:
@@ -185,52 +161,6 @@ class StatusBoard:
         return status
 
 
-def load_startup(settings: AppSettings) -> Show:
-    """Check the device, read the show file and choose the kernels (cheap; no torch work)."""
-    check_device(settings.device)
-    show = load_show(settings.show_path)
-    log.info(
-        "show loaded path=%s sections=%d models=%d pass_s=%g",
-        show.path, len(show.sections), len(show.models), show.total_s(),
-    )  # fmt: skip
-    try:
-        kernels.backend.select(settings.kernels)  # once; logs the choice and its reason
-    except RuntimeError as err:
-        raise InstallationError(str(err)) from None
-    return show
-
-
-def build_renderer(settings: AppSettings, show: Show) -> Built:
-    """Load the show's models and resolve its latents (startup; torch work).
-
-    All models of the show load now (a show has few).
-    """
-    precision = settings.resolved_precision
-    generators = {
-        entry.name: load_generator(entry.path, settings.device, precision) for entry in show.models
-    }
-    latents = resolve_show(show, generators)
-    renderer = ShowRenderer(show, generators, settings.device, latents)
-    reloader = Reloader(settings, renderer, {e.path: generators[e.name] for e in show.models})
-    info = RunInfo(
-        show=str(show.path), models=", ".join(e.name for e in show.models),
-        device=settings.device, precision=precision, kernels=kernels.backend.current(),
-    )  # fmt: skip
-    return renderer, reloader, info
-
-
-def check_device(device: str) -> None:
-    """Raise InstallationError when `device` is not a usable torch device."""
-    try:
-        torch_device = torch.device(device)
-    except RuntimeError as err:
-        raise InstallationError(f"--device {device!r}: {err}") from None
-    if torch_device.type == "cuda" and not torch.cuda.is_available():
-        raise InstallationError(
-            f"--device {device}: CUDA is not available (torch {torch.__version__})"
-        )
-
-
 def open_presenter(settings: AppSettings) -> Presenter:
     """An offscreen EGL presenter for --headless, otherwise the pygame window."""
     if settings.is_headless:
@@ -254,112 +184,6 @@ def display_fps(settings: AppSettings, presenter: Presenter) -> float:
     return FALLBACK_REFRESH_HZ
 
 
-def try_reload(path: str | Path, current: Show) -> tuple[Show, str | None]:
-    """(the show read from `path`, None), or (`current`, the error text) when it does not load."""
-    try:
-        return load_show(path), None
-    except ShowError as err:
-        return current, str(err)
-
-
-class Reloader:
-    """Hot reload, render thread only: re-read the show file and schedule the switch to it.
-
-    The renderer renders through a SwitchingTimeline; generators are reused by file path. A show
-    that fails validation (or whose models/latents fail) is logged once and the old one plays on.
-    """
-
-    def __init__(
-        self, settings: AppSettings, renderer: ShowRenderer, by_path: dict[Path, Any]
-    ) -> None:
-        """Wrap the renderer's timeline; `by_path`: the loaded generators by model file."""
-        self.settings = settings
-        self.path = Path(settings.show_path)
-        self.shows_folder = self.path.parent  # LoadShow names a show of this folder
-        self.renderer = renderer
-        self.by_path = dict(by_path)
-        self.timeline = SwitchingTimeline(renderer.timeline)
-        renderer.timeline = self.timeline  # type: ignore[assignment]  # same .at() as Timeline
-        self.mtime_ns = self._mtime_ns()
-        self.next_check_s = time.perf_counter() + WATCH_INTERVAL_S
-
-    def _mtime_ns(self) -> int | None:
-        """The show file's modification time, or None when it cannot be read."""
-        try:
-            return self.path.stat().st_mtime_ns
-        except OSError:
-            return None
-
-    def is_file_changed(self) -> bool:
-        """True once per change of the show file's mtime (looked at most once per second)."""
-        now_s = time.perf_counter()
-        if not self.settings.is_watching or now_s < self.next_check_s:
-            return False
-        self.next_check_s = now_s + WATCH_INTERVAL_S
-        mtime_ns = self._mtime_ns()
-        if mtime_ns is None or mtime_ns == self.mtime_ns:
-            return False
-        self.mtime_ns = mtime_ns
-        return True
-
-    def load(self, name: str, show_time_s: float) -> bool:
-        """Switch to the show `name` of the shows folder (the first show's folder); no paths.
-
-        `name` may leave out `.yaml`. On success the new file is the one watched from now on;
-        a name that is not a show there, or a show that does not load, keeps the current one.
-        """
-        folder = self.shows_folder
-        candidates = [folder / name, folder / f"{name}.yaml", folder / f"{name}.yml"]
-        path = next((c for c in candidates if c.is_file()), None)
-        is_inside = path is not None and path.resolve().parent == folder.resolve()
-        if path is None or not is_inside or "/" in name or "\\" in name:
-            shows = sorted(p.stem for p in folder.glob("*.yaml"))
-            log.error("load show %r: no such show in %s (have: %s)", name, folder,
-                      ", ".join(shows) or "-")  # fmt: skip
-            return False
-        previous = self.path
-        self.path = path
-        if not self.reload(show_time_s):
-            self.path = previous
-            return False
-        self.mtime_ns = self._mtime_ns()
-        return True
-
-    def reload(self, show_time_s: float) -> bool:
-        """Load the show file and schedule the switch at show_time_s; False keeps the old show."""
-        current = self.timeline.show
-        show, error = try_reload(self.path, current)
-        if error is not None:
-            log.error("show reload failed; the current show plays on\n%s", error)
-            return False
-        try:
-            for entry in show.models:
-                if entry.path not in self.by_path:
-                    self.by_path[entry.path] = load_generator(
-                        entry.path, self.settings.device, self.settings.resolved_precision
-                    )
-            generators = {e.name: self.by_path[e.path] for e in show.models}
-            timeline = Timeline(show, resolve_show(show, generators))
-        except Exception:  # a model or latent that fails: the old show plays on
-            log.exception("show reload failed path=%s; the current show plays on", self.path)
-            return False
-        for entry in show.models:
-            old = next((m for m in current.models if m.name == entry.name), None)
-            if old is not None and old.path != entry.path:
-                log.warning("model %r now names %s; old frames use it until the switch",
-                            entry.name, entry.path)  # fmt: skip
-        # the renderer looks models up by name: the new show's win, the old ones stay for the fade
-        self.renderer.generators.update(generators)
-        names = {e.name for e in show.models}
-        kept = tuple(m for m in self.renderer.show.models if m.name not in names)
-        self.renderer.show = dataclasses.replace(show, models=show.models + kept)
-        switch_s = self.timeline.schedule(timeline, show, show_time_s)
-        log.info("show reloaded path=%s sections=%d when=%s switch_s=%.3f crossfade_s=%g",
-                 self.path, len(show.sections), show.settings.reload.when, switch_s,
-                 show.settings.reload.crossfade_s)  # fmt: skip
-        return True
-
-
 @dataclass
 class PresentState:
     """The main thread's own counts and the overlay switch."""
@@ -379,6 +203,7 @@ class PresentState:
         if self.last_show_s is not None and epoch == self.last_epoch:
             self.played_s += max(0.0, show_s - self.last_show_s)
         self.last_show_s, self.last_epoch = show_s, epoch
+
     quit_reason: str = "end"
 
 
@@ -663,84 +488,3 @@ def run_stats(
         "kernels": info.kernels,
         "exit": state.quit_reason,
     }
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def cuda_peak_mb() -> float | None:
-    """Peak CUDA memory allocated by torch in MiB, or None without CUDA."""
-    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
-        return None
-    return torch.cuda.max_memory_allocated() / 2**20
-
-
-def write_stats(path: Path, stats: dict[str, Any]) -> None:
-    """Write the statistics as JSON (a failure is logged: it must not fail the run)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    except OSError as err:
-        log.error("stats not written path=%s: %s", path, err)
-        return
-    log.info("stats written path=%s", path)
-
-
-def log_summary(label: str, stats: dict[str, Any]) -> None:
-    """One line: frames generated/shown/dropped/failed/late, gen ms median/p95, rates."""
-    log.info(
-        "%s frames generated=%d shown=%d dropped=%d failed=%d late=%d gen_ms_median=%.1f "
-        "gen_ms_p95=%.1f generated_fps=%.2f display_fps=%.2f elapsed_s=%.1f peak_rss_mb=%.0f",
-        label, stats["frames_generated"], stats["frames_shown"], stats["frames_dropped"],
-        stats["frames_failed"], stats["frames_late"], stats["gen_ms_median"],
-        stats["gen_ms_p95"], stats["generated_fps"], stats["display_fps"], stats["elapsed_s"],
-        stats["peak_rss_mb"],
-    )  # fmt: skip
-
-
-def render_offline(settings: AppSettings) -> int:
-    """--out: render the show frame by frame into a video file or PNG folder (not real time)."""
-    assert settings.out_path is not None
-    show = load_startup(settings)
-    renderer, _, info = build_renderer(settings, show)
-    fps = settings.fps or show.settings.output.fps or VIDEO_FPS  # the show's `output.fps`
-    count = offline_frame_count(settings, show, fps)
-    log.info("offline render path=%s frames=%d fps=%g start_s=%g precision=%s batch=%d",
-             settings.out_path, count, fps, settings.start_s, info.precision,
-             settings.max_batch)  # fmt: skip
-    started_s = time.perf_counter()
-    gen_ms: list[float] = []
-    with VideoWriter(settings.out_path, fps) as writer, Progress(count, "render") as progress:
-        for first in range(0, count, settings.max_batch):
-            slots = [(i, settings.start_s + i / fps)
-                     for i in range(first, min(first + settings.max_batch, count))]  # fmt: skip
-            for frame in renderer.render_batch(slots):
-                writer.write(frame)
-                gen_ms.append(frame.gen_ms)
-            progress.update(len(slots))
-    elapsed_s = time.perf_counter() - started_s
-    stats = {
-        "frames_written": count, "fps": fps, "elapsed_s": elapsed_s,
-        "gen_ms_median": float(np.median(gen_ms)) if gen_ms else None,
-        "gen_ms_p95": float(np.percentile(gen_ms, 95)) if gen_ms else None,
-        "peak_rss_mb": peak_rss_mb(), "cuda_peak_mb": cuda_peak_mb(),
-        "out": str(settings.out_path), "show": info.show, "device": info.device,
-        "precision": info.precision, "kernels": info.kernels,
-    }  # fmt: skip
-    log.info("offline render done path=%s frames=%d elapsed_s=%.1f", settings.out_path, count,
-             elapsed_s)  # fmt: skip
-    if settings.stats_json is not None:
-        write_stats(settings.stats_json, stats)
-    return 0
-
-
-def offline_frame_count(settings: AppSettings, show: Show, fps: float) -> int:
-    """--frames, else --duration x fps, else one pass of the show from --start."""
-    if settings.max_frames is not None:
-        return settings.max_frames
-    duration_s = settings.max_duration_s
-    if duration_s is None:
-        duration_s = max(show.total_s() - settings.start_s, 1.0 / fps)
-    return max(1, round(duration_s * fps))

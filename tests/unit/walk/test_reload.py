@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from fake_latents import FakeLatents, constant_ws
-from installation.app import try_reload
 from installation.errors import ShowError
 from installation.show.load import validate_text
 from installation.show.schema import Show
+from installation.startup import try_reload
 from installation.walk.reload import SwitchingTimeline, next_boundary_s
 from installation.walk.timeline import Timeline
 

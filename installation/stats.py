@@ -1,0 +1,48 @@
+"""Run statistics helpers: memory peaks, the summary log line, the --stats-json file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+from pathlib import Path
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cuda_peak_mb() -> float | None:
+    """Peak CUDA memory allocated by torch in MiB, or None without CUDA."""
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def write_stats(path: Path, stats: dict[str, Any]) -> None:
+    """Write the statistics as JSON (a failure is logged: it must not fail the run)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        log.error("stats not written path=%s: %s", path, err)
+        return
+    log.info("stats written path=%s", path)
+
+
+def log_summary(label: str, stats: dict[str, Any]) -> None:
+    """One line: frames generated/shown/dropped/failed/late, gen ms median/p95, rates."""
+    log.info(
+        "%s frames generated=%d shown=%d dropped=%d failed=%d late=%d gen_ms_median=%.1f "
+        "gen_ms_p95=%.1f generated_fps=%.2f display_fps=%.2f elapsed_s=%.1f peak_rss_mb=%.0f",
+        label, stats["frames_generated"], stats["frames_shown"], stats["frames_dropped"],
+        stats["frames_failed"], stats["frames_late"], stats["gen_ms_median"],
+        stats["gen_ms_p95"], stats["generated_fps"], stats["display_fps"], stats["elapsed_s"],
+        stats["peak_rss_mb"],
+    )  # fmt: skip
