@@ -16,6 +16,7 @@ Argument rules (the same for every address):
 - Buttons: an address that takes no value also accepts one number, the button state; 0 (the
   release of a TouchOSC button) does nothing, so a press acts once.
 - Incoming address patterns (`*`, `?`, `[..]`, `{..}`) are not expanded: send exact addresses.
+- An address whose last argument repeats (`/sensor/<name>`) takes 1..`max_repeats` of it.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ from installation.logs import RateLimitedLog
 from installation.walk.commands import (
     Blackout,
     Command,
+    GlideTo,
     GoToSection,
     JumpSection,
     LoadShow,
     ReloadShow,
     Seek,
+    SensorInput,
     SetLive,
+    SetMixing,
+    SetNoiseMode,
     SetPaused,
     SetSpeed,
     TogglePause,
@@ -47,16 +52,22 @@ from installation.walk.commands import (
 
 log = logging.getLogger(__name__)
 
-ArgKind = Literal["float", "int", "bool", "button", "section", "show_name"]
+ArgKind = Literal["float", "int", "bool", "button", "section", "show_name", "latent_name", "choice"]
 Widget = Literal["button", "toggle", "fader", "xy", "text"]
 
 LOG_INTERVAL_S = 60.0  # one line per address and reason per minute (issue 5)
 MAX_NAME_CHARS = 100  # section, show, direction and parameter names
+MAX_SENSOR_VALUES = 16  # values of one /sensor message (show/schema.py SENSOR_MAX_VALUES)
+MAX_SEED = 2**32 - 1  # np.random.RandomState takes seeds 0..2**32-1
+MAX_GLIDE_S = 60.0
+MAX_WS_ROWS = 32  # more ws rows than any StyleGAN2/3 network has (18 at 1024 px)
 # A decimal number with optional exponent; no nan/inf, no hex, no underscores.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _SHOW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _DIRECTION_NAME = r"[A-Za-z0-9_.-]+"
 _PARAM_NAME = r"[A-Za-z0-9_/-]+"
+_SENSOR_NAME = r"[A-Za-z0-9_.-]+"  # as show/load.py accepts for a sensor's name
+_NAME_NOUNS = {"show_name": "show name", "latent_name": "stored latent's name"}
 
 
 class MessageError(ControlError):
@@ -111,10 +122,12 @@ class Arg:
     Args:
         name: shown in docs and error messages.
         kind: float/int (clamped into low..high), bool (0/1, true/false; nonzero is true),
-            button (optional press state, 0 = release), section (index or name), show_name.
+            button (optional press state, 0 = release), section (index or name), show_name
+            and latent_name (a file stem: letters, digits, _ - .), choice (one of `choices`).
         low, high: the range for float/int; None = unbounded on that side.
         default: the value when the argument is left out; None = required.
         unit: e.g. "s", "deg"; for the docs.
+        choices: the words a choice accepts (case-insensitive).
     """
 
     name: str
@@ -123,6 +136,7 @@ class Arg:
     high: float | None = None
     default: float | str | None = None
     unit: str = ""
+    choices: tuple[str, ...] = ()
 
     @property
     def is_optional(self) -> bool:
@@ -137,6 +151,8 @@ class Arg:
             "button": "1|0",
             "section": "int|str",
             "show_name": "str",
+            "latent_name": "str",
+            "choice": "|".join(self.choices),
         }[self.kind]
         text = f"{self.name}: {kind}"
         if self.low is not None or self.high is not None:
@@ -170,6 +186,7 @@ class Address:
     group: str
     widget: Widget = "button"
     name_regex: str | None = None
+    max_repeats: int = 1  # >1: the last argument may come this many times (at least once)
 
     @property
     def prefix(self) -> str:
@@ -180,9 +197,20 @@ class Address:
     def min_args(self) -> int:
         return sum(1 for arg in self.args if not arg.is_optional)
 
+    @property
+    def max_args(self) -> int:
+        return len(self.args) + self.max_repeats - 1
+
+    def arg_at(self, index: int) -> Arg:
+        """The spec of argument `index` (the last one repeats)."""
+        return self.args[min(index, len(self.args) - 1)]
+
     def describe_args(self) -> str:
         """The argument spec in one line, e.g. 'level: float 0..1 [fade_s: float 0..60 s = 1]'."""
-        return " ".join(arg.describe() for arg in self.args) or "-"
+        text = " ".join(arg.describe() for arg in self.args) or "-"
+        if self.max_repeats > 1:
+            text += f" (1..{self.max_repeats} of them)"
+        return text
 
 
 def _trigger(command: Command) -> ToCommands:
@@ -192,6 +220,21 @@ def _trigger(command: Command) -> ToCommands:
 
 _PRESS = Arg("press", "button", default=1)
 _FADE = Arg("fade_s", "float", 0.0, 60.0, default=1.0, unit="s")
+_SEED = Arg("seed", "int", 0, MAX_SEED)
+_GLIDE = Arg("glide_s", "float", 0.0, MAX_GLIDE_S, default=2.0, unit="s")
+_NOISE_MODES = ("const", "random", "none", "show")
+
+
+def _mixing(_name: str, values: tuple[Any, ...]) -> list[Command]:
+    """`/mixing seed [first] [stop]`: stop -1 means up to the last row."""
+    seed, first, stop = values
+    if stop != -1 and stop <= first:
+        raise MessageError(
+            f"/mixing: stop ({stop}) must be > first ({first}), or -1 for all rows from first",
+            "/mixing rows",
+        )
+    return [SetMixing(seed, first, None if stop == -1 else stop)]
+
 
 ADDRESSES: tuple[Address, ...] = (
     Address(
@@ -296,6 +339,41 @@ ADDRESSES: tuple[Address, ...] = (
         "/param/noise_strength 0.5", lambda name, v: [SetLive(name, v[0])], "live", "fader",
         name_regex=_PARAM_NAME,
     ),
+    Address(
+        "/noise/mode", (Arg("mode", "choice", choices=_NOISE_MODES),),
+        "Noise inputs from now on (StyleGAN2 models); show: back to the show's own.",
+        "/noise/mode random",
+        lambda _n, v: [SetNoiseMode(None if v[0] == "show" else v[0])], "look", "text",
+    ),
+    Address(
+        "/latent/seed", (_SEED, _GLIDE),
+        "Glide to the image of this seed; it holds like a live value, then the walk returns.",
+        "/latent/seed 1234 3",
+        lambda _n, v: [GlideTo(seed=v[0], glide_s=v[1])], "latent", "text",
+    ),
+    Address(
+        "/latent/stored", (Arg("name", "latent_name"), _GLIDE),
+        "Glide to a stored latent of the show folder's latents/ (by file stem, no paths).",
+        "/latent/stored portrait_3",
+        lambda _n, v: [GlideTo(latent=v[0], glide_s=v[1])], "latent", "text",
+    ),
+    Address(
+        "/mixing",
+        (_SEED, Arg("first", "int", 0, MAX_WS_ROWS - 1, default=0),
+         Arg("stop", "int", -1, MAX_WS_ROWS, default=-1)),
+        "Style mixing: ws rows first..stop-1 come from this seed (stop -1: to the last row).",
+        "/mixing 85 0 4", _mixing, "mixing", "text",
+    ),
+    Address(
+        "/mixing/off", (_PRESS,), "Style mixing back to the show's own.", "/mixing/off",
+        _trigger(SetMixing(None)), "mixing",
+    ),
+    Address(
+        "/sensor/<name>", (Arg("value", "float"),),
+        "A reading of the show's sensor <name> (shows/README.md, Sensors): 1..16 numbers.",
+        "/sensor/proximity 512", lambda name, v: [SensorInput(name, tuple(v))], "sensors",
+        "fader", name_regex=_SENSOR_NAME, max_repeats=MAX_SENSOR_VALUES,
+    ),
 )  # fmt: skip
 
 _EXACT: dict[str, Address] = {a.pattern: a for a in ADDRESSES if a.name_regex is None}
@@ -347,11 +425,11 @@ def parse(address: str, args: Sequence[Any], limiter: LogLimiter | None = None) 
         MessageError (a ControlError): unknown address, wrong number or type of arguments.
     """
     entry, name = match(address)
-    if not entry.min_args <= len(args) <= len(entry.args):
+    if not entry.min_args <= len(args) <= entry.max_args:
         count = (
             str(entry.min_args)
-            if entry.min_args == len(entry.args)
-            else f"{entry.min_args}..{len(entry.args)}"
+            if entry.min_args == entry.max_args
+            else f"{entry.min_args}..{entry.max_args}"
         )
         raise MessageError(
             f"{address}: expected {count} argument(s) ({entry.describe_args()}), "
@@ -363,6 +441,11 @@ def parse(address: str, args: Sequence[Any], limiter: LogLimiter | None = None) 
         _check(entry, index, arg, args[index] if index < len(args) else arg.default, limiter)
         for index, arg in enumerate(entry.args)
     )
+    if len(args) > len(entry.args):  # the repeated last argument
+        values += tuple(
+            _check(entry, index, entry.arg_at(index), args[index], limiter)
+            for index in range(len(entry.args), len(args))
+        )
     return entry.to_commands(name, values)
 
 
@@ -376,9 +459,10 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
             f"{entry.pattern} type {arg.name}",
         )
 
-    if arg.kind == "show_name":
+    if arg.kind in ("show_name", "latent_name"):
+        noun = _NAME_NOUNS[arg.kind]
         if not isinstance(value, str):
-            raise fail("a show name (a string)")
+            raise fail(f"a {noun} (a string)")
         name = value.strip()
         if (
             not _SHOW_NAME.fullmatch(name)
@@ -387,10 +471,15 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
             or len(name) > MAX_NAME_CHARS
         ):
             raise fail(
-                f"a show name of 1..{MAX_NAME_CHARS} letters, digits, '_', '-', '.' "
+                f"a {noun} of 1..{MAX_NAME_CHARS} letters, digits, '_', '-', '.' "
                 "(no paths, no '..', not starting with '.')"
             )
         return name
+    if arg.kind == "choice":
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word not in arg.choices:
+            raise fail(f"one of {', '.join(arg.choices)}")
+        return word
     if arg.kind == "bool" and isinstance(value, str):
         word = value.strip().lower()
         if word in ("true", "on", "yes"):

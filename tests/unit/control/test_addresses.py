@@ -7,16 +7,28 @@ import math
 
 import pytest
 
-from installation.control.addresses import ADDRESSES, LogLimiter, MessageError, match, parse
+from installation.control.addresses import (
+    ADDRESSES,
+    MAX_SENSOR_VALUES,
+    LogLimiter,
+    MessageError,
+    match,
+    parse,
+)
 from installation.errors import ControlError
+from installation.show.schema import NOISE_MODES, SENSOR_MAX_VALUES
 from installation.walk.commands import (
     Blackout,
+    GlideTo,
     GoToSection,
     JumpSection,
     LoadShow,
     ReloadShow,
     Seek,
+    SensorInput,
     SetLive,
+    SetMixing,
+    SetNoiseMode,
     SetPaused,
     SetSpeed,
     TogglePause,
@@ -54,6 +66,22 @@ GOOD = [
     ("/direction/2", [-1.5], [SetLive("direction/2", -1.5)]),
     ("/param/noise_strength", [0.5], [SetLive("noise_strength", 0.5)]),
     ("/param/direction/age-1", [2], [SetLive("direction/age-1", 2.0)]),
+    ("/noise/mode", ["random"], [SetNoiseMode("random")]),
+    ("/noise/mode", [" None "], [SetNoiseMode("none")]),
+    ("/noise/mode", ["show"], [SetNoiseMode(None)]),
+    ("/latent/seed", [1234], [GlideTo(seed=1234, glide_s=2.0)]),
+    ("/latent/seed", ["4294967295", 0.5], [GlideTo(seed=2**32 - 1, glide_s=0.5)]),
+    ("/latent/seed", [7.0, "0"], [GlideTo(seed=7, glide_s=0.0)]),
+    ("/latent/stored", ["portrait_3"], [GlideTo(latent="portrait_3", glide_s=2.0)]),
+    ("/latent/stored", [" face-1.b ", 10], [GlideTo(latent="face-1.b", glide_s=10.0)]),
+    ("/mixing", [85], [SetMixing(85, 0, None)]),
+    ("/mixing", [85, 4], [SetMixing(85, 4, None)]),
+    ("/mixing", [85, 0, 4], [SetMixing(85, 0, 4)]),
+    ("/mixing", ["85", "8", "-1"], [SetMixing(85, 8, None)]),
+    ("/mixing/off", [], [SetMixing(None)]),
+    ("/sensor/proximity", [512], [SensorInput("proximity", (512.0,))]),
+    ("/sensor/mic.left-2", [0.1, "0.2", True], [SensorInput("mic.left-2", (0.1, 0.2, 1.0))]),
+    ("/sensor/x", list(range(16)), [SensorInput("x", tuple(float(i) for i in range(16)))]),
 ]
 
 
@@ -154,6 +182,47 @@ def test_suppressed_count_is_written_after_the_interval(caplog: pytest.LogCaptur
         ("/param/a//b", [1], "without empty '/' parts"),
         ("/param/a b", [1], "the name after /param/ must be"),
         ("/param/" + "x" * 101, [1], "must be 1..100 characters"),
+        (
+            "/noise/mode",
+            ["loud"],
+            "/noise/mode: argument 1 (mode) must be one of const, random, none, show, got 'loud'",
+        ),
+        ("/noise/mode", [1], "/noise/mode: argument 1 (mode) must be one of const"),
+        ("/noise/mode", [], "/noise/mode: expected 1 argument(s) (mode: const|random|none|show)"),
+        ("/latent/seed", ["abc"], "/latent/seed: argument 1 (seed) must be a number"),
+        (
+            "/latent/seed",
+            [1, 2, 3],
+            "/latent/seed: expected 1..2 argument(s) "
+            "(seed: int 0..4294967295 [glide_s: float 0..60 s = 2]), got 3",
+        ),
+        ("/latent/seed", [float("nan")], "/latent/seed: argument 1 (seed) must be a finite"),
+        (
+            "/latent/stored",
+            [5],
+            "/latent/stored: argument 1 (name) must be a stored latent's name (a string), got 5",
+        ),
+        (
+            "/latent/stored",
+            ["../x"],
+            "/latent/stored: argument 1 (name) must be a stored "
+            "latent's name of 1..100 letters, digits, '_', '-', '.' (no paths",
+        ),
+        ("/latent/stored", ["a", "slow"], "/latent/stored: argument 2 (glide_s) must be a number"),
+        ("/mixing", [], "/mixing: expected 1..3 argument(s)"),
+        ("/mixing", [1, 4, 4], "/mixing: stop (4) must be > first (4), or -1 for all rows"),
+        ("/mixing", [1, 6, 2], "/mixing: stop (2) must be > first (6)"),
+        ("/mixing/off", [1, 2], "/mixing/off: expected 0..1 argument(s)"),
+        (
+            "/sensor/p",
+            [],
+            "/sensor/p: expected 1..16 argument(s) (value: float (1..16 of them)), got 0",
+        ),
+        ("/sensor/p", [0.0] * 17, "/sensor/p: expected 1..16 argument(s)"),
+        ("/sensor/p", [1, "x"], "/sensor/<name>: argument 2 (value) must be a number"),
+        ("/sensor/p", [1, math.inf], "/sensor/<name>: argument 2 (value) must be a finite"),
+        ("/sensor/a/b", [1], "the name after /sensor/ must be 1..100 characters"),
+        ("/sensor/", [1], "the name after /sensor/ must be"),
     ],
 )
 def test_bad_messages_raise_control_error_naming_the_problem(
@@ -188,3 +257,33 @@ def test_limiter_shares_one_log_past_max_keys(caplog: pytest.LogCaptureFixture) 
         for index in range(5):
             limiter.log(f"k{index}", logging.WARNING, "line %d", index)
     assert [r.getMessage() for r in caplog.records] == ["line 0", "line 1", "line 2"]
+
+
+def test_new_addresses_clamp_into_their_ranges(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = LogLimiter()
+    with caplog.at_level(logging.WARNING, logger="installation.control.addresses"):
+        assert parse("/latent/seed", [-5, 99], limiter) == [GlideTo(seed=0, glide_s=60.0)]
+        assert parse("/latent/seed", [2**40], limiter) == [GlideTo(seed=2**32 - 1, glide_s=2.0)]
+        assert parse("/latent/stored", ["a", -1], limiter) == [GlideTo(latent="a", glide_s=0.0)]
+        assert parse("/mixing", [1, 40, 99], limiter) == [SetMixing(1, 31, 32)]
+        assert parse("/mixing", [1, -3, -7], limiter) == [SetMixing(1, 0, None)]
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "/latent/seed: seed=-5 is outside 0..4294967295; clamped to 0",
+        "/latent/seed: glide_s=99 is outside 0..60; clamped to 60",
+        "/latent/stored: glide_s=-1 is outside 0..60; clamped to 0",
+        "/mixing: first=40 is outside 0..31; clamped to 31",
+        "/mixing: stop=99 is outside -1..32; clamped to 32",
+    ]  # the second seed and mixing lines are within the minute: counted, not written
+
+
+def test_sensor_values_are_not_clamped_and_keep_their_order() -> None:
+    [command] = parse("/sensor/knob", [-1e6, "2.5", 0, False], LogLimiter())
+    assert command == SensorInput("knob", (-1e6, 2.5, 0.0, 0.0))
+    assert all(isinstance(v, float) for v in command.values)
+
+
+def test_limits_agree_with_the_show_format() -> None:
+    assert MAX_SENSOR_VALUES == SENSOR_MAX_VALUES
+    [noise_mode] = [entry for entry in ADDRESSES if entry.pattern == "/noise/mode"]
+    assert noise_mode.args[0].choices == (*NOISE_MODES, "show")
