@@ -37,7 +37,15 @@ from installation.display.window import WindowPresenter, require_display
 from installation.offline import render_offline
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop, RenderStats
-from installation.settings import FALLBACK_REFRESH_HZ, HEADLESS_FPS, AppSettings
+from installation.settings import (
+    FALLBACK_REFRESH_HZ,
+    HEADLESS_FPS,
+    OSC_DEFAULT_ALLOW,
+    OSC_DEFAULT_HEARTBEAT_S,
+    OSC_DEFAULT_HOST,
+    AppSettings,
+)
+from installation.show.schema import OscSettings, Show
 from installation.startup import (  # noqa: F401 - check_device, Reloader: part of app's API
     Built,
     Reloader,
@@ -80,7 +88,7 @@ def run(settings: AppSettings) -> int:
     show = load_startup(settings)
     commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
     board = StatusBoard()
-    osc = start_osc(settings, commands, board)
+    osc = start_osc(settings, commands, board, show)
     try:
         presenter = open_presenter(settings)
         try:
@@ -94,20 +102,42 @@ def run(settings: AppSettings) -> int:
             osc.stop()
 
 
+def osc_options(settings: AppSettings, show: Show | None) -> dict[str, Any] | None:
+    """OscControl's options: the command line, else the show's `show.osc`, else the defaults.
+
+    None when neither gives a port (no OSC server).
+    """
+    osc = show.settings.osc if show is not None else OscSettings()
+    port = settings.osc_port if settings.osc_port is not None else osc.port
+    if port is None:
+        return None
+    heartbeat_s = osc.heartbeat_s
+    return {
+        "host": settings.osc_host or osc.host or OSC_DEFAULT_HOST,
+        "port": port,
+        "allow": settings.osc_allow or osc.allow or OSC_DEFAULT_ALLOW,
+        "feedback_target": settings.osc_feedback or osc.feedback,
+        "heartbeat_s": OSC_DEFAULT_HEARTBEAT_S if heartbeat_s is None else heartbeat_s,
+    }
+
+
 def start_osc(
-    settings: AppSettings, commands: queue.SimpleQueue[Command], board: StatusBoard
+    settings: AppSettings,
+    commands: queue.SimpleQueue[Command],
+    board: StatusBoard,
+    show: Show | None = None,
 ) -> Any:
     """The OSC server on its own thread, or None without --osc-port.
 
     Raises:
         ControlError: the port is taken (or the host cannot be bound).
     """
-    if settings.osc_port is None:
+    options = osc_options(settings, show)
+    if options is None:
         return None
     from installation.control.osc import OscControl  # only when OSC is asked for
 
-    osc = OscControl(settings.osc_host, settings.osc_port, commands, board.status,
-                     allow=settings.osc_allow, feedback_target=settings.osc_feedback)  # fmt: skip
+    osc = OscControl(commands=commands, status=board.status, **options)
     osc.start()  # logs where it listens and what it allows
     return osc
 

@@ -30,6 +30,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_MAX_BATCH = 8  # lookahead: most frames per generator pass (measured: benchmarks/pipeline)
 DEFAULT_LATENCY_MS = 300.0  # longest generator pass the lookahead may plan
 ENV_KERNELS = "LATENT_WALK_KERNELS"  # environment default for --kernels
+OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local network
+OSC_DEFAULT_ALLOW = ("loopback", "local")  # this machine and private networks
+OSC_DEFAULT_HEARTBEAT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,11 @@ class AppSettings:
     max_batch: int = DEFAULT_MAX_BATCH
     latency_budget_s: float = DEFAULT_LATENCY_MS / 1000
     kernels: KernelBackend = "auto"
-    osc_host: str = "0.0.0.0"
-    osc_port: int | None = None  # None: no OSC server
-    osc_allow: tuple[str, ...] = ("loopback", "local")  # senders OSC accepts (docs/osc.md)
+    # OSC: None = not given on the command line; the show's `show.osc` block, then the
+    # OSC_DEFAULT_* values apply (app.osc_options)
+    osc_host: str | None = None
+    osc_port: int | None = None  # no port anywhere: no OSC server
+    osc_allow: tuple[str, ...] | None = None  # senders OSC accepts (docs/osc.md)
     osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
 
     @property
@@ -233,12 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     control = parser.add_argument_group("control")
     control.add_argument("--osc-port", type=_port, default=None, metavar="PORT",
-                         help="listen for OSC on this UDP port")  # fmt: skip
+                         help="listen for OSC on this UDP port (default: the show's "
+                         "show.osc.port; none: no OSC)")  # fmt: skip
     control.add_argument(
         "--osc-host",
-        default="0.0.0.0",
+        default=None,
         metavar="HOST",
-        help="address to bind the OSC server to (default 0.0.0.0)",
+        help="address to bind the OSC server to (default: the show's, else 0.0.0.0)",
     )
     control.add_argument(
         "--osc-feedback",
@@ -249,10 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     control.add_argument(
         "--osc-allow",
-        default="loopback,local",
+        default=None,
         metavar="LIST",
         help="senders OSC accepts, comma-separated: loopback, local (this machine's subnets), "
-        "addresses or CIDRs like 10.0.0.0/24, or any (default loopback,local)",
+        "addresses or CIDRs like 10.0.0.0/24, or any (default: the show's, else loopback,local)",
     )
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
@@ -299,5 +305,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         osc_host=args.osc_host,
         osc_port=args.osc_port,
         osc_feedback=args.osc_feedback,
-        osc_allow=tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
+        osc_allow=None
+        if args.osc_allow is None
+        else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
     )

@@ -37,6 +37,7 @@ from installation.walk.commands import (
     LoadShow,
     ReloadShow,
     Seek,
+    SensorInput,
     SetLive,
     SetMixing,
     SetNoiseMode,
@@ -45,6 +46,7 @@ from installation.walk.commands import (
     TogglePause,
 )
 from installation.walk.live import LiveValues
+from installation.walk.sensors import SensorBank, SensorReadingError
 from installation.walk.timeline import (
     LIVE_LATENT,
     live_range,
@@ -66,6 +68,8 @@ COST_SMOOTHING = 0.3  # weight of the newest pass in the per-frame cost estimate
 
 SPEED_RANGE = (0.05, 10.0)  # live show speed limits (times real time)
 LATENTS_FOLDER = "latents"  # stored latents for GlideTo, next to the show file
+SENSOR_SLEW_S = 0.1  # a sensor's glide when its target is not in the section's live block
+# (the sensor's own smoothing does the real work; this only hides the message steps)
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class RenderLoop:
         self.grid_wall_s = 0.0  # wall time of display slot 0 (set at the start and seeks)
         self.live = LiveValues()
         self.latent_target: np.ndarray | None = None  # ws of the last GlideTo
+        self.sensor_bank: SensorBank | None = None  # built from the show's `sensors` on first use
+        self.sensor_bank_show: Any = None
         self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
         self.live_log = RateLimitedLog(log, interval_s=60.0)
         self.failure_log = RateLimitedLog(log, interval_s=10.0)
@@ -381,6 +387,8 @@ class RenderLoop:
             self._set_noise_mode(command.mode)
         elif isinstance(command, SetMixing):
             self._set_mixing(command, now_show_s)
+        elif isinstance(command, SensorInput):
+            self._sensor(command, now_wall_s, now_show_s)
         else:
             log.error("unknown command dropped: %r", command)
 
@@ -479,6 +487,34 @@ class RenderLoop:
             self.renderer.mixing_override = (source, first, command.stop)  # type: ignore[attr-defined]
             log.info("mixing seed=%d rows=%d..%s", command.seed, first,
                      "end" if command.stop is None else command.stop - 1)  # fmt: skip
+        self.needs_still = self.clock is not None and self.clock.is_paused
+
+    def _sensor(self, command: SensorInput, now_wall_s: float, now_show_s: float) -> None:
+        """Map a sensor reading through the show's `sensors` block onto its live target."""
+        show = self.renderer.timeline.show  # the newest show (a reload brings its own sensors)
+        if self.sensor_bank is None or self.sensor_bank_show is not show:
+            self.sensor_bank = SensorBank(getattr(show, "sensors", ()))
+            self.sensor_bank_show = show
+        try:
+            output = self.sensor_bank.feed(command.name, command.values, now_wall_s)
+        except SensorReadingError as err:
+            self.live_log.log(logging.WARNING, "sensor reading dropped: %s", err)
+            return
+        if output is None:
+            self.live_log.log(logging.WARNING, "sensor %r is not in the show (it has: %s)",
+                              command.name, ", ".join(self.sensor_bank.names) or "-")  # fmt: skip
+            return
+        if output.target == "speed":
+            self._set_speed(output.value, now_wall_s, now_show_s)
+            return
+        section = self._section_at(now_show_s)
+        if live_range(section, output.target) is None:
+            self.live_log.log(logging.WARNING, "sensor %r: live %r is not steerable in section "
+                              "%r", command.name, output.target, section.name)  # fmt: skip
+            return
+        param = next((p for p in section.live if p.name == output.target), None)
+        slew_s = SENSOR_SLEW_S if param is None else param.slew_s
+        self.live.set(output.target, output.value, now_wall_s, slew_s, output.hold_s)
         self.needs_still = self.clock is not None and self.clock.is_paused
 
     def _set_speed(self, speed: float, now_wall_s: float, now_show_s: float) -> None:

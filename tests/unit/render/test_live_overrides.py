@@ -16,7 +16,7 @@ from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
 from installation.render.show_renderer import ShowRenderer
 from installation.show.load import load_show
-from installation.walk.commands import GlideTo, SetMixing, SetNoiseMode
+from installation.walk.commands import GlideTo, SensorInput, SetMixing, SetNoiseMode
 from tiny_models import tiny_sg3
 
 SHOW_TEXT = """\
@@ -130,3 +130,57 @@ def test_noise_mode_override_is_checked(setup, caplog):
     step_frames(loop, clock, frames, 1)
     assert renderer.noise_mode_override == "random"
     assert "noise mode 'loud' dropped" in caplog.text
+
+
+SENSOR_SHOW = (
+    SHOW_TEXT
+    + """\
+sensors:
+  proximity:
+    target: psi
+    input: [0, 1000]
+    output: [1.0, 0.0]
+    smoothing: none
+    timeout_s: 5
+"""
+)
+
+
+def test_sensor_readings_steer_their_target_and_unknown_ones_are_logged(tmp_path, caplog):
+    (tmp_path / "tiny.safetensors").write_bytes(b"")
+    (tmp_path / "show.yaml").write_text(SENSOR_SHOW, encoding="utf-8")
+    show = load_show(tmp_path / "show.yaml")
+    renderer = ShowRenderer(show, {"tiny": tiny_sg3()}, "cpu")
+    clock = FakeClock()
+    frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    loop = RenderLoop(renderer, frames, commands, LoopSettings(fps=10.0, max_batch=1), clock)
+    loop._start(threading.Event())
+    commands.put(SensorInput("proximity", (1000.0,)))  # closest: psi 0, the average image
+    commands.put(SensorInput("doorbell", (1.0,)))
+    G = renderer.generators["tiny"]
+    average = image_of(renderer, G.mapping.w_avg.expand(G.num_ws, -1).numpy())
+    later = step_frames(loop, clock, frames, 5)[2:]
+    assert all(close(f.rgb8(), average) for f in later)
+    assert "sensor 'doorbell' is not in the show (it has: proximity)" in caplog.text
+    clock.now_s += 5 + 1  # the sensor goes quiet past its timeout (+ the glide back)
+    back = step_frames(loop, clock, frames, 2)[-1]
+    assert not close(back.rgb8(), average)
+
+
+def test_osc_options_command_line_then_show_then_defaults(tmp_path):
+    from installation.app import osc_options
+    from installation.settings import AppSettings
+
+    (tmp_path / "show.yaml").write_text(
+        SHOW_TEXT.replace("models:", "show:\n  osc: {port: 9100, allow: [loopback]}\nmodels:"),
+        encoding="utf-8",
+    )
+    (tmp_path / "tiny.safetensors").write_bytes(b"")
+    show = load_show(tmp_path / "show.yaml")
+    options = osc_options(AppSettings(), show)
+    assert options is not None
+    assert (options["port"], options["allow"], options["host"]) == (9100, ("loopback",), "0.0.0.0")
+    options = osc_options(AppSettings(osc_port=9200, osc_allow=("any",)), show)
+    assert (options["port"], options["allow"]) == (9200, ("any",))
+    assert osc_options(AppSettings(), None) is None  # no port anywhere: no OSC
