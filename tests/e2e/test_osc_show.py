@@ -165,3 +165,13 @@ def status_query() -> bytes:
     from pythonosc.osc_message_builder import OscMessageBuilder
 
     return OscMessageBuilder(address="/status").build().dgram
+
+
+def test_glide_to_a_seed_over_osc(show_path):
+    presenter = play_with_osc(show_path, {4: [("/latent/seed", [7, 0.0])]}, stop_at=20)
+    renderer = renderer_for(show_path)
+    G = renderer.generators["tiny"]
+    with torch.inference_mode():
+        target = to_uint8(G.synthesis(torch.from_numpy(renderer.target_ws("tiny", 7))[None]))[0]
+    after = [pixels for _, pixels in presenter.shown[12:]]
+    assert after and all(np.abs(p.astype(int) - target.astype(int)).max() <= 1 for p in after)
