@@ -129,6 +129,8 @@ class RenderStats:
     dropped: int = 0  # frames pushed out of the full queue before the presenter took them
     failed: int = 0
     passes: int = 0
+    commands: int = 0  # commands applied (keys, OSC, reloads)
+    failed_commands: int = 0
     batch_sizes: dict[int, int] = field(default_factory=dict)  # batch size -> passes
     gen_ms: deque[float] = field(default_factory=lambda: deque(maxlen=GEN_MS_WINDOW))
 
@@ -348,6 +350,16 @@ class RenderLoop:
             self._apply(command)
 
     def _apply(self, command: Command) -> None:
+        """Apply one command; a failure is logged with its traceback and the show plays on."""
+        self.stats.commands += 1
+        try:
+            self._apply_command(command)
+        except Exception:  # input must never end the show (STYLE.md §10)
+            self.stats.failed_commands += 1
+            self.failure_log.log(logging.ERROR, "command failed and was dropped: %r", command,
+                                 exc_info=True)  # fmt: skip
+
+    def _apply_command(self, command: Command) -> None:
         """Apply one command to the clock / schedule (render thread only)."""
         now_wall_s = self.wall_clock()
         self.live_until_wall_s = now_wall_s + LIVE_HOLD_S

@@ -175,3 +175,49 @@ def test_glide_to_a_seed_over_osc(show_path):
         target = to_uint8(G.synthesis(torch.from_numpy(renderer.target_ws("tiny", 7))[None]))[0]
     after = [pixels for _, pixels in presenter.shown[12:]]
     assert after and all(np.abs(p.astype(int) - target.astype(int)).max() <= 1 for p in after)
+
+
+def example_message(example: str) -> tuple[str, list]:
+    """'/show/seek 90' -> ('/show/seek', [90]) with ints, floats and strings as typed."""
+    address, *words = example.split()
+    values: list = []
+    for word in words:
+        for kind in (int, float):
+            try:
+                values.append(kind(word))
+                break
+            except ValueError:
+                continue
+        else:
+            values.append(word)
+    return address, values
+
+
+def test_every_documented_address_steers_a_running_show(show_path):
+    from installation.control.addresses import ADDRESSES, parse
+
+    messages = [example_message(entry.example) for entry in ADDRESSES]
+    messages += [("/show/play", []), ("/show/fade", [1.0, 0.0]), ("/show/speed", [1.0])]
+    expected_commands = sum(len(parse(address, values)) for address, values in messages)
+    settings = AppSettings(show_path=show_path, is_headless=True, fps=20.0, is_blending=False,
+                           is_watching=False, osc_host="127.0.0.1", osc_port=0,
+                           osc_allow=("loopback",))  # fmt: skip
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    board = app.StatusBoard()
+    osc = app.start_osc(settings, commands, board)
+    script = {4: messages}
+    try:
+        presenter = SendingPresenter(osc.port, script, stop_at=40)
+        try:
+            assert app.play(settings, renderer_for(show_path), presenter, commands=commands,
+                            board=board) == 0  # fmt: skip
+        finally:
+            presenter.close()
+    finally:
+        osc.stop()
+    assert osc.counters.accepted == len(messages) and osc.counters.rejected == 0
+    assert board.loop is not None
+    assert board.loop.stats.commands == expected_commands  # every command reached the loop
+    assert board.loop.stats.failed_commands == 0
+    tail = [frame for frame, _ in presenter.shown[-5:]]
+    assert len({f.show_time_s for f in tail}) == len(tail)  # playing again after it all
