@@ -12,13 +12,14 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from installation.errors import InstallationError
-from installation.models.latents import seed_z, to_uint8
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,10 @@ def describe(G: Any, path: str) -> dict[str, Any]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    import torch  # here, not at the top: `osc-send` and `schema` start without torch
+
     from installation.models import load_generator
+    from installation.models.latents import seed_z, to_uint8
     from installation.models.stylegan3 import camera_transform
 
     G = load_generator(args.model, device=args.device, precision=args.precision)
@@ -194,13 +198,18 @@ def class_vector(G: Any, class_idx: int | None) -> torch.Tensor | None:
         raise InstallationError(f"the model is conditional: pass --class 0..{G.c_dim - 1}")
     if not 0 <= class_idx < G.c_dim:
         raise InstallationError(f"--class {class_idx} is outside 0..{G.c_dim - 1}")
+    import torch
+
     c = torch.zeros(1, G.c_dim)
     c[0, class_idx] = 1
     return c
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    import torch
+
     from installation.models import load_generator, save_generator
+    from installation.models.latents import seed_z
 
     started = time.perf_counter()
     G = load_generator(args.model)
