@@ -6,11 +6,12 @@ Settings are immutable after start: a change means a restart (STYLE.md §8).
 from __future__ import annotations
 
 import argparse
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Precision = Literal["fast", "exact"]
 Fit = Literal["letterbox", "fill", "stretch"]
@@ -100,59 +101,28 @@ def parse_size(text: str) -> tuple[int, int]:
     return size
 
 
-def _positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def _checked_number(
+    convert: Callable[[str], float], is_ok: Callable[[float], bool], expected: str
+) -> Callable[[str], Any]:
+    """An argparse type: `convert(text)` that must satisfy `is_ok`, else 'expected <expected>'."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not is_ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: an integer > 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected an integer > 0, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    """argparse type: a number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    """argparse type: a UDP port 1..65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 1..65535, got {text!r}")
-    return value
+_positive_float = _checked_number(float, lambda v: v > 0, "a number > 0")
+_positive_int = _checked_number(int, lambda v: v > 0, "an integer > 0")
+_non_negative_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0")
+_non_negative_float = _checked_number(float, lambda v: 0 <= v < math.inf, "a number >= 0")
+_port = _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535")
 
 
 def _host_port(text: str) -> tuple[str, int]:

@@ -426,12 +426,12 @@ class RenderLoop:
                               "live block lists: %s)", command.name, section.name,
                               ", ".join(p.name for p in section.live) or "-")  # fmt: skip
             return
-        param = next((p for p in section.live if p.name == command.name), None)
+        param = _live_param(section, command.name)
         slew_s = LIVE_DEFAULT_SLEW_S if param is None else param.slew_s
         hold_s = LIVE_DEFAULT_HOLD_S if param is None else param.hold_s
         self.live.set(command.name, command.value, now_wall_s, slew_s, hold_s)
         self.live.forget_finished(now_wall_s)
-        self.needs_still = self.clock is not None and self.clock.is_paused  # show it while paused
+        self._show_change_while_paused()
 
     def _glide_to(self, command: GlideTo, now_wall_s: float, now_show_s: float) -> None:
         """Glide from the walk to a seed's or a stored latent's ws; it holds, then hands back."""
@@ -450,7 +450,7 @@ class RenderLoop:
         self.latent_target = target
         self.live.set(LIVE_LATENT, 0.0, now_wall_s, max(command.glide_s, 0.0),
                       LIVE_DEFAULT_HOLD_S)  # fmt: skip
-        self.needs_still = self.clock is not None and self.clock.is_paused
+        self._show_change_while_paused()
         log.info("glide to %s glide_s=%g hold_s=%g model=%s", what, command.glide_s,
                  LIVE_DEFAULT_HOLD_S, model)  # fmt: skip
 
@@ -484,7 +484,7 @@ class RenderLoop:
             log.error("noise mode %r dropped: expected one of %s", mode, ", ".join(NOISE_MODES))
             return
         self.renderer.noise_mode_override = mode  # type: ignore[attr-defined]
-        self.needs_still = self.clock is not None and self.clock.is_paused
+        self._show_change_while_paused()
         log.info("noise mode=%s", mode or "show")
 
     def _set_mixing(self, command: SetMixing, now_show_s: float) -> None:
@@ -499,6 +499,10 @@ class RenderLoop:
             self.renderer.mixing_override = (source, first, command.stop)  # type: ignore[attr-defined]
             log.info("mixing seed=%d rows=%d..%s", command.seed, first,
                      "end" if command.stop is None else command.stop - 1)  # fmt: skip
+        self._show_change_while_paused()
+
+    def _show_change_while_paused(self) -> None:
+        """A live change while paused: render the still again so the screen shows it."""
         self.needs_still = self.clock is not None and self.clock.is_paused
 
     def _sensor(self, command: SensorInput, now_wall_s: float, now_show_s: float) -> None:
@@ -524,17 +528,17 @@ class RenderLoop:
             self.live_log.log(logging.WARNING, "sensor %r: live %r is not steerable in section "
                               "%r", command.name, output.target, section.name)  # fmt: skip
             return
-        param = next((p for p in section.live if p.name == output.target), None)
+        param = _live_param(section, output.target)
         slew_s = SENSOR_SLEW_S if param is None else param.slew_s
         self.live.set(output.target, output.value, now_wall_s, slew_s, output.hold_s)
-        self.needs_still = self.clock is not None and self.clock.is_paused
+        self._show_change_while_paused()
 
     def _set_speed(self, speed: float, now_wall_s: float, now_show_s: float) -> None:
         """Run the show clock at `speed` (clamped to the section's live range, if it has one)."""
         assert self.clock is not None
         low, high = SPEED_RANGE
         section = self._section_at(now_show_s)
-        param = next((p for p in section.live if p.name == "speed"), None)
+        param = _live_param(section, "speed")
         if param is not None:
             low, high = param.range
         speed = float(min(max(speed, low), high, SPEED_RANGE[1]))
@@ -596,6 +600,11 @@ class RenderLoop:
             return
         if self.reloader.reload(self.clock.show_time_s(self.wall_clock())):
             self.needs_still = self.clock.is_paused
+
+
+def _live_param(section: Any, name: str) -> Any:
+    """The section's `live` entry for `name` (its range, slew, hold), or None."""
+    return next((param for param in section.live if param.name == name), None)
 
 
 def _powers_of_two(limit: int) -> list[int]:
