@@ -75,7 +75,8 @@ def test_select_auto_with_cuda_but_no_kernels_warns_once(monkeypatch, caplog):
         assert kernels.select("auto") == "torch"
     records = [r for r in caplog.records if r.name.startswith("kernels")]
     assert [r.levelname for r in records] == ["WARNING"]
-    assert "not built yet" in backend.reason()
+    # why the kernels did not load (here: no cuda-bindings, or a CPU-only torch) is in the line
+    assert backend.reason() and backend.reason() in records[0].getMessage()
 
 
 def test_select_cuda_raises_with_reason_on_this_machine(monkeypatch):
