@@ -65,6 +65,14 @@ class Compiled:
 Compiler = Callable[[str, str, str, Sequence[str]], tuple[bytes, str]]
 
 
+def loaded() -> CompiledKernels:
+    """The loaded kernels (the backend is "cuda" only when load() gave them)."""
+    compiled, reason = load()
+    if compiled is None:
+        raise RuntimeError(f"CUDA kernels are not loaded: {reason}")
+    return compiled
+
+
 def load() -> tuple[CompiledKernels | None, str]:
     """Return (compiled kernels or None, reason); tried once per process, then cached."""
     global _cache

@@ -2,7 +2,7 @@
 
 - `_reference`: the definition, one plain PyTorch op per step (x + b, act, * gain, clamp).
 - `_fast`: the "torch" backend, the same math with in-place ops on one temporary.
-- `_cuda`: not there yet (CUDA kernels arrive with the kernel issue).
+- `_cuda`: csrc/bias_act.cu through kernels/_compile.py (float32/float16).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import logging
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kernels import backend
+from kernels import _compile, backend
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,39 @@ def _fast(x, b, dim: int, act: str, alpha: float, gain: float, clamp: float | No
     return y
 
 
+# Activation codes of csrc/bias_act.cu (kernels/csrc/README.md)
+ACT_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
+CUDA_BLOCK = 256  # threads per block; the kernel loops (grid-stride), so any grid size works
+CUDA_MAX_BLOCKS = 65535
+
+
 def _cuda(x, b, dim, act, alpha, gain, clamp) -> torch.Tensor:
-    """CUDA path: arrives with the kernel issue."""
-    raise NotImplementedError("CUDA bias_act kernels are not built yet (kernel issue)")
+    """CUDA backend: csrc/bias_act.cu for float32/float16 (other dtypes: the torch path).
+
+    Dense NCHW-contiguous or channels-last tensors go as they are (bias index from `inner`);
+    anything else is made contiguous first. The result keeps x's memory format.
+    """
+    if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
+        return _fast(x, b, dim, act, alpha, gain, clamp)
+    dim = dim % x.ndim
+    is_channels_last = (
+        x.ndim == 4 and dim == 1 and not x.is_contiguous()
+        and x.is_contiguous(memory_format=torch.channels_last)
+    )  # fmt: skip
+    if not is_channels_last:
+        x = x.contiguous()
+    inner = 1 if is_channels_last else math.prod(x.shape[dim + 1 :])
+    channels = x.shape[dim]
+    y = torch.empty_like(x)  # same memory format
+    bias = None if b is None else b.to(device=x.device, dtype=x.dtype).contiguous()
+    n = x.numel()
+    grid = min((n + CUDA_BLOCK - 1) // CUDA_BLOCK, CUDA_MAX_BLOCKS)
+    suffix = "f32" if x.dtype == torch.float32 else "f16"
+    compiled = _compile.loaded()
+    compiled.launch(
+        f"bias_act_{suffix}", (grid,), (CUDA_BLOCK,),
+        [x, bias, y, np.int64(n), np.int32(channels), np.int64(inner), np.int32(ACT_CODES[act]),
+         np.float32(alpha), np.float32(gain), np.float32(-1.0 if clamp is None else clamp)],
+        torch.cuda.current_stream(x.device).cuda_stream,
+    )  # fmt: skip
+    return y

@@ -5,7 +5,7 @@
 - `_fast`: the "torch" backend, exact to rounding: polyphase up pass and strided down pass (see
   upfirdn2d), gain folded into the up filter, the activation done in place, and the image
   processed in row strips so that the full-rate intermediate stays small.
-- `_cuda`: not there yet (CUDA kernels arrive with the kernel issue).
+- `_cuda`: no fused kernel yet; runs `_fast` on the GPU (the fused kernel is future work).
 """
 
 from __future__ import annotations
@@ -166,5 +166,8 @@ def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_fi
 
 
 def _cuda(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter) -> torch.Tensor:
-    """CUDA path: arrives with the kernel issue."""
-    raise NotImplementedError("CUDA filtered_lrelu kernels are not built yet (kernel issue)")
+    """CUDA backend: the fused kernel is not written yet, so the torch path runs on the GPU.
+
+    (bias_act and upfirdn2d have CUDA kernels; this op must never fail because one is missing.)
+    """
+    return _fast(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)

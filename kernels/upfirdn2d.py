@@ -5,7 +5,7 @@ Three implementations take the same normalised arguments:
   pad/crop, depthwise "valid" convolution with the flipped filter, keep every down-th sample).
 - `_fast`: the "torch" backend, exact to rounding: polyphase filtering (no zero-stuffed tensors),
   separable passes for 1D filters, only the kept samples computed, channels-last depthwise convs.
-- `_cuda`: not there yet (CUDA kernels arrive with the kernel issue).
+- `_cuda`: csrc/upfirdn2d.cu through kernels/_compile.py (float32/float16; a direct kernel).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kernels import backend
+from kernels import _compile, backend
 
 log = logging.getLogger(__name__)
 
@@ -307,9 +307,48 @@ def _reference(
     return x[:, :, ::downy, ::downx]
 
 
+CUDA_BLOCK = 256  # threads per block; the kernel loops (grid-stride), so any grid size works
+CUDA_MAX_BLOCKS = 65535
+
+
 def _cuda(x, f, up, down, pad, flip_filter, gain) -> torch.Tensor:
-    """CUDA path: arrives with the kernel issue."""
-    raise NotImplementedError("CUDA upfirdn2d kernels are not built yet (kernel issue)")
+    """CUDA backend: csrc/upfirdn2d.cu for float32/float16 (other dtypes: the torch path).
+
+    The kernel reads NCHW planes; a separable filter goes as its outer product (the reference
+    applies sqrt(gain) per axis, i.e. gain once). The result keeps x's memory format.
+    """
+    if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
+        return _fast(x, f, up, down, pad, flip_filter, gain)
+    n, c, h, w = x.shape
+    upx, upy = up
+    downx, downy = down
+    px0, px1, py0, py1 = pad
+    if f is None:
+        f2 = torch.ones([1, 1], device=x.device)
+    elif f.ndim == 1:
+        f2 = torch.outer(f, f)
+    else:
+        f2 = f
+    f2 = f2.to(device=x.device, dtype=torch.float32).contiguous()
+    fh, fw = f2.shape
+    out_h = (h * upy + py0 + py1 - fh) // downy + 1
+    out_w = (w * upx + px0 + px1 - fw) // downx + 1
+    is_channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    memory_format = torch.channels_last if is_channels_last else torch.contiguous_format
+    planes = x.contiguous()  # [N, C, H, W] dense: N*C planes
+    y = torch.empty((n, c, out_h, out_w), dtype=x.dtype, device=x.device)
+    total = n * c * out_h * out_w
+    grid = min((total + CUDA_BLOCK - 1) // CUDA_BLOCK, CUDA_MAX_BLOCKS)
+    suffix = "f32" if x.dtype == torch.float32 else "f16"
+    i32 = np.int32
+    _compile.loaded().launch(
+        f"upfirdn2d_{suffix}", (grid,), (CUDA_BLOCK,),
+        [planes, f2, y, i32(n * c), i32(h), i32(w), i32(out_h), i32(out_w), i32(upx), i32(upy),
+         i32(downx), i32(downy), i32(px0), i32(py0), i32(fh), i32(fw),
+         i32(1 if flip_filter else 0), np.float32(gain)],
+        torch.cuda.current_stream(x.device).cuda_stream,
+    )  # fmt: skip
+    return y.contiguous(memory_format=memory_format)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -104,6 +104,22 @@ def test_compile_load_is_cached(monkeypatch):
     assert calls == [1]
 
 
-def test_cuda_stubs_are_not_implemented():
-    with pytest.raises(NotImplementedError, match="kernel issue"):
-        ufd._cuda(None, None, (1, 1), (1, 1), (0, 0, 0, 0), False, 1.0)
+def test_cuda_paths_hand_dtypes_without_a_kernel_to_the_torch_path():
+    # bfloat16 has no CUDA kernel: the CUDA entry runs the torch path, so nothing is launched
+    # (this machine has no GPU: a launch would fail)
+    x = torch.randn(2, 3, 8, 8, dtype=torch.bfloat16)
+    f = torch.tensor([1.0, 3.0, 3.0, 1.0]) / 8
+    got = ufd._cuda(x, f, (2, 2), (1, 1), (2, 1, 2, 1), False, 4.0)
+    want = ufd._fast(x, f, (2, 2), (1, 1), (2, 1, 2, 1), False, 4.0)
+    assert torch.equal(got, want)
+    b = torch.randn(3, dtype=torch.bfloat16)
+    got = ba._cuda(x, b, 1, "lrelu", 0.2, 1.4, 256.0)
+    assert torch.equal(got, ba._fast(x, b, 1, "lrelu", 0.2, 1.4, 256.0))
+
+
+def test_filtered_lrelu_cuda_entry_runs_the_torch_path_until_its_kernel_exists():
+    x = torch.randn(1, 2, 12, 12)
+    fu = torch.tensor([1.0, 3.0, 3.0, 1.0]) / 8
+    b = torch.randn(2)
+    args = (x, fu, fu, b, (2, 2), (2, 2), (3, 3, 3, 3), 2**0.5, 0.2, 256.0, False)
+    assert torch.equal(flr._cuda(*args), flr._fast(*args))
