@@ -7,8 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras=""
-if [[ "${1:-}" == "--dev" ]]; then extras="[dev]"; fi
+extras=()
+if [[ "${1:-}" == "--dev" ]]; then extras+=(dev); fi
+# a CUDA PyTorch also gets the run-time kernel compiler (cuda-bindings + NVRTC, the gpu extra)
+if [[ -n "${LATENT_WALK_TORCH:-}" && "${LATENT_WALK_TORCH}" != *cpu* ]]; then extras+=(gpu); fi
+extras=$(IFS=,; [[ ${#extras[@]} -gt 0 ]] && echo "[${extras[*]}]" || true)
 
 # 1. system libraries for OpenGL (EGL for headless, GL for windows) and venv support
 need=()
