@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from installation.errors import InstallationError
+from installation.settings import ENV_KERNELS
 
 if TYPE_CHECKING:
     import torch
@@ -92,10 +94,17 @@ def write_png(path: Path, image: np.ndarray) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    import kernels.backend
     from installation.models import load_generator
 
     G = load_generator(args.model)
     info = describe(G, args.model)
+    logging.getLogger("kernels").setLevel(logging.ERROR)  # the line below says it already
+    try:
+        backend = kernels.backend.select(os.environ.get(ENV_KERNELS, "auto"))  # type: ignore[arg-type]
+        info["kernels"] = f"{backend} ({kernels.backend.reason()})"
+    except (RuntimeError, ValueError) as err:  # $LATENT_WALK_KERNELS=cuda where they can't load
+        info["kernels"] = f"unavailable: {err}"
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

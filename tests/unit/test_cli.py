@@ -36,6 +36,8 @@ def test_inspect_json(pkl_dir: Path, capsys: pytest.CaptureFixture) -> None:
     assert "G_ema" in info["where"]
     assert len(info["layers"]) == 15
     assert info["fp16_layers"]  # SG3 marks its high-rate layers fp16
+    # which resampling kernels would run, and why (here: no CUDA device, the torch path)
+    assert info["kernels"].startswith(("torch (", "cuda ("))
 
 
 def test_inspect_text_via_module(pkl_dir: Path) -> None:
