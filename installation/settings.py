@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=None,
         help="display rate cap (default: the monitor's refresh, else "
-        f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless and for --out)",
+        f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless; --out: the show's output.fps)",
     )
     screen.add_argument("--headless", action="store_true",
                         help="render into an offscreen EGL framebuffer; no window")  # fmt: skip
