@@ -1,16 +1,19 @@
 """--out: render the show offline, frame by frame, into an MP4 or a PNG folder (not real time).
 
-The same timeline and ShowRenderer as live play, in batches, on this thread.
+The same timeline and ShowRenderer as live play, in batches, on this thread. Frames keep the
+model's resolution unless --size or the show's `output.size_px` asks for another (fitted as
+--fit says).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
 import numpy as np
 
-from installation.display.video import VideoWriter
+from installation.display.video import VideoWriter, fit_image
 from installation.progress import Progress
 from installation.settings import VIDEO_FPS, AppSettings
 from installation.show.schema import Show
@@ -27,9 +30,11 @@ def render_offline(settings: AppSettings) -> int:
     renderer, _, info = build_renderer(settings, show)
     fps = settings.fps or show.settings.output.fps or VIDEO_FPS  # the show's `output.fps`
     count = offline_frame_count(settings, show, fps)
-    log.info("offline render path=%s frames=%d fps=%g start_s=%g precision=%s batch=%d",
-             settings.out_path, count, fps, settings.start_s, info.precision,
-             settings.max_batch)  # fmt: skip
+    size_px = settings.window_size_px or show.settings.output.size_px  # None: the model's
+    log.info("offline render path=%s frames=%d fps=%g size=%s fit=%s start_s=%g precision=%s "
+             "batch=%d", settings.out_path, count, fps,
+             "model" if size_px is None else "x".join(map(str, size_px)), settings.fit,
+             settings.start_s, info.precision, settings.max_batch)  # fmt: skip
     started_s = time.perf_counter()
     gen_ms: list[float] = []
     with VideoWriter(settings.out_path, fps) as writer, Progress(count, "render") as progress:
@@ -37,6 +42,9 @@ def render_offline(settings: AppSettings) -> int:
             slots = [(i, settings.start_s + i / fps)
                      for i in range(first, min(first + settings.max_batch, count))]  # fmt: skip
             for frame in renderer.render_batch(slots):
+                if size_px is not None:
+                    pixels = fit_image(frame.rgb8(), size_px, settings.fit)
+                    frame = dataclasses.replace(frame, pixels=pixels)
                 writer.write(frame)
                 gen_ms.append(frame.gen_ms)
             progress.update(len(slots))

@@ -152,8 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--display", type=_non_negative_int, default=0, metavar="N",
                         help="display index for fullscreen (default 0)")  # fmt: skip
     screen.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
-    screen.add_argument("--size", type=parse_size, default=None, metavar="WxH",
-                        help="window / offscreen size in pixels (default 1280x720)")  # fmt: skip
+    screen.add_argument(
+        "--size", type=parse_size, default=None, metavar="WxH",
+        help="window / offscreen size in pixels (default 1280x720); with --out the video's "
+        "size (default: the show's output.size_px, else the model's)",
+    )  # fmt: skip
     screen.add_argument(
         "--fps",
         type=_positive_float,

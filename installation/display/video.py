@@ -102,6 +102,35 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
+def fit_image(rgb: np.ndarray, size_px: tuple[int, int], fit: str = "letterbox") -> np.ndarray:
+    """[H, W, 3] uint8 fitted into (width, height): letterbox (black bars), fill (crop), stretch.
+
+    Resampled with Lanczos (Pillow), as a video wants; the same geometry as the window's.
+    """
+    from PIL import Image
+
+    from installation.display.presenter import fill_viewport, fit_viewport
+
+    target_w, target_h = size_px
+    image_w, image_h = rgb.shape[1], rgb.shape[0]
+    if (image_w, image_h) == (target_w, target_h):
+        return rgb
+    if fit == "stretch":
+        x, y, width, height = 0, 0, target_w, target_h
+    elif fit == "fill":
+        x, y, width, height = fill_viewport((image_w, image_h), size_px)
+    else:
+        x, y, width, height = fit_viewport((image_w, image_h), size_px)
+    scaled = np.asarray(Image.fromarray(rgb).resize((width, height), Image.LANCZOS))
+    out = np.zeros((target_h, target_w, 3), dtype=np.uint8)
+    src_x, src_y = max(-x, 0), max(-y, 0)  # fill: crop what falls outside
+    dst_x, dst_y = max(x, 0), max(y, 0)
+    w = min(width - src_x, target_w - dst_x)
+    h = min(height - src_y, target_h - dst_y)
+    out[dst_y : dst_y + h, dst_x : dst_x + w] = scaled[src_y : src_y + h, src_x : src_x + w]
+    return out
+
+
 class VideoWriter:
     """Writes Frames to an H.264 file (ffmpeg) or to a directory of PNGs, all of one size.
 

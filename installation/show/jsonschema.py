@@ -276,7 +276,7 @@ def show_json_schema() -> dict[str, Any]:
                         "items": {"type": "integer", "minimum": 1},
                         "minItems": 2,
                         "maxItems": 2,
-                        "description": "[width, height]",
+                        "description": "[width, height] of the video (default: the model's)",
                     },
                     "fps": _num("frames per second", exclusiveMinimum=0),
                 },

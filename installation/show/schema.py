@@ -67,9 +67,12 @@ NAMED_LAYERS: dict[str, tuple[int, int | None]] = {
 
 @dataclass(frozen=True)
 class OutputSettings:
-    """Size and frame rate of an offline render."""
+    """Size and frame rate of an offline render (`--out`).
 
-    size_px: tuple[int, int] = (1920, 1080)
+    size_px None: the model's own resolution; otherwise frames are fitted into it (--fit).
+    """
+
+    size_px: tuple[int, int] | None = None
     fps: float = 30.0
 
 

@@ -195,6 +195,15 @@ def test_out_mp4_writes_the_show_frame_exactly(demo_copy, tmp_path):
     assert stats["frames_written"] == 24 and stats["precision"] == "exact"
 
 
+def test_out_size_fits_frames_into_the_video(demo_copy, tmp_path):
+    out = tmp_path / "sized"
+    result = run_show(str(demo_copy), "--out", f"{out}/", "--frames", "2", "--size", "64x32")
+    assert result.returncode == 0, result.stderr
+    frame = iio.imread(out / "frame_000000.png")
+    assert frame.shape == (32, 64, 3)
+    assert (frame[:, :16] == 0).all() and frame[:, 16:48].max() > 0  # letterboxed 16 px model
+
+
 def test_out_png_folder_matches_the_renderer(demo_copy, tmp_path):
     out = tmp_path / "frames"
     result = run_show(str(demo_copy), "--out", f"{out}/", "--fps", "5", "--frames", "4",

@@ -183,3 +183,27 @@ def test_close_logs_a_summary(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     assert f"video written path={tmp_path / 'show.mp4'} kind=mp4 frames=3 size=63x47 fps=25" in (
         messages
     )
+
+
+def test_fit_image_letterbox_fill_and_stretch():
+    from installation.display.video import fit_image
+
+    image = np.full((20, 40, 3), 200, dtype=np.uint8)  # 2:1, a flat colour
+    boxed = fit_image(image, (40, 40), "letterbox")
+    assert boxed.shape == (40, 40, 3)
+    assert (boxed[:10] == 0).all() and (boxed[30:] == 0).all()  # bars above and below
+    assert (np.abs(boxed[12:28].astype(int) - 200) <= 1).all()
+    filled = fit_image(image, (40, 40), "fill")
+    assert filled.shape == (40, 40, 3) and (np.abs(filled.astype(int) - 200) <= 1).all()
+    stretched = fit_image(image, (10, 30), "stretch")
+    assert stretched.shape == (30, 10, 3) and (np.abs(stretched.astype(int) - 200) <= 1).all()
+    assert fit_image(image, (40, 20)) is image  # already the size: untouched
+
+
+def test_fill_crops_the_centre():
+    from installation.display.video import fit_image
+
+    image = np.zeros((10, 30, 3), dtype=np.uint8)
+    image[:, 10:20] = 255  # a white middle third
+    filled = fit_image(image, (10, 10), "fill")
+    assert filled.shape == (10, 10, 3) and filled[:, 2:8].min() > 200  # only the middle is left
