@@ -9,8 +9,10 @@ A single `stopping` event ends both threads (STYLE.md §8).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -34,6 +36,7 @@ from installation.display.presenter import (
     Presenter,
 )
 from installation.display.window import WindowPresenter, require_display
+from installation.logs import RateLimitedLog
 from installation.offline import render_offline
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop, RenderStats
@@ -54,16 +57,25 @@ from installation.startup import (  # noqa: F401 - check_device, Reloader: part 
     check_device,
     load_startup,
 )
-from installation.stats import cuda_peak_mb, log_summary, peak_rss_mb, write_stats
+from installation.stats import (
+    cuda_peak_mb,
+    log_summary,
+    peak_rss_mb,
+    rss_mb,
+    write_stats,
+    write_status_file,
+)
 from installation.walk.commands import Command, JumpSection, ReloadShow, TogglePause
 
 log = logging.getLogger(__name__)
+STATUS_LOG = RateLimitedLog(log, interval_s=600.0)  # a status file that cannot be written
 
 FRAMES_QUEUE_SIZE = 2  # STYLE.md §8: bounded, the newest frame wins (plus one lookahead batch)
 JOIN_TIMEOUT_S = 10.0  # a pass in progress cannot be interrupted; allow a slow one to finish
 POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this often
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
 OVERLAY_INTERVAL_S = 0.25  # overlay text refresh
+STATUS_FILE_INTERVAL_S = 2.0  # --status-file rewrite period
 VSYNC_MARGIN_S = 0.002  # wake this much before the next vertical blank to prepare the frame
 KEY_COMMANDS: dict[str, Command] = {
     PAUSE: TogglePause(),
@@ -191,6 +203,37 @@ class StatusBoard:
         return status
 
 
+def write_status(
+    path: Path,
+    board: StatusBoard,
+    state: PresentState,
+    pacer: FramePacer,
+    loop: RenderLoop,
+    is_running: bool = True,
+) -> None:
+    """Rewrite the --status-file: the board's status plus process health (main thread)."""
+    now_s = time.perf_counter()
+    record: dict[str, Any] = {
+        "pid": os.getpid(),
+        "time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "running": is_running,
+        "exit": None if is_running else state.quit_reason,
+        "uptime_s": round(now_s - state.started_s, 1),
+        "frames_shown": pacer.counters.shown,
+        "frames_generated": loop.stats.generated,
+        "frames_failed": loop.stats.failed,
+        "commands_failed": loop.stats.failed_commands,
+        "last_frame_age_s": None if state.last_present_s is None
+        else round(now_s - state.last_present_s, 2),
+        "rss_mb": round(rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        **board.status(),
+    }  # fmt: skip
+    error = write_status_file(path, record)
+    if error is not None:
+        STATUS_LOG.log(logging.ERROR, "status file not written path=%s: %s", path, error)
+
+
 def open_presenter(settings: AppSettings) -> Presenter:
     """An offscreen EGL presenter for --headless, otherwise the pygame window."""
     if settings.is_headless:
@@ -224,6 +267,8 @@ class PresentState:
     last_overlay_s: float = -math.inf
     overlay_lines: list[str] | None = None  # what the presenter shows now
     level: float = 1.0  # picture level the presenter draws with
+    last_present_s: float | None = None  # perf_counter time of the last draw
+    next_status_s: float = 0.0  # when the --status-file is rewritten next
     played_s: float = 0.0  # show time played (for --duration): jumps and seeks do not count
     last_show_s: float | None = None
     last_epoch: int = 0
@@ -298,15 +343,15 @@ def play(
     loop, info = started
     pacer = FramePacer(settings.is_blending)
     state = PresentState(started_s=time.perf_counter())
-    if board is not None:
-        board.attach(loop, pacer, state, info)
+    board = board or StatusBoard()
+    board.attach(loop, pacer, state, info)
     log.info("show started fps=%g blend=%s batch_max=%d latency_ms=%g start_s=%g frames=%s "
              "duration_s=%s", fps, settings.is_blending, settings.max_batch,
              settings.latency_budget_s * 1000, settings.start_s, settings.max_frames,
              settings.max_duration_s)  # fmt: skip
     try:
         present_loop(settings, presenter, frames, commands, loop, pacer, state, fps, stopping,
-                     render_thread, info)  # fmt: skip
+                     render_thread, info, board)  # fmt: skip
     finally:
         stopping.set()
         render_thread.join(JOIN_TIMEOUT_S)
@@ -315,6 +360,8 @@ def play(
                         JOIN_TIMEOUT_S)  # fmt: skip
     stats = run_stats(loop.stats, pacer.counters, state, loop, fps, info)
     log_summary("summary", stats)
+    if settings.status_file is not None:
+        write_status(settings.status_file, board, state, pacer, loop, is_running=False)
     if settings.stats_json is not None:
         write_stats(settings.stats_json, stats)
     if loop.stats.generated == 0:
@@ -352,6 +399,7 @@ def present_loop(
     stopping: threading.Event,
     render_thread: threading.Thread,
     info: RunInfo,
+    board: StatusBoard,
 ) -> None:
     """Main thread: poll the UI, take frames, show what is due at each display tick."""
     period_s = 1.0 / fps
@@ -389,6 +437,7 @@ def present_loop(
             if pick is not None and pick_key(pick) != last_key:
                 presenter.present(pick.frame, pick.blend_with, pick.mix)
                 state.draws += 1
+                state.last_present_s = now_s
                 last_key = pick_key(pick)
                 is_flipped = is_vsynced
             if settings.max_frames is not None and pacer.counters.shown >= settings.max_frames:
@@ -398,6 +447,9 @@ def present_loop(
             if now_s >= next_summary_s:
                 log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info))
                 next_summary_s += SUMMARY_INTERVAL_S
+            if settings.status_file is not None and now_s >= state.next_status_s:
+                write_status(settings.status_file, board, state, pacer, loop)
+                state.next_status_s = now_s + STATUS_FILE_INTERVAL_S
             if is_flipped:  # the flip waited for the vertical blank: the next tick is one away
                 next_tick_s = time.perf_counter() + period_s - VSYNC_MARGIN_S
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import sys
 import time
@@ -13,13 +14,26 @@ LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s [%(threadName)s] %(name)s:
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def setup_logging(level: str | int = "INFO", log_file: str | os.PathLike | None = None) -> None:
-    """Configure the root logger once: stderr, plus `log_file` (appended) when given."""
+LOG_FILE_MAX_BYTES = 10 * 2**20  # a log file rotates at 10 MiB ...
+LOG_FILE_BACKUPS = 5  # ... and 5 old ones are kept: at most 60 MiB of logs on a gallery PC
+
+
+def setup_logging(
+    level: str | int = "INFO",
+    log_file: str | os.PathLike | None = None,
+    max_bytes: int = LOG_FILE_MAX_BYTES,
+    backups: int = LOG_FILE_BACKUPS,
+) -> None:
+    """Configure the root logger once: stderr, plus `log_file` (appended, size-rotated)."""
     formatter = logging.Formatter(LOG_FORMAT, datefmt=DATE_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            )
+        )
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

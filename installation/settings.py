@@ -56,6 +56,7 @@ class AppSettings:
     out_path: str | None = None  # offline render to FILE.mp4 or DIR/ (as typed: "/" matters)
     start_s: float = 0.0  # show time of the first frame
     stats_json: Path | None = None  # run statistics written here on exit
+    status_file: Path | None = None  # live status JSON, rewritten every few seconds
     is_kiosk: bool = False  # quit keys disabled (Ctrl+Shift+Q still quits)
     fit: Fit = "letterbox"  # frame vs screen aspect: black bars, crop to fill, or stretch
     is_blending: bool = True  # blend consecutive generated frames when they come slower
@@ -243,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write run statistics (frames, timings, memory) here on exit",
     )
+    logs.add_argument(
+        "--status-file", type=Path, default=None, metavar="FILE",
+        help="keep a status JSON here for monitoring (pid, show, section, show time, fps, "
+        "frames, last frame age, failures, memory), rewritten every 2 s",
+    )  # fmt: skip
     return parser
 
 
@@ -269,6 +275,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         out_path=args.out,
         start_s=args.start,
         stats_json=args.stats_json,
+        status_file=args.status_file,
         is_kiosk=args.kiosk,
         fit=args.fit,
         is_blending=not args.no_blend,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,27 @@ def cuda_peak_mb() -> float | None:
     if not torch.cuda.is_available() or not torch.cuda.is_initialized():
         return None
     return torch.cuda.max_memory_allocated() / 2**20
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MiB (Linux /proc; 0 where it is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * resource.getpagesize() / 2**20
+
+
+def write_status_file(path: Path, status: dict[str, Any]) -> str | None:
+    """Replace the status file atomically (temp file + rename); the error text, or None."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        return str(err)
+    return None
 
 
 def write_stats(path: Path, stats: dict[str, Any]) -> None:

@@ -344,3 +344,36 @@ def test_keys_jump_sections_toggle_the_overlay_and_quit(demo_copy):
     plain = overlay_frame.rgb8()
     assert not np.array_equal(with_overlay, plain)  # the overlay covers part of the frame
     assert len(presenter.shown) <= 13  # QUIT ended the show
+
+
+class StatusReadingPresenter(RecordingPresenter):
+    """Reads the --status-file while the show runs (after 60 frames, when it was rewritten)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.seen: dict | None = None
+
+    def poll(self) -> list[str]:
+        if len(self.shown) == 60 and self.seen is None and self.path.exists():
+            self.seen = json.loads(self.path.read_text())
+        return []
+
+
+def test_status_file_is_kept_while_running_and_final_on_exit(demo_copy, tmp_path):
+    path = tmp_path / "status" / "show.json"
+    settings = AppSettings(show_path=demo_copy, is_headless=True, fps=20.0, max_frames=70,
+                           is_watching=False, status_file=path)  # fmt: skip
+    presenter = StatusReadingPresenter(path)
+    try:
+        assert app.play(settings, tiny_show_renderer(demo_copy, "exact"), presenter) == 0
+    finally:
+        presenter.close()
+    seen = presenter.seen
+    assert seen is not None and seen["running"] is True and seen["pid"] == os.getpid()
+    assert 0 < seen["frames_shown"] <= 60 and seen["section"] in ("loop", "orbit")
+    assert seen["last_frame_age_s"] < 5
+    final = json.loads(path.read_text())
+    assert final["running"] is False and final["exit"] == "end"
+    assert final["frames_shown"] >= seen["frames_shown"] and final["rss_mb"] > 0
+    assert not list(path.parent.glob(".*.tmp"))  # written atomically, nothing left behind
