@@ -290,6 +290,23 @@ def cmd_osc_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from installation import doctor
+    from installation.settings import DEFAULT_SHOW_PATH, AppSettings
+
+    settings = AppSettings(
+        show_path=Path(args.show) if args.show else DEFAULT_SHOW_PATH,
+        osc_port=args.osc_port,
+        osc_host=args.osc_host,
+    )
+    results = doctor.run_checks(settings, Path(args.log_dir))
+    if args.json:
+        print(json.dumps(doctor.results_json(results), indent=2))
+    else:
+        print(doctor.format_report(results))
+    return doctor.exit_code(results)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latent-walk", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -341,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the replies that arrive within S seconds (exit 2 if none)",
     )  # fmt: skip
     p.set_defaults(func=cmd_osc_send)
+
+    p = sub.add_parser("doctor", help="check this PC for a show: GPU, display, OSC, show, disk")
+    p.add_argument("show", nargs="?", default=None, help="a show .yaml (default: shows/demo.yaml)")
+    p.add_argument("--osc-port", type=int, default=None, help="check this port, not show.osc")
+    p.add_argument("--osc-host", default=None, help="check binding this address")
+    p.add_argument("--log-dir", default=".", help="where the logs go (free space is checked)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_doctor)
     return parser
 
 
