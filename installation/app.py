@@ -65,7 +65,8 @@ from installation.stats import (
     write_stats,
     write_status_file,
 )
-from installation.walk.commands import Command, JumpSection, ReloadShow, TogglePause
+from installation.walk.commands import Command, JumpSection, ReloadShow, SetPaused, TogglePause
+from installation.walk.hours import fade_level
 
 log = logging.getLogger(__name__)
 STATUS_LOG = RateLimitedLog(log, interval_s=600.0)  # a status file that cannot be written
@@ -76,6 +77,7 @@ POLL_INTERVAL_S = 0.02  # the main thread handles window events at least this of
 SUMMARY_INTERVAL_S = 60.0  # STYLE.md §9: an fps/dropped-frame summary every minute
 OVERLAY_INTERVAL_S = 0.25  # overlay text refresh
 STATUS_FILE_INTERVAL_S = 2.0  # --status-file rewrite period
+OPENING_FADE_S = 10.0  # the picture fades in at opening time and out before closing time
 VSYNC_MARGIN_S = 0.002  # wake this much before the next vertical blank to prepare the frame
 KEY_COMMANDS: dict[str, Command] = {
     PAUSE: TogglePause(),
@@ -203,6 +205,37 @@ class StatusBoard:
         return status
 
 
+def opening_level(
+    loop: RenderLoop, commands: queue.SimpleQueue[Command], state: PresentState
+) -> float:
+    """The show's opening hours as a picture level (fading at the edges); pauses when closed.
+
+    Outside the hours the render thread is paused (the machine idles) and the picture is black
+    (`outside: black`) or the last frame stays (`hold`). A section name for `outside` is not
+    acted on yet: the show plays on (logged once).
+    """
+    hours = getattr(getattr(loop.renderer.timeline.show, "settings", None), "opening_hours", None)
+    if hours is None:
+        return 1.0
+    level = fade_level(hours, local_now(), OPENING_FADE_S)
+    is_open = level > 0.0
+    if is_open != state.is_open:
+        state.is_open = is_open
+        if hours.outside in ("black", "hold"):
+            commands.put(SetPaused(not is_open))
+        log.info("opening hours: %s (outside: %s)", "open" if is_open else "closed",
+                 hours.outside)  # fmt: skip
+        if hours.outside not in ("black", "hold"):
+            log.warning("opening hours: outside %r (a section) is not acted on yet; the show "
+                        "plays on", hours.outside)  # fmt: skip
+    return level if hours.outside == "black" else 1.0
+
+
+def local_now() -> datetime.datetime:
+    """Local wall-clock time, naive (opening hours are wall-clock times; tests replace this)."""
+    return datetime.datetime.now()
+
+
 def write_status(
     path: Path,
     board: StatusBoard,
@@ -269,6 +302,7 @@ class PresentState:
     level: float = 1.0  # picture level the presenter draws with
     last_present_s: float | None = None  # perf_counter time of the last draw
     next_status_s: float = 0.0  # when the --status-file is rewritten next
+    is_open: bool = True  # within the show's opening hours (as last acted on)
     played_s: float = 0.0  # show time played (for --duration): jumps and seeks do not count
     last_show_s: float | None = None
     last_epoch: int = 0
@@ -426,7 +460,7 @@ def present_loop(
             if settings.max_duration_s is not None and state.played_s >= settings.max_duration_s:
                 break
             pick = pacer.pick(show_s, clock.epoch, period_s)
-            level = loop.fade.level_at(now_s)
+            level = loop.fade.level_at(now_s) * opening_level(loop, commands, state)
             if level != state.level:  # blackout / fade: redraw with the new level
                 presenter.set_level(level)
                 state.level = level

@@ -377,3 +377,38 @@ def test_status_file_is_kept_while_running_and_final_on_exit(demo_copy, tmp_path
     assert final["running"] is False and final["exit"] == "end"
     assert final["frames_shown"] >= seen["frames_shown"] and final["rss_mb"] > 0
     assert not list(path.parent.glob(".*.tmp"))  # written atomically, nothing left behind
+
+
+class QuitAfterPolls(OffscreenPresenter):
+    """A real offscreen presenter that quits after `polls` display ticks."""
+
+    def __init__(self, polls: int) -> None:
+        super().__init__()
+        self.polls = polls
+
+    def poll(self) -> list[str]:
+        self.polls -= 1
+        return ["quit"] if self.polls <= 0 else []
+
+
+@pytest.mark.parametrize(("hour", "is_open"), [(20, False), (12, True)])
+def test_outside_opening_hours_the_picture_is_black_and_rendering_pauses(
+    demo_copy, monkeypatch, hour, is_open
+):
+    import datetime
+
+    show = demo_copy.parent / "hours.yaml"
+    show.write_text('show:\n  opening_hours: {from: "10:00", to: "18:00"}\n'
+                    + demo_copy.read_text(), encoding="utf-8")  # fmt: skip
+    monkeypatch.setattr(app, "local_now", lambda: datetime.datetime(2026, 11, 24, hour, 0))
+    settings = AppSettings(show_path=show, is_headless=True, fps=20.0, is_watching=False)
+    board = app.StatusBoard()
+    presenter = QuitAfterPolls(40)
+    try:
+        app.play(settings, tiny_show_renderer(show, "exact"), presenter, board=board)
+        pixels = presenter.read_back()
+    finally:
+        presenter.close()
+    assert board.loop is not None and board.loop.clock is not None
+    assert board.loop.clock.is_paused is not is_open  # closed: the machine idles
+    assert (pixels.max() == 0) is not is_open  # closed: black
