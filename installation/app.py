@@ -214,7 +214,8 @@ def opening_level(
     (`outside: black`) or the last frame stays (`hold`). A section name for `outside` is not
     acted on yet: the show plays on (logged once).
     """
-    hours = getattr(getattr(loop.renderer.timeline.show, "settings", None), "opening_hours", None)
+    show = getattr(getattr(loop.renderer, "timeline", None), "show", None)  # the newest show
+    hours = getattr(getattr(show, "settings", None), "opening_hours", None)
     if hours is None:
         return 1.0
     level = fade_level(hours, local_now(), OPENING_FADE_S)
