@@ -40,6 +40,20 @@ class SectionLatents:
     retime: tuple[np.ndarray, ...] | None = None
 
 
+def as_ws(array: np.ndarray, num_ws: int, w_dim: int) -> np.ndarray | None:
+    """ws [num_ws, w_dim] from a stored w: [w_dim] (broadcast), [num_ws, w_dim] or [1, ...].
+
+    None when the shape is none of these (the caller says where and why).
+    """
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.shape == (w_dim,):
+        return np.broadcast_to(array, (num_ws, w_dim)).copy()
+    if array.shape == (num_ws, w_dim):
+        return array
+    return None
+
+
 class _Resolver:
     """Maps seeds and z through one generator and checks file shapes against it."""
 
@@ -100,12 +114,9 @@ class _Resolver:
     def ws_file(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
         """A w file as ws [num_ws, w_dim] from [w_dim] (broadcast), [num_ws, w_dim] or [1, ...]."""
         array = self.load_array(path, field, is_npz)
-        if array.ndim == 3 and array.shape[0] == 1:
-            array = array[0]
-        if array.shape == (self.w_dim,):
-            return np.broadcast_to(array, (self.num_ws, self.w_dim)).copy()
-        if array.shape == (self.num_ws, self.w_dim):
-            return array
+        ws = as_ws(array, self.num_ws, self.w_dim)
+        if ws is not None:
+            return ws
         raise ShowError(
             f"{self.where(field)}: {path}: expected shape [w_dim] = ({self.w_dim},) or "
             f"[num_ws, w_dim] = ({self.num_ws}, {self.w_dim}) for model {self.section.model!r}, "

@@ -26,6 +26,7 @@ import numpy as np
 
 from installation.logs import RateLimitedLog
 from installation.render.frame import Frame
+from installation.render.latents import as_ws
 from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, NOISE_MODES
 from installation.walk.clock import ClockState
 from installation.walk.commands import (
@@ -404,16 +405,20 @@ class RenderLoop:
         else:
             log.error("unknown command dropped: %r", command)
 
-    def section_index_at(self, show_s: float) -> tuple[int, str]:
-        """(index, name) of the section playing at show_s (any thread may ask)."""
+    def _playing(self, show_s: float) -> tuple[int, Any]:
+        """(index, section) playing at show_s, in the timeline segment playing then."""
         offset_s, timeline = self.renderer.timeline.active(show_s)
         index = section_index_at(timeline.lengths_s, show_s - offset_s)
-        return index, timeline.show.sections[index].name
+        return index, timeline.show.sections[index]
+
+    def section_index_at(self, show_s: float) -> tuple[int, str]:
+        """(index, name) of the section playing at show_s (any thread may ask)."""
+        index, section = self._playing(show_s)
+        return index, section.name
 
     def _section_at(self, show_s: float) -> Any:
-        """The section playing at show_s (of the newest timeline segment playing then)."""
-        offset_s, timeline = self.renderer.timeline.active(show_s)
-        return timeline.show.sections[section_index_at(timeline.lengths_s, show_s - offset_s)]
+        """The section playing at show_s."""
+        return self._playing(show_s)[1]
 
     def _set_live(self, command: SetLive, now_wall_s: float, now_show_s: float) -> None:
         """Steer a live parameter with the playing section's range, slew and hold."""
@@ -461,22 +466,24 @@ class RenderLoop:
                     None)  # fmt: skip
         if path is None or "/" in name or name.startswith("."):
             raise ValueError(f"no {name}.npy or {name}.npz in {folder}")
-        data = np.load(path, allow_pickle=False)
         if path.suffix == ".npz":
-            key = next((k for k in ("ws", "w") if k in data.files), None)
-            if key is None:
-                raise ValueError(f"{path}: no 'ws' or 'w' array (found: {', '.join(data.files)})")
-            data = data[key]
-        array = np.asarray(data, dtype=np.float32)
+            with np.load(path, allow_pickle=False) as npz:
+                key = next((k for k in ("ws", "w") if k in npz.files), None)
+                if key is None:
+                    found = ", ".join(npz.files)
+                    raise ValueError(f"{path}: no 'ws' or 'w' array (found: {found})")
+                array = np.asarray(npz[key], dtype=np.float32)
+        else:
+            array = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
         G = self.renderer.generators[model]  # type: ignore[attr-defined]
         num_ws, w_dim = int(G.num_ws), int(G.w_dim)
-        if array.shape == (w_dim,):
-            array = np.broadcast_to(array, (num_ws, w_dim))
-        array = array.reshape(-1, w_dim) if array.size == num_ws * w_dim else array
-        if array.shape != (num_ws, w_dim):
+        if array.size == num_ws * w_dim:  # any layout of exactly the ws' numbers
+            array = array.reshape(num_ws, w_dim)
+        ws = as_ws(array, num_ws, w_dim)  # the stored-w rules the show loader uses
+        if ws is None:
             raise ValueError(f"{path}: shape {array.shape}, model {model!r} needs "
                              f"[{num_ws}, {w_dim}] or [{w_dim}]")  # fmt: skip
-        return np.ascontiguousarray(array)
+        return np.ascontiguousarray(ws)
 
     def _set_noise_mode(self, mode: str | None) -> None:
         """StyleGAN2 noise from now on: const, random, none, or None for the show's."""
@@ -581,10 +588,8 @@ class RenderLoop:
     def _seek(self, now_wall_s: float, target_s: float, command: Command) -> None:
         """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
         assert self.clock is not None
-        offset_s, timeline = self.renderer.timeline.active(target_s)
-        index = section_index_at(timeline.lengths_s, target_s - offset_s)
         log.info("seek show_time_s=%.3f section=%r by=%s", target_s,
-                 timeline.show.sections[index].name, type(command).__name__)  # fmt: skip
+                 self._section_at(target_s).name, type(command).__name__)  # fmt: skip
         # like the start: render the target's frame first, then run the clock from it
         self.clock = self.clock.seek(now_wall_s, target_s)
         self._render([target_s], self.clock.epoch)
