@@ -13,53 +13,20 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from installation.errors import InstallationError
 from installation.settings import ENV_KERNELS
-
-if TYPE_CHECKING:
-    import torch
+from installation.tools.common import (
+    class_vector,
+    parse_int_ranges,
+    parse_layer_range,
+    write_png,
+)
 
 log = logging.getLogger(__name__)
-
-
-def parse_int_ranges(text: str) -> list[int]:
-    """'0,1,4-6' -> [0, 1, 4, 5, 6]."""
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo, sep, hi = part.partition("-")
-        try:
-            if sep:
-                first, last = int(lo), int(hi)
-                if last < first:
-                    raise ValueError
-                values.extend(range(first, last + 1))
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not integers or ranges: {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"empty list: {text!r}")
-    return values
-
-
-def parse_layer_range(text: str, num_ws: int) -> list[int]:
-    """'8-' -> [8..num_ws-1]; '0-3' -> [0..3]; '2,5' -> [2, 5]; names coarse/middle/fine too."""
-    named = {"coarse": "0-3", "middle": "4-7", "fine": "8-"}
-    text = named.get(text, text)
-    if text.endswith("-"):
-        text = f"{text}{num_ws - 1}"
-    rows = parse_int_ranges(text)
-    bad = [r for r in rows if not 0 <= r < num_ws]
-    if bad:
-        raise InstallationError(f"--mix-layers: rows {bad} are outside 0..{num_ws - 1}")
-    return rows
 
 
 def parse_pair(text: str) -> tuple[float, float]:
@@ -81,13 +48,6 @@ def make_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
         r, q = divmod(i, cols)
         grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
     return grid
-
-
-def write_png(path: Path, image: np.ndarray) -> None:
-    """Write an [H, W, C] uint8 image as PNG (grey if C == 1)."""
-    import imageio.v3 as iio
-
-    iio.imwrite(path, image[..., 0] if image.shape[-1] == 1 else image)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,23 +155,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     print(f"wrote {len(images)} images to {out_dir} in {elapsed:.1f} s")
     return 0
-
-
-def class_vector(G: Any, class_idx: int | None) -> torch.Tensor | None:
-    """One-hot c for conditional models; errors that say what to pass."""
-    if G.c_dim == 0:
-        if class_idx is not None:
-            log.warning("--class ignored: the model is unconditional")
-        return None
-    if class_idx is None:
-        raise InstallationError(f"the model is conditional: pass --class 0..{G.c_dim - 1}")
-    if not 0 <= class_idx < G.c_dim:
-        raise InstallationError(f"--class {class_idx} is outside 0..{G.c_dim - 1}")
-    import torch
-
-    c = torch.zeros(1, G.c_dim)
-    c[0, class_idx] = 1
-    return c
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
