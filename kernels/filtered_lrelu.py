@@ -5,7 +5,9 @@
 - `_fast`: the "torch" backend, exact to rounding: polyphase up pass and strided down pass (see
   upfirdn2d), gain folded into the up filter, the activation done in place, and the image
   processed in row strips so that the full-rate intermediate stays small.
-- `_cuda`: no fused kernel yet; runs `_fast` on the GPU (the fused kernel is future work).
+- `_cuda`: csrc/filtered_lrelu.cu, the whole op fused in one launch per call: each block keeps
+  its input tile, full-rate tile and filters in shared memory (float32/float16; separable or 2-D
+  fu and fd). Shapes it does not support (see `_cuda_plan`) run `_fast` on the GPU instead.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kernels import backend
+from kernels import _compile, backend
 from kernels.upfirdn2d import (
     _memory_format,
     check_filter,
@@ -56,7 +60,8 @@ def filtered_lrelu(
         x: [N, C, H, W]; b: None or [C]; fu, fd: None, 1D (separable) or 2D filters.
         up, down: int or (x, y); padding: int, (x, y) or (x0, x1, y0, y1) for the up pass.
     Backend "reference" runs the literal spec 4.3 sequence, "torch" the exact strip-wise polyphase
-    path; the CUDA path is not there yet.
+    path, "cuda" the fused kernel (float32/float16; other dtypes and shapes too big for its shared
+    memory tiles take the torch path on the GPU).
     """
     check_image(x)
     fu = check_filter(fu, "fu")
@@ -165,9 +170,139 @@ def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_fi
     return out
 
 
-def _cuda(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter) -> torch.Tensor:
-    """CUDA backend: the fused kernel is not written yet, so the torch path runs on the GPU.
+# ------------------------------------------------------------------------------------------------
+# CUDA: csrc/filtered_lrelu.cu
 
-    (bias_act and upfirdn2d have CUDA kernels; this op must never fail because one is missing.)
+CUDA_BLOCK = 256  # threads per block: FLRELU_BLOCK (the kernel's __launch_bounds__)
+# Dynamic shared memory a launch may use without opting in per function (cuFuncSetAttribute).
+CUDA_SHARED_LIMIT_BYTES = 48 * 1024
+CUDA_MAX_GRID_YZ = 65535  # gridDim.y and gridDim.z limits (the kernel loops over planes by z)
+CUDA_MAX_INT = 1 << 30  # sizes and pads must fit the kernel's int arithmetic with room to spare
+# Output tiles (w, h) a block may compute; `_cuda_plan` picks the cheapest that fits.
+CUDA_TILES = ((64, 32), (32, 32), (32, 16), (16, 16), (16, 8), (8, 8), (8, 4), (4, 4))
+CUDA_TILE_OVERHEAD = 256  # per-tile cost (in full-rate samples) of loads, barriers and launch
+
+
+@dataclass(frozen=True)
+class CudaPlan:
+    """How `_cuda` launches the kernel: output tile per block, shared memory, grid."""
+
+    tile_w: int
+    tile_h: int
+    shared_bytes: int
+    grid: tuple[int, int, int]
+
+
+def _shared_floats(tile, up, down, fu_size, fu_sep: bool, fd_size, fd_sep: bool) -> int:
+    """Shared-memory floats of one block; mirrors `flrelu_layout` in csrc/filtered_lrelu.cu."""
+    (tile_w, tile_h), (up_x, up_y), (down_x, down_y) = tile, up, down
+    (fu_w, fu_h), (fd_w, fd_h) = fu_size, fd_size
+    mid_w = (tile_w - 1) * down_x + fd_w
+    mid_h = (tile_h - 1) * down_y + fd_h
+    in_w = (mid_w + fu_w - 2) // up_x + 1
+    in_h = (mid_h + fu_h - 2) // up_y + 1
+    n_fu = fu_w + fu_h if fu_sep else fu_w * fu_h
+    n_fd = fd_w + fd_h if fd_sep else fd_w * fd_h
+    n_tmp = max(in_h * mid_w if fu_sep else 0, mid_h * tile_w if fd_sep else 0)
+    return n_fu + n_fd + in_w * in_h + mid_w * mid_h + n_tmp
+
+
+def _cuda_plan(x, fu, fd, up, down, pad) -> CudaPlan | None:
+    """The cheapest tile whose shared memory fits, or None when the kernel can't take the shape.
+
+    None for: dtypes other than float32/float16, empty tensors, sizes or pads past 2^30 (int
+    arithmetic), filters so large that even a 4x4 output tile needs over 48 KiB of shared memory,
+    and more than 65535 tile rows.
     """
-    return _fast(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
+    if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
+        return None
+    n, c, h, w = x.shape
+    fu_size, fd_size = filter_size(fu), filter_size(fd)
+    mid_w = output_size(w, up[0], 1, pad[0], pad[1], fu_size[0])
+    mid_h = output_size(h, up[1], 1, pad[2], pad[3], fu_size[1])
+    out_w = output_size(mid_w, 1, down[0], 0, 0, fd_size[0])
+    out_h = output_size(mid_h, 1, down[1], 0, 0, fd_size[1])
+    if max(h * w, out_h * out_w, mid_h, mid_w, *map(abs, pad), *up, *down) >= CUDA_MAX_INT:
+        return None
+    fu_sep, fd_sep = fu is None or fu.ndim == 1, fd is None or fd.ndim == 1
+    best = None
+    for tile in CUDA_TILES:
+        floats = _shared_floats(tile, up, down, fu_size, fu_sep, fd_size, fd_sep)
+        grid = (-(-out_w // tile[0]), -(-out_h // tile[1]), min(n * c, CUDA_MAX_GRID_YZ))
+        if floats * 4 > CUDA_SHARED_LIMIT_BYTES or grid[1] > CUDA_MAX_GRID_YZ:
+            continue
+        mid_area = ((tile[0] - 1) * down[0] + fd_size[0]) * ((tile[1] - 1) * down[1] + fd_size[1])
+        cost = grid[0] * grid[1] * (mid_area + CUDA_TILE_OVERHEAD)
+        if best is None or cost < best[0]:
+            best = (cost, CudaPlan(tile[0], tile[1], floats * 4, grid))
+    return None if best is None else best[1]
+
+
+def _kernel_filter(
+    f, flip_filter: bool, gain: float, device
+) -> tuple[torch.Tensor, int, int, bool]:
+    """Correlation weights for the kernel: (float32 values, f_w, f_h, is_separable).
+
+    The reference convolves (flips f) unless flip_filter; a 1D filter becomes [w_x, w_y] with the
+    gain on w_x (the reference puts sqrt(gain) on each pass: the same product).
+    """
+    if f is None:
+        f = torch.ones([1])
+    f = f.to(device=device, dtype=torch.float32)
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    if f.ndim == 1:
+        return torch.cat([f * gain, f]).contiguous(), f.shape[0], f.shape[0], True
+    return (f * gain).contiguous(), f.shape[1], f.shape[0], False
+
+
+def _cuda(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter) -> torch.Tensor:
+    """CUDA backend: csrc/filtered_lrelu.cu, one fused launch; `_fast` where `_cuda_plan` says no.
+
+    The kernel reads NCHW planes (channels-last inputs are made contiguous first) and writes
+    NCHW; the result keeps x's memory format.
+    """
+    plan = _cuda_plan(x, fu, fd, up, down, pad)
+    if plan is None:
+        return _fast(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
+    name, args, y = cuda_launch_args(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
+    _compile.loaded().launch(
+        name,
+        plan.grid,
+        (CUDA_BLOCK,),
+        args,
+        torch.cuda.current_stream(x.device).cuda_stream,
+        shared_mem=plan.shared_bytes,
+    )
+    return y.contiguous(memory_format=_memory_format(x))
+
+
+def cuda_launch_args(
+    x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter
+) -> tuple[str, list, torch.Tensor]:
+    """(entry point, its arguments in csrc/README.md order, the NCHW output it fills) for `_cuda`.
+
+    Works on any device (the CPU emulation in tests/ runs the same arguments). Bias and filters
+    go as float32, the bias rounded to x's dtype first (the reference adds it in x's dtype).
+    """
+    plan = _cuda_plan(x, fu, fd, up, down, pad)
+    if plan is None:
+        raise ValueError(f"filtered_lrelu kernel can't take x {tuple(x.shape)} {x.dtype} here")
+    n, c, h, w = x.shape
+    wu, fu_w, fu_h, fu_sep = _kernel_filter(fu, flip_filter, float(up[0] * up[1]), x.device)
+    wd, fd_w, fd_h, fd_sep = _kernel_filter(fd, flip_filter, 1.0, x.device)
+    mid_w = output_size(w, up[0], 1, pad[0], pad[1], fu_w)
+    mid_h = output_size(h, up[1], 1, pad[2], pad[3], fu_h)
+    out_w = output_size(mid_w, 1, down[0], 0, 0, fd_w)
+    out_h = output_size(mid_h, 1, down[1], 0, 0, fd_h)
+    planes = x.contiguous()  # [N, C, H, W] dense: N*C planes
+    bias = None if b is None else b.to(device=x.device, dtype=x.dtype).float().contiguous()
+    y = torch.empty((n, c, out_h, out_w), dtype=x.dtype, device=x.device)
+    i32 = np.int32
+    args = [planes, bias, y, wu, wd, i32(n * c), i32(c), i32(h), i32(w), i32(out_h), i32(out_w),
+            i32(up[0]), i32(up[1]), i32(down[0]), i32(down[1]), i32(pad[0]), i32(pad[2]),
+            i32(fu_w), i32(fu_h), i32(fu_sep), i32(fd_w), i32(fd_h), i32(fd_sep),
+            i32(plan.tile_w), i32(plan.tile_h), np.float32(gain), np.float32(slope),
+            np.float32(-1.0 if clamp is None else clamp)]  # fmt: skip
+    suffix = "f32" if x.dtype == torch.float32 else "f16"
+    return f"filtered_lrelu_{suffix}", args, y
