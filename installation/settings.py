@@ -6,6 +6,7 @@ Settings are immutable after start: a change means a restart (STYLE.md §8).
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ ENV_KERNELS = "LATENT_WALK_KERNELS"  # environment default for --kernels
 OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local network
 OSC_DEFAULT_ALLOW = ("loopback", "local")  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
+DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class AppSettings:
     osc_port: int | None = None  # no port anywhere: no OSC server
     osc_allow: tuple[str, ...] | None = None  # senders OSC accepts (docs/osc.md)
     osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
+    # --supervise: this process only starts the show as a child and restarts it (supervise.py)
+    is_supervised: bool = False
+    supervise_timeout_s: float = DEFAULT_SUPERVISE_TIMEOUT_S  # no progress this long: restart
+    restart_at: datetime.time | None = None  # nightly soft restart, local wall-clock time
 
     @property
     def is_offline(self) -> bool:
@@ -136,6 +142,18 @@ def _host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT like 192.168.1.20:9001, got {text!r}")
     return host, port
+
+
+def _clock_time(text: str) -> datetime.time:
+    """argparse type: 'HH:MM' (24-hour local time) -> datetime.time."""
+    hours, sep, minutes = text.partition(":")
+    try:
+        value = datetime.time(int(hours), int(minutes)) if sep and len(minutes) == 2 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a time HH:MM like 04:30, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,6 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep a status JSON here for monitoring (pid, show, section, show time, fps, "
         "frames, last frame age, failures, memory), rewritten every 2 s",
     )  # fmt: skip
+    supervise = parser.add_argument_group("supervision (docs/operators.md)")
+    supervise.add_argument("--supervise", action="store_true",
+                           help="run the show as a child process and restart it when it dies "
+                           "or stops making progress, continuing the show time")  # fmt: skip
+    supervise.add_argument(
+        "--supervise-timeout", type=_positive_float, default=None,
+        metavar="S", help="with --supervise: restart a show that has shown no new frame (and "
+        f"is not paused) for S seconds (default {DEFAULT_SUPERVISE_TIMEOUT_S:g})",
+    )  # fmt: skip
+    supervise.add_argument("--restart-at", type=_clock_time, default=None, metavar="HH:MM",
+                           help="with --supervise: restart the show process every day at this "
+                           "local time, continuing the show time")  # fmt: skip
     return parser
 
 
@@ -258,6 +288,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
     args = parser.parse_args(argv)
     if args.kernels not in ("auto", "cuda", "torch", "reference"):
         parser.error(f"${ENV_KERNELS}={args.kernels!r}: expected auto, cuda, torch or reference")
+    check_supervise_options(parser, args)
     return AppSettings(
         show_path=args.show,
         display_index=args.display,
@@ -288,4 +319,17 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         osc_allow=None
         if args.osc_allow is None
         else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
+        is_supervised=args.supervise,
+        supervise_timeout_s=args.supervise_timeout or DEFAULT_SUPERVISE_TIMEOUT_S,
+        restart_at=args.restart_at,
     )
+
+
+def check_supervise_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--restart-at and --supervise-timeout need --supervise; --supervise is for live play."""
+    if args.supervise and args.out is not None:
+        parser.error("--supervise is for live play, not with --out")
+    if not args.supervise and args.restart_at is not None:
+        parser.error("--restart-at needs --supervise (the supervisor starts the fresh show)")
+    if not args.supervise and args.supervise_timeout is not None:
+        parser.error("--supervise-timeout needs --supervise")
