@@ -210,9 +210,9 @@ def _shared_floats(tile, up, down, fu_size, fu_sep: bool, fd_size, fd_sep: bool)
 def _cuda_plan(x, fu, fd, up, down, pad) -> CudaPlan | None:
     """The cheapest tile whose shared memory fits, or None when the kernel can't take the shape.
 
-    None for: dtypes other than float32/float16, empty tensors, sizes or pads past 2^30 (int
-    arithmetic), filters so large that even a 4x4 output tile needs over 48 KiB of shared memory,
-    and more than 65535 tile rows.
+    None for: dtypes other than float32/float16, empty inputs or outputs, sizes or pads past
+    2^30 (int arithmetic), filters so large that even a 4x4 output tile needs over 48 KiB of
+    shared memory, and more than 65535 tile rows.
     """
     if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
         return None
@@ -222,6 +222,8 @@ def _cuda_plan(x, fu, fd, up, down, pad) -> CudaPlan | None:
     mid_h = output_size(h, up[1], 1, pad[2], pad[3], fu_size[1])
     out_w = output_size(mid_w, 1, down[0], 0, 0, fd_size[0])
     out_h = output_size(mid_h, 1, down[1], 0, 0, fd_size[1])
+    if min(out_w, out_h) < 1:
+        return None
     if max(h * w, out_h * out_w, mid_h, mid_w, *map(abs, pad), *up, *down) >= CUDA_MAX_INT:
         return None
     fu_sep, fd_sep = fu is None or fu.ndim == 1, fd is None or fd.ndim == 1
