@@ -152,6 +152,11 @@ CUDA_BLOCK = 256  # threads per block; the kernel loops (grid-stride), so any gr
 CUDA_MAX_BLOCKS = 65535
 
 
+def cuda_grid(n: int, block: int = CUDA_BLOCK, max_blocks: int = CUDA_MAX_BLOCKS) -> tuple[int]:
+    """Blocks for n elements, one thread each, capped (the kernel loops over the rest)."""
+    return (max(1, min((n + block - 1) // block, max_blocks)),)
+
+
 def _cuda(x, b, dim, act, alpha, gain, clamp) -> torch.Tensor:
     """CUDA backend: csrc/bias_act.cu for float32/float16 (other dtypes: the torch path).
 
@@ -160,6 +165,22 @@ def _cuda(x, b, dim, act, alpha, gain, clamp) -> torch.Tensor:
     """
     if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
         return _fast(x, b, dim, act, alpha, gain, clamp)
+    name, args, y = cuda_launch_args(x, b, dim, act, alpha, gain, clamp)
+    _compile.loaded().launch(
+        name, cuda_grid(y.numel()), (CUDA_BLOCK,), args,
+        torch.cuda.current_stream(x.device).cuda_stream,
+    )  # fmt: skip
+    return y
+
+
+def cuda_launch_args(x, b, dim, act, alpha, gain, clamp) -> tuple[str, list, torch.Tensor]:
+    """(entry point, its arguments in csrc/README.md order, the output it fills) for `_cuda`.
+
+    x must be float32/float16 and non-empty. Works on any device (the CPU emulation in
+    tests/cuda_emu runs the same arguments); y is allocated here, uninitialised, in x's format.
+    """
+    if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
+        raise ValueError(f"bias_act kernel takes non-empty float32/float16, got {_describe(x)}")
     dim = dim % x.ndim
     is_channels_last = (
         x.ndim == 4 and dim == 1 and not x.is_contiguous()
@@ -171,14 +192,8 @@ def _cuda(x, b, dim, act, alpha, gain, clamp) -> torch.Tensor:
     channels = x.shape[dim]
     y = torch.empty_like(x)  # same memory format
     bias = None if b is None else b.to(device=x.device, dtype=x.dtype).contiguous()
-    n = x.numel()
-    grid = min((n + CUDA_BLOCK - 1) // CUDA_BLOCK, CUDA_MAX_BLOCKS)
     suffix = "f32" if x.dtype == torch.float32 else "f16"
-    compiled = _compile.loaded()
-    compiled.launch(
-        f"bias_act_{suffix}", (grid,), (CUDA_BLOCK,),
-        [x, bias, y, np.int64(n), np.int32(channels), np.int64(inner), np.int32(ACT_CODES[act]),
-         np.float32(alpha), np.float32(gain), np.float32(-1.0 if clamp is None else clamp)],
-        torch.cuda.current_stream(x.device).cuda_stream,
-    )  # fmt: skip
-    return y
+    args = [x, bias, y, np.int64(x.numel()), np.int32(channels), np.int64(inner),
+            np.int32(ACT_CODES[act]), np.float32(alpha), np.float32(gain),
+            np.float32(-1.0 if clamp is None else clamp)]  # fmt: skip
+    return f"bias_act_{suffix}", args, y

@@ -311,6 +311,11 @@ CUDA_BLOCK = 256  # threads per block; the kernel loops (grid-stride), so any gr
 CUDA_MAX_BLOCKS = 65535
 
 
+def cuda_grid(n: int, block: int = CUDA_BLOCK, max_blocks: int = CUDA_MAX_BLOCKS) -> tuple[int]:
+    """Blocks for n outputs, one thread each, capped (the kernel loops over the rest)."""
+    return (max(1, min((n + block - 1) // block, max_blocks)),)
+
+
 def _cuda(x, f, up, down, pad, flip_filter, gain) -> torch.Tensor:
     """CUDA backend: csrc/upfirdn2d.cu for float32/float16 (other dtypes: the torch path).
 
@@ -319,6 +324,22 @@ def _cuda(x, f, up, down, pad, flip_filter, gain) -> torch.Tensor:
     """
     if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
         return _fast(x, f, up, down, pad, flip_filter, gain)
+    name, args, y = cuda_launch_args(x, f, up, down, pad, flip_filter, gain)
+    _compile.loaded().launch(
+        name, cuda_grid(y.numel()), (CUDA_BLOCK,), args,
+        torch.cuda.current_stream(x.device).cuda_stream,
+    )  # fmt: skip
+    return y.contiguous(memory_format=_memory_format(x))
+
+
+def cuda_launch_args(x, f, up, down, pad, flip_filter, gain) -> tuple[str, list, torch.Tensor]:
+    """(entry point, its arguments in csrc/README.md order, the NCHW output it fills) for `_cuda`.
+
+    x must be float32/float16 and non-empty. Works on any device (the CPU emulation in
+    tests/cuda_emu runs the same arguments); y is allocated here, uninitialised.
+    """
+    if x.dtype not in (torch.float32, torch.float16) or x.numel() == 0:
+        raise ValueError(f"upfirdn2d kernel takes non-empty float32/float16, got {x.dtype}")
     n, c, h, w = x.shape
     upx, upy = up
     downx, downy = down
@@ -331,24 +352,16 @@ def _cuda(x, f, up, down, pad, flip_filter, gain) -> torch.Tensor:
         f2 = f
     f2 = f2.to(device=x.device, dtype=torch.float32).contiguous()
     fh, fw = f2.shape
-    out_h = (h * upy + py0 + py1 - fh) // downy + 1
-    out_w = (w * upx + px0 + px1 - fw) // downx + 1
-    is_channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-    memory_format = torch.channels_last if is_channels_last else torch.contiguous_format
+    out_h = output_size(h, upy, downy, py0, py1, fh)
+    out_w = output_size(w, upx, downx, px0, px1, fw)
     planes = x.contiguous()  # [N, C, H, W] dense: N*C planes
     y = torch.empty((n, c, out_h, out_w), dtype=x.dtype, device=x.device)
-    total = n * c * out_h * out_w
-    grid = min((total + CUDA_BLOCK - 1) // CUDA_BLOCK, CUDA_MAX_BLOCKS)
     suffix = "f32" if x.dtype == torch.float32 else "f16"
     i32 = np.int32
-    _compile.loaded().launch(
-        f"upfirdn2d_{suffix}", (grid,), (CUDA_BLOCK,),
-        [planes, f2, y, i32(n * c), i32(h), i32(w), i32(out_h), i32(out_w), i32(upx), i32(upy),
-         i32(downx), i32(downy), i32(px0), i32(py0), i32(fh), i32(fw),
-         i32(1 if flip_filter else 0), np.float32(gain)],
-        torch.cuda.current_stream(x.device).cuda_stream,
-    )  # fmt: skip
-    return y.contiguous(memory_format=memory_format)
+    args = [planes, f2, y, i32(n * c), i32(h), i32(w), i32(out_h), i32(out_w), i32(upx), i32(upy),
+            i32(downx), i32(downy), i32(px0), i32(py0), i32(fh), i32(fw),
+            i32(1 if flip_filter else 0), np.float32(gain)]  # fmt: skip
+    return f"upfirdn2d_{suffix}", args, y
 
 
 # ------------------------------------------------------------------------------------------------
