@@ -178,7 +178,8 @@ CUDA_BLOCK = 256  # threads per block: FLRELU_BLOCK (the kernel's __launch_bound
 CUDA_SHARED_LIMIT_BYTES = 48 * 1024
 CUDA_MAX_GRID_YZ = 65535  # gridDim.y and gridDim.z limits (the kernel loops over planes by z)
 CUDA_MAX_INT = 1 << 30  # sizes and pads must fit the kernel's int arithmetic with room to spare
-# Output tiles (w, h) a block may compute; `_cuda_plan` picks the cheapest that fits.
+# Largest output tiles (w, h) a block may compute; `_cuda_plan` shrinks each to split the output
+# evenly and picks the cheapest that fits.
 CUDA_TILES = ((64, 32), (32, 32), (32, 16), (16, 16), (16, 8), (8, 8), (8, 4), (4, 4))
 CUDA_TILE_OVERHEAD = 256  # per-tile cost (in full-rate samples) of loads, barriers and launch
 
@@ -228,9 +229,10 @@ def _cuda_plan(x, fu, fd, up, down, pad) -> CudaPlan | None:
         return None
     fu_sep, fd_sep = fu is None or fu.ndim == 1, fd is None or fd.ndim == 1
     best = None
-    for tile in CUDA_TILES:
+    for max_w, max_h in CUDA_TILES:
+        grid = (-(-out_w // max_w), -(-out_h // max_h), min(n * c, CUDA_MAX_GRID_YZ))
+        tile = (-(-out_w // grid[0]), -(-out_h // grid[1]))  # balanced: 36 = 2 x 18, not 32 + 4
         floats = _shared_floats(tile, up, down, fu_size, fu_sep, fd_size, fd_sep)
-        grid = (-(-out_w // tile[0]), -(-out_h // tile[1]), min(n * c, CUDA_MAX_GRID_YZ))
         if floats * 4 > CUDA_SHARED_LIMIT_BYTES or grid[1] > CUDA_MAX_GRID_YZ:
             continue
         mid_area = ((tile[0] - 1) * down[0] + fd_size[0]) * ((tile[1] - 1) * down[1] + fd_size[1])

@@ -139,7 +139,8 @@ def test_many_tiles_and_the_plane_loop(emu, tiles, grid_z, monkeypatch):
         (15, 17), (24,), (12, 12), (4, 4), (2, 2), (-2, -5, -2, -5), clamp=3.0, n=1, c=3, seed=3
     )  # fmt: skip  (out 10x14)
     plan = flr._cuda_plan(*args[:3], *args[4:7])
-    assert (plan.tile_w, plan.tile_h) == tiles[0]
+    assert plan.tile_w <= tiles[0][0] and plan.tile_h <= tiles[0][1]
+    assert plan.grid[0] * plan.grid[1] > 1
     grid = plan.grid if grid_z is None else (*plan.grid[:2], grid_z)
     got = run_kernel(emu, args, grid=grid)
     assert torch.isfinite(got).all()
