@@ -77,11 +77,12 @@ struct FlreluArgs {
     float gain, slope, clamp;
 };
 
-// lrelu(slope) * gain, then clamp to [-clamp, clamp] when clamp >= 0.
+// lrelu(slope) * gain, then clamp to [-clamp, clamp] when clamp >= 0 (NaN stays NaN, as in
+// torch.clamp; fminf/fmaxf would turn it into a bound).
 __device__ __forceinline__ float flrelu_act(float v, const FlreluArgs& a)
 {
     v = (v >= 0.0f ? v : v * a.slope) * a.gain;
-    if (a.clamp >= 0.0f) v = fminf(fmaxf(v, -a.clamp), a.clamp);
+    if (a.clamp >= 0.0f) v = v > a.clamp ? a.clamp : (v < -a.clamp ? -a.clamp : v);
     return v;
 }
 

@@ -182,3 +182,15 @@ def test_shared_bytes_are_checked_by_the_emulator(emu):
     short = dataclasses.replace(plan, shared_bytes=plan.shared_bytes - 64)
     with pytest.raises(harness.EmulationError):
         emu.launch(name, short.grid, flr.CUDA_BLOCK, short.shared_bytes, *kernel_args)
+
+
+def test_nan_input_spreads_as_in_the_reference(emu):
+    # the clamp keeps NaN as NaN (torch.clamp does; an fminf/fmaxf clamp would hide it)
+    args = make_args((14, 15), (12,), (12,), (2, 2), (2, 2), (9, 8, 9, 8), clamp=1.0)
+    args[0][0, 1, 6, 7] = float("nan")
+    got = run_kernel(emu, args)
+    want = reference64(args)
+    is_nan = torch.isnan(want)
+    assert is_nan.any() and not is_nan.all()
+    assert torch.equal(torch.isnan(got), is_nan)
+    assert relative_error(got[~is_nan], want[~is_nan]) < TOLERANCE[torch.float32]
