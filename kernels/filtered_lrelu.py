@@ -266,7 +266,7 @@ def _cuda(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter) -> torch
     The kernel reads NCHW planes (channels-last inputs are made contiguous first) and writes
     NCHW; the result keeps x's memory format.
     """
-    plan = _cuda_plan(x, fu, fd, up, down, pad)
+    plan = _cuda_plan(x, fu, fd, up, down, pad) if x.is_cuda else None  # CPU: never a launch
     if plan is None:
         return _fast(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
     name, args, y = cuda_launch_args(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
