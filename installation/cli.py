@@ -309,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-dir", default=".", help="where the logs go (free space is checked)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
+
+    from installation.tools import directions, seeds  # light: torch is imported when they run
+
+    seeds.add_parser(sub)
+    directions.add_parser(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from installation.errors import InstallationError
+from installation.settings import _checked_number
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +35,12 @@ LABEL_PAD_PX = 3
 CELL_GAP_PX = 2
 # Named ws row ranges, as in shows (show/load.py NAMED_LAYERS) and `generate --mix-layers`.
 NAMED_LAYER_RANGES = {"coarse": "0-3", "middle": "4-7", "fine": "8-"}
+
+
+# argparse types for the tools' options (settings.py's one number checker).
+positive_int = _checked_number(int, lambda v: v > 0, "an integer > 0")
+non_negative_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = _checked_number(float, lambda v: 0 < v < math.inf, "a number > 0")
 
 
 def load_model(path: str | Path, device: str = "cpu", precision: str = "exact") -> Generator:
@@ -72,6 +79,7 @@ def parse_layer_range(text: str, num_ws: int, option: str = "--mix-layers") -> l
     Raises:
         InstallationError: "<option>: ..." when the text is not a range or leaves 0..num_ws-1.
     """
+    given = text
     text = NAMED_LAYER_RANGES.get(text.strip(), text.strip())
     if text.endswith("-"):
         text = f"{text}{num_ws - 1}"
@@ -81,7 +89,10 @@ def parse_layer_range(text: str, num_ws: int, option: str = "--mix-layers") -> l
         raise InstallationError(f"{option}: {exc} (e.g. 0-3, 8-, coarse)") from None
     bad = [r for r in rows if not 0 <= r < num_ws]
     if bad:
-        raise InstallationError(f"{option}: rows {bad} are outside 0..{num_ws - 1}")
+        raise InstallationError(
+            f"{option} {given}: rows {format_rows(bad)} are outside 0..{num_ws - 1} "
+            f"(the model has {num_ws} ws rows)"
+        )
     return rows
 
 
