@@ -194,3 +194,13 @@ def test_nan_input_spreads_as_in_the_reference(emu):
     assert is_nan.any() and not is_nan.all()
     assert torch.equal(torch.isnan(got), is_nan)
     assert relative_error(got[~is_nan], want[~is_nan]) < TOLERANCE[torch.float32]
+
+
+def test_cuda_entry_with_a_cpu_tensor_takes_the_torch_path(monkeypatch):
+    calls = []
+    fast = flr._fast
+    monkeypatch.setattr(flr, "_fast", lambda *a: calls.append(1) or fast(*a))
+    args = make_args((14, 15), (12,), (12,), (2, 2), (2, 2), (9, 8, 9, 8), clamp=2.0)
+    got = flr._cuda(*args)  # no launch is tried: there is no GPU pointer to give the kernel
+    assert calls == [1]
+    assert relative_error(got, reference64(args)) < TOLERANCE[torch.float32]
