@@ -35,16 +35,44 @@ def emu():
     return harness.build(CU_PATH)
 
 
+GUARD = 64  # NaN elements before and after every array the kernel sees
+
+
+def guarded(t):
+    """A copy of t inside a NaN-filled buffer: (buffer, the copy). None stays None.
+
+    An out-of-bounds read then brings a NaN into the output; an out-of-bounds write changes a
+    guard (the emulator does not bounds-check global memory).
+    """
+    if t is None:
+        return None, None
+    buffer = torch.full((t.numel() + 2 * GUARD,), float("nan"), dtype=t.dtype)
+    view = buffer[GUARD : GUARD + t.numel()].view(t.shape)
+    view.copy_(t)
+    return buffer, view
+
+
 def run_kernel(emu, args, grid=None):
-    """Launch the kernel on the CPU as `_cuda` would (optionally with another grid); return y."""
+    """Launch the kernel on the CPU as `_cuda` would (optionally with another grid); return y.
+
+    All pointer arguments sit between NaN guards; the output starts as NaN.
+    """
     x, fu, fd, _b, up, down, pad = args[:7]
     plan = flr._cuda_plan(x, fu, fd, up, down, pad)
     assert plan is not None, "the kernel should take this shape"
     assert plan.shared_bytes <= flr.CUDA_SHARED_LIMIT_BYTES
-    name, kernel_args, y = flr.cuda_launch_args(*args)
-    y.fill_(float("nan"))
+    name, kernel_args, _ = flr.cuda_launch_args(*args)
+    kernel_args = list(kernel_args)
+    buffers = []
+    for i in range(5):  # x, b, y, fu, fd
+        buffer, kernel_args[i] = guarded(kernel_args[i])
+        buffers.append(buffer)
+    y_out = kernel_args[2]
+    y_out.fill_(float("nan"))
     emu.launch(name, grid or plan.grid, flr.CUDA_BLOCK, plan.shared_bytes, *kernel_args)
-    return y
+    y_buffer = buffers[2]
+    assert y_buffer[:GUARD].isnan().all() and y_buffer[-GUARD:].isnan().all(), "write outside y"
+    return y_out.clone()
 
 
 def reference64(args):
