@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from installation.errors import ShowError
-from installation.show.schema import Keyframe, ModelEntry, Section, Show
+from installation.show.schema import Direction, Keyframe, ModelEntry, Section, Show
 from installation.walk.paths import random_walk_seeds, seed_to_z
 
 
@@ -190,9 +190,27 @@ class _Resolver:
             latents = [self.latent(Keyframe(kind="mean"), "walk")]
         return np.stack(latents).astype(np.float32)
 
-    def direction(self, path: Path, field: str) -> np.ndarray:
-        """A direction file as [num_ws, w_dim]."""
-        return self.ws_file(path, field, is_npz=path.suffix == ".npz")
+    def direction(self, direction: Direction, field: str) -> np.ndarray:
+        """A direction as [num_ws, w_dim]: a .npy file, or entry `index` of a directions .npz
+        (times its std when scale is 'sigma')."""
+        if direction.index is None:
+            return self.ws_file(direction.path, field, is_npz=False)
+        path, index = direction.path, direction.index
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                array = np.asarray(npz["directions"][index], dtype=np.float32)
+                if direction.scale == "sigma":
+                    array = array * np.float32(npz["std"][index])
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            raise ShowError(f"{self.where(field)}: cannot read {path}: {exc}") from None
+        ws = as_ws(array, self.num_ws, self.w_dim)
+        if ws is None:
+            raise ShowError(
+                f"{self.where(field)}: {path} entry {index} ({direction.entry}): expected shape "
+                f"[w_dim] = ({self.w_dim},) or [num_ws, w_dim] = ({self.num_ws}, {self.w_dim}) "
+                f"for model {self.section.model!r}, found {tuple(array.shape)}"
+            )
+        return ws
 
 
 def resolve_section(
@@ -217,8 +235,7 @@ def resolve_section(
     resolver = _Resolver(section, G, entry)
     mixing = tuple(resolver.ws(m.source, f"mixing[{i}].from") for i, m in enumerate(section.mixing))
     directions = tuple(
-        resolver.direction(d.path, f"directions[{i}].file")
-        for i, d in enumerate(section.directions)
+        resolver.direction(d, f"directions[{i}].file") for i, d in enumerate(section.directions)
     )
     latents = SectionLatents(
         space=section.walk.space,

@@ -10,6 +10,7 @@ from typing import Any
 from installation.show.schema import (
     AUTOMATION_TARGETS,
     DAYS,
+    DIRECTION_SCALES,
     EASING_NAMES,
     LIVE_TARGETS,
     NOISE_MODES,
@@ -221,10 +222,20 @@ def show_json_schema() -> dict[str, Any]:
                     {
                         "file": {
                             "type": "string",
-                            "description": ".npy [w_dim] or [num_ws, w_dim]",
+                            "description": (
+                                ".npy [w_dim] or [num_ws, w_dim], or a .npz from "
+                                "`latent-walk directions` (with index or name)"
+                            ),
                         },
+                        "index": _int("entry of a .npz (0 = the top direction)", minimum=0),
+                        "name": {"type": "string", "description": "entry of a .npz, e.g. pc3"},
                         "layers": _ref("layers"),
                         "intensity": {"oneOf": [{"type": "number"}, _ref("curve"), _ref("lfo")]},
+                        "scale": _enum(
+                            "sigma: intensity in standard deviations of w (the .npz default); "
+                            "raw: the vector as stored (.npy)",
+                            DIRECTION_SCALES,
+                        ),
                     },
                     ("file",),
                 ),

@@ -24,6 +24,7 @@ from installation.errors import ShowError
 from installation.show.schema import (
     AUTOMATION_TARGETS,
     DAYS,
+    DIRECTION_SCALES,
     EASING_NAMES,
     LIVE_DEFAULT_HOLD_S,
     LIVE_DEFAULT_SLEW_S,
@@ -1093,23 +1094,121 @@ def read_mixing(c: Checker, node: Node, path: str) -> Any:
 
 
 def read_direction(c: Checker, node: Node, path: str) -> Any:
-    """`{file: .npy, layers, intensity: number, curve or lfo}`."""
-    keys = c.mapping(node, path, ("file",), ("layers", "intensity"))
+    """`{file: .npy | .npz, index | name (.npz), layers, intensity, scale}`."""
+    keys = c.mapping(
+        node, path, ("file",), ("index", "name", "layers", "intensity", "scale")
+    )  # fmt: skip
     if keys is None:
         return BAD
-    file = opt(
-        c,
-        keys,
-        "file",
-        path,
-        lambda n, p: c.array_file(n, p, ".npy", (1, 2), "[w_dim] or [num_ws, w_dim]"),
-        BAD,
-    )
     layers = opt(c, keys, "layers", path, lambda n, p: read_layers(c, n, p), Layers(0, None))
     intensity = opt(
         c, keys, "intensity", path, lambda n, p: read_signal(c, n, p, constant=True), 1.0
     )
-    return Direction(file, layers, intensity) if all_ok(file, layers, intensity) else BAD
+    scale = opt(c, keys, "scale", path, lambda n, p: c.choice(n, p, DIRECTION_SCALES), None)
+    if "file" not in keys:
+        return BAD
+    file_text = c.value(keys["file"]) if isinstance(keys["file"], ScalarNode) else None
+    if isinstance(file_text, str) and file_text.lower().endswith(".npz"):
+        source = read_npz_direction(c, node, keys, path)
+    else:
+        source = read_npy_direction(c, keys, path)
+    if not all_ok(source, layers, intensity, scale):
+        return BAD
+    file, index, entry, has_std = source
+    if scale == "sigma" and not has_std:
+        what = "a .npy" if index is None else f"{file.name} has no 'std' array"
+        return c.error(
+            keys["scale"], join(path, "scale"),
+            f"sigma needs the std of a `latent-walk directions` .npz ({what}); use raw",
+        )  # fmt: skip
+    scale = scale or ("sigma" if has_std else "raw")
+    return Direction(file, layers, intensity, index=index, entry=entry, scale=scale)
+
+
+def read_npy_direction(c: Checker, keys: dict[str, Node], path: str) -> Any:
+    """(file, None, None, False) for a .npy of shape [w_dim] or [num_ws, w_dim]."""
+    for key in ("index", "name"):
+        if key in keys:
+            c.error(keys[key], join(path, key), "picks an entry of a directions .npz; not a .npy")
+    file = c.array_file(
+        keys["file"], join(path, "file"), ".npy", (1, 2), "[w_dim] or [num_ws, w_dim]"
+    )
+    if file is BAD or "index" in keys or "name" in keys:
+        return BAD
+    return file, None, None, False
+
+
+def read_npz_direction(c: Checker, node: Node, keys: dict[str, Node], path: str) -> Any:
+    """(file, index, name, has_std) for entry `index` or `name` of a directions .npz.
+
+    The file comes from `latent-walk directions`: `directions` [K, w_dim] or [K, num_ws, w_dim],
+    `names` [K] (else entries are called pc0 … pc<K-1>) and optionally `std` [K]. A bad index or
+    name is caught here, against the file's K, so a show never starts with one.
+    """
+    file_path = join(path, "file")
+    file = c.file(keys["file"], file_path, (".npz",))
+    if file is BAD:
+        return BAD
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            if "directions" not in npz.files:
+                has = ", ".join(npz.files) or "none"
+                return c.error(
+                    keys["file"], file_path,
+                    f"{file} has no array 'directions' (has {has}); make one with "
+                    "`latent-walk directions`",
+                )  # fmt: skip
+            shape = npz["directions"].shape
+            names = [str(n) for n in npz["names"]] if "names" in npz.files else []
+            has_std = "std" in npz.files
+    except (OSError, ValueError) as exc:
+        return c.error(keys["file"], file_path, f"cannot read {file}: {exc}")
+    if len(shape) not in (2, 3) or shape[0] == 0:
+        return c.error(
+            keys["file"], file_path,
+            f"{file}: 'directions' must have shape [K, w_dim] or [K, num_ws, w_dim], got "
+            f"{list(shape)}",
+        )  # fmt: skip
+    count = shape[0]
+    if len(names) != count:
+        names = [f"pc{k}" for k in range(count)]
+    return _npz_entry(c, node, keys, path, file, names, has_std)
+
+
+def _npz_entry(
+    c: Checker,
+    node: Node,
+    keys: dict[str, Node],
+    path: str,
+    file: Path,
+    names: list[str],
+    has_std: bool,
+) -> Any:
+    """The (file, index, name, has_std) that the direction's `index` or `name` picks."""
+    count = len(names)
+    if ("index" in keys) == ("name" in keys):
+        return c.error(
+            node, path,
+            f"a .npz direction needs exactly one of 'index' (0..{count - 1}) and 'name' "
+            f"(e.g. {names[0]}); {file.name} holds {count}",
+        )  # fmt: skip
+    if "index" in keys:
+        index = c.integer(keys["index"], join(path, "index"), minimum=0)
+        if index is not BAD and index >= count:
+            return c.error(
+                keys["index"], join(path, "index"),
+                f"{index} is outside 0..{count - 1}: {file.name} holds {count} directions",
+            )  # fmt: skip
+        return BAD if index is BAD else (file, index, names[index], has_std)
+    name = c.string(keys["name"], join(path, "name"))
+    if name is BAD:
+        return BAD
+    if name not in names:
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"it has {', '.join(names[:8])}"
+        hint += " …" if not close and count > 8 else ""
+        return c.error(keys["name"], join(path, "name"), f"{name!r} is not in {file.name}; {hint}")
+    return file, names.index(name), name, has_std
 
 
 # -- summary ---------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ LiveTarget = Literal[
 SensorCurve = Literal["linear", "ease_in", "ease_out", "smooth", "log", "exp"]
 SmoothingKind = Literal["none", "exponential", "one_euro"]
 
+# How a direction's vector is scaled before `intensity`: as stored ('raw': a .npy, or a .npz's
+# unit vector) or by the .npz's std ('sigma': intensity in standard deviations of w).
+DirectionScale = Literal["raw", "sigma"]
+
 EASING_NAMES: tuple[str, ...] = get_args(Easing)
 NOISE_MODES: tuple[str, ...] = get_args(NoiseMode)
 TRANSITION_KINDS: tuple[str, ...] = get_args(TransitionKind)
@@ -55,6 +59,7 @@ KEYFRAME_KINDS: tuple[str, ...] = get_args(KeyframeKind)
 DAYS: tuple[str, ...] = get_args(Day)
 AUTOMATION_TARGETS: tuple[str, ...] = get_args(AutomationTarget)
 LIVE_TARGETS: tuple[str, ...] = get_args(LiveTarget)
+DIRECTION_SCALES: tuple[str, ...] = get_args(DirectionScale)
 RELOAD_WHEN: tuple[str, ...] = get_args(ReloadWhen)
 SENSOR_CURVES: tuple[str, ...] = get_args(SensorCurve)
 SMOOTHING_KINDS: tuple[str, ...] = get_args(SmoothingKind)
@@ -154,7 +159,7 @@ LIVE_DEFAULT_HOLD_S = 30.0
 class LiveParam:
     """A parameter a performer may steer: its range, smoothing and how long a value holds."""
 
-    name: str  # a LiveTarget, or direction/<file stem or index>
+    name: str  # a LiveTarget, or direction/<file stem, stem.entry (.npz) or index>
     range: tuple[float, float]
     slew_s: float = LIVE_DEFAULT_SLEW_S
     hold_s: float = LIVE_DEFAULT_HOLD_S
@@ -197,7 +202,7 @@ class Sensor:
     """
 
     name: str
-    target: str  # a LiveTarget, or direction/<file stem or index>
+    target: str  # a LiveTarget, or direction/<file stem, stem.entry (.npz) or index>
     input_range: tuple[float, float]  # YAML `input`
     output_range: tuple[float, float]  # YAML `output`
     curve: SensorCurve = "linear"
@@ -322,11 +327,24 @@ class Mixing:
 
 @dataclass(frozen=True)
 class Direction:
-    """A latent direction added to ws rows `layers`, scaled by `intensity` over time."""
+    """A latent direction added to ws rows `layers`, scaled by `intensity` over time.
+
+    `path` is a .npy holding one direction, or a directions .npz (`latent-walk directions`) of
+    which entry `index` (named `entry`) is meant. With scale 'sigma' the unit direction is
+    multiplied by the file's std for it, so intensity counts standard deviations of w.
+    """
 
     path: Path
     layers: Layers
     intensity: Curve | Lfo | float = 1.0
+    index: int | None = None  # entry of a .npz; None for a .npy
+    entry: str | None = None  # that entry's name in the .npz (e.g. pc3)
+    scale: DirectionScale = "raw"
+
+    @property
+    def live_name(self) -> str:
+        """What `direction/<name>` steers: the file's stem, or <stem>.<entry> for a .npz entry."""
+        return f"{self.path.stem}.{self.entry}" if self.entry is not None else self.path.stem
 
 
 @dataclass(frozen=True)

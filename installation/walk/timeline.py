@@ -427,7 +427,7 @@ class Timeline:
             if delta is None:
                 delta = np.zeros(np.shape(vector), dtype=np.float64)  # [num_ws, w_dim]
             intensity = evaluate(direction.intensity, section_t_s)
-            for name in (f"direction/{direction.path.stem}", f"direction/{index}"):
+            for name in (f"direction/{direction.live_name}", f"direction/{index}"):
                 intensity = _with_live(section, name, intensity, live)
             delta[rows] += intensity * np.asarray(vector)[rows]
         return WsEdits(mixing=tuple(mixing), delta=delta)
