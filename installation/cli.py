@@ -310,10 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
 
-    from installation.tools import directions, seeds  # light: torch is imported when they run
+    from installation.tools import directions, project, seeds  # light: torch comes when run
 
     seeds.add_parser(sub)
     directions.add_parser(sub)
+    project.add_parser(sub)
     return parser
 
 
