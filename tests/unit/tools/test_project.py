@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from installation import cli
 from installation.errors import InstallationError
 from installation.models import Generator, save_generator
 from installation.models.latents import seed_z
@@ -80,8 +81,8 @@ def projected(tmp_path_factory: pytest.TempPathFactory) -> dict:
     target = seed_image(G, TARGET_SEED)
     iio.imwrite(root / "target.png", target)
     out = root / "target.npz"
-    code = project.main([
-        str(root / "tiny.safetensors"), str(root / "target.png"), "--steps", str(STEPS),
+    code = cli.main([
+        "project", str(root / "tiny.safetensors"), str(root / "target.png"), "--steps", str(STEPS),
         "--out", str(out), "--video", str(root / "frames"), "--video-every", "10",
     ])  # fmt: skip
     assert code == 0
