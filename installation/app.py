@@ -9,6 +9,7 @@ A single `stopping` event ends both threads (STYLE.md §8).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import math
@@ -36,6 +37,7 @@ from installation.display.presenter import (
     Presenter,
 )
 from installation.display.window import WindowPresenter, require_display
+from installation.faults import FaultInjector, FaultyRenderer, parse_faults
 from installation.logs import RateLimitedLog
 from installation.offline import render_offline
 from installation.render.frame import Frame
@@ -56,6 +58,7 @@ from installation.startup import (  # noqa: F401 - check_device, Reloader: part 
     build_renderer,
     check_device,
     load_startup,
+    try_reload,
 )
 from installation.stats import (
     cuda_peak_mb,
@@ -64,6 +67,14 @@ from installation.stats import (
     rss_mb,
     write_stats,
     write_status_file,
+)
+from installation.supervision import (
+    EXIT_TOO_MANY_RECOVERIES,
+    Heartbeat,
+    RecoveryPolicy,
+    RenderChoices,
+    Supervisor,
+    thread_stack,
 )
 from installation.walk.commands import Command, JumpSection, ReloadShow, SetPaused, TogglePause
 from installation.walk.hours import fade_level
@@ -106,9 +117,12 @@ def run(settings: AppSettings) -> int:
     try:
         presenter = open_presenter(settings)
         try:
-            # the models load on the render thread: all torch work stays on that one thread
-            return play(settings, lambda: build_renderer(settings, show), presenter,
-                        commands=commands, board=board)  # fmt: skip
+            # the models load on the render thread: all torch work stays on that one thread;
+            # after a recovery they load again from the show file as it is then
+            def build(build_settings: AppSettings) -> Built:
+                return build_renderer(build_settings, try_reload(settings.show_path, show)[0])
+
+            return play(settings, build, presenter, commands=commands, board=board)
         finally:
             presenter.close()
     finally:
@@ -168,6 +182,7 @@ class StatusBoard:
         self.pacer: FramePacer | None = None
         self.state: PresentState | None = None
         self.info = RunInfo()
+        self.supervisor: Supervisor | None = None
 
     def attach(
         self, loop: RenderLoop, pacer: FramePacer, state: PresentState, info: RunInfo
@@ -179,8 +194,9 @@ class StatusBoard:
         """Section, show time, pause, speed, rates, model, level and the live values."""
         loop, pacer, state = self.loop, self.pacer, self.state
         clock = loop.clock if loop is not None else None
+        supervision = self.supervisor.summary() if self.supervisor is not None else {}
         if loop is None or pacer is None or state is None or clock is None:
-            return {"loading": True, "show": Path(self.info.show).stem}
+            return {"loading": True, "show": Path(self.info.show).stem, **supervision}
         now_s = time.perf_counter()
         show_s = clock.show_time_s(now_s)
         section_index, section_name = loop.section_index_at(show_s)
@@ -202,6 +218,7 @@ class StatusBoard:
         for name, (value, weight) in loop.live.at(now_s).items():
             status[f"live/{name}"] = round(value, 4)
             status[f"live/{name}/weight"] = round(weight, 3)
+        status.update({k: v for k, v in supervision.items() if v is not None})
         return status
 
 
@@ -257,6 +274,7 @@ def write_status(
         "frames_generated": loop.stats.generated,
         "frames_failed": loop.stats.failed,
         "commands_failed": loop.stats.failed_commands,
+        "longest_frame_gap_s": round(state.longest_gap_s, 2),
         "last_frame_age_s": None if state.last_present_s is None
         else round(now_s - state.last_present_s, 2),
         "rss_mb": round(rss_mb(), 1),
@@ -307,6 +325,17 @@ class PresentState:
     played_s: float = 0.0  # show time played (for --duration): jumps and seeks do not count
     last_show_s: float | None = None
     last_epoch: int = 0
+    supervision_line: str | None = None  # overlay: recoveries and degrade steps, once any
+    shown_count: int = 0  # frames shown as of the last tick
+    last_new_frame_s: float | None = None  # perf_counter time a new frame was first shown
+    longest_gap_s: float = 0.0  # longest wait for a new frame (while not paused)
+
+    def count_gap(self, shown: int, now_s: float, is_paused: bool) -> None:
+        """Track the longest time between newly shown frames (a pause restarts the wait)."""
+        if is_paused or shown != self.shown_count or self.last_new_frame_s is None:
+            if shown != self.shown_count and self.last_new_frame_s is not None and not is_paused:
+                self.longest_gap_s = max(self.longest_gap_s, now_s - self.last_new_frame_s)
+            self.shown_count, self.last_new_frame_s = shown, now_s
 
     def count_played(self, show_s: float, epoch: int) -> None:
         """Add the show time that passed since the last tick, unless the clock jumped."""
@@ -319,7 +348,7 @@ class PresentState:
 
 def play(
     settings: AppSettings,
-    source: BatchRenderer | Callable[[], Built],
+    source: BatchRenderer | Callable[[AppSettings], Built],
     presenter: Presenter,
     reloader: Reloader | None = None,
     info: RunInfo | None = None,
@@ -328,9 +357,11 @@ def play(
 ) -> int:
     """Run the render thread and the present loop until a stop condition; log the summary.
 
-    `source` is a ready renderer, or a function that builds (renderer, reloader, info); it
-    runs on the render thread, so the models load and run on one thread (torch's OpenMP
-    workers are per calling thread: a second team made generation ~30 % slower here).
+    `source` is a ready renderer, or a function that builds (renderer, reloader, info) from the
+    settings; it runs on the render thread, so the models load and run on one thread (torch's
+    OpenMP workers are per calling thread: a second team made generation ~30 % slower here).
+    A failed or hung render thread is replaced (RenderThreads); after too many recoveries this
+    returns EXIT_TOO_MANY_RECOVERIES.
 
     Raises:
         InstallationError: the build failed (model, latents); the message says why.
@@ -339,70 +370,225 @@ def play(
     frames: queue.Queue[Frame] = queue.Queue(
         maxsize=max(FRAMES_QUEUE_SIZE, 2 * settings.max_batch + 2)
     )
-    if commands is None:
-        commands = queue.SimpleQueue()
     loop_settings = LoopSettings(
         fps=fps, max_batch=settings.max_batch, latency_budget_s=settings.latency_budget_s,
         is_blending=settings.is_blending, start_s=settings.start_s,
         max_frames=settings.max_frames,
     )  # fmt: skip
     stopping = threading.Event()
-    ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException] = queue.Queue()
-
-    def render_main() -> None:
-        try:
-            if hasattr(source, "render_batch"):
-                run_info = info or RunInfo(kernels=kernels.backend.current())
-                built: Built = (source, reloader, run_info)  # type: ignore[assignment]
-            else:
-                built = source()  # type: ignore[operator]
-        except BaseException as err:  # reported to the main thread, which raises it there
-            ready.put(err)
-            return
-        loop = RenderLoop(built[0], frames, commands, loop_settings, time.perf_counter, built[1])
-        ready.put((loop, built[2]))
-        loop.run(stopping)
-
-    render_thread = threading.Thread(target=render_main, name="render")
-    render_thread.start()
+    threads = RenderThreads(settings, source, frames, commands or queue.SimpleQueue(),
+                            loop_settings, stopping, reloader, info)  # fmt: skip
+    worker = threads.start()
     try:
-        started = wait_until_built(ready, presenter)
+        started = wait_until_built(worker.ready, presenter)
     except BaseException:
         stopping.set()
-        render_thread.join(JOIN_TIMEOUT_S)
+        worker.thread.join(JOIN_TIMEOUT_S)
         raise
     if started is None:  # quit while loading
         stopping.set()
-        render_thread.join(JOIN_TIMEOUT_S)
+        worker.thread.join(JOIN_TIMEOUT_S)
         return 0
-    loop, info = started
+    threads.loop, info = started
+    threads.info = info
     pacer = FramePacer(settings.is_blending)
     state = PresentState(started_s=time.perf_counter())
     board = board or StatusBoard()
-    board.attach(loop, pacer, state, info)
+    board.attach(threads.loop, pacer, state, info)
+    board.supervisor = threads.supervisor
     log.info("show started fps=%g blend=%s batch_max=%d latency_ms=%g start_s=%g frames=%s "
              "duration_s=%s", fps, settings.is_blending, settings.max_batch,
              settings.latency_budget_s * 1000, settings.start_s, settings.max_frames,
              settings.max_duration_s)  # fmt: skip
     try:
-        present_loop(settings, presenter, frames, commands, loop, pacer, state, fps, stopping,
-                     render_thread, info, board)  # fmt: skip
+        present_loop(settings, presenter, frames, threads, pacer, state, fps, stopping, board)
     finally:
         stopping.set()
-        render_thread.join(JOIN_TIMEOUT_S)
-        if render_thread.is_alive():
-            log.warning("thread did not stop name=%s timeout_s=%g", render_thread.name,
-                        JOIN_TIMEOUT_S)  # fmt: skip
-    stats = run_stats(loop.stats, pacer.counters, state, loop, fps, info)
+        threads.join()
+    return finish(settings, threads, pacer, state, fps, board)
+
+
+def finish(
+    settings: AppSettings, threads: RenderThreads, pacer: FramePacer, state: PresentState,
+    fps: float, board: StatusBoard,
+) -> int:  # fmt: skip
+    """The end of play(): summary line, status file, --stats-json; the exit code."""
+    loop = threads.loop
+    stats = run_stats(loop.stats, pacer.counters, state, loop, fps, threads.info,
+                      threads.supervisor)  # fmt: skip
     log_summary("summary", stats)
     if settings.status_file is not None:
         write_status(settings.status_file, board, state, pacer, loop, is_running=False)
     if settings.stats_json is not None:
         write_stats(settings.stats_json, stats)
+    if threads.is_exit:
+        return EXIT_TOO_MANY_RECOVERIES
     if loop.stats.generated == 0:
         log.error("no frame was rendered (failed=%d); see the errors above", loop.stats.failed)
         return 1
     return 0
+
+
+@dataclass
+class Worker:
+    """One render thread: its generation, heartbeat, and the loop it built."""
+
+    generation: int
+    heartbeat: Heartbeat
+    thread: threading.Thread
+    ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException]
+    loop: RenderLoop | None = None
+    info: RunInfo | None = None
+
+
+class RenderThreads:
+    """Starts the render thread, watches it, and replaces it after a failure or a hang.
+
+    The main thread calls tick() every display tick; the policy (deadlines, backoff, degrade
+    steps, giving up) is the Supervisor's. `loop` is the loop the main thread follows: the newest
+    one that has its first frame, so the last good frame stays up while a new one builds.
+    """
+
+    def __init__(
+        self, settings: AppSettings, source: BatchRenderer | Callable[[AppSettings], Built],
+        frames: queue.Queue[Frame], commands: queue.SimpleQueue[Command],
+        loop_settings: LoopSettings, stopping: threading.Event, reloader: Reloader | None,
+        info: RunInfo | None,
+    ) -> None:  # fmt: skip
+        self.settings, self.source, self.frames, self.commands = settings, source, frames, commands
+        self.loop_settings, self.stopping, self.reloader = loop_settings, stopping, reloader
+        self.info = info or RunInfo(kernels=kernels.backend.current())
+        choices = RenderChoices(settings.max_batch, settings.resolved_precision,
+                                kernels.backend.current(), loop_settings.fps)  # fmt: skip
+        policy = RecoveryPolicy.from_settings(settings.hang_timeout_s, settings.max_recoveries)
+        self.supervisor = Supervisor(policy, choices)
+        self.injector = None
+        if settings.inject_faults:
+            self.injector = FaultInjector(parse_faults(settings.inject_faults))
+            log.warning("fault injection (testing): %s", settings.inject_faults)
+        self.worker: Worker | None = None
+        self.loop: RenderLoop = None  # type: ignore[assignment]  # set by play() once built
+        self.restart_at_s: float | None = None  # a restart waiting for its backoff
+        self.is_exit = False  # too many recoveries
+
+    def start(self, resume_from: RenderLoop | None = None) -> Worker:
+        """Start a render thread (the next generation) that builds, then runs a RenderLoop."""
+        generation = 0 if self.worker is None else self.worker.generation + 1
+        worker = Worker(generation, Heartbeat(generation), threading.Thread(), queue.Queue())
+        worker.thread = threading.Thread(target=self._main, args=(worker, resume_from),
+                                         name=f"render-{generation}" if generation else "render",
+                                         daemon=True)  # fmt: skip  # a hung one must not block exit
+        self.worker = worker
+        worker.thread.start()
+        return worker
+
+    def _main(self, worker: Worker, resume_from: RenderLoop | None) -> None:
+        """The render thread: build, then loop until stopped, done or abandoned."""
+        worker.heartbeat.thread_id = threading.get_ident()
+        try:
+            renderer, reloader, info = self._build(worker.generation)
+        except BaseException as err:  # startup: the main thread raises it; later: a recovery
+            if worker.generation == 0:
+                worker.ready.put(err)
+            else:
+                worker.heartbeat.crashed(err)
+            return
+        choices = self.supervisor.choices
+        loop_settings = dataclasses.replace(self.loop_settings, max_batch=choices.max_batch,
+                                            fps=choices.render_fps)  # fmt: skip
+        loop = RenderLoop(renderer, self.frames, self.commands, loop_settings,
+                          time.perf_counter, reloader, heartbeat=worker.heartbeat,
+                          resume_from=resume_from)  # fmt: skip
+        worker.info = info  # before .loop: the main thread takes both once .loop is set
+        worker.loop = loop
+        worker.ready.put((loop, info))
+        loop.run(self.stopping)
+
+    def _build(self, generation: int) -> Built:
+        """The renderer for this generation, with the degrade ladder's choices applied."""
+        choices = self.supervisor.choices
+        if hasattr(self.source, "render_batch"):  # a ready renderer: reused; precision is set
+            renderer: Any = self.source
+            if generation > 0:
+                for generator in getattr(renderer, "generators", {}).values():
+                    generator.set_precision(choices.precision)
+            built: Built = (renderer, self.reloader, self.info)
+        else:
+            if choices.kernels != kernels.backend.current():
+                kernels.backend.select(choices.kernels)  # type: ignore[arg-type]
+            build_settings = dataclasses.replace(self.settings, max_batch=choices.max_batch,
+                                                 precision=choices.precision)  # type: ignore[arg-type]
+            built = self.source(build_settings)  # type: ignore[operator]
+        renderer, reloader, info = built
+        if generation > 0:
+            info = dataclasses.replace(info, precision=choices.precision,
+                                       kernels=kernels.backend.current())  # fmt: skip
+        if self.injector is not None:
+            renderer = FaultyRenderer(renderer, self.injector)
+        return renderer, reloader, info
+
+    def tick(self, board: StatusBoard, state: PresentState) -> None:
+        """Main thread, every tick: follow a new loop once it renders; replace a failed one."""
+        worker = self.worker
+        assert worker is not None
+        if worker.loop is not None and worker.loop is not self.loop and worker.loop.clock:
+            self.loop = board.loop = worker.loop  # the new thread has its first frame
+            self.info = board.info = worker.info or self.info
+            self.supervisor.running()
+            log.warning("render thread %d took over at show_time_s=%.3f", worker.generation,
+                        worker.loop.clock.anchor_show_s)  # fmt: skip
+        if self.restart_at_s is not None:
+            if time.perf_counter() >= self.restart_at_s and not self.stopping.is_set():
+                self.restart_at_s = None
+                self.start(resume_from=self.loop)
+        elif not self.is_exit:
+            reason = self.supervisor.failure(worker.heartbeat, worker.thread.is_alive())
+            if reason is not None:
+                self._recover(worker, reason)
+        summary = self.supervisor.summary()
+        state.supervision_line = None if summary["recoveries"] == 0 else (
+            f"{summary['supervision']}  recoveries {summary['recoveries']}  degrade "
+            f"{summary['degrade_level']} {summary['degrade_steps']}".rstrip()
+        )  # fmt: skip
+
+    def _recover(self, worker: Worker, reason: str) -> None:
+        """Give the thread up (logging why, with its traceback or stack) and plan a new one."""
+        heartbeat = worker.heartbeat
+        heartbeat.is_abandoned = True  # if it ever wakes, it puts no frames and ends
+        detail = thread_stack(heartbeat.thread_id) if reason.startswith("hang") else (
+            heartbeat.last_error
+        )  # fmt: skip
+        decision = self.supervisor.recover(reason)
+        log.error("render thread %d failed: %s; recovery %d; the last good frame stays up\n%s",
+                  worker.generation, reason, self.supervisor.recoveries, detail)  # fmt: skip
+        if decision.is_exit:
+            policy = self.supervisor.policy
+            log.error("too many recoveries (%d within %g s): exiting with status %d so the "
+                      "process is restarted", policy.recovery_limit, policy.recovery_window_s,
+                      EXIT_TOO_MANY_RECOVERIES)  # fmt: skip
+            self.is_exit = True
+            return
+        if decision.degrade is not None:
+            log.warning("degrade level %d: %s (after %d recoveries in a row; last: %s)",
+                        self.supervisor.degrade_level, decision.degrade,
+                        self.supervisor.streak, reason)  # fmt: skip
+        log.warning("render thread restarts in %g s", decision.delay_s)
+        self.restart_at_s = time.perf_counter() + decision.delay_s
+
+    def is_running(self) -> bool:
+        """False once the render thread has ended for good (--frames done, stopped)."""
+        worker = self.worker
+        return self.restart_at_s is not None or (worker is not None and worker.thread.is_alive())
+
+    def join(self) -> None:
+        """Wait for the current render thread (abandoned ones are daemons, left behind)."""
+        worker = self.worker
+        if worker is None or worker.heartbeat.is_abandoned:
+            return
+        worker.thread.join(JOIN_TIMEOUT_S)
+        if worker.thread.is_alive():
+            log.warning("thread did not stop name=%s timeout_s=%g", worker.thread.name,
+                        JOIN_TIMEOUT_S)  # fmt: skip
 
 
 def wait_until_built(
@@ -426,17 +612,18 @@ def present_loop(
     settings: AppSettings,
     presenter: Presenter,
     frames: queue.Queue[Frame],
-    commands: queue.SimpleQueue[Command],
-    loop: RenderLoop,
+    threads: RenderThreads,
     pacer: FramePacer,
     state: PresentState,
     fps: float,
     stopping: threading.Event,
-    render_thread: threading.Thread,
-    info: RunInfo,
     board: StatusBoard,
 ) -> None:
-    """Main thread: poll the UI, take frames, show what is due at each display tick."""
+    """Main thread: poll the UI, take frames, show what is due at each display tick.
+
+    Each tick also supervises the render thread (threads.tick); the loop followed may change.
+    """
+    commands = threads.commands
     period_s = 1.0 / fps
     # with vsync at the monitor's rate, flip() paces the loop; a lower --fps cap paces by sleep
     is_vsynced = bool(getattr(presenter, "is_vsynced", False)) and (
@@ -449,10 +636,15 @@ def present_loop(
         while not stopping.is_set():
             if not handle_events(presenter.poll(), commands, state):
                 break
+            threads.tick(board, state)
+            if threads.is_exit:
+                state.quit_reason = "too many recoveries"
+                break
+            loop, info = threads.loop, threads.info
             take_frames(frames, pacer, wait_s=0.0 if loop.clock else POLL_INTERVAL_S)
             clock = loop.clock
             if clock is None:  # the first frame is not ready yet
-                if not render_thread.is_alive():
+                if not threads.is_running():
                     break
                 continue
             now_s = time.perf_counter()
@@ -475,12 +667,14 @@ def present_loop(
                 state.last_present_s = now_s
                 last_key = pick_key(pick)
                 is_flipped = is_vsynced
+            state.count_gap(pacer.counters.shown, now_s, clock.is_paused)
             if settings.max_frames is not None and pacer.counters.shown >= settings.max_frames:
                 break
-            if not render_thread.is_alive() and not pacer.pending and frames.empty():
+            if not threads.is_running() and not pacer.pending and frames.empty():
                 break  # --frames all shown (or the render thread failed)
             if now_s >= next_summary_s:
-                log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info))
+                log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info,
+                                               threads.supervisor))  # fmt: skip
                 next_summary_s += SUMMARY_INTERVAL_S
             if settings.status_file is not None and now_s >= state.next_status_s:
                 write_status(settings.status_file, board, state, pacer, loop)
@@ -558,7 +752,7 @@ def overlay_lines(
     elapsed_s = max(now_s - state.started_s, 1e-9)
     gen_ms = list(loop.stats.gen_ms)[-60:]
     current = pacer.current
-    return [
+    lines = [
         f"{pacer.counters.shown / elapsed_s:5.1f} fps shown  "
         f"{loop.stats.generated / elapsed_s:5.1f} generated  {state.draws / elapsed_s:5.1f} drawn",
         f"gen {np.median(gen_ms) if gen_ms else float('nan'):.1f} ms/frame  "
@@ -569,13 +763,14 @@ def overlay_lines(
         f"model {current.model_name if current else info.models}  {info.precision} "
         f"{info.device}  kernels {info.kernels}",
     ]
+    return lines if state.supervision_line is None else [*lines, state.supervision_line]
 
 
 def run_stats(
     render: RenderStats, pace: PaceCounters, state: PresentState, loop: RenderLoop, fps: float,
-    info: RunInfo,
+    info: RunInfo, supervisor: Supervisor | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The run's statistics (the summary line and --stats-json)."""
+    """The run's statistics (the summary line and --stats-json), with the recoveries."""
     elapsed_s = max(time.perf_counter() - state.started_s, 1e-9)
     gen_ms = np.array(render.gen_ms) if render.gen_ms else np.array([math.nan])
     clock = loop.clock
@@ -586,6 +781,7 @@ def run_stats(
         "frames_stale": pace.stale,
         "frames_failed": render.failed,
         "frames_late": pace.late,
+        "longest_frame_gap_s": state.longest_gap_s,
         "gen_ms_median": float(np.median(gen_ms)),
         "gen_ms_p95": float(np.percentile(gen_ms, 95)),
         "generated_fps": render.generated / elapsed_s,
@@ -604,4 +800,5 @@ def run_stats(
         "precision": info.precision,
         "kernels": info.kernels,
         "exit": state.quit_reason,
+        **(supervisor.summary() if supervisor is not None else {}),
     }

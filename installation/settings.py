@@ -71,6 +71,10 @@ class AppSettings:
     osc_port: int | None = None  # no port anywhere: no OSC server
     osc_allow: tuple[str, ...] | None = None  # senders OSC accepts (docs/osc.md)
     osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
+    # render-thread supervision (installation/supervision.py); None: its defaults
+    hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
+    max_recoveries: int | None = None  # recoveries within 10 min before the process exits (75)
+    inject_faults: str | None = None  # testing only: faults.py SPEC (raise@10*3,hang@30:25)
     # --supervise: this process only starts the show as a child and restarts it (supervise.py)
     is_supervised: bool = False
     supervise_timeout_s: float = DEFAULT_SUPERVISE_TIMEOUT_S  # no progress this long: restart
@@ -154,6 +158,17 @@ def _clock_time(text: str) -> datetime.time:
     if value is None:
         raise argparse.ArgumentTypeError(f"expected a time HH:MM like 04:30, got {text!r}")
     return value
+
+
+def _fault_spec(text: str) -> str:
+    """argparse type: a --inject-faults SPEC (testing), checked by installation/faults.py."""
+    from installation.faults import parse_faults
+
+    try:
+        parse_faults(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,14 +282,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep a status JSON here for monitoring (pid, show, section, show time, fps, "
         "frames, last frame age, failures, memory), rewritten every 2 s",
     )  # fmt: skip
+    render = parser.add_argument_group("render thread supervision (docs/operators.md)")
+    render.add_argument("--hang-timeout", type=_positive_float, default=None, metavar="S",
+                        help="a render thread without a heartbeat for S seconds is hung and is "
+                        "replaced (default: 20, or 10 x the slowest pass if longer)")  # fmt: skip
+    render.add_argument("--max-recoveries", type=_positive_int, default=None, metavar="N",
+                        help="after N render-thread recoveries within 10 minutes, exit with "
+                        "status 75 so the process is restarted (default 10)")  # fmt: skip
+    render.add_argument("--inject-faults", type=_fault_spec, default=None,
+                        help=argparse.SUPPRESS)  # testing only (installation/faults.py)
     supervise = parser.add_argument_group("supervision (docs/operators.md)")
     supervise.add_argument("--supervise", action="store_true",
                            help="run the show as a child process and restart it when it dies "
                            "or stops making progress, continuing the show time")  # fmt: skip
     supervise.add_argument(
         "--supervise-timeout", type=_positive_float, default=None,
-        metavar="S", help="with --supervise: restart a show that has shown no new frame (and "
-        f"is not paused) for S seconds (default {DEFAULT_SUPERVISE_TIMEOUT_S:g})",
+        metavar="S", help="with --supervise: restart a show whose status has not been rewritten "
+        "for S seconds, or that has shown no new frame for 2 S while not paused "
+        f"(default {DEFAULT_SUPERVISE_TIMEOUT_S:g})",
     )  # fmt: skip
     supervise.add_argument("--restart-at", type=_clock_time, default=None, metavar="HH:MM",
                            help="with --supervise: restart the show process every day at this "
@@ -319,6 +344,9 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         osc_allow=None
         if args.osc_allow is None
         else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
+        hang_timeout_s=args.hang_timeout,
+        max_recoveries=args.max_recoveries,
+        inject_faults=args.inject_faults,
         is_supervised=args.supervise,
         supervise_timeout_s=args.supervise_timeout or DEFAULT_SUPERVISE_TIMEOUT_S,
         restart_at=args.restart_at,

@@ -59,12 +59,15 @@ def write_stats(path: Path, stats: dict[str, Any]) -> None:
 
 
 def log_summary(label: str, stats: dict[str, Any]) -> None:
-    """One line: frames generated/shown/dropped/failed/late, gen ms median/p95, rates."""
+    """One line: frames generated/shown/dropped/failed/late, gen ms median/p95, rates, memory,
+    the longest wait for a new frame, and the render thread's recoveries and degrade level."""
     log.info(
         "%s frames generated=%d shown=%d dropped=%d failed=%d late=%d gen_ms_median=%.1f "
-        "gen_ms_p95=%.1f generated_fps=%.2f display_fps=%.2f elapsed_s=%.1f peak_rss_mb=%.0f",
+        "gen_ms_p95=%.1f generated_fps=%.2f display_fps=%.2f elapsed_s=%.1f peak_rss_mb=%.0f "
+        "rss_mb=%.0f longest_gap_s=%.2f recoveries=%d degrade_level=%d",
         label, stats["frames_generated"], stats["frames_shown"], stats["frames_dropped"],
         stats["frames_failed"], stats["frames_late"], stats["gen_ms_median"],
         stats["gen_ms_p95"], stats["generated_fps"], stats["display_fps"], stats["elapsed_s"],
-        stats["peak_rss_mb"],
+        stats["peak_rss_mb"], rss_mb(), stats.get("longest_frame_gap_s", 0.0),
+        stats.get("recoveries", 0), stats.get("degrade_level", 0),
     )  # fmt: skip

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -55,6 +55,9 @@ from installation.walk.timeline import (
     section_jump_s,
     section_start_in_pass_s,
 )
+
+if TYPE_CHECKING:
+    from installation.supervision import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +150,11 @@ class RenderLoop:
         settings: LoopSettings,
         wall_clock: Callable[[], float],
         reloader: Reloading | None = None,
+        heartbeat: Heartbeat | None = None,
+        resume_from: RenderLoop | None = None,
     ) -> None:
+        """`heartbeat`: supervised (app.play); `resume_from`: the loop this one replaces after a
+        recovery (its clock, statistics, fade and live values carry on)."""
         self.renderer = renderer
         self.frames = frames
         self.commands = commands
@@ -170,6 +177,29 @@ class RenderLoop:
         self.live_log = RateLimitedLog(log, interval_s=60.0)
         self.failure_log = RateLimitedLog(log, interval_s=10.0)
         self.drop_log = RateLimitedLog(log, interval_s=60.0)
+        self.heartbeat = heartbeat
+        self.resume_clock: ClockState | None = None
+        if resume_from is not None:
+            self._carry_on(resume_from)
+
+    def _carry_on(self, old: RenderLoop) -> None:
+        """Take over from an abandoned render thread's loop: show time goes on from its clock."""
+        self.resume_clock = old.clock
+        self.stats = old.stats
+        self.next_index = old.next_index
+        self.fade = old.fade
+        self.live = old.live
+        self.latent_target = old.latent_target
+
+    @property
+    def is_abandoned(self) -> bool:
+        """True once the supervisor gave this loop's thread up (it must put no more frames)."""
+        return self.heartbeat is not None and self.heartbeat.is_abandoned
+
+    def _beat(self, activity: str) -> None:
+        """Tell the supervisor this thread is alive and what it does now."""
+        if self.heartbeat is not None:
+            self.heartbeat.beat(activity)
 
     @property
     def is_done(self) -> bool:
@@ -181,13 +211,17 @@ class RenderLoop:
         """Loop until `stopping` is set or is_done; a bug outside a pass sets `stopping`."""
         try:
             self._start(stopping)
-            while not stopping.is_set() and not self.is_done:
+            while not stopping.is_set() and not self.is_done and not self.is_abandoned:
+                self._beat("wait")
                 wait_s = self.step()
                 if wait_s > 0:
                     self._wait_for_command(min(wait_s, IDLE_WAIT_S))
-        except Exception:  # a bug outside the per-pass guard: stop the show instead of hanging
-            log.exception("render thread failed; stopping")
-            stopping.set()
+        except Exception as err:  # a bug outside the per-pass guard
+            if self.heartbeat is None:  # unsupervised: stop the show instead of hanging
+                log.exception("render thread failed; stopping")
+                stopping.set()
+            else:  # the supervisor starts a new render thread (and logs the traceback)
+                self.heartbeat.crashed(err)
         finally:
             self.failure_log.flush(logging.ERROR)
             self.drop_log.flush()
@@ -196,14 +230,21 @@ class RenderLoop:
         """Render the first frame, then start the show clock at it, so it is not late.
 
         The first pass also warms the generator up, so its cost does not enter the estimates.
+        After a recovery the clock carries on from the old loop's (rate, pause, epoch) at the
+        show time the first pass started at, so the walk resumes where it was.
         """
-        while self.clock is None and not stopping.is_set():
-            frames = self._render([self.settings.start_s], epoch=0, is_measured=False)
+        resume = self.resume_clock
+        start_s = self.settings.start_s if resume is None else resume.show_time_s(self.wall_clock())
+        epoch = 0 if resume is None else resume.epoch
+        while self.clock is None and not stopping.is_set() and not self.is_abandoned:
+            self._beat("first frame")
+            frames = self._render([start_s], epoch=epoch, is_measured=False)
             now_s = self.wall_clock()
             if frames or self.is_done:
-                self.clock = ClockState(anchor_wall_s=now_s, anchor_show_s=self.settings.start_s)
+                clock = ClockState(anchor_wall_s=now_s) if resume is None else resume
+                self.clock = replace(clock, anchor_wall_s=now_s, anchor_show_s=start_s)
                 self.grid_wall_s = now_s
-                self.next_show_s = self.settings.start_s + 1.0 / self.settings.fps
+                self.next_show_s = start_s + 1.0 / self.settings.fps
 
     def _wait_for_command(self, wait_s: float) -> None:
         """Sleep up to wait_s, waking early to apply a command that arrives."""
@@ -300,9 +341,15 @@ class RenderLoop:
         self.next_index += len(slots)
         started_s = self.wall_clock()
         lives = [self._live_at(t_s, started_s) for t_s in times_s]
+        if self.clock is not None:  # the first frame keeps its longer allowance
+            self._beat("pass")
         try:
             frames = self.renderer.render_batch(slots, live=lives, epoch=epoch)
-        except Exception:  # one bad pass must not end the show; the last good frame stays up
+        except Exception as err:  # one bad pass must not end the show; the last good frame stays
+            if self.is_abandoned:
+                return []
+            if self.heartbeat is not None:
+                self.heartbeat.pass_failed(err)  # the supervisor counts failed passes in a row
             self.stats.failed += len(slots)
             self.failure_log.log(logging.ERROR, "render failed frames=%d-%d show_time_s=%.3f",
                                  slots[0][0], slots[-1][0], times_s[0],
@@ -310,7 +357,12 @@ class RenderLoop:
             self.cost_s.clear()  # a failed big pass (e.g. out of memory): restart from one frame
             self._sleep(RETRY_DELAY_S)
             return []
-        per_frame_s = (self.wall_clock() - started_s) / len(slots)
+        if self.is_abandoned:  # replaced while this pass ran (a hang): its frames are not wanted
+            return []
+        pass_s = self.wall_clock() - started_s
+        if self.heartbeat is not None:
+            self.heartbeat.pass_done(pass_s, is_measured)
+        per_frame_s = pass_s / len(slots)
         old_s = self.cost_s.get(len(slots))
         if is_measured:
             self.cost_s[len(slots)] = per_frame_s if old_s is None else (
@@ -559,6 +611,7 @@ class RenderLoop:
         if self.reloader is None or self.clock is None:
             log.warning("load show %r asked for, but this run has no reloader", name)
             return
+        self._beat("reload")
         if self.reloader.load(name, self.clock.show_time_s(self.wall_clock())):
             self.needs_still = self.clock.is_paused
 
@@ -603,6 +656,7 @@ class RenderLoop:
         if self.reloader is None or self.clock is None:
             log.warning("show reload asked for, but this run has no reloader")
             return
+        self._beat("reload")  # loading models may take long: the startup allowance applies
         if self.reloader.reload(self.clock.show_time_s(self.wall_clock())):
             self.needs_still = self.clock.is_paused
 
