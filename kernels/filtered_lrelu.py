@@ -269,7 +269,9 @@ def _cuda(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter) -> torch
     plan = _cuda_plan(x, fu, fd, up, down, pad) if x.is_cuda else None  # CPU: never a launch
     if plan is None:
         return _fast(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
-    name, args, y = cuda_launch_args(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter)
+    name, args, y = cuda_launch_args(
+        x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter, plan=plan
+    )
     _compile.loaded().launch(
         name,
         plan.grid,
@@ -282,14 +284,15 @@ def _cuda(x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter) -> torch
 
 
 def cuda_launch_args(
-    x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter
+    x, fu, fd, b, up, down, pad, gain, slope, clamp, flip_filter, plan: CudaPlan | None = None
 ) -> tuple[str, list, torch.Tensor]:
     """(entry point, its arguments in csrc/README.md order, the NCHW output it fills) for `_cuda`.
 
     Works on any device (the CPU emulation in tests/ runs the same arguments). Bias and filters
     go as float32, the bias rounded to x's dtype first (the reference adds it in x's dtype).
+    `plan` (its tile size goes to the kernel) is `_cuda_plan`'s, computed when not given.
     """
-    plan = _cuda_plan(x, fu, fd, up, down, pad)
+    plan = plan or _cuda_plan(x, fu, fd, up, down, pad)
     if plan is None:
         raise ValueError(f"filtered_lrelu kernel can't take x {tuple(x.shape)} {x.dtype} here")
     n, c, h, w = x.shape
