@@ -8,8 +8,8 @@ The supervisor is a small parent process (no torch, no GL, one thread). It start
   failures in a row, each within QUICK_FAILURE_S of starting, the supervisor gives up (exit 1);
 - the child exits 0 (quit, --frames or --duration reached): the supervisor ends too, exit 0;
 - the child exits 2 (bad options, no display): restarting would only repeat it; exit 2;
-- the status file stops being rewritten, or shows no new frame while the show is not paused,
-  for --supervise-timeout seconds: the child is hung; SIGTERM, SIGKILL after a grace, restart;
+- the status file is not rewritten for --supervise-timeout S seconds, or shows no new frame
+  while the show is not paused for 2 S: the child is hung; SIGTERM, SIGKILL after 5 s, restart;
 - --restart-at HH:MM: every day at that local time the child is asked to quit (SIGTERM) and a
   fresh one starts at once (a nightly soft restart);
 - SIGTERM / SIGINT / SIGHUP to the supervisor: forwarded to the child; both exit.
@@ -67,7 +67,10 @@ class RestartPolicy:
     healthy_run_s: float = 600.0  # a child that ran this long resets the back-off
     quick_failure_s: float = 120.0  # a child that died sooner counts towards giving up
     give_up_after: int = 5  # quick failures in a row
-    hang_timeout_s: float = 60.0  # --supervise-timeout
+    hang_timeout_s: float = 60.0  # --supervise-timeout: the status file not rewritten this long
+    # no new frame (not paused) for hang_timeout_s x this: frames may stall longer than the main
+    # thread's status rewrites (the render thread's own recovery, a reload, a slow pass)
+    frame_stall_factor: float = 2.0
     startup_grace_s: float = 300.0  # first status allowed this late (model load, kernel build)
     hang_kill_grace_s: float = 5.0  # a hung child: SIGTERM, then SIGKILL after this
     stop_grace_s: float = 15.0  # an orderly stop (the app joins its render thread up to 10 s)
@@ -359,7 +362,7 @@ class Watchdog:
             return None
         if now_s - self.last_write_seen_s > timeout_s:
             return f"status file not rewritten for {now_s - self.last_write_seen_s:.0f} s"
-        if now_s - self.last_progress_s > timeout_s:
+        if now_s - self.last_progress_s > timeout_s * self.policy.frame_stall_factor:
             return f"no new frame for {now_s - self.last_progress_s:.0f} s (not paused)"
         return None
 
@@ -512,7 +515,7 @@ class Supervisor:
         """The next child's --start: the last reported show time carried on (None: none yet)."""
         if self.last_sample is None:
             return None
-        return continued_start_s(self.last_sample, self.wall_clock())
+        return continued_start_s(self.last_sample, time.time())  # the file times are real
 
 
 def last_words(child: Child) -> str:

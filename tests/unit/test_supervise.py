@@ -181,13 +181,15 @@ def test_watchdog_gives_startup_grace_then_wants_new_frames_or_a_pause():
     dog.update(sample(frames=5, written_s=1.0), now_s=20.0)
     dog.update(sample(frames=5, written_s=1.0, pid=99), now_s=25.0)  # someone else's: ignored
     assert dog.stall(29.0) is None
-    dog.update(sample(frames=5, written_s=2.0), now_s=29.0)  # rewritten, but no new frame
-    assert "no new frame for 11 s" in dog.stall(31.0)
-    dog.update(sample(frames=5, written_s=3.0, is_paused=True), now_s=31.0)  # paused: fine
-    assert dog.stall(40.0) is None
-    dog.update(sample(frames=6, written_s=4.0), now_s=41.0)
+    for written_s, now_s in ((2.0, 29.0), (3.0, 38.0)):  # rewritten, but no new frame
+        dog.update(sample(frames=5, written_s=written_s), now_s=now_s)
+    assert dog.stall(40.0) is None  # frames may stall for twice the timeout
+    assert "no new frame for 21 s" in dog.stall(41.0)
+    dog.update(sample(frames=5, written_s=4.0, is_paused=True), now_s=41.0)  # paused: fine
     assert dog.stall(50.0) is None
-    assert "not rewritten for 11 s" in dog.stall(52.0)  # frozen: the file stands still
+    dog.update(sample(frames=6, written_s=5.0), now_s=51.0)
+    assert dog.stall(60.0) is None
+    assert "not rewritten for 11 s" in dog.stall(62.0)  # frozen: the file stands still
 
 
 # --- the flags --------------------------------------------------------------------------------
