@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Label text size; Pillow's default font (FreeType Aileron, or its bitmap fallback).
+# Smallest label text size; Pillow's default font (FreeType Aileron, or its bitmap fallback).
 LABEL_FONT_PX = 11
+# Larger tiles get larger labels: tile_px / this, so a 256 px tile has 21 px text.
+TILE_PER_FONT_PX = 12
 # Space around a label inside its strip, pixels.
 LABEL_PAD_PX = 3
 # Gap between cells of a sheet (black), pixels.
@@ -214,12 +216,17 @@ class SheetLayout:
         return left, top, left + self.cell_w_px, top + self.label_h_px
 
 
-def label_font() -> Any:
-    """Pillow's built-in default font at LABEL_FONT_PX (the bitmap one on old Pillow)."""
+def label_font_px(tile_px: int) -> int:
+    """Label text size for a tile size: LABEL_FONT_PX, growing with large tiles."""
+    return max(LABEL_FONT_PX, tile_px // TILE_PER_FONT_PX)
+
+
+def label_font(size_px: int = LABEL_FONT_PX) -> Any:
+    """Pillow's built-in default font at size_px (the fixed bitmap one on old Pillow)."""
     from PIL import ImageFont
 
     try:
-        return ImageFont.load_default(size=LABEL_FONT_PX)
+        return ImageFont.load_default(size=size_px)
     except TypeError:  # Pillow < 10.1: no size, a fixed bitmap font
         return ImageFont.load_default()
 
@@ -230,7 +237,7 @@ def sheet_layout(
     """The layout of `count` tiles: about square unless `columns` is given."""
     from PIL import Image, ImageDraw
 
-    font = label_font()
+    font = label_font(label_font_px(tile_px))
     draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     text_w = max((draw.textlength(text, font=font) for text in labels), default=0)
     text_h = draw.textbbox((0, 0), "0123456789[]x", font=font)[3]
@@ -264,7 +271,7 @@ def labelled_sheet(
     layout = sheet_layout(len(images), labels, tile_px, columns)
     sheet = Image.new("RGB", layout.size_px)
     draw = ImageDraw.Draw(sheet)
-    font = label_font()
+    font = label_font(label_font_px(tile_px))
     for index, (image, text) in enumerate(zip(images, labels, strict=True)):
         tile = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).convert("RGB")
         if tile.size != (tile_px, tile_px):
