@@ -298,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     supervise.add_argument(
         "--supervise-timeout", type=_positive_float, default=None,
         metavar="S", help="with --supervise: restart a show whose status has not been rewritten "
-        "for S seconds, or that has shown no new frame for 2 S while not paused "
-        f"(default {DEFAULT_SUPERVISE_TIMEOUT_S:g})",
+        f"for S seconds (default {DEFAULT_SUPERVISE_TIMEOUT_S:g}; a show with no new frame "
+        "for 330 s, not paused, is restarted too)",
     )  # fmt: skip
     supervise.add_argument("--restart-at", type=_clock_time, default=None, metavar="HH:MM",
                            help="with --supervise: restart the show process every day at this "
