@@ -9,6 +9,7 @@ label saying so ("123 x7 [0-3]"). More seeds than `--per-sheet` make several num
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(args.first, args.first + args.count))
     started = time.perf_counter()
     paths = common.sheet_paths(args.out, len(seeds), args.per_sheet)
+    if args.columns is None:  # every sheet of a run gets the first sheet's columns
+        args.columns = math.ceil(math.sqrt(min(len(seeds), args.per_sheet)))
     with Progress(len(seeds), "seeds") as progress:
         for index, path in enumerate(paths):
             chunk = seeds[index * args.per_sheet : (index + 1) * args.per_sheet]
