@@ -687,6 +687,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.mode in ("ops", "all"):
         backends = [b for b in BACKENDS if args.device == "cuda" or b != "cuda"]
         sections.append("### ops\n\n" + ops_tables(run_ops(args, backends), backends))
+        if args.device == "cuda":
+            torch.cuda.empty_cache()  # give the generator subprocesses the memory back
     if args.mode in ("generators", "all"):
         sections.append("### generators\n\n" + generator_table(run_generators(args)))
     command = " ".join(
