@@ -10,7 +10,7 @@ import torch
 
 from installation.cli import main
 from installation.errors import ShowError
-from installation.models import save_generator
+from installation.models import load_generator, save_generator
 from installation.render.latents import resolve_section
 from installation.render.show_renderer import ShowRenderer
 from installation.show.load import load_show
@@ -111,3 +111,30 @@ def test_a_npz_without_directions_is_refused(folder: Path) -> None:
     path = write_show(folder, "      - {file: other.npz, index: 0}", "other")
     with pytest.raises(ShowError, match=r"other.yaml:11: .*has no array 'directions' \(has w\)"):
         load_show(path)
+
+
+def test_a_per_range_variant_acts_on_its_rows_only(folder: Path) -> None:
+    out = folder / "ranges.npz"
+    args = ["directions", str(folder / "tiny.safetensors"), "--count", "2", "--samples", "2000"]
+    assert main([*args, "--layers", "0-3", "--layers", "8-", "--out", str(out)]) == 0
+    show = load_show(write_show(folder, "      - {file: ranges.npz, name: pc1_8-15}", "ranges"))
+    direction = show.sections[0].directions[0]
+    assert (direction.index, direction.live_name) == (3, "ranges.pc1_8-15")
+    vector = resolve_section(show.sections[0], tiny_sg3()).directions[0]  # [num_ws, w_dim]
+    assert np.all(vector[:8] == 0) and np.all(np.abs(vector[8:]).sum(axis=1) > 0)
+
+
+def test_the_demo_models_directions_load_and_fit_it(tmp_path: Path) -> None:
+    """shows/directions/demo_pca.npz (made by `latent-walk directions` on the demo model)."""
+    root = Path(__file__).resolve().parents[3]
+    demo_pca = root / "shows" / "directions" / "demo_pca.npz"
+    text = SECTION.replace("tiny.safetensors", str(root / "assets/demo/demo-sg3.safetensors"))
+    show_path = tmp_path / "demo.yaml"
+    items = f"      - {{file: {demo_pca}, name: pc0}}\n      - {{file: {demo_pca}, index: 7}}"
+    show_path.write_text(text.format(directions=items), encoding="utf-8")
+    show = load_show(show_path)
+    latents = resolve_section(show.sections[0], load_generator(show.models[0].path))
+    with np.load(demo_pca) as npz:
+        assert list(npz["names"]) == [f"pc{k}" for k in range(8)]
+        expected = npz["directions"][7] * npz["std"][7]  # [w_dim] of the demo model (64)
+    np.testing.assert_allclose(latents.directions[1], np.tile(expected, (10, 1)), rtol=1e-6)
