@@ -9,6 +9,7 @@ between guard regions, and every element is checked written. Thresholds (|y - re
 - upfirdn2d float32: 1e-5 * absref + 1e-7, absref = the reference on |x|, |f|, |gain|: the float32
   accumulation of at most 144 taps is within (taps + 3) * 2^-24 * absref < 1e-5 * absref.
 - float16 outputs: the same plus 2^-11 * |ref| + 2^-24 (one rounding to binary16).
+bias_act's NaN / +-inf / overflow outputs equal torch's (the reference rounded to the dtype).
 Also the emulator itself: fp16 conversions against numpy, barriers, shared memory, faults.
 Skips without a C++ compiler (g++).
 """
@@ -250,6 +251,27 @@ def test_bias_act_matches_reference(bias_act_emu, act, dtype):
         b = (torch.randn([shape[dim]], generator=gen) * 2).to(dtype) if has_bias else None
         for clamp in (None, 1.5):
             _run_bias_act(bias_act_emu, x, b, dim, act, clamp, TEST_BLOCK, TEST_MAX_BLOCKS)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_bias_act_propagates_nan_and_inf_like_torch(bias_act_emu, dtype):
+    specials = [math.nan, math.inf, -math.inf, 0.0, -0.0, 100.0, -100.0, 20.0, -20.0, 60000.0]
+    x = torch.tensor(specials, dtype=dtype).reshape(1, -1)
+    for act in ba.ACTIVATIONS:
+        for clamp in (None, 256.0):
+            spec = ba.ACTIVATIONS[act]
+            args = (None, 1, act, spec.def_alpha, spec.def_gain, clamp)
+            name, kernel_args, y = ba.cuda_launch_args(x, *args)
+            bias_act_emu.launch(name, ba.cuda_grid(y.numel(), TEST_BLOCK), TEST_BLOCK, 0,
+                                *kernel_args)  # fmt: skip
+            ref = ba._reference(x.double(), *args).to(dtype).double()  # overflow as in dtype
+            got = y.double()
+            what = f"{name} {act} clamp {clamp}: x {specials}\n y {y.tolist()}\n ref {ref.tolist()}"
+            assert torch.equal(got.isnan(), ref.isnan()), what
+            inf = ref.isinf()
+            assert torch.equal(got[inf], ref[inf]), what
+            finite = torch.isfinite(ref)
+            assert ((got - ref).abs() <= 2e-3 * ref.abs() + 1e-6)[finite].all(), what
 
 
 def test_bias_act_with_the_launchers_own_grid(bias_act_emu):
