@@ -77,6 +77,7 @@ class RestartPolicy:
     startup_grace_s: float = 300.0  # first status allowed this late (model load, kernel build)
     hang_kill_grace_s: float = 5.0  # a hung child: SIGTERM, then SIGKILL after this
     stop_grace_s: float = 15.0  # an orderly stop (the app joins its render thread up to 10 s)
+    fresh_child_s: float = 600.0  # --restart-at skips a child started less than this before
 
 
 def backoff_s(failure_count: int, policy: RestartPolicy) -> float:
@@ -395,6 +396,13 @@ class Supervisor:
         self.last_sample: StatusSample | None = None  # with a show time, from any child
         self.next_restart_s: float | None = None
         self.restarts = 0
+        self.child: Child | None = None  # the running one
+
+    def stop_child(self) -> None:
+        """Stop a child that is still running (the supervisor is ending for another reason)."""
+        if self.child is not None and self.child.poll() is None:
+            log.warning("stopping show process pid=%d: the supervisor is ending", self.child.pid)
+            self.child.stop(self.policy.stop_grace_s)
 
     def request_stop(self, signum: int, frame: object = None) -> None:
         """Signal handler: stop the child and end (the signal is forwarded to the child)."""
@@ -428,8 +436,11 @@ class Supervisor:
         child = Child(self.command_for(start_s))
         log.info("show process started pid=%d start_s=%s restarts=%d", child.pid,
                  "as given" if start_s is None else f"{start_s:.3f}", self.restarts)  # fmt: skip
-        if self.restart_at is not None:
-            self.next_restart_s = next_restart_s(self.wall_clock(), self.restart_at)
+        if self.restart_at is not None:  # a child this young is fresh enough for tonight
+            self.next_restart_s = next_restart_s(
+                self.wall_clock() + self.policy.fresh_child_s, self.restart_at
+            )
+        self.child = child
         return child
 
     def watch(self, child: Child) -> tuple[str, int]:
@@ -550,10 +561,23 @@ def setup_supervisor_logging(settings: AppSettings) -> None:
 
 
 def run(settings: AppSettings, argv: Sequence[str]) -> int:
-    """Supervise `run_show.py argv` (argv already parsed into `settings`); the exit code."""
+    """Supervise `run_show.py argv` (argv already parsed into `settings`); the exit code.
+
+    An unwritable --status-file is a usage error (2): the supervisor watches the show through
+    it and would take a show that cannot write it for a hung one.
+    """
+    status_file = settings.status_file
+    if status_file is not None:
+        try:
+            status_file.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(status_file.parent, os.W_OK):
+                raise PermissionError("not writable")
+        except OSError as err:
+            print(f"run_show: --status-file {status_file}: cannot write there ({err}); "
+                  "--supervise watches the show through it", file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
     setup_supervisor_logging(settings)
     private_dir = None
-    status_file = settings.status_file
     if status_file is None:
         runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
         base_dir = runtime_dir if runtime_dir and os.path.isdir(runtime_dir) else None
@@ -573,6 +597,7 @@ def run(settings: AppSettings, argv: Sequence[str]) -> int:
     try:
         return supervisor.run()
     finally:
+        supervisor.stop_child()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if private_dir is not None:

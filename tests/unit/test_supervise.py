@@ -225,6 +225,16 @@ def test_bad_supervise_flags_exit_2_with_one_line_reason(argv, expected, capsys)
     assert len(error_lines) == 1 and expected in error_lines[0]
 
 
+def test_an_unwritable_status_file_is_a_usage_error(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    status = blocker / "status.json"  # its folder is a file
+    settings = settings_from_argv(["--supervise", "--status-file", str(status)])
+    assert supervise.run(settings, ["--supervise", "--status-file", str(status)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"run_show: --status-file {status}: cannot")
+
+
 def test_supervisor_module_does_not_pull_in_torch():
     source = Path(supervise.__file__).read_text(encoding="utf-8")
     assert "import torch" not in source and "installation.app" not in source
