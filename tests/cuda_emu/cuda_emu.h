@@ -8,7 +8,8 @@
 // by harness.py into a pointer to the launch's dynamic shared buffer (poisoned with 0xFF bytes,
 // float NaN, at every block start, with guard bytes checked after the launch).
 //
-// Checked at run time: __syncthreads reached a different number of times by the threads of a
+// harness.py can also run a block's threads one at a time in two orders and compare (see
+// `Schedule`). Checked at run time: __syncthreads reached a different number of times by the threads of a
 // block (divergent barrier), dynamic shared memory overrun, launch limits (block <= 1024
 // threads, grid y/z <= 65535, dynamic shared <= the launch's limit).
 // Not supported (compile error when used): warp intrinsics (__shfl*_sync, __ballot_sync,
@@ -32,7 +33,9 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <semaphore>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -124,9 +127,18 @@ private:
 constexpr unsigned char kSharedPoison = 0xFF;  // float NaN, __half NaN
 constexpr size_t kSharedGuard = 4096;  // guard bytes before and after the dynamic shared buffer
 
+// How the threads of a block run. Concurrent: all at once (std::thread scheduling). Forward /
+// reverse: one at a time in rank order (or the reverse), each until its next __syncthreads or
+// the end of the kernel, so a result that depends on the order shows a missing barrier.
+enum Schedule { kConcurrent = 0, kForward = 1, kReverse = 2 };
+
 struct Launch {
     dim3 grid, block;
     int threads = 0;
+    int schedule = kConcurrent;
+    std::vector<int> order, position;  // serial schedules: ranks in run order, rank -> index
+    std::vector<char> active;          // serial: still inside the kernel body in this block
+    std::vector<std::unique_ptr<std::binary_semaphore>> turn;  // serial: released = may run
     Barrier sync{1};   // __syncthreads
     Barrier block_end{1};  // all threads done with a block
     std::vector<long long> sync_counts;  // per thread, this block
@@ -147,11 +159,35 @@ struct Launch {
 inline thread_local Launch* current = nullptr;
 inline thread_local int thread_rank = 0;
 
+// Serial schedules: hand the run token to the next thread (in order, cyclically) still inside
+// the kernel; a thread waiting at a barrier runs again once every other thread reached it too.
+inline void pass_turn(Launch& launch, int rank)
+{
+    for (int step = 1; step <= launch.threads; ++step) {
+        const int next = launch.order[(launch.position[rank] + step) % launch.threads];
+        if (launch.active[next]) {
+            launch.turn[next]->release();
+            return;
+        }
+    }
+}
+
 inline void syncthreads()
 {
     if (current == nullptr) throw KernelError("__syncthreads() called outside a kernel launch");
     current->sync_counts[thread_rank] += 1;
-    current->sync.arrive_and_wait();
+    if (current->schedule == kConcurrent) {
+        current->sync.arrive_and_wait();
+    } else {
+        pass_turn(*current, thread_rank);
+        current->turn[thread_rank]->acquire();
+    }
+}
+
+inline void start_serial_block(Launch& launch)
+{
+    std::fill(launch.active.begin(), launch.active.end(), 1);
+    launch.turn[launch.order[0]]->release();
 }
 
 inline void* dynamic_shared()
@@ -191,6 +227,7 @@ inline void finish_block(Launch& launch)
     std::fill(launch.sync_counts.begin(), launch.sync_counts.end(), 0);
     launch.sync.reset(launch.threads);
     poison_shared(launch);
+    if (launch.schedule != kConcurrent) start_serial_block(launch);
 }
 
 inline void run_thread(Launch& launch, int rank, const std::function<void()>& body)
@@ -205,6 +242,8 @@ inline void run_thread(Launch& launch, int rank, const std::function<void()>& bo
         for (unsigned by = 0; by < launch.grid.y; ++by) {
             for (unsigned bx = 0; bx < launch.grid.x; ++bx) {
                 blockIdx = dim3(bx, by, bz);
+                const bool serial = launch.schedule != kConcurrent;
+                if (serial) launch.turn[rank]->acquire();
                 if (!launch.failed) {
                     try {
                         body();
@@ -212,7 +251,12 @@ inline void run_thread(Launch& launch, int rank, const std::function<void()>& bo
                         launch.fail(e.what());
                     }
                 }
-                launch.sync.arrive_and_drop();
+                if (serial) {
+                    launch.active[rank] = 0;
+                    pass_turn(launch, rank);
+                } else {
+                    launch.sync.arrive_and_drop();
+                }
                 launch.block_end.arrive_and_wait([&] { finish_block(launch); });
             }
         }
@@ -221,8 +265,8 @@ inline void run_thread(Launch& launch, int rank, const std::function<void()>& bo
 }
 
 // Launch `body` (a call of the kernel) on grid x block; returns 0, or 1 with a message in err.
-inline int launch(dim3 grid, dim3 block, size_t shared_bytes, size_t max_shared_bytes, char* err,
-                  int err_len, const std::function<void()>& body)
+inline int launch(dim3 grid, dim3 block, size_t shared_bytes, size_t max_shared_bytes,
+                  int schedule, char* err, int err_len, const std::function<void()>& body)
 {
     auto report = [&](const std::string& message) {
         std::snprintf(err, (size_t)err_len, "%s", message.c_str());
@@ -250,6 +294,17 @@ inline int launch(dim3 grid, dim3 block, size_t shared_bytes, size_t max_shared_
     launch.shared_bytes = shared_bytes;
     launch.shared.resize(shared_bytes + 2 * kSharedGuard);
     poison_shared(launch);
+    launch.schedule = schedule;
+    if (schedule != kConcurrent) {
+        for (int rank = 0; rank < launch.threads; ++rank) {
+            launch.order.push_back(schedule == kReverse ? launch.threads - 1 - rank : rank);
+            launch.turn.push_back(std::make_unique<std::binary_semaphore>(0));
+        }
+        launch.position.resize(threads);
+        for (int i = 0; i < launch.threads; ++i) launch.position[launch.order[i]] = i;
+        launch.active.assign(threads, 1);
+        start_serial_block(launch);
+    }
     std::vector<std::thread> pool;
     pool.reserve(threads);
     for (int rank = 0; rank < launch.threads; ++rank)

@@ -159,11 +159,11 @@ def wrapper(kernels: list[Kernel]) -> str:
         names = ", ".join(p.name for p in k.params)
         parts.append(
             f'extern "C" int launch_{k.name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx,\n'
-            f"    unsigned by, unsigned bz, unsigned long long shared_bytes,\n"
+            f"    unsigned by, unsigned bz, unsigned long long shared_bytes, int schedule,\n"
             f"    unsigned long long max_shared_bytes, char* err, int err_len{decls})\n"
             f"{{\n"
             f"    return ::cuda_emu::launch(dim3(gx, gy, gz), dim3(bx, by, bz), shared_bytes,\n"
-            f"        max_shared_bytes, err, err_len, [&] {{ {k.name}({names}); }});\n"
+            f"        max_shared_bytes, schedule, err, err_len, [&] {{ {k.name}({names}); }});\n"
             f"}}\n"
         )
     return "\n".join(parts)
@@ -313,7 +313,8 @@ class Emulated:
         self.kernels = {k.name: k for k in kernels}
         self._lib = ctypes.CDLL(str(lib_path))
         self._functions = {}
-        fixed = [ctypes.c_uint] * 6 + [ctypes.c_ulonglong] * 2 + [ctypes.c_char_p, ctypes.c_int]
+        fixed = [ctypes.c_uint] * 6 + [ctypes.c_ulonglong, ctypes.c_int, ctypes.c_ulonglong]
+        fixed += [ctypes.c_char_p, ctypes.c_int]
         for k in kernels:
             fn = getattr(self._lib, f"launch_{k.name}")
             fn.restype = ctypes.c_int
@@ -330,11 +331,20 @@ class Emulated:
         shared_bytes: int,
         *args: Any,
         max_shared_bytes: int = DEFAULT_MAX_SHARED_BYTES,
+        schedule: str = "threads",
     ) -> None:
-        """Run entry point `name` to completion; EmulationError on bad arguments or a fault."""
+        """Run entry point `name` to completion; EmulationError on bad arguments or a fault.
+
+        schedule: "threads" (a block's threads run concurrently), "forward" / "reverse" (one at
+        a time in rank order or its reverse, each until its next __syncthreads).
+        """
         kernel = self.kernels.get(name)
         if kernel is None:
             raise EmulationError(f"no entry point {name!r} in {self.cu_path.name}: {self.kernels}")
+        if schedule not in SCHEDULES:
+            raise EmulationError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}"
+            )
         if len(args) != len(kernel.params):
             raise EmulationError(
                 f"{name} takes {len(kernel.params)} arguments "
@@ -346,8 +356,51 @@ class Emulated:
             values.append(_pointer(arg, p, where) if p.is_pointer else _scalar(arg, p, where))
         err = ctypes.create_string_buffer(_ERROR_BYTES)
         status = self._functions[name](
-            *_dims(grid, "grid"), *_dims(block, "block"), int(shared_bytes),
+            *_dims(grid, "grid"), *_dims(block, "block"), int(shared_bytes), SCHEDULES[schedule],
             int(max_shared_bytes), err, _ERROR_BYTES, *values,
         )  # fmt: skip
         if status != 0:
             raise EmulationError(f"{name}: {err.value.decode(errors='replace')}")
+
+    def check_order_independent(
+        self, name: str, grid, block, shared_bytes: int, *args: Any, **kwargs: Any
+    ) -> None:
+        """Launch twice, threads one at a time in rank order then in reverse, from the same
+        initial memory; EmulationError when any written argument differs (bit for bit, NaN
+        included): the kernel's result depends on thread order, e.g. a missing __syncthreads.
+        The second run's results stay in the arguments. Float atomics legitimately differ.
+        """
+        params = self.kernels[name].params if name in self.kernels else ()
+        outputs = [
+            (i, p, _as_numpy(a))
+            for i, (a, p) in enumerate(zip(args, params, strict=False))
+            if p.is_pointer and not p.is_const and a is not None
+        ]
+        initial = [out.copy() for _, _, out in outputs]
+        self.launch(name, grid, block, shared_bytes, *args, schedule="forward", **kwargs)
+        forward = [out.copy() for _, _, out in outputs]
+        for (_, _, out), start in zip(outputs, initial, strict=True):
+            out[...] = start
+        self.launch(name, grid, block, shared_bytes, *args, schedule="reverse", **kwargs)
+        for (i, p, out), first in zip(outputs, forward, strict=True):
+            differs = _bytes(out) != _bytes(first)
+            if differs.any():
+                raise EmulationError(
+                    f"{name}: result depends on the thread order (a missing __syncthreads?): "
+                    f"argument {i} ({p.decl}) differs in {int(differs.sum())} of {differs.size} "
+                    "bytes between forward and reverse order"
+                )
+
+
+SCHEDULES = {"threads": 0, "forward": 1, "reverse": 2}  # cuda_emu.h `Schedule`
+
+
+def _bytes(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+
+
+def _as_numpy(arg: Any) -> np.ndarray:
+    """A writable numpy view of an array or CPU tensor argument (same memory)."""
+    if isinstance(arg, np.ndarray):
+        return arg
+    return arg.detach().numpy()

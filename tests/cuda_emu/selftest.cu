@@ -44,6 +44,15 @@ extern "C" __global__ void reverse_chunks(const float* x, float* y)
     y[base + t] = chunk[threads - 1 - t];
 }
 
+// reverse_chunks without the barrier: the result depends on which threads ran first.
+extern "C" __global__ void reverse_chunks_racy(const float* x, float* y)
+{
+    extern __shared__ float chunk[];
+    const int t = threadIdx.x;
+    chunk[t] = x[blockIdx.x * blockDim.x + t];
+    y[blockIdx.x * blockDim.x + t] = chunk[blockDim.x - 1 - t];
+}
+
 // Reads shared memory nobody wrote (the emulator poisons it with NaN).
 extern "C" __global__ void read_unwritten_shared(float* y)
 {

@@ -139,6 +139,24 @@ def test_dynamic_shared_with_2d_blocks_and_grid(selftest):
     assert np.array_equal(y, x.reshape(4, 128)[:, ::-1].ravel())
 
 
+@pytest.mark.parametrize("schedule", ["forward", "reverse"])
+def test_serial_schedules_keep_barrier_semantics(selftest, schedule):
+    x = np.arange(3 * 128, dtype=np.float32)
+    sums = np.full(3, np.nan, np.float32)
+    selftest.launch("block_sum", 3, 128, 0, x, sums, schedule=schedule)
+    assert np.array_equal(sums, x.reshape(3, 128).sum(axis=1))
+    y = np.full_like(x, np.nan)
+    selftest.check_order_independent("reverse_chunks", 3, 128, 128 * 4, x, y)
+    assert np.array_equal(y, x.reshape(3, 128)[:, ::-1].ravel())
+
+
+def test_a_missing_barrier_is_caught_by_the_order_check(selftest):
+    x = np.arange(2 * 64, dtype=np.float32)
+    y = np.zeros_like(x)
+    with pytest.raises(harness.EmulationError, match="depends on the thread order"):
+        selftest.check_order_independent("reverse_chunks_racy", 2, 64, 64 * 4, x, y)
+
+
 def test_dynamic_shared_starts_poisoned(selftest):
     y = np.zeros(64, np.float32)
     selftest.launch("read_unwritten_shared", 1, 64, 64 * 4, y)
@@ -304,7 +322,7 @@ def _random_upfirdn_case(rng, up, down):
 def _run_upfirdn2d(emu, x, f, up, down, pad, flip, gain, block, max_blocks):
     name, args, y = ufd.cuda_launch_args(x, f, up, down, pad, flip, gain)
     args, view, buf = guard_output(args, y)
-    emu.launch(name, ufd.cuda_grid(y.numel(), block, max_blocks), block, 0, *args)
+    emu.check_order_independent(name, ufd.cuda_grid(y.numel(), block, max_blocks), block, 0, *args)
     fs = None if f is None else tuple(f.shape)
     what = f"{name} x {tuple(x.shape)} f {fs} up {up} down {down} pad {pad} flip {flip} gain {gain}"
     check_written(view, buf, what)
