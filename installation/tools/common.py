@@ -140,7 +140,10 @@ def seeds_ws(
     if c is not None:
         c = c.to(device).expand(len(seeds), -1)
     with torch.inference_mode():
-        return G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+        try:
+            return G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+        except ValueError as exc:  # no w_avg to truncate toward, or a missing class
+            raise InstallationError(f"{exc} (psi {psi:g})") from None
 
 
 def render_ws(
