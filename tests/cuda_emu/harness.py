@@ -16,6 +16,7 @@ GPU). The launch is synchronous. Execution model and limits: cuda_emu.h and READ
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import re
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 CXX = os.environ.get("CXX", "g++")
 CXX_FLAGS = ("-std=c++20", "-O1", "-pthread", "-shared", "-fPIC", "-ffp-contract=off")
 CACHE_ENV = "CUDA_EMU_CACHE"
+MIN_GCC_MAJOR = 11  # C++20 <semaphore> and std::atomic_ref
 # Dynamic shared memory a launch may use without cuFuncSetAttribute (CUDA's default limit)
 DEFAULT_MAX_SHARED_BYTES = 48 * 1024
 _ERROR_BYTES = 2048
@@ -187,17 +189,34 @@ def translation_unit(cu_path: Path) -> tuple[str, list[Kernel]]:
 # Build
 
 
+@functools.cache
 def compiler() -> str | None:
-    """Path of the host C++ compiler ($CXX, default g++), or None when there is none."""
-    return shutil.which(CXX)
+    """Path of a usable host C++ compiler ($CXX, default g++); None when missing or too old."""
+    path = shutil.which(CXX)
+    if path is None:
+        return None
+    proc = subprocess.run([path, "-dumpversion"], capture_output=True, text=True, check=False)
+    major = proc.stdout.strip().split(".")[0]
+    is_gcc = "clang" not in _compiler_version(path).lower()
+    if is_gcc and (not major.isdigit() or int(major) < MIN_GCC_MAJOR):
+        return None
+    return path
 
 
 def cache_dir() -> Path:
-    """Where built libraries go: $CUDA_EMU_CACHE, else $XDG_CACHE_HOME/latent-walk/cuda_emu."""
+    """Where built libraries go: $CUDA_EMU_CACHE, else $XDG_CACHE_HOME/latent-walk/cuda_emu
+    (the system temp dir when that can't be written)."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "latent-walk" / "cuda_emu"
+    path = Path(base) / "latent-walk" / "cuda_emu"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Path(tempfile.gettempdir()) / "latent-walk-cuda_emu"
+    return (
+        path if os.access(path, os.W_OK) else Path(tempfile.gettempdir()) / "latent-walk-cuda_emu"
+    )
 
 
 def _compiler_version(cxx: str) -> str:

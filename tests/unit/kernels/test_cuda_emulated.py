@@ -36,7 +36,7 @@ GUARD = 64  # elements of NaN guard before and after each output
 
 pytestmark = pytest.mark.skipif(
     harness.compiler() is None,
-    reason=f"no C++ compiler ({harness.CXX}) on PATH: CUDA kernels not emulated on the CPU",
+    reason=f"no C++20 compiler ({harness.CXX}, g++ >= 11): CUDA kernels not emulated on the CPU",
 )
 
 
