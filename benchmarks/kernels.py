@@ -12,6 +12,7 @@ Modes (--mode; the default is `flrelu` on CPU, `all` on CUDA or with --quick):
   graph capture of the synthesis call. On CUDA each network runs in its own subprocess.
 
     python benchmarks/kernels.py --device cuda --append-results   # all of it, < 10 min on an H100
+    python benchmarks/kernels.py --device cuda --quick            # tiny sizes on a GPU (~1 min)
     python benchmarks/kernels.py --device cpu --quick             # tiny sizes (the smoke test)
     python benchmarks/kernels.py --config T --batch 1 --repeats 10 --fast-only   # CPU flrelu
 
