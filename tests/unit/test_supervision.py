@@ -223,3 +223,28 @@ def test_an_abandoned_loop_puts_no_frames_and_a_new_one_carries_the_clock_on():
     assert new.clock.show_time_s(clock.now_s) == pytest.approx(44.0)  # 42 + 1 s at rate 2
     assert (new.clock.epoch, new.clock.rate) == (3, 2.0)
     assert new.stats is old.stats and new.stats.generated == 2
+
+
+def test_an_injected_out_of_memory_counts_as_a_failed_pass(caplog):
+    import torch
+
+    clock = FakeClock()
+    faulty = FaultyRenderer(SolidRenderer(), FaultInjector(parse_faults("oom@0*2"), clock))
+    beat = Heartbeat(0, wall_clock=clock)
+    for _ in range(2):
+        with pytest.raises(torch.cuda.OutOfMemoryError) as caught:
+            faulty.render_batch([(0, 0.0)])
+        beat.pass_failed(caught.value)  # frees the CUDA cache where there is one; CPU: no-op
+    assert beat.failed_in_row == 2 and "OutOfMemoryError" in beat.last_error
+    assert len(faulty.render_batch([(1, 0.0)])) == 1  # the burst was 2 passes
+
+
+def test_present_state_keeps_the_longest_wait_for_a_new_frame_but_not_while_paused():
+    from installation.app import PresentState
+
+    state = PresentState(started_s=0.0)
+    for now_s, shown, paused in [(0.0, 1, False), (0.1, 2, False), (1.6, 2, False),
+                                 (1.7, 3, False), (2.0, 3, True), (9.0, 3, True),
+                                 (9.1, 4, False)]:  # fmt: skip
+        state.count_gap(shown, now_s, paused)
+    assert state.longest_gap_s == pytest.approx(1.6)  # 0.1 -> 1.7; the pause does not count
