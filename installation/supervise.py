@@ -262,14 +262,18 @@ class Child:
         """The child's process id."""
         return self.process.pid
 
-    def pump(self, timeout_s: float) -> None:
-        """Pass the child's stderr through (whole lines) for up to `timeout_s`."""
+    def pump(self, timeout_s: float, max_reads: int = 16) -> None:
+        """Pass the child's stderr through (whole lines), waiting up to `timeout_s` for some.
+
+        At most `max_reads` chunks of 64 KiB: a flood of output cannot keep the supervisor from
+        watching the child.
+        """
         if self.stderr_fd < 0:
             time.sleep(timeout_s)
             return
         if not self.selector.select(timeout_s):
             return
-        while True:
+        for _ in range(max_reads):
             try:
                 chunk = os.read(self.stderr_fd, 65536)
             except BlockingIOError:
@@ -307,7 +311,7 @@ class Child:
         """The return code once the child has exited (its stderr read to the end), else None."""
         returncode = self.process.poll()
         if returncode is not None and self.stderr_fd >= 0:
-            self.pump(0.0)
+            self.pump(0.0, max_reads=1024)  # what the child wrote before it exited
             self.close_stderr()
         return returncode
 
