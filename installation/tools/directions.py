@@ -46,21 +46,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help=".pkl (NVIDIA torch or TF) or our .safetensors")
     p.add_argument("--method", choices=["pca"], default="pca", help="only pca for now")
     p.add_argument("--count", type=common.positive_int, default=20, help="directions (20)")
-    p.add_argument("--samples", type=common.positive_int, default=100_000, help="w sampled")
-    p.add_argument("--seed", type=common.non_negative_int, default=0, help="seed of the z draws")
+    p.add_argument(
+        "--samples", type=common.positive_int, default=100_000, help="w sampled (100000)"
+    )
+    p.add_argument(
+        "--seed", type=common.non_negative_int, default=0, help="seed of the z draws (0)"
+    )
     p.add_argument(
         "--layers", action="append", default=None, metavar="RANGE",
         help="ws rows a direction acts on (0-3, 8-, coarse …); repeat for per-range variants",
     )  # fmt: skip
     p.add_argument("--out", default="dirs.npz", help="the .npz (default dirs.npz)")
     p.add_argument("--preview", default=None, metavar="PNG", help="also write a preview sheet")
-    p.add_argument("--preview-range", type=common.positive_float, default=3.0, help="k (std)")
-    p.add_argument("--preview-steps", type=common.positive_int, default=7, help="columns (7)")
-    p.add_argument("--preview-seed", type=int, default=None, help="centre (default: w_avg)")
+    p.add_argument(
+        "--preview-range",
+        type=common.positive_float,
+        default=3.0,
+        metavar="K",
+        help="the preview spans -K … +K standard deviations (3)",
+    )
+    p.add_argument(
+        "--preview-steps",
+        type=common.positive_int,
+        default=7,
+        metavar="N",
+        help="preview columns (7)",
+    )
+    p.add_argument(
+        "--preview-seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="preview around this seed's w (default: around w_avg)",
+    )
     p.add_argument("--psi", type=float, default=0.7, help="truncation of --preview-seed (0.7)")
     p.add_argument("--class", dest="class_idx", type=int, default=None, help="of --preview-seed")
-    p.add_argument("--tile-px", type=common.positive_int, default=128, help="preview tile size")
-    p.add_argument("--batch", type=common.positive_int, default=DEFAULT_BATCH)
+    p.add_argument(
+        "--tile-px", type=common.positive_int, default=128, help="preview tile size (128)"
+    )
+    p.add_argument(
+        "--batch", type=common.positive_int, default=DEFAULT_BATCH, help="w per mapping call"
+    )
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=run)
 
