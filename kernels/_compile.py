@@ -44,6 +44,16 @@ _LOG_LINES = 6  # lines of NVRTC's log quoted in a reason
 
 _cache: tuple[CompiledKernels | None, str] | None = None
 
+# Grid-stride kernels (bias_act, upfirdn2d): threads per block, and the cap on blocks (the kernel
+# loops over the rest, so any grid size gives the same result)
+CUDA_BLOCK = 256
+CUDA_MAX_BLOCKS = 65535
+
+
+def cuda_grid(n: int, block: int = CUDA_BLOCK, max_blocks: int = CUDA_MAX_BLOCKS) -> tuple[int]:
+    """Blocks for n elements of a grid-stride kernel, one thread each, capped."""
+    return (max(1, min((n + block - 1) // block, max_blocks)),)
+
 
 class KernelBuildError(RuntimeError):
     """Compiling or loading the kernels failed; str(error) is the reason given to the user."""

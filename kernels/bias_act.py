@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from kernels import _compile, backend
+from kernels._compile import CUDA_BLOCK, CUDA_MAX_BLOCKS, cuda_grid  # noqa: F401 (re-exported for tests)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def bias_act(
     """x + b (broadcast along dim), then act (alpha), times gain, clamped to [-clamp, clamp].
 
     alpha and gain default per activation (spec 4.2); clamp None disables clamping. Backend
-    "reference" runs one op per step, "torch" fuses them in place; the CUDA path is not there yet.
+    "reference" runs one op per step, "torch" fuses them in place, "cuda" runs csrc/bias_act.cu for
+    fp32/fp16 CUDA tensors (other dtypes and CPU tensors: "torch").
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise ValueError(f"x must be a floating-point torch.Tensor, got {_describe(x)}")
@@ -148,13 +150,6 @@ def _fast(x, b, dim: int, act: str, alpha: float, gain: float, clamp: float | No
 
 # Activation codes of csrc/bias_act.cu (kernels/csrc/README.md)
 ACT_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
-CUDA_BLOCK = 256  # threads per block; the kernel loops (grid-stride), so any grid size works
-CUDA_MAX_BLOCKS = 65535
-
-
-def cuda_grid(n: int, block: int = CUDA_BLOCK, max_blocks: int = CUDA_MAX_BLOCKS) -> tuple[int]:
-    """Blocks for n elements, one thread each, capped (the kernel loops over the rest)."""
-    return (max(1, min((n + block - 1) // block, max_blocks)),)
 
 
 def _cuda(x, b, dim, act, alpha, gain, clamp) -> torch.Tensor:

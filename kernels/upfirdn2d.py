@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from kernels import _compile, backend
+from kernels._compile import CUDA_BLOCK, CUDA_MAX_BLOCKS, cuda_grid  # noqa: F401 (re-exported for tests)
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +182,8 @@ def upfirdn2d(
             or 2D [fh, fw]; cast to x.dtype.
         up, down: int or (x, y). padding: int, (x, y) or (x0, x1, y0, y1), relative to the upsampled
             image; negative values crop.
-    Backend "reference" runs the literal definition, "torch" the exact polyphase path; the CUDA path
-    is not there yet.
+    Backend "reference" runs the literal definition, "torch" the exact polyphase path, "cuda" the
+    kernel in csrc/upfirdn2d.cu for fp32/fp16 CUDA tensors (other dtypes and CPU tensors: "torch").
     """
     f, up, down, pad = _check(x, f, up, down, padding)
     return _dispatch(x, f, up, down, pad, bool(flip_filter), float(gain))
@@ -305,15 +306,6 @@ def _reference(
 
     # 4. downsample: keep every down-th sample, starting at 0
     return x[:, :, ::downy, ::downx]
-
-
-CUDA_BLOCK = 256  # threads per block; the kernel loops (grid-stride), so any grid size works
-CUDA_MAX_BLOCKS = 65535
-
-
-def cuda_grid(n: int, block: int = CUDA_BLOCK, max_blocks: int = CUDA_MAX_BLOCKS) -> tuple[int]:
-    """Blocks for n outputs, one thread each, capped (the kernel loops over the rest)."""
-    return (max(1, min((n + block - 1) // block, max_blocks)),)
 
 
 def _cuda(x, f, up, down, pad, flip_filter, gain) -> torch.Tensor:
