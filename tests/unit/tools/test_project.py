@@ -15,7 +15,7 @@ from PIL import Image
 
 from installation import cli
 from installation.errors import InstallationError
-from installation.models import Generator, save_generator
+from installation.models import Generator, load_generator, save_generator
 from installation.models.latents import seed_z
 from installation.models.random_init import initialize_random
 from installation.models.spec import MappingSpec, NetworkSpec, SG2Spec
@@ -65,10 +65,10 @@ def tiny_sg2(seed: int = 0) -> Generator:
     return initialize_random(G, seed=seed).eval()
 
 
-def seed_image(G: Generator, seed: int) -> np.ndarray:
-    """[R, R, 3] uint8 that G draws for `seed` at psi 0.7 (file noise)."""
+def seed_image(G: Generator, seed: int, psi: float = 0.7) -> np.ndarray:
+    """[R, R, 3] uint8 that G draws for `seed` (file noise)."""
     with torch.no_grad():
-        ws = G.mapping(seed_z(seed, G.z_dim), truncation_psi=0.7)
+        ws = G.mapping(seed_z(seed, G.z_dim), truncation_psi=psi)
         return project.to_rgb8(G.synthesis(ws))
 
 
@@ -256,3 +256,14 @@ def test_vgg16_torchscript_file_is_used_as_the_feature_loss(tmp_path: Path) -> N
     (tmp_path / "bad.pt").write_bytes(b"not torchscript")
     with pytest.raises(InstallationError, match="--vgg16 .*bad.pt: cannot load TorchScript"):
         project.project(G, target, settings, vgg16_path=tmp_path / "bad.pt")
+
+
+def test_example_show_plays_the_committed_projection_of_demo_seed_42() -> None:
+    shows = Path(__file__).resolve().parents[3] / "shows"
+    show = load_show(shows / "projection_example.yaml")
+    with np.load(shows / "latents/demo_seed42_projected.npz", allow_pickle=False) as npz:
+        assert npz["w"].shape == (10, 64) and float(npz["psnr_db"]) > 40
+    G = load_generator(show.models[0].path)
+    renderer = ShowRenderer(show, {"demo": G}, "cpu")
+    image = renderer.render(0, 0.0).rgb8()  # the first keyframe: the projection
+    assert project.psnr_db(image, seed_image(G, 42, psi=0.8)) > 40
