@@ -217,7 +217,7 @@ def test_losses_fall_in_a_direct_call() -> None:
     assert not np.allclose(result.ws, result.ws[0])  # W+: rows differ
 
 
-def test_stylegan2_noise_maps_are_optimised_and_the_files_restored() -> None:
+def test_stylegan2_noise_maps_are_optimised_and_the_files_restored(tmp_path: Path) -> None:
     G = tiny_sg2()
     before = {n: b.clone() for n, b in G.named_buffers() if n.endswith("noise_const")}
     target = seed_image(G, 3)
@@ -233,6 +233,11 @@ def test_stylegan2_noise_maps_are_optimised_and_the_files_restored() -> None:
         if name.endswith("noise_const"):
             assert torch.equal(buf, before[name]) and not buf.requires_grad
     assert result.psnr_file_noise_db is not None and result.final_loss < result.losses[0]
+    project.save_result(tmp_path / "sg2.npz", result, {"steps": 20})
+    with np.load(tmp_path / "sg2.npz", allow_pickle=False) as npz:
+        assert npz["noise_b8.conv0"].shape == (8, 8) and npz["w"].shape == (8, TINY_W_DIM)
+        assert float(npz["psnr_file_noise_db"]) == pytest.approx(result.psnr_file_noise_db)
+    assert (tmp_path / "sg2_compare.png").is_file()
     kept = project.project(G, target, project.ProjectionSettings(steps=2, optimize_noise=False))
     assert kept.noise == {} and kept.psnr_file_noise_db is None
 
