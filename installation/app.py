@@ -37,6 +37,7 @@ from installation.display.presenter import (
     Presenter,
 )
 from installation.display.window import WindowPresenter, require_display
+from installation.errors import InstallationError
 from installation.faults import FaultInjector, FaultyRenderer, parse_faults
 from installation.logs import RateLimitedLog
 from installation.offline import render_offline
@@ -380,14 +381,14 @@ def play(
                             loop_settings, stopping, reloader, info)  # fmt: skip
     worker = threads.start()
     try:
-        started = wait_until_built(worker.ready, presenter)
+        started = wait_until_built(worker.ready, presenter, threads)
     except BaseException:
         stopping.set()
-        worker.thread.join(JOIN_TIMEOUT_S)
+        threads.join()  # not a hung one
         raise
     if started is None:  # quit while loading
         stopping.set()
-        worker.thread.join(JOIN_TIMEOUT_S)
+        threads.join()
         return 0
     threads.loop, info = started
     threads.info = info
@@ -575,6 +576,22 @@ class RenderThreads:
         log.warning("render thread restarts in %g s", decision.delay_s)
         self.restart_at_s = time.perf_counter() + decision.delay_s
 
+    def check_loading(self) -> None:
+        """While the first render thread loads the models: raise if it hangs (past 300 s).
+
+        Raises:
+            InstallationError: the load hung; the stuck thread's stack is logged.
+        """
+        worker = self.worker
+        assert worker is not None
+        reason = self.supervisor.failure(worker.heartbeat, worker.thread.is_alive())
+        if reason is None:
+            return
+        worker.heartbeat.is_abandoned = True
+        log.error("render thread hung while loading: %s\n%s", reason,
+                  thread_stack(worker.heartbeat.thread_id))  # fmt: skip
+        raise InstallationError(f"loading the show's models: {reason}")
+
     def is_running(self) -> bool:
         """False once the render thread has ended for good (--frames done, stopped)."""
         worker = self.worker
@@ -592,9 +609,15 @@ class RenderThreads:
 
 
 def wait_until_built(
-    ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException], presenter: Presenter
+    ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException], presenter: Presenter,
+    threads: RenderThreads | None = None,
 ) -> tuple[RenderLoop, RunInfo] | None:
-    """Keep the window responsive while the render thread loads; None when quit meanwhile."""
+    """Keep the window responsive while the render thread loads; None when quit meanwhile.
+
+    Raises:
+        InstallationError: the load hung past the startup allowance (the process exits non-zero
+            and an outer supervisor restarts it).
+    """
     while True:
         try:
             item = ready.get(timeout=POLL_INTERVAL_S)
@@ -602,6 +625,8 @@ def wait_until_built(
             if QUIT in presenter.poll():
                 log.info("quit requested while loading")
                 return None
+            if threads is not None:
+                threads.check_loading()
             continue
         if isinstance(item, BaseException):
             raise item

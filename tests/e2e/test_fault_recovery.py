@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from installation import app, supervision
 from installation.display.offscreen import OffscreenPresenter
+from installation.errors import InstallationError
 from installation.models import save_generator
 from installation.render import loop as loop_module
 from installation.settings import AppSettings
@@ -192,3 +194,25 @@ def test_a_bad_fault_spec_is_a_one_line_usage_error():
     )  # fmt: skip
     assert result.returncode == 2
     assert "fault 'boom@3': expected KIND@T[:D|*N]" in result.stderr
+
+
+def test_a_hang_while_loading_the_models_is_a_startup_error(monkeypatch, caplog):
+    monkeypatch.setattr(supervision, "STARTUP_ALLOWANCE_S", 0.5)
+    release = threading.Event()
+
+    def stuck_build(settings):
+        release.wait(30)
+        raise RuntimeError("released")
+
+    settings = AppSettings(is_headless=True, hang_timeout_s=0.2)
+    presenter = OffscreenPresenter((16, 16))
+    started_s = time.perf_counter()
+    try:
+        with pytest.raises(InstallationError, match="loading the show's models: hang: no "
+                           "heartbeat .* during build"):  # fmt: skip
+            app.play(settings, stuck_build, presenter)
+    finally:
+        release.set()
+        presenter.close()
+    assert time.perf_counter() - started_s < 10.0
+    assert "stuck_build" in caplog.text  # the stuck thread's stack is logged
