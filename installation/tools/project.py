@@ -433,55 +433,86 @@ def project(
     w_avg, w_std = w_statistics(G, settings.w_stat_samples, settings.seed)
     rows = G.num_ws if settings.w_plus else 1
     w_opt = w_avg.to(device)[None, None].repeat(1, rows, 1).requires_grad_(True)  # [1, rows, w_dim]
-    gen = torch.Generator().manual_seed(settings.seed)
-    losses: list[float] = []
     precision = G.precision
     G.set_precision("exact")
-    started = time.perf_counter()
-    with kernels.use_backend("reference"), torch.enable_grad():
-        with trainable_noise(G, settings.optimize_noise, settings.seed) as maps:
-            optimizer = torch.optim.Adam([w_opt, *maps.values()], betas=(0.9, 0.999))
-            for step in range(settings.steps):
-                t = step / settings.steps
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(t, settings.initial_lr)
-                w_noise = torch.randn(w_opt.shape, generator=gen).to(device)
-                ws = w_opt + w_noise * w_noise_scale(t, w_std)
-                img = G.synthesis(ws.expand(1, G.num_ws, G.w_dim), noise_mode="const")
-                distance = loss_fn(img)
-                penalty = noise_regularization(list(maps.values()))
-                loss = distance + settings.noise_reg_weight * penalty
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                _normalize_(maps)
-                losses.append(float(distance.detach()))
-                if on_step is not None:
-                    on_step(step, losses[-1], img.detach())
-            seconds_per_step = (time.perf_counter() - started) / settings.steps
-            ws_final = w_opt.detach().expand(1, G.num_ws, G.w_dim)  # [1, num_ws, w_dim]
-            with torch.no_grad():
-                img = G.synthesis(ws_final, noise_mode="const")
-                final_loss = float(loss_fn(img))
-            noise = {name: m.detach().cpu().numpy().astype(np.float32) for name, m in maps.items()}
-        file_noise_psnr = None
-        if maps:  # the show renders with the file's noise maps: say how close that is
-            with torch.no_grad():
-                file_noise_img = to_rgb8(G.synthesis(ws_final, noise_mode="const"))
-            file_noise_psnr = psnr_db(file_noise_img, target_rgb)
-    G.set_precision(precision)
+    try:
+        with kernels.use_backend("reference"), torch.enable_grad():
+            with trainable_noise(G, settings.optimize_noise, settings.seed) as maps:
+                started = time.perf_counter()
+                losses = _optimize(G, w_opt, maps, loss_fn, w_std, settings, on_step)
+                seconds_per_step = (time.perf_counter() - started) / settings.steps
+                result = _finish(G, w_opt.detach(), maps, loss_fn, target_rgb)
+            if maps:  # a show renders with the file's noise maps (back now): how close is that?
+                with torch.no_grad():
+                    ws = w_opt.detach().expand(1, G.num_ws, G.w_dim)
+                    file_noise_rgb = to_rgb8(G.synthesis(ws, noise_mode="const"))
+                result.psnr_file_noise_db = psnr_db(file_noise_rgb, target_rgb)
+    finally:
+        G.set_precision(precision)
+    result.losses, result.seconds_per_step = losses, seconds_per_step
+    return result
+
+
+def _optimize(
+    G: Any,
+    w_opt: torch.Tensor,
+    maps: dict[str, torch.Tensor],
+    loss_fn: PixelLoss | VggLoss,
+    w_std: float,
+    settings: ProjectionSettings,
+    on_step: StepCallback | None,
+) -> list[float]:
+    """The Adam loop over w_opt [1, rows, w_dim] and the noise maps; returns each step's loss."""
+    import torch
+
+    device = w_opt.device
+    gen = torch.Generator().manual_seed(settings.seed)
+    optimizer = torch.optim.Adam([w_opt, *maps.values()], betas=(0.9, 0.999))
+    losses: list[float] = []
+    for step in range(settings.steps):
+        t = step / settings.steps
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(t, settings.initial_lr)
+        w_noise = torch.randn(w_opt.shape, generator=gen).to(device) * w_noise_scale(t, w_std)
+        img = G.synthesis((w_opt + w_noise).expand(1, G.num_ws, G.w_dim), noise_mode="const")
+        distance = loss_fn(img)
+        penalty = noise_regularization(list(maps.values()))
+        optimizer.zero_grad(set_to_none=True)
+        (distance + settings.noise_reg_weight * penalty).backward()
+        optimizer.step()
+        _normalize_(maps)
+        losses.append(float(distance.detach()))
+        if on_step is not None:
+            on_step(step, losses[-1], img.detach())
+    return losses
+
+
+def _finish(
+    G: Any,
+    w_opt: torch.Tensor,
+    maps: dict[str, torch.Tensor],
+    loss_fn: PixelLoss | VggLoss,
+    target_rgb: np.ndarray,
+) -> ProjectionResult:
+    """Render the result with the optimised noise maps (if any) and score it."""
+    import torch
+
+    ws = w_opt.expand(1, G.num_ws, G.w_dim)  # [1, num_ws, w_dim]
+    with torch.no_grad():
+        img = G.synthesis(ws, noise_mode="const")
+        final_loss = float(loss_fn(img))
     image = to_rgb8(img)
     return ProjectionResult(
-        ws=ws_final[0].cpu().numpy().astype(np.float32).copy(),
-        noise=noise,
+        ws=ws[0].cpu().numpy().astype(np.float32).copy(),
+        noise={name: m.detach().cpu().numpy().astype(np.float32) for name, m in maps.items()},
         image=image,
         target=target_rgb,
-        losses=losses,
+        losses=[],
         final_loss=final_loss,
         loss_kind=loss_fn.kind,
         psnr_db=psnr_db(image, target_rgb),
-        psnr_file_noise_db=file_noise_psnr,
-        seconds_per_step=seconds_per_step,
+        psnr_file_noise_db=None,
+        seconds_per_step=0.0,
     )
 
 
