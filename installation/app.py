@@ -440,6 +440,7 @@ class Worker:
     ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException]
     loop: RenderLoop | None = None
     info: RunInfo | None = None
+    resume_from: RenderLoop | None = None  # the replaced loop, dropped once taken over from
 
 
 class RenderThreads:
@@ -475,16 +476,21 @@ class RenderThreads:
     def start(self, resume_from: RenderLoop | None = None) -> Worker:
         """Start a render thread (the next generation) that builds, then runs a RenderLoop."""
         generation = 0 if self.worker is None else self.worker.generation + 1
-        worker = Worker(generation, Heartbeat(generation), threading.Thread(), queue.Queue())
-        worker.thread = threading.Thread(target=self._main, args=(worker, resume_from),
+        worker = Worker(generation, Heartbeat(generation), threading.Thread(), queue.Queue(),
+                        resume_from=resume_from)  # fmt: skip
+        worker.thread = threading.Thread(target=self._main, args=(worker,),
                                          name=f"render-{generation}" if generation else "render",
                                          daemon=True)  # fmt: skip  # a hung one must not block exit
         self.worker = worker
         worker.thread.start()
         return worker
 
-    def _main(self, worker: Worker, resume_from: RenderLoop | None) -> None:
-        """The render thread: build, then loop until stopped, done or abandoned."""
+    def _main(self, worker: Worker) -> None:
+        """The render thread: build, then loop until stopped, done or abandoned.
+
+        The replaced loop is let go once its state is taken over, so its renderer (models,
+        latents) is freed instead of living as long as this thread.
+        """
         worker.heartbeat.thread_id = threading.get_ident()
         try:
             renderer, reloader, info = self._build(worker.generation)
@@ -499,7 +505,8 @@ class RenderThreads:
                                             fps=choices.render_fps)  # fmt: skip
         loop = RenderLoop(renderer, self.frames, self.commands, loop_settings,
                           time.perf_counter, reloader, heartbeat=worker.heartbeat,
-                          resume_from=resume_from)  # fmt: skip
+                          resume_from=worker.resume_from)  # fmt: skip
+        worker.resume_from = None
         worker.info = info  # before .loop: the main thread takes both once .loop is set
         worker.loop = loop
         worker.ready.put((loop, info))
