@@ -1,6 +1,6 @@
 """Projection (`latent-walk project`): find the w, or per-layer W+, whose image matches a photo.
 
-The method follows the StyleGAN2 paper's projector (Karras et al. 2020, appendix D): start from
+The method follows the StyleGAN2 paper's projector (Karras et al. 2020, section 5): start from
 the average w, optimise it with Adam under a learning rate that ramps up over the first 5 % of
 the steps and down (cosine) over the last 25 %, add Gaussian noise to w early on (scaled by the
 spread of w and ramped down to zero by 75 % of the steps), and, for StyleGAN2, optimise the
@@ -42,7 +42,7 @@ from installation.errors import InstallationError
 if TYPE_CHECKING:  # torch is imported when the tool runs: the CLI starts without it
     import torch
 
-# StyleGAN2 projector schedule (paper appendix D)
+# StyleGAN2 projector schedule (paper section 5 and its appendix)
 INITIAL_LR = 0.1
 LR_RAMPUP_FRACTION = 0.05  # linear ramp-up over the first 5 % of the steps
 LR_RAMPDOWN_FRACTION = 0.25  # cosine ramp-down over the last 25 %
