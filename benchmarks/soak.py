@@ -189,7 +189,8 @@ def run_child(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         command += ["--size", args.size]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     print(f"soak: {args.minutes:g} min, OSC {args.osc_rate:g} msg/s on port {port}, faults "
-          f"every {args.fault_every:g} s; log {log_path}", flush=True)  # fmt: skip
+          f"every {args.fault_every:g} s; log {log_path} (kept with --json)",
+          flush=True)  # fmt: skip
     started_s = time.monotonic()
     stderr_path = workdir / "stderr.txt"  # a file, not a pipe: nobody drains a pipe meanwhile
     with stderr_path.open("w") as stderr_file:
@@ -200,6 +201,7 @@ def run_child(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     rss: list[tuple[float, float]] = []  # (seconds since the show's first frame, MiB)
     ages: list[float] = []
     shown_at_s: float | None = None  # monotonic time the status file first counted a frame
+    timeline: list[tuple[float, float, Any, Any]] = []  # (s, RSS MiB, frames shown, recoveries)
     deadline_s = started_s + args.minutes * 60 + STARTUP_GRACE_S + STOP_GRACE_S
     try:
         while child.poll() is None:
@@ -214,6 +216,8 @@ def run_child(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             mb = vm_rss_mb(child.pid)
             if mb is not None and shown_at_s is not None:
                 rss.append((now_s - shown_at_s, mb))
+                timeline.append((round(now_s - shown_at_s, 1), round(mb, 1),
+                                 status.get("frames_shown"), status.get("recoveries")))
             age = status.get("last_frame_age_s")
             if isinstance(age, int | float):
                 ages.append(float(age))
@@ -228,7 +232,8 @@ def run_child(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             child.kill()
             child.wait()
         stderr = stderr_path.read_text(errors="replace")
-    return {"exit": child.returncode, "rss": rss, "ages": ages, "stats": read_json(stats_path),
+    return {"exit": child.returncode, "rss": rss, "timeline": timeline, "ages": ages,
+            "stats": read_json(stats_path),
             "status": read_json(status_path), "osc_sent": load.sent, "osc_acked": load.acked,
             "wall_s": time.monotonic() - started_s, "stderr": stderr[-2000:],
             "faults": spec, "log": str(log_path)}  # fmt: skip
@@ -290,7 +295,8 @@ def print_table(summary: dict[str, Any]) -> None:
         ("longest gap between frames s", f"{show(summary['longest_frame_gap_s'])} (max "
          f"sampled last-frame age {show(summary['max_sampled_frame_age_s'])})"),
         ("recoveries", show(summary["recoveries"])),
-        ("degrade", f"level {show(summary['degrade_level'])}: {show(summary['degrade_steps'])}"),
+        ("degrade", f"level {show(summary['degrade_level'])}: "
+                    f"{show(summary['degrade_steps'] or None)}"),
         ("OSC sent / acked", f"{summary['osc_sent']} / {summary['osc_acked']} "
                              f"({summary['osc_rate_hz']:g} msg/s)"),
     ]  # fmt: skip
@@ -316,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--size", default=None, metavar="WxH", help="offscreen size")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the summary (and the RSS samples) here")  # fmt: skip
+                        help="also write the summary and the samples (time, RSS, frames shown, "
+                        "recoveries) here; the show's log, status and stats files are kept "
+                        "next to it in soak-run/")  # fmt: skip
     parser.add_argument("--progress", action="store_true", help="a line every minute")
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.osc_rate <= 0 or args.sample_s <= 0 or args.fault_every < 0:
@@ -330,8 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         if run["exit"] != 0:
             print(f"soak: the show exited with {run['exit']}:\n{run['stderr']}", file=sys.stderr)
         if args.json is not None:
-            record = {**summary, "rss_samples_s_mb": [(round(t, 1), round(m, 1))
-                                                      for t, m in run["rss"]]}  # fmt: skip
+            record = {**summary, "samples_s_rss_mb_shown_recoveries": run["timeline"]}
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             print(f"soak: written {args.json}")
