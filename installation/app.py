@@ -379,9 +379,8 @@ def play(
     stopping = threading.Event()
     threads = RenderThreads(settings, source, frames, commands or queue.SimpleQueue(),
                             loop_settings, stopping, reloader, info)  # fmt: skip
-    worker = threads.start()
-    try:
-        started = wait_until_built(worker.ready, presenter, threads)
+    try:  # (no local for the first Worker: it would keep its loop and models for the whole run)
+        started = wait_until_built(threads.start().ready, presenter, threads)
     except BaseException:
         stopping.set()
         threads.join()  # not a hung one
