@@ -77,7 +77,14 @@ from installation.supervision import (
     Supervisor,
     thread_stack,
 )
-from installation.walk.commands import Command, JumpSection, ReloadShow, SetPaused, TogglePause
+from installation.walk.commands import (
+    Command,
+    HoldSection,
+    JumpSection,
+    ReloadShow,
+    SetPaused,
+    TogglePause,
+)
 from installation.walk.hours import fade_level
 
 log = logging.getLogger(__name__)
@@ -229,8 +236,8 @@ def opening_level(
     """The show's opening hours as a picture level (fading at the edges); pauses when closed.
 
     Outside the hours the render thread is paused (the machine idles) and the picture is black
-    (`outside: black`) or the last frame stays (`hold`). A section name for `outside` is not
-    acted on yet: the show plays on (logged once).
+    (`outside: black`) or the last frame stays (`hold`); `outside: <section>` plays that section
+    over and over, and at opening the show goes on from where it was at closing.
     """
     show = getattr(getattr(loop.renderer, "timeline", None), "show", None)  # the newest show
     hours = getattr(getattr(show, "settings", None), "opening_hours", None)
@@ -242,11 +249,10 @@ def opening_level(
         state.is_open = is_open
         if hours.outside in ("black", "hold"):
             commands.put(SetPaused(not is_open))
+        else:
+            commands.put(HoldSection(None if is_open else hours.outside))
         log.info("opening hours: %s (outside: %s)", "open" if is_open else "closed",
                  hours.outside)  # fmt: skip
-        if hours.outside not in ("black", "hold"):
-            log.warning("opening hours: outside %r (a section) is not acted on yet; the show "
-                        "plays on", hours.outside)  # fmt: skip
     return level if hours.outside == "black" else 1.0
 
 

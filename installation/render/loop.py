@@ -34,6 +34,7 @@ from installation.walk.commands import (
     Command,
     GlideTo,
     GoToSection,
+    HoldSection,
     JumpSection,
     LoadShow,
     ReloadShow,
@@ -171,6 +172,8 @@ class RenderLoop:
         self.grid_wall_s = 0.0  # wall time of display slot 0 (set at the start and seeks)
         self.live = LiveValues()
         self.latent_target: np.ndarray | None = None  # ws of the last GlideTo
+        self.hold_s: tuple[float, float] | None = None  # (start, end) of a held section
+        self.resume_s = 0.0  # show time to go back to when a hold ends
         self.sensor_bank: SensorBank | None = None  # built from the show's `sensors` on first use
         self.sensor_bank_show: Any = None
         self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
@@ -190,6 +193,7 @@ class RenderLoop:
         self.fade = old.fade
         self.live = old.live
         self.latent_target = old.latent_target
+        self.hold_s, self.resume_s = old.hold_s, old.resume_s
 
     @property
     def is_abandoned(self) -> bool:
@@ -287,6 +291,11 @@ class RenderLoop:
         self.next_show_s = times_s[-1] + spacing_s
         if not self.settings.is_blending:  # each frame on a display tick: shown exactly on time
             times_s = [self._on_grid(t_s) for t_s in times_s]
+        if self.hold_s is not None:  # a held section plays again from its start at its end
+            times_s = [t_s for t_s in times_s if t_s < self.hold_s[1]]
+            if not times_s:
+                self._seek(now_wall_s, self.hold_s[0], HoldSection(None))
+                return 0.0
         self._render(times_s, self.clock.epoch)
         return 0.0
 
@@ -454,6 +463,8 @@ class RenderLoop:
             self._set_mixing(command, now_show_s)
         elif isinstance(command, SensorInput):
             self._sensor(command, now_wall_s, now_show_s)
+        elif isinstance(command, HoldSection):
+            self._hold_section(command.name, now_wall_s, now_show_s)
         else:
             log.error("unknown command dropped: %r", command)
 
@@ -637,6 +648,29 @@ class RenderLoop:
             log.error("go to section %d: out of range 0..%d", index, len(names) - 1)
             return None
         return offset_s + section_start_in_pass_s(lengths_s, local_s, index)
+
+    def _hold_section(self, name: str | None, now_wall_s: float, now_show_s: float) -> None:
+        """Start playing section `name` in a loop, or (None) end the hold where the show was."""
+        if name is None:
+            if self.hold_s is not None:
+                self.hold_s = None
+                self._seek(now_wall_s, self.resume_s, HoldSection(None))
+            return
+        start_s = self._target_s(GoToSection(name), now_show_s)
+        if start_s is None:  # no such section (logged): the show plays on
+            return
+        offset_s, timeline = self.renderer.timeline.active(start_s)
+        index = [section.name for section in timeline.show.sections].index(name)
+        length_s = timeline.lengths_s[index]
+        if not length_s > 0:
+            log.error("hold section %r: it has no length; the show plays on", name)
+            return
+        if self.hold_s is None:
+            self.resume_s = now_show_s
+        self.hold_s = (start_s, start_s + length_s)
+        log.info("holding section %r show_time_s=%.3f..%.3f (back to %.3f after)", name,
+                 start_s, start_s + length_s, self.resume_s)  # fmt: skip
+        self._seek(now_wall_s, start_s, HoldSection(name))
 
     def _seek(self, now_wall_s: float, target_s: float, command: Command) -> None:
         """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""

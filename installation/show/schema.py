@@ -83,7 +83,7 @@ class OutputSettings:
 
 @dataclass(frozen=True)
 class OpeningHours:
-    """When the show plays; `outside` is black, hold or a section name (acted on later)."""
+    """When the show plays; `outside` is black, hold or the name of a section played meanwhile."""
 
     days: tuple[Day, ...] = DAYS  # type: ignore[assignment]
     start: datetime.time = datetime.time(0, 0)  # YAML `from`

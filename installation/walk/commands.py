@@ -114,6 +114,13 @@ class SetMixing:
 
 
 @dataclass(frozen=True)
+class HoldSection:
+    """Play section `name` over and over (outside opening hours); None: back to where it was."""
+
+    name: str | None
+
+
+@dataclass(frozen=True)
 class SensorInput:
     """A sensor reading for the show's `sensors` mapping of that name (values as received)."""
 
@@ -136,4 +143,5 @@ Command = (
     | SetNoiseMode
     | SetMixing
     | SensorInput
+    | HoldSection
 )

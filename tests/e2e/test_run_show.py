@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -412,3 +413,26 @@ def test_outside_opening_hours_the_picture_is_black_and_rendering_pauses(
     assert board.loop is not None and board.loop.clock is not None
     assert board.loop.clock.is_paused is not is_open  # closed: the machine idles
     assert (pixels.max() == 0) is not is_open  # closed: black
+
+
+def test_outside_opening_hours_a_named_section_plays(demo_copy, monkeypatch):
+    import datetime
+
+    show = demo_copy.parent / "hours.yaml"
+    show.write_text('show:\n  opening_hours: {from: "10:00", to: "18:00", outside: orbit}\n'
+                    + demo_copy.read_text(), encoding="utf-8")  # fmt: skip
+    monkeypatch.setattr(app, "local_now", lambda: datetime.datetime(2026, 11, 24, 20, 0))
+    settings = AppSettings(show_path=show, is_headless=True, fps=20.0, is_watching=False)
+    board = app.StatusBoard()
+    presenter = QuitAfterPolls(40)
+    try:
+        app.play(settings, tiny_show_renderer(show, "exact"), presenter, board=board)
+        pixels = presenter.read_back()
+    finally:
+        presenter.close()
+    loop = board.loop
+    assert loop is not None and loop.clock is not None and loop.hold_s is not None
+    assert not loop.clock.is_paused  # the held section plays
+    show_s = loop.clock.show_time_s(time.perf_counter())
+    assert loop.section_index_at(show_s)[1] == "orbit"
+    assert pixels.max() > 0  # not black

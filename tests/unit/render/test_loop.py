@@ -11,7 +11,14 @@ import pytest
 from installation.render import loop as loop_module
 from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop, put_newest
-from installation.walk.commands import GoToSection, JumpSection, Seek, SetPaused, TogglePause
+from installation.walk.commands import (
+    GoToSection,
+    HoldSection,
+    JumpSection,
+    Seek,
+    SetPaused,
+    TogglePause,
+)
 
 
 class FakeClock:
@@ -191,6 +198,28 @@ def test_section_jumps_seek_to_section_starts_in_a_new_epoch():
     run_for(loop, clock, 0.2)
     new = drain(frames)
     assert new and all(f.epoch == 5 and f.show_time_s >= 4.25 for f in new)
+
+
+def test_a_held_section_plays_again_and_again_then_the_show_goes_on_where_it_was():
+    loop, renderer, clock, frames, commands = make_loop(0.0, 0.005, fps=30.0)
+    run_for(loop, clock, 0.5)  # in section a (0-2 s)
+    was_s = loop.clock.show_time_s(clock.now_s)
+    commands.put(HoldSection("b"))  # b is 2-5 s
+    loop.step()
+    assert loop.clock.anchor_show_s == pytest.approx(2.0)
+    drain(frames)
+    run_for(loop, clock, 7.0)  # more than two plays of b
+    held = drain(frames)
+    times_s = [f.show_time_s for f in held]
+    assert times_s and all(2.0 <= t_s < 5.0 for t_s in times_s)  # never into a of the next pass
+    assert max(times_s) > 4.9 and loop.clock.epoch >= 3  # played to its end, started again twice
+    commands.put(HoldSection(None))
+    loop.step()
+    assert loop.hold_s is None
+    assert loop.clock.anchor_show_s == pytest.approx(was_s, abs=0.01)
+    commands.put(HoldSection("nope"))  # no such section: logged, nothing held
+    loop.step()
+    assert loop.hold_s is None
 
 
 def test_go_to_unknown_section_is_logged_and_ignored(caplog):
