@@ -126,9 +126,10 @@ def run(settings: AppSettings) -> int:
         presenter = open_presenter(settings)
         try:
             # the models load on the render thread: all torch work stays on that one thread;
-            # after a recovery they load again from the show file as it is then
+            # after a recovery they load again from the show file playing then, as it is then
+            # (the startup show if that file is broken now)
             def build(build_settings: AppSettings) -> Built:
-                return build_renderer(build_settings, try_reload(settings.show_path, show)[0])
+                return build_renderer(build_settings, try_reload(build_settings.show_path, show)[0])
 
             return play(settings, build, presenter, commands=commands, board=board)
         finally:
@@ -529,8 +530,12 @@ class RenderThreads:
         else:
             if choices.kernels != kernels.backend.current():
                 kernels.backend.select(choices.kernels)  # type: ignore[arg-type]
-            build_settings = dataclasses.replace(self.settings, max_batch=choices.max_batch,
-                                                 precision=choices.precision)  # type: ignore[arg-type]
+            # the show playing now (a /show/load or a reload may have changed it), not argv's
+            show_path = getattr(getattr(self.loop, "reloader", None), "path", None)
+            build_settings = dataclasses.replace(
+                self.settings, max_batch=choices.max_batch, precision=choices.precision,
+                show_path=show_path or self.settings.show_path,
+            )  # type: ignore[arg-type]  # fmt: skip
             built = self.source(build_settings)  # type: ignore[operator]
         renderer, reloader, info = built
         if generation > 0:

@@ -8,6 +8,7 @@ run takes seconds. One run goes through run_show.py in a subprocess for the exit
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pythonosc.udp_client import SimpleUDPClient
 
 from installation import app, supervision
 from installation.display.offscreen import OffscreenPresenter
@@ -97,6 +99,13 @@ def run_show(monkeypatch, caplog, tmp_path, show_path, **options):
     return exit_code, stats, status, presenters[0], caplog.records
 
 
+def free_udp_port() -> int:
+    """A UDP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def record_time(records, text: str) -> float:
     """perf_counter-comparable time of the first log record containing `text`."""
     record = next(r for r in records if text in r.getMessage())
@@ -151,6 +160,31 @@ def test_a_hang_is_detected_within_its_deadline_and_a_new_thread_takes_over(
     assert show_s >= max(before)  # show time went on through the hang: no jump back to 0
     assert_shown_after(presenter, record_time(records, "took over"), show_s)
     assert stats["longest_frame_gap_s"] >= 1.0  # the hang shows as the longest wait
+
+
+def test_a_recovery_rebuilds_the_show_playing_now_not_the_startup_one(
+    monkeypatch, caplog, tmp_path, show_path, quick
+):
+    other = show_path.parent / "other.yaml"
+    other.write_text(SHOW_TEXT.replace("name: loop", "name: other"), encoding="utf-8")
+    port = free_udp_port()
+
+    def load_other() -> None:  # once the show plays, switch to other.yaml over OSC
+        deadline_s = time.monotonic() + TIMEOUT_S
+        while not (tmp_path / "status.json").exists() and time.monotonic() < deadline_s:
+            time.sleep(0.05)
+        SimpleUDPClient("127.0.0.1", port).send_message("/show/load", "other")
+
+    sender = threading.Thread(target=load_other, daemon=True)
+    sender.start()
+    exit_code, stats, status, _, records = run_show(
+        monkeypatch, caplog, tmp_path, show_path, max_duration_s=10.0, osc_port=port,
+        osc_host="127.0.0.1", inject_faults="raise@5*3",
+    )  # fmt: skip
+    sender.join(1.0)
+    assert exit_code == 0 and stats["recoveries"] >= 1
+    assert any("other.yaml" in r.getMessage() for r in records if "load" in r.getMessage())
+    assert status["section"] == "other"  # after the recovery: still the show loaded over OSC
 
 
 def test_repeated_faults_take_degrade_steps(monkeypatch, caplog, tmp_path, show_path, quick):
