@@ -211,8 +211,9 @@ class StatusBoard:
         section_index, section_name = loop.section_index_at(show_s)
         elapsed_s = max(now_s - state.started_s, 1e-9)
         current = pacer.current
+        reloader_path = getattr(loop.reloader, "path", None)  # follows /show/load and reloads
         status: dict[str, float | int | str | bool] = {
-            "show": Path(self.info.show).stem,
+            "show": Path(reloader_path or self.info.show).stem,
             "section": section_name,
             "section_index": section_index,
             "show_time_s": round(show_s, 3),

@@ -185,6 +185,7 @@ def test_a_recovery_rebuilds_the_show_playing_now_not_the_startup_one(
     assert exit_code == 0 and stats["recoveries"] >= 1
     assert any("other.yaml" in r.getMessage() for r in records if "load" in r.getMessage())
     assert status["section"] == "other"  # after the recovery: still the show loaded over OSC
+    assert status["show"] == "other"
 
 
 def test_repeated_faults_take_degrade_steps(monkeypatch, caplog, tmp_path, show_path, quick):
