@@ -65,6 +65,7 @@ from installation.stats import (
     cuda_peak_mb,
     log_summary,
     peak_rss_mb,
+    release_memory,
     rss_mb,
     write_stats,
     write_status_file,
@@ -716,6 +717,7 @@ def present_loop(
             if not threads.is_running() and not pacer.pending and frames.empty():
                 break  # --frames all shown (or the render thread failed)
             if now_s >= next_summary_s:
+                release_memory()  # freed renderers of replaced render threads leave RSS
                 log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info,
                                                threads.supervisor))  # fmt: skip
                 next_summary_s += SUMMARY_INTERVAL_S

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import gc
 import json
 import logging
 import os
@@ -33,6 +37,34 @@ def rss_mb() -> float:
     except (OSError, IndexError, ValueError):
         return 0.0
     return pages * resource.getpagesize() / 2**20
+
+
+def release_memory() -> bool:
+    """Collect garbage and hand free heap memory back to the OS; True when glibc's trim ran.
+
+    Each render thread allocates from its own glibc malloc arena, so after a recovery (a new
+    thread, the old one's renderer freed) the freed memory stays counted in RSS until trimmed;
+    the minute summary calls this so RSS tracks what is really in use.
+    """
+    gc.collect()
+    malloc_trim = _malloc_trim()
+    if malloc_trim is None:
+        return False
+    malloc_trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    libc_name = ctypes.util.find_library("c")
+    try:
+        malloc_trim = ctypes.CDLL(libc_name).malloc_trim if libc_name else None
+    except (OSError, AttributeError):
+        return None
+    if malloc_trim is not None:
+        malloc_trim.argtypes = [ctypes.c_size_t]
+    return malloc_trim
 
 
 def write_status_file(path: Path, status: dict[str, Any]) -> str | None:
