@@ -30,7 +30,10 @@ STARTUP_ALLOWANCE_S = 300.0  # model build, first frame, a show reload: loading 
 FAILED_PASSES_LIMIT = 3  # failed passes in a row that call for a new render thread
 BACKOFF_FIRST_S = 1.0  # wait before the first restart; doubles with each further one
 BACKOFF_MAX_S = 60.0
-HEALTHY_RESET_S = 600.0  # this long without a recovery: backoff and degrade counting restart
+# A recovery this long after the previous one starts a new streak (backoff 1 s, no degrade):
+# a crash loop keeps its streak, an isolated fault every few minutes does not freeze the picture
+# for a minute (the 30-min soak with a fault every 3 min climbed to 60 s waits at 10 min)
+HEALTHY_RESET_S = 120.0
 RECOVERY_LIMIT = 10  # this many recoveries within RECOVERY_WINDOW_S: exit the process
 RECOVERY_WINDOW_S = 600.0
 DEGRADE_AFTER = 2  # recoveries in a streak before the first degrade step

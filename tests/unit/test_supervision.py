@@ -248,3 +248,14 @@ def test_present_state_keeps_the_longest_wait_for_a_new_frame_but_not_while_paus
                                  (9.1, 4, False)]:  # fmt: skip
         state.count_gap(shown, now_s, paused)
     assert state.longest_gap_s == pytest.approx(1.6)  # 0.1 -> 1.7; the pause does not count
+
+
+def test_isolated_faults_minutes_apart_each_wait_one_second_and_never_degrade():
+    clock = FakeClock()
+    sup = supervisor(clock, recovery_limit=100)  # the module's own reset period and ladder
+    decisions = []
+    for _ in range(10):
+        decisions.append(sup.recover("x"))
+        clock.now_s += 180  # a fault every 3 minutes (the soak's pattern)
+    assert [d.delay_s for d in decisions] == [1.0] * 10
+    assert all(d.degrade is None for d in decisions) and sup.degrade_level == 0
