@@ -2,15 +2,16 @@
 # One-step set-up on a fresh Debian/Ubuntu machine: system GL libraries, a virtualenv in .venv,
 # PyTorch, and this package. Safe to run again (it skips what is already there).
 #   bash scripts/setup.sh          # the app (CPU PyTorch)
-#   bash scripts/setup.sh --dev    # the app plus the test tools (pytest, ruff, scipy)
+#   bash scripts/setup.sh --dev    # the app plus the test tools (pytest, ruff, scipy) and NVRTC
 #   LATENT_WALK_TORCH='torch' bash scripts/setup.sh   # e.g. a CUDA build of PyTorch on a GPU box
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=()
-if [[ "${1:-}" == "--dev" ]]; then extras+=(dev); fi
-# a CUDA PyTorch also gets the run-time kernel compiler (cuda-bindings + NVRTC, the gpu extra)
-if [[ -n "${LATENT_WALK_TORCH:-}" && "${LATENT_WALK_TORCH}" != *cpu* ]]; then extras+=(gpu); fi
+# a CUDA PyTorch gets the run-time kernel compiler (cuda-bindings + NVRTC, the gpu extra); so
+# does --dev, so the tests compile every kernel with NVRTC as a show would (no GPU needed)
+if [[ "${1:-}" == "--dev" ]]; then extras+=(dev gpu)
+elif [[ -n "${LATENT_WALK_TORCH:-}" && "${LATENT_WALK_TORCH}" != *cpu* ]]; then extras+=(gpu); fi
 extras=$(IFS=,; [[ ${#extras[@]} -gt 0 ]] && echo "[${extras[*]}]" || true)
 
 # 1. system libraries for OpenGL (EGL for headless, GL for windows) and venv support
