@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from installation.models import Generator
+from pathlib import Path
+
+from installation.models import Generator, save_generator
 from installation.models.random_init import initialize_random
 from installation.models.spec import MappingSpec, NetworkSpec
 from installation.models.stylegan3 import design_synthesis
@@ -22,3 +24,13 @@ def tiny_sg3(seed: int = 0) -> Generator:
     )  # fmt: skip
     G = Generator(NetworkSpec(architecture="stylegan3-t", mapping=mapping, synthesis=synthesis))
     return initialize_random(G, seed=seed).eval()
+
+
+def tiny_show_tree(root: Path, show_text: str, show_name: str = "show.yaml") -> Path:
+    """root/shows/<show_name> holding show_text, beside a tiny SG3 at root/assets/demo (the demo's
+    place, so a show's `path: ../assets/demo/demo-sg3.safetensors` finds it); the show's path."""
+    save_generator(tiny_sg3(), root / "assets" / "demo" / "demo-sg3.safetensors")
+    show = root / "shows" / show_name
+    show.parent.mkdir(parents=True, exist_ok=True)
+    show.write_text(show_text, encoding="utf-8")
+    return show

@@ -21,10 +21,9 @@ from pythonosc.udp_client import SimpleUDPClient
 from installation import app, supervision
 from installation.display.offscreen import OffscreenPresenter
 from installation.errors import InstallationError
-from installation.models import save_generator
 from installation.render import loop as loop_module
 from installation.settings import AppSettings
-from tiny_models import tiny_sg3
+from tiny_models import tiny_show_tree
 
 REPO = Path(__file__).resolve().parents[2]
 SHOW_TEXT = """\
@@ -51,12 +50,7 @@ TIMEOUT_S = 120
 @pytest.fixture(scope="module")
 def show_path(tmp_path_factory) -> Path:
     """A one-section show (300 s per pass) on a tiny SG3 model in a tmp tree."""
-    root = tmp_path_factory.mktemp("supervised")
-    save_generator(tiny_sg3(), root / "assets" / "demo" / "demo-sg3.safetensors")
-    show = root / "shows" / "show.yaml"
-    show.parent.mkdir()
-    show.write_text(SHOW_TEXT, encoding="utf-8")
-    return show
+    return tiny_show_tree(tmp_path_factory.mktemp("supervised"), SHOW_TEXT, "show.yaml")
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ import pytest
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
 from installation.display.presenter import NEXT_SECTION, QUIT, TOGGLE_OVERLAY
-from installation.models import load_generator, save_generator
+from installation.models import load_generator
 from installation.render import loop as loop_module
 from installation.render.frame import Frame
 from installation.render.show_renderer import ShowRenderer
 from installation.settings import DEFAULT_SHOW_PATH, AppSettings, settings_from_argv
 from installation.show.load import load_show
-from tiny_models import tiny_sg3
+from tiny_models import tiny_show_tree
 
 REPO = Path(__file__).resolve().parents[2]
 SHOW_TEXT = """\
@@ -73,12 +73,7 @@ TIMEOUT_S = 120
 @pytest.fixture(scope="module")
 def demo_copy(tmp_path_factory) -> Path:
     """A small show (SHOW_TEXT) in a tmp tree whose ../assets/demo holds a tiny SG3 model."""
-    root = tmp_path_factory.mktemp("demo")
-    save_generator(tiny_sg3(), root / "assets" / "demo" / "demo-sg3.safetensors")
-    show = root / "shows" / "demo.yaml"
-    show.parent.mkdir()
-    show.write_text(SHOW_TEXT, encoding="utf-8")
-    return show
+    return tiny_show_tree(tmp_path_factory.mktemp("demo"), SHOW_TEXT, "demo.yaml")
 
 
 def run_show(*args: str, env_update: dict[str, str] | None = None) -> subprocess.CompletedProcess:
