@@ -114,6 +114,10 @@ class Reloading(Protocol):
     def load(self, name: str, show_time_s: float) -> bool: ...
 
 
+# ShowRenderer attributes that commands set and a replacement render thread takes over
+RENDERER_OVERRIDES = ("noise_mode_override", "mixing_override")
+
+
 @dataclass(frozen=True)
 class LoopSettings:
     """How the loop paces itself; from AppSettings."""
@@ -194,6 +198,9 @@ class RenderLoop:
         self.live = old.live
         self.latent_target = old.latent_target
         self.hold_s, self.resume_s = old.hold_s, old.resume_s
+        for name in RENDERER_OVERRIDES:  # live noise mode and mixing (OSC) outlive the renderer
+            if hasattr(old.renderer, name) and hasattr(self.renderer, name):
+                setattr(self.renderer, name, getattr(old.renderer, name))
 
     @property
     def is_abandoned(self) -> bool:

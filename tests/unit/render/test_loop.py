@@ -265,3 +265,14 @@ def test_loop_thread_stops_on_event():
     stopping.set()
     thread.join(5)
     assert not thread.is_alive() and math.isfinite(loop.clock.anchor_wall_s)
+
+
+def test_a_replacement_loop_takes_over_the_clock_and_the_live_overrides():
+    loop, renderer, clock, frames, commands = make_loop(0.0, 0.005, fps=30.0)
+    renderer.noise_mode_override, renderer.mixing_override = "random", ("ws", 4, None)
+    run_for(loop, clock, 0.5)
+    fresh = CostRenderer(clock, 0.0, 0.005)
+    fresh.noise_mode_override, fresh.mixing_override = None, None
+    new = RenderLoop(fresh, frames, commands, LoopSettings(fps=30.0), clock, resume_from=loop)
+    assert (fresh.noise_mode_override, fresh.mixing_override) == ("random", ("ws", 4, None))
+    assert new.stats is loop.stats and new.next_index == loop.next_index
