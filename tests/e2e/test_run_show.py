@@ -387,15 +387,13 @@ class QuitAfterPolls(OffscreenPresenter):
         return ["quit"] if self.polls <= 0 else []
 
 
-@pytest.mark.parametrize(("hour", "is_open"), [(20, False), (12, True)])
-def test_outside_opening_hours_the_picture_is_black_and_rendering_pauses(
-    demo_copy, monkeypatch, hour, is_open
-):
+def play_within_hours(demo_copy, monkeypatch, hours_yaml: str, hour: int):
+    """Play the demo with `show: opening_hours: <hours_yaml>` at `hour` o'clock; (board, pixels)."""
     import datetime
 
     show = demo_copy.parent / "hours.yaml"
-    show.write_text('show:\n  opening_hours: {from: "10:00", to: "18:00"}\n'
-                    + demo_copy.read_text(), encoding="utf-8")  # fmt: skip
+    show.write_text(f"show:\n  opening_hours: {hours_yaml}\n" + demo_copy.read_text(),
+                    encoding="utf-8")  # fmt: skip
     monkeypatch.setattr(app, "local_now", lambda: datetime.datetime(2026, 11, 24, hour, 0))
     settings = AppSettings(show_path=show, is_headless=True, fps=20.0, is_watching=False)
     board = app.StatusBoard()
@@ -406,27 +404,24 @@ def test_outside_opening_hours_the_picture_is_black_and_rendering_pauses(
     finally:
         presenter.close()
     assert board.loop is not None and board.loop.clock is not None
+    return board, pixels
+
+
+@pytest.mark.parametrize(("hour", "is_open"), [(20, False), (12, True)])
+def test_outside_opening_hours_the_picture_is_black_and_rendering_pauses(
+    demo_copy, monkeypatch, hour, is_open
+):
+    board, pixels = play_within_hours(demo_copy, monkeypatch, '{from: "10:00", to: "18:00"}', hour)
     assert board.loop.clock.is_paused is not is_open  # closed: the machine idles
     assert (pixels.max() == 0) is not is_open  # closed: black
 
 
 def test_outside_opening_hours_a_named_section_plays(demo_copy, monkeypatch):
-    import datetime
-
-    show = demo_copy.parent / "hours.yaml"
-    show.write_text('show:\n  opening_hours: {from: "10:00", to: "18:00", outside: orbit}\n'
-                    + demo_copy.read_text(), encoding="utf-8")  # fmt: skip
-    monkeypatch.setattr(app, "local_now", lambda: datetime.datetime(2026, 11, 24, 20, 0))
-    settings = AppSettings(show_path=show, is_headless=True, fps=20.0, is_watching=False)
-    board = app.StatusBoard()
-    presenter = QuitAfterPolls(40)
-    try:
-        app.play(settings, tiny_show_renderer(show, "exact"), presenter, board=board)
-        pixels = presenter.read_back()
-    finally:
-        presenter.close()
+    board, pixels = play_within_hours(
+        demo_copy, monkeypatch, '{from: "10:00", to: "18:00", outside: orbit}', 20
+    )
     loop = board.loop
-    assert loop is not None and loop.clock is not None and loop.hold_s is not None
+    assert loop.hold_s is not None
     assert not loop.clock.is_paused  # the held section plays
     show_s = loop.clock.show_time_s(time.perf_counter())
     assert loop.section_index_at(show_s)[1] == "orbit"
