@@ -2,6 +2,11 @@
 
 On a terminal it redraws one line in place; into a log file or a pipe it writes a plain line now
 and then, so CI logs stay short and free of carriage returns.
+
+The ETA is meant to be read over hours: the rate is a moving average whose window grows with the
+run (a few seconds at first, a minute late in a long render), the first items can be left out of
+it (`warmup_items`: kernel compilation, allocation), and the ETA shown counts down with the clock
+and only drifts towards a new estimate, so one slow or fast batch does not make it jump.
 """
 
 from __future__ import annotations
@@ -20,9 +25,15 @@ TTY_REDRAW_INTERVAL_S = 0.1
 PLAIN_STEP_PERCENT = 10
 # ... or after this many seconds without a line, whichever comes first.
 PLAIN_INTERVAL_S = 30.0
-# Time constant of the rate's exponential moving average: the ETA follows a change of speed
-# (e.g. the slow first frame that compiles kernels) within a few of these.
+# Time constant of the rate's exponential moving average: at least this, growing to
+# RATE_WINDOW_FRACTION of the time measured so far, at most RATE_MAX_TIME_CONSTANT_S. Early on the
+# ETA follows a change of speed within a few seconds; in a long render it averages over a minute.
 RATE_TIME_CONSTANT_S = 5.0
+RATE_WINDOW_FRACTION = 0.1
+RATE_MAX_TIME_CONSTANT_S = 60.0
+# The ETA shown counts down with the clock and moves towards the latest estimate with this time
+# constant, so a batch that comes early or late nudges it instead of making it jump.
+ETA_TIME_CONSTANT_S = 20.0
 # Characters between the bar's "|" marks.
 BAR_WIDTH = 20
 # Terminal width assumed when the real one is unknown (shutil's own fallback).
@@ -39,13 +50,26 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def format_rate(rate_per_s: float | None) -> str:
-    """A rate as "12.3 it/s", or "4.2 s/it" below one item per second; "? it/s" when unknown."""
+def plural(count: float, unit: str) -> str:
+    """'1 frame', '2 frames', '0 frames' ("it" and words ending in s stay as they are)."""
+    return f"{count:g} {unit if count == 1 else units(unit)}"
+
+
+def units(unit: str) -> str:
+    """The plural of a unit name: frame -> frames; "it" (items) and "s" stay."""
+    return unit if unit in ("it", "s") or unit.endswith("s") else unit + "s"
+
+
+def format_rate(rate_per_s: float | None, unit: str = "it") -> str:
+    """A rate as "12.3 it/s", or "4.2 s/it" below one item per second; "? it/s" when unknown.
+
+    With unit="frame": "12.3 frames/s", "4.2 s/frame".
+    """
     if rate_per_s is None or rate_per_s <= 0:
-        return "? it/s"
+        return f"? {units(unit)}/s"
     if rate_per_s < 1:
-        return f"{1 / rate_per_s:.1f} s/it"
-    return f"{rate_per_s:.1f} it/s"
+        return f"{1 / rate_per_s:.1f} s/{unit}"
+    return f"{rate_per_s:.1f} {units(unit)}/s"
 
 
 def _format_field(value: str | float) -> str:
@@ -63,6 +87,9 @@ class Progress:
         label: what is counted, shown first (e.g. "render").
         stream: where the lines go; default sys.stderr. A TTY gets one line redrawn with "\\r".
         clock: seconds, monotonic; tests pass a fake one.
+        unit: what one item is ("frame": "120/7200 frames  2.1 frames/s"); "it" says nothing.
+        warmup_items: the first items are counted but left out of the rate (their time is
+            loading and compiling, not the speed to expect).
     """
 
     def __init__(
@@ -71,6 +98,8 @@ class Progress:
         label: str,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
+        unit: str = "it",
+        warmup_items: int = 0,
     ) -> None:
         if total is not None and total < 0:
             raise ValueError(f"total must be >= 0 or None, got {total}")
@@ -78,6 +107,8 @@ class Progress:
         self.label = label
         self.stream: TextIO = stream if stream is not None else sys.stderr
         self.clock = clock
+        self.unit = unit
+        self.warmup_items = warmup_items
         self.count = 0
         self.fields: dict[str, str | float] = {}
         self.is_tty = _is_tty(self.stream)
@@ -86,6 +117,9 @@ class Progress:
         self._rate_per_s: float | None = None  # moving average; None until the first sample
         self._sample_s = self._start_s  # time and count of the last rate sample
         self._sample_count = 0
+        self._rate_since_s: float | None = None  # when the rate's first sample was taken
+        self._eta_shown_s: float | None = None  # the smoothed ETA, as of _eta_at_s
+        self._eta_at_s = self._start_s
         self._last_line_s = self._start_s  # when a line was last written
         self._last_line_width = 0  # TTY: characters to blank when the next line is shorter
         self._last_step = 0  # plain: PLAIN_STEP_PERCENT steps already reported
@@ -109,10 +143,25 @@ class Progress:
         return self._rate_per_s
 
     def eta_s(self) -> float | None:
-        """Seconds left at the recent rate; None without a total or a rate."""
+        """Seconds left: the smoothed estimate, counted down to now; None without total or rate."""
+        if self._eta_shown_s is None:
+            return None
+        return max(0.0, self._eta_shown_s - (self.clock() - self._eta_at_s))
+
+    def raw_eta_s(self) -> float | None:
+        """Seconds left at the recent rate, unsmoothed; None without a total or a rate."""
         if self.total is None or not self._rate_per_s:
             return None
         return max(0, self.total - self.count) / self._rate_per_s
+
+    def write(self, message: str) -> None:
+        """Print a message line without breaking the progress line (a TTY redraws it below)."""
+        if self.is_tty and self._last_line_width:
+            self.stream.write("\r" + " " * self._last_line_width + "\r")
+        self.stream.write(message + "\n")
+        if self.is_tty and self._last_line_width and not self._is_closed:
+            self._draw_tty(self.clock())
+        self.stream.flush()
 
     def update(self, count: int = 1, **fields: str | float) -> None:
         """Add `count` items done; `fields` (e.g. loss=0.123) are shown from now on."""
@@ -122,6 +171,7 @@ class Progress:
         self.count += count
         self.fields.update(fields)
         self._sample_rate(now_s)
+        self._update_eta(now_s)
         if self.is_tty:
             if now_s - self._last_line_s >= TTY_REDRAW_INTERVAL_S or self._is_done():
                 self._draw_tty(now_s)
@@ -145,17 +195,37 @@ class Progress:
 
     def _sample_rate(self, now_s: float) -> None:
         """Fold the items since the last sample into the moving-average rate."""
+        if self.count <= self.warmup_items:  # warm-up: the rate is measured from its end
+            self._sample_s, self._sample_count = now_s, self.count
+            return
         elapsed_s = now_s - self._sample_s
         if elapsed_s <= 0:  # several updates within one clock tick: wait for time to pass
             return
         sample_rate = (self.count - self._sample_count) / elapsed_s
-        if self._rate_per_s is None:
+        if self._rate_per_s is None or self._rate_since_s is None:
             self._rate_per_s = sample_rate
+            self._rate_since_s = self._sample_s
         else:  # weight by elapsed time, so the average does not depend on how often we update
-            weight = 1.0 - math.exp(-elapsed_s / RATE_TIME_CONSTANT_S)
+            window_s = RATE_WINDOW_FRACTION * (now_s - self._rate_since_s)
+            time_constant_s = min(max(RATE_TIME_CONSTANT_S, window_s), RATE_MAX_TIME_CONSTANT_S)
+            weight = 1.0 - math.exp(-elapsed_s / time_constant_s)
             self._rate_per_s += weight * (sample_rate - self._rate_per_s)
         self._sample_s = now_s
         self._sample_count = self.count
+
+    def _update_eta(self, now_s: float) -> None:
+        """Count the shown ETA down to now and move it towards the latest estimate."""
+        raw_s = self.raw_eta_s()
+        if raw_s is None:
+            return
+        if self._eta_shown_s is None:
+            self._eta_shown_s = raw_s
+        else:
+            elapsed_s = max(0.0, now_s - self._eta_at_s)
+            counted_down_s = max(0.0, self._eta_shown_s - elapsed_s)
+            weight = 1.0 - math.exp(-elapsed_s / ETA_TIME_CONSTANT_S)
+            self._eta_shown_s = counted_down_s + weight * (raw_s - counted_down_s)
+        self._eta_at_s = now_s
 
     def _fraction(self) -> float | None:
         """Done fraction in [0, 1], or None without a total."""
@@ -185,17 +255,24 @@ class Progress:
             if is_tty:
                 filled = int(fraction * BAR_WIDTH)
                 done.append("|" + "#" * filled + "-" * (BAR_WIDTH - filled) + "|")
-            done.append(f"{self.count}/{self.total}")
+            done.append(f"{self.count}/{self.total}" + self._unit_suffix())
             parts.append(" ".join(done))
         else:
-            parts.append(str(self.count))
-        parts.append(format_rate(self._rate_per_s))
+            parts.append(str(self.count) + self._unit_suffix())
+        parts.append(format_rate(self._rate_per_s, self.unit))
         eta_s = self.eta_s()
         if eta_s is not None and not self._is_closed and not self._is_done():
             parts.append(f"ETA {format_duration(eta_s)}")
         parts.append(f"elapsed {format_duration(now_s - self._start_s)}")
         parts += [f"{key}={_format_field(value)}" for key, value in self.fields.items()]
         return "  ".join(parts)
+
+    def _unit_suffix(self) -> str:
+        """' frames' after the count ('' for "it", which says nothing)."""
+        if self.unit == "it":
+            return ""
+        return " " + (self.unit if self.total == 1 or (self.total is None and self.count == 1)
+                      else units(self.unit))  # fmt: skip
 
     def _draw_tty(self, now_s: float) -> None:
         """Redraw the terminal line in place."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 
-from installation.progress import Progress, format_duration, format_rate
+from installation.progress import Progress, format_duration, format_rate, plural
 
 
 class FakeClock:
@@ -200,3 +201,96 @@ def test_tty_line_is_cut_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch) 
         clock.advance(1.0)
         progress.update(loss=0.5)
     assert all(len(redraw) <= 39 for redraw in tty_redraws(stream))
+
+
+def noisy_render(progress: Progress, clock: FakeClock, seed: int) -> list[tuple[float, float]]:
+    """Batches of 8 frames at 1 s/frame +-50 % each, after a 30 s first batch (compiling).
+
+    Returns (seconds since the previous update, ETA after the update) per batch.
+    """
+    rng = np.random.default_rng(seed)
+    clock.advance(30.0)
+    progress.update(8)
+    shown = []
+    while progress.count < (progress.total or 0):
+        step_s = 8 * rng.uniform(0.5, 1.5)
+        clock.advance(step_s)
+        progress.update(8)
+        shown.append((step_s, progress.eta_s()))
+    return shown
+
+
+def eta_jumps(shown: list[tuple[float, float]]) -> list[float]:
+    """Batches 10..88 of 100: how far each ETA lies from the previous one counted down."""
+    return [
+        abs(eta - (previous - step_s)) / previous
+        for (_, previous), (step_s, eta) in zip(shown[9:88], shown[10:89], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_eta_counts_down_steadily_through_noisy_batches(seed: int) -> None:
+    clock = FakeClock()
+    progress = Progress(800, "render", io.StringIO(), clock, unit="frame", warmup_items=8)
+    shown = noisy_render(progress, clock, seed)
+    jumps = eta_jumps(shown)
+    assert float(np.median(jumps)) <= 0.03
+    assert max(jumps) <= 0.2
+    # and it is right: at half way about 400 s are left (the slow first batch is not counted)
+    assert shown[49][1] == pytest.approx(400, rel=0.25)
+
+
+def test_raw_eta_of_the_same_batches_jumps_more() -> None:
+    """The smoothing matters: the unsmoothed estimate moves several times as much per batch."""
+    clock = FakeClock()
+    progress = Progress(800, "render", io.StringIO(), clock, unit="frame")
+    rng = np.random.default_rng(1)
+    raw = []
+    for _ in range(100):
+        step_s = 8 * rng.uniform(0.5, 1.5)
+        clock.advance(step_s)
+        progress.update(8)
+        raw.append((step_s, progress.raw_eta_s(), progress.eta_s()))
+    raw_jumps = eta_jumps([(step_s, eta) for step_s, eta, _ in raw])
+    shown_jumps = eta_jumps([(step_s, eta) for step_s, _, eta in raw])
+    assert np.median(raw_jumps) > 3 * np.median(shown_jumps)
+
+
+def test_warmup_items_are_left_out_of_the_rate() -> None:
+    clock = FakeClock()
+    progress = Progress(100, "render", io.StringIO(), clock, warmup_items=4)
+    clock.advance(60.0)  # the first batch of 4 loads and compiles
+    progress.update(4)
+    assert progress.rate_per_s is None and progress.eta_s() is None
+    clock.advance(2.0)
+    progress.update(4)
+    assert progress.rate_per_s == pytest.approx(2.0)
+    assert progress.eta_s() == pytest.approx(46.0)
+
+
+def test_frames_are_counted_with_their_unit() -> None:
+    clock = FakeClock()
+    stream = io.StringIO()
+    with Progress(20, "render", stream=stream, clock=clock, unit="frame") as progress:
+        for _ in range(20):
+            clock.advance(2.0)
+            progress.update()
+    lines = plain_lines(stream)
+    assert lines[0].startswith("render   10% 2/20 frames  2.0 s/frame  ETA 0:36")
+    assert lines[-1] == "render  100% 20/20 frames  2.0 s/frame  elapsed 0:40"
+    assert format_rate(12.34, "frame") == "12.3 frames/s"
+    assert plural(1, "frame") == "1 frame" and plural(0, "image") == "0 images"
+    assert plural(3, "image") == "3 images"
+
+
+def test_write_puts_a_message_above_the_tty_line() -> None:
+    clock = FakeClock()
+    stream = TtyStringIO()
+    progress = Progress(10, "render", stream=stream, clock=clock, unit="frame")
+    clock.advance(1.0)
+    progress.update()
+    progress.write("estimate: about 0:09")
+    text = stream.getvalue()
+    message_at = text.index("estimate: about 0:09\n")
+    assert text[:message_at].endswith("\r")  # the bar was blanked first
+    assert text[message_at:].split("\n", 1)[1].startswith("\rrender   10%")  # then redrawn
