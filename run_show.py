@@ -5,20 +5,42 @@ Parses the command line, sets up logging and hands over to installation.app.run(
 --supervise to installation.supervise.run() (the show as a restarted child process); nothing
 else. A startup failure prints one line on stderr and exits non-zero (2: no display).
 SIGTERM quits like Ctrl-C (`systemctl stop`, the supervisor's restart): the show stops cleanly.
+The CPU thread policy is chosen first, before anything imports torch (installation/threads.py).
 """
 
 from __future__ import annotations
 
-import signal
-import sys
+from installation import threads
 
-from installation.errors import InstallationError
-from installation.logs import setup_logging
-from installation.settings import settings_from_argv
+threads.choose_policy()  # first: OpenMP reads its settings once, when torch loads it
+
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from installation.packages import missing_dependency, setup_hint  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the show (or supervise it); returns the exit code."""
+    """Run the show (or supervise it); returns the exit code.
+
+    Run with a Python that lacks the app's packages (not the venv), it says in one line how to
+    set up instead of ending in a traceback.
+    """
+    try:
+        return play(argv)
+    except ModuleNotFoundError as err:
+        if missing_dependency(err) is None:
+            raise
+        print(f"run_show: {setup_hint(err, '.venv/bin/python run_show.py')}", file=sys.stderr)
+        return 1
+
+
+def play(argv: list[str] | None) -> int:
+    """Parse the command line, then play the show or supervise it."""
+    from installation.errors import InstallationError
+    from installation.logs import setup_logging
+    from installation.settings import settings_from_argv
+
     settings = settings_from_argv(argv)
     if settings.is_supervised:  # the supervisor imports neither torch nor GL
         from installation import supervise
@@ -29,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from installation import app
 
+        threads.configure_torch(settings.threads)
         return app.run(settings)
     except InstallationError as err:
         reason = " | ".join(str(err).splitlines()) or type(err).__name__

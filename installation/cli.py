@@ -242,11 +242,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         osc_port=args.osc_port,
         osc_host=args.osc_host,
     )
-    results = doctor.run_checks(settings, Path(args.log_dir))
+    if args.json:  # progress on stderr, the report alone on stdout
+        def progress(result: doctor.CheckResult) -> None:
+            print(f"doctor: {result.status} {result.name}", file=sys.stderr, flush=True)
+    else:  # each check's line as soon as it is done (some take seconds)
+        def progress(result: doctor.CheckResult) -> None:
+            print(doctor.format_result(result), flush=True)
+
+    results = doctor.run_checks(settings, Path(args.log_dir), on_result=progress)
     if args.json:
         print(json.dumps(doctor.results_json(results), indent=2))
     else:
-        print(doctor.format_report(results))
+        print(doctor.format_summary(results))
     return doctor.exit_code(results)
 
 

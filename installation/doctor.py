@@ -14,7 +14,7 @@ import os
 import queue
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,12 +26,16 @@ log = logging.getLogger(__name__)
 Status = Literal["OK", "WARN", "FAIL"]
 
 SETUP_HINT = "bash scripts/setup.sh"
+CUDA_SETUP_HINT = "LATENT_WALK_TORCH=torch bash scripts/setup.sh"  # a CUDA build of torch
 DEMO_MODEL_PATH = DEFAULT_SHOW_PATH.parent.parent / "assets" / "demo" / "demo-sg3.safetensors"
+NAME_WIDTH = 15  # report column of check names ("imageio-ffmpeg", "display-EGL", "model x")
 DEMO_TIMED_FRAMES = 4  # frames timed for the CPU estimate (after one warm-up frame)
 # Log disk thresholds: a week of rotating logs (10 MiB x 6) and status files fits well below
 # the WARN line; under the FAIL line the logs may stop mid-show.
 DISK_WARN_BYTES = 1_000_000_000
 DISK_FAIL_BYTES = 100_000_000
+# the show's --log-file decides where logs go; doctor checks the folder given as --log-dir
+MOVE_LOGS = "put the show's --log-file on another disk (check it with doctor --log-dir DIR)"
 # (distribution name, import name) of what the app needs besides torch
 PACKAGES = (
     ("numpy", "numpy"),
@@ -114,8 +118,17 @@ def demo_cpu_fps(model_path: Path = DEMO_MODEL_PATH) -> float:
     return DEMO_TIMED_FRAMES / elapsed_s
 
 
+def cpu_conditions() -> str:
+    """What a CPU figure depends on: torch threads, OpenMP wait policy, the load average."""
+    import torch
+
+    wait = os.environ.get("OMP_WAIT_POLICY", "spin").lower()
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return f"{torch.get_num_threads()} torch threads, OpenMP wait {wait}{load}"
+
+
 def check_gpu(measure_fps: Callable[[], float] = demo_cpu_fps) -> CheckResult:
-    """A CUDA device: name and memory; none -> WARN with a measured CPU frame rate."""
+    """A CUDA device: name and memory; none -> WARN with the demo model's measured CPU rate."""
     try:
         import torch
     except ImportError:
@@ -125,17 +138,23 @@ def check_gpu(measure_fps: Callable[[], float] = demo_cpu_fps) -> CheckResult:
         count = torch.cuda.device_count()
         return ok("gpu", f"{props.name}, {props.total_memory / 2**30:.1f} GiB ({count} device(s))")
     try:
-        estimate = f"expect about {measure_fps():.0f} frames/s on the demo model"
-    except Exception as err:  # the estimate is a courtesy; the show check reports model faults
-        estimate = f"could not time the demo model ({type(err).__name__}: {err})"
-    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only torch build"
-    return CheckResult(
-        "gpu",
-        "WARN",
-        f"CPU only: {estimate} ({build}, no CUDA device)",
-        "fine for the demo; for trained models install an NVIDIA driver and a CUDA torch "
-        f"({SETUP_HINT}), then check `nvidia-smi`",
-    )
+        fps = measure_fps()
+        figure = (
+            f"the demo model renders {fps:.2g} frames/s here (256 px, fast precision, one frame "
+            f"at a time, {cpu_conditions()})"
+        )
+    except Exception as err:  # the figure is a courtesy; the show check reports model faults
+        figure = f"could not time the demo model ({type(err).__name__}: {err})"
+    if torch.version.cuda:  # a CUDA torch that sees no GPU: the driver or the card
+        build = f"CUDA {torch.version.cuda} build"
+        advice = "torch has CUDA but sees no GPU: check the NVIDIA driver with `nvidia-smi`"
+    else:
+        build = "CPU-only torch build"
+        advice = (
+            "fine for the demo; for trained models use a PC with an NVIDIA GPU and driver "
+            f"(`nvidia-smi` lists it), then `{CUDA_SETUP_HINT}`"
+        )
+    return CheckResult("gpu", "WARN", f"CPU only ({build}, no CUDA device): {figure}", advice)
 
 
 def check_kernels() -> CheckResult:
@@ -261,10 +280,10 @@ def disk_result(free_bytes: int, where: Path) -> CheckResult:
     """Free space for the logs: WARN below 1 GB, FAIL below 100 MB."""
     detail = f"{free_bytes / 1e9:.1f} GB free at {where}"
     if free_bytes < DISK_FAIL_BYTES:
-        advice = "free space there or pass --log-dir on another disk"
+        advice = f"free space there, or {MOVE_LOGS}"
         return CheckResult("disk", "FAIL", detail, advice)
     if free_bytes < DISK_WARN_BYTES:
-        advice = "free space there (logs rotate at 10 MiB x 6) or pass --log-dir elsewhere"
+        advice = f"free space there (logs rotate at 10 MiB x 6), or {MOVE_LOGS}"
         return CheckResult("disk", "WARN", detail, advice)
     return ok("disk", detail)
 
@@ -277,7 +296,7 @@ def check_disk(log_dir: Path) -> CheckResult:
     try:
         free_bytes = shutil.disk_usage(where).free
     except OSError as err:
-        advice = "pass --log-dir with a writable folder"
+        advice = "put the show's --log-file in a writable folder and pass it as --log-dir"
         return CheckResult("disk", "FAIL", f"{where}: {err}", advice)
     return disk_result(free_bytes, where)
 
@@ -285,37 +304,61 @@ def check_disk(log_dir: Path) -> CheckResult:
 # -- all together --------------------------------------------------------------------------------
 
 
-def run_checks(settings: AppSettings, log_dir: Path) -> list[CheckResult]:
-    """Every check, in report order."""
-    results = [check_torch()]
-    results += [check_package(dist, module) for dist, module in PACKAGES]
-    results += [check_ffmpeg(), check_gpu(), check_kernels(), check_display(), check_egl()]
+def each_check(settings: AppSettings, log_dir: Path) -> Iterator[CheckResult]:
+    """Every check, in report order, each run when its result is asked for."""
+    yield check_torch()
+    for dist, module in PACKAGES:
+        yield check_package(dist, module)
+    yield check_ffmpeg()
+    yield check_gpu()
+    yield check_kernels()
+    yield check_display()
+    yield check_egl()
     show_result, show = check_show(settings.show_path)
-    results.append(show_result)
+    yield show_result
     if show is not None:
-        results += [check_model(entry.name, entry.path) for entry in show.models]
-    results += [check_osc(settings, show), check_disk(log_dir)]
+        for entry in show.models:
+            yield check_model(entry.name, entry.path)
+    yield check_osc(settings, show)
+    yield check_disk(log_dir)
+
+
+def run_checks(
+    settings: AppSettings, log_dir: Path, on_result: Callable[[CheckResult], None] | None = None
+) -> list[CheckResult]:
+    """Every check, in report order; `on_result` sees each result as soon as it is known."""
+    results = []
+    for result in each_check(settings, log_dir):
+        if on_result is not None:
+            on_result(result)
+        results.append(result)
     return results
 
 
-def format_report(results: list[CheckResult]) -> str:
-    """One line per check, plus an indented `-> advice` line under each WARN and FAIL.
+def format_result(r: CheckResult) -> str:
+    """A check's line, then its detail's further lines and an `-> advice` line, indented.
 
     A detail of several lines (a ShowError lists every problem) continues indented.
     """
-    width = max(len(r.name) for r in results)
-    indent = " " * (width + 7)
-    lines = []
-    for r in results:
-        first, *more = r.detail.splitlines() or [""]
-        lines.append(f"{r.status:<4} {r.name:<{width}}  {first}")
-        lines += [indent + line for line in more]
-        if r.advice:
-            lines.append(f"     {'':<{width}}  -> {r.advice}")
+    width = max(NAME_WIDTH, len(r.name))
+    first, *more = r.detail.splitlines() or [""]
+    lines = [f"{r.status:<4} {r.name:<{width}}  {first}"]
+    lines += [" " * (width + 7) + line for line in more]
+    if r.advice:
+        lines.append(f"     {'':<{width}}  -> {r.advice}")
+    return "\n".join(lines)
+
+
+def format_summary(results: list[CheckResult]) -> str:
+    """The last line: how many checks FAILed, WARNed and passed."""
     failed = sum(r.status == "FAIL" for r in results)
     warned = sum(r.status == "WARN" for r in results)
-    lines.append(f"{failed} FAIL, {warned} WARN, {len(results) - failed - warned} OK")
-    return "\n".join(lines)
+    return f"{failed} FAIL, {warned} WARN, {len(results) - failed - warned} OK"
+
+
+def format_report(results: list[CheckResult]) -> str:
+    """One line per check, plus an indented `-> advice` line under each WARN and FAIL."""
+    return "\n".join([*(format_result(r) for r in results), format_summary(results)])
 
 
 def results_json(results: list[CheckResult]) -> list[dict[str, str]]:

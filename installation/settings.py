@@ -65,6 +65,7 @@ class AppSettings:
     max_batch: int = DEFAULT_MAX_BATCH
     latency_budget_s: float = DEFAULT_LATENCY_MS / 1000
     kernels: KernelBackend = "auto"
+    threads: int | None = None  # torch CPU threads; None: installation/threads.py chooses
     # OSC: None = not given on the command line; the show's `show.osc` block, then the
     # OSC_DEFAULT_* values apply (app.osc_options)
     osc_host: str | None = None
@@ -235,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--batch", type=_positive_int, default=DEFAULT_MAX_BATCH, metavar="N",
                        help="most future frames per generator pass (lookahead; 1 = off; "
                        f"default {DEFAULT_MAX_BATCH})")  # fmt: skip
+    model.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                       help="CPU threads for the generator (default: $LATENT_WALK_THREADS, "
+                       "else the physical cores, one left free from 4 up)")  # fmt: skip
     model.add_argument(
         "--latency-ms",
         type=_positive_float,
@@ -338,6 +342,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         max_batch=args.batch,
         latency_budget_s=args.latency_ms / 1000,
         kernels=args.kernels,
+        threads=args.threads,
         osc_host=args.osc_host,
         osc_port=args.osc_port,
         osc_feedback=args.osc_feedback,

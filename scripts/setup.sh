@@ -4,6 +4,7 @@
 #   bash scripts/setup.sh          # the app (CPU PyTorch)
 #   bash scripts/setup.sh --dev    # the app plus the test tools (pytest, ruff, scipy) and NVRTC
 #   LATENT_WALK_TORCH='torch' bash scripts/setup.sh   # e.g. a CUDA build of PyTorch on a GPU box
+# It says how big each download is; pip shows PyTorch's progress (a bar on a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,15 +28,38 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# 2. virtualenv with PyTorch first (a CPU build unless told otherwise), then this package
+# 2. virtualenv with PyTorch first (a CPU build unless told otherwise), then this package.
+# pip shows torch's download (its size and a progress bar on a terminal); the package's own
+# install is quiet, its log kept in .venv/setup-pip.log and printed only when it fails.
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-torch_spec="${LATENT_WALK_TORCH:-torch==2.13.0}"
+pip_log=.venv/setup-pip.log
+cpu_index=https://download.pytorch.org/whl/cpu
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-  echo "setup: installing $torch_spec"
-  .venv/bin/python -m pip install -q "$torch_spec" \
-    || .venv/bin/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+  if [[ -n "${LATENT_WALK_TORCH:-}" ]]; then
+    torch_args=("$LATENT_WALK_TORCH")
+    case "$LATENT_WALK_TORCH" in
+      *cpu*) size="a CPU build: about 200 MB" ;;
+      *) size="a CUDA build on Linux: about 900 MB, plus 2-3 GB of NVIDIA libraries" ;;
+    esac
+  elif .venv/bin/python -c "import urllib.request as u; u.urlopen('$cpu_index/', timeout=5)" \
+      >/dev/null 2>&1; then  # PyTorch's own index for CPU builds is reachable
+    torch_args=(torch==2.13.0 --index-url "$cpu_index")
+    size="the CPU build: about 190 MB, plus 15 MB of its dependencies"
+  else  # the configured index (a CPU build where one is provided, PyPI's CUDA build otherwise)
+    torch_args=(torch==2.13.0)
+    size="about 190 MB for a CPU build; PyPI's Linux build is CUDA: about 900 MB + 2-3 GB"
+  fi
+  echo "setup: installing PyTorch (${torch_args[*]}): $size; a few minutes"
+  .venv/bin/python -m pip install --progress-bar on "${torch_args[@]}"
 fi
-echo "setup: installing latent-walk$extras"
-.venv/bin/python -m pip install -q -e ".$extras"
-echo "setup: done (.venv/bin/python, .venv/bin/latent-walk)"
+package_mb=80  # numpy, pygame, moderngl, imageio-ffmpeg (with ffmpeg), pillow, ...
+[[ "$extras" == *gpu* ]] && package_mb=$((package_mb + 66))  # cuda-bindings + NVRTC
+[[ "$extras" == *dev* ]] && package_mb=$((package_mb + 50))  # scipy, ruff, pytest
+echo "setup: installing latent-walk$extras and its dependencies (about $package_mb MB)"
+if ! .venv/bin/python -m pip install -q -e ".$extras" >"$pip_log" 2>&1; then
+  tail -n 30 "$pip_log" >&2
+  echo "setup: installing latent-walk failed (the whole log: $pip_log)" >&2
+  exit 1
+fi
+echo "setup: done. Play the demo show: .venv/bin/python run_show.py (or: source .venv/bin/activate)"

@@ -1,0 +1,178 @@
+"""A busy PC: the demo show headless while 0, 1 and 2 other processes burn the CPU.
+
+For each number of burners (pure-Python busy loops, one core each) the demo show plays headless
+(`run_show.py --headless --duration S`, its own process) once with the app's thread policy (the
+default: OpenMP's idle threads sleep, installation/threads.py) and once with torch's own policy
+(`LATENT_WALK_THREAD_POLICY=torch`, the behaviour before it: idle threads spin). From each run's
+--stats-json it prints generated frames/s, shown frames/s and the longest wait for a new frame,
+all rows from one run of this script, the two policies interleaved so drift in the machine's
+load hits both alike.
+
+Bar (issue 14): with 2 burners, the default policy keeps generated frames/s >= 50 % of its
+quiet figure and the longest frame gap <= 0.5 s. Other load on the machine (not ours) makes the
+"quiet" rows less quiet; the load average before each run is printed beside it.
+
+    python benchmarks/contention.py                  # 30 s per run, 12 runs: about 8 minutes
+    python benchmarks/contention.py --seconds 15 --burners 0,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_SHOW = ROOT / "shows" / "demo.yaml"
+BURNER_CODE = "while True:\n    pass\n"
+# variables that would decide the policy for the child instead of the configuration under test
+POLICY_VARIABLES = (
+    "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "GOMP_SPINCOUNT", "OMP_NUM_THREADS",
+    "LATENT_WALK_THREADS", "LATENT_WALK_THREAD_POLICY",
+)  # fmt: skip
+POLICIES = {
+    "default": {},  # what run_show.py chooses by itself
+    "torch (old)": {"LATENT_WALK_THREAD_POLICY": "torch"},  # spinning OpenMP threads
+    "1 thread": {"LATENT_WALK_THREADS": "1"},  # the default wait policy, one torch thread
+}
+DEFAULT_POLICIES = "default,torch (old)"
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+BAR_FPS_SHARE = 0.5
+BAR_GAP_S = 0.5
+
+
+def cpu_description() -> str:
+    """CPU model, logical CPUs and the ISA flags that matter for torch (from /proc/cpuinfo)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    isa = " ".join(flag for flag in ISA_FLAGS if flag in flags) or "none of " + ",".join(ISA_FLAGS)
+    return f"{model}, {os.cpu_count()} logical CPUs, {isa}"
+
+
+def start_burners(count: int) -> list[subprocess.Popen]:
+    """`count` processes that each keep one core busy until killed."""
+    return [subprocess.Popen([sys.executable, "-c", BURNER_CODE]) for _ in range(count)]
+
+
+def stop_burners(burners: list[subprocess.Popen]) -> None:
+    """Kill the burner processes this script started."""
+    for burner in burners:
+        burner.kill()
+    for burner in burners:
+        burner.wait()
+
+
+def play(policy_env: dict[str, str], seconds: float, size: str, workdir: Path) -> dict:
+    """One headless run of the demo show; its --stats-json plus the exit status."""
+    stats_path = workdir / "stats.json"
+    stats_path.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in POLICY_VARIABLES} | policy_env
+    command = [
+        sys.executable, str(ROOT / "run_show.py"), str(DEMO_SHOW), "--headless", "--size", size,
+        "--duration", str(seconds), "--no-watch", "--stats-json", str(stats_path),
+        "--log-level", "WARNING",
+    ]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True,
+                            timeout=seconds * 4 + 300)  # fmt: skip
+    if result.returncode != 0 or not stats_path.exists():
+        tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"failed": f"exit {result.returncode}: {tail[0]}"}
+    return json.loads(stats_path.read_text())
+
+
+def measure(
+    burner_counts: list[int], policies: list[str], seconds: float, size: str
+) -> list[dict]:
+    """Every (burners, policy) run, policies interleaved within each burner count."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in burner_counts:
+            burners = start_burners(count)
+            try:
+                for policy in policies:
+                    load = os.getloadavg()[0]
+                    stats = play(POLICIES[policy], seconds, size, Path(tmp))
+                    rows.append({"burners": count, "policy": policy, "load_before": load,
+                                 **stats})  # fmt: skip
+                    print(f"measured {count} burner(s), {policy}", file=sys.stderr)
+            finally:
+                stop_burners(burners)
+    return rows
+
+
+def verdict(rows: list[dict]) -> str:
+    """The bar for the default policy: most burners vs none."""
+    default = {r["burners"]: r for r in rows if r["policy"] == "default" and "failed" not in r}
+    if 0 not in default or len(default) < 2:
+        return "bar: not measured (needs runs with 0 and with burners)"
+    most = max(default)
+    quiet, busy = default[0], default[most]
+    share = busy["generated_fps"] / max(quiet["generated_fps"], 1e-9)
+    gap = busy["longest_frame_gap_s"]
+    holds = share >= BAR_FPS_SHARE and gap <= BAR_GAP_S
+    return (
+        f"bar ({most} burners, default policy): generated fps {share:.0%} of quiet "
+        f"(>= {BAR_FPS_SHARE:.0%}), longest gap {gap:.2f} s (<= {BAR_GAP_S:g} s): "
+        f"{'holds' if holds else 'FAILS'}"
+    )
+
+
+def print_table(rows: list[dict], seconds: float, size: str) -> None:
+    """One markdown table, every row from this run, plus the bar's verdict."""
+    quiet = {r["policy"]: r.get("generated_fps") for r in rows if r["burners"] == 0}
+    print(f"\n{cpu_description()}; Python {platform.python_version()}")
+    print(f"demo show headless {size}, {seconds:g} s show time per run, fast precision\n")
+    print("| burners | policy | load avg before | generated fps | vs quiet | shown fps "
+          "| longest gap s | gen ms median | gen ms p95 |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if "failed" in r:
+            print(f"| {r['burners']} | {r['policy']} | {r['load_before']:.2f} | {r['failed']} "
+                  "| | | | | |")  # fmt: skip
+            continue
+        base = quiet.get(r["policy"])
+        share = f"{r['generated_fps'] / base:.0%}" if base else "–"
+        print(
+            f"| {r['burners']} | {r['policy']} | {r['load_before']:.2f} | "
+            f"{r['generated_fps']:.1f} | {share} | {r['shown_fps']:.1f} | "
+            f"{r['longest_frame_gap_s']:.2f} | {r['gen_ms_median']:.0f} | {r['gen_ms_p95']:.0f} |"
+        )
+    print(f"\n{verdict(rows)}")
+
+
+def main() -> None:
+    """Measure and print the table (and optionally write the rows as JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="show time per run")
+    parser.add_argument("--burners", default="0,1,2", help="burner counts, e.g. 0,2")
+    parser.add_argument("--size", default="1280x720", help="offscreen display target")
+    parser.add_argument("--policies", default=DEFAULT_POLICIES,
+                        help=f"comma-separated, of: {', '.join(POLICIES)}")  # fmt: skip
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    args = parser.parse_args()
+    burner_counts = [int(v) for v in args.burners.split(",")]
+    policies = [name.strip() for name in args.policies.split(",")]
+    unknown = [name for name in policies if name not in POLICIES]
+    if unknown:
+        parser.error(f"--policies: unknown {', '.join(unknown)}; expected {', '.join(POLICIES)}")
+    rows = measure(burner_counts, policies, args.seconds, args.size)
+    print_table(rows, args.seconds, args.size)
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
