@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from installation.errors import ShowError
+from installation.show.arrays import ArrayFileError, read_npy, read_npz
 from installation.show.schema import Direction, Keyframe, ModelEntry, Section, Show
 from installation.walk.paths import random_walk_seeds, seed_to_z
 
@@ -91,6 +92,11 @@ class _Resolver:
         if c_dim > 0:
             c = torch.zeros(1, c_dim, device=device)
             if self.entry.class_index is not None:
+                if self.entry.class_index >= c_dim:
+                    raise ShowError(
+                        f"model {self.entry.name!r}: class_index {self.entry.class_index} is "
+                        f"outside 0..{c_dim - 1} (the model has {c_dim} classes)"
+                    )
                 c[0, self.entry.class_index] = 1.0
         with torch.inference_mode():
             ws = self.G.mapping(
@@ -102,14 +108,19 @@ class _Resolver:
         return ws[0].detach().cpu().numpy().astype(np.float32)  # [num_ws, w_dim]
 
     def load_array(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
-        """The array in a .npy, or key 'w' of a .npz; unreadable files raise ShowError."""
+        """The array in a .npy, or key 'w' of a .npz; unreadable files raise ShowError.
+
+        Sizes are checked from the headers before anything is read (show/arrays.py).
+        """
         try:
             if is_npz:
-                with np.load(path, allow_pickle=False) as npz:
-                    return np.asarray(npz["w"], dtype=np.float32)
-            return np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ShowError(f"{self.where(field)}: cannot read {path}: {exc}") from None
+                arrays = read_npz(path, ("w",))
+                if "w" not in arrays:
+                    raise ArrayFileError(f"{path}: no array 'w'")
+                return np.asarray(arrays["w"], dtype=np.float32)
+            return np.asarray(read_npy(path), dtype=np.float32)
+        except ArrayFileError as exc:
+            raise ShowError(f"{self.where(field)}: {exc}") from None
 
     def ws_file(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
         """A w file as ws [num_ws, w_dim] from [w_dim] (broadcast), [num_ws, w_dim] or [1, ...]."""
@@ -197,11 +208,11 @@ class _Resolver:
             return self.ws_file(direction.path, field, is_npz=False)
         path, index = direction.path, direction.index
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                array = np.asarray(npz["directions"][index], dtype=np.float32)
-                if direction.scale == "sigma":
-                    array = array * np.float32(npz["std"][index])
-        except (OSError, ValueError, KeyError, IndexError) as exc:
+            arrays = read_npz(path, ("directions", "std"), kinds="fiu")
+            array = np.asarray(arrays["directions"][index], dtype=np.float32)
+            if direction.scale == "sigma":
+                array = array * np.float32(arrays["std"][index])
+        except (ArrayFileError, KeyError, IndexError) as exc:
             raise ShowError(f"{self.where(field)}: cannot read {path}: {exc}") from None
         ws = as_ws(array, self.num_ws, self.w_dim)
         if ws is None:

@@ -10,25 +10,49 @@ import datetime
 import difflib
 import ipaddress
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from installation.errors import ShowError
+from installation.show.arrays import (
+    NUMBERS,
+    ArrayFileError,
+    ArrayInfo,
+    npy_info,
+    npz_infos,
+    read_npz,
+)
 from installation.show.schema import (
     AUTOMATION_TARGETS,
     DAYS,
     DIRECTION_SCALES,
     EASING_NAMES,
+    FPS_RANGE,
     LIVE_DEFAULT_HOLD_S,
     LIVE_DEFAULT_SLEW_S,
     LIVE_TARGETS,
+    MAX_CUTOFF,
+    MAX_INTEGER,
+    MAX_KEYFRAMES,
+    MAX_LAYER,
+    MAX_LOOPS,
+    MAX_NOISE_HARMONICS,
+    MAX_NOISE_RADIUS,
+    MAX_NUMBER,
+    MAX_PSI,
+    MAX_RANDOM_WALK_COUNT,
+    MAX_SEED,
+    MAX_SHOW_S,
+    MAX_SIZE_PX,
+    MAX_TIME_S,
+    MIN_TIME_S,
     NAMED_LAYERS,
     NOISE_MODES,
     PATH_KINDS,
@@ -38,6 +62,7 @@ from installation.show.schema import (
     SENSOR_MAX_VALUES,
     SMOOTHING_KINDS,
     SPACES,
+    SPEED_RANGE,
     TRANSITION_KINDS,
     Automation,
     Curve,
@@ -62,14 +87,18 @@ from installation.show.schema import (
     Transition,
     Walk,
 )
+from installation.show.yamlread import compose, join, read_show_text, scalar_value, short
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-YAML_TAG = "tag:yaml.org,2002:"
-PLAIN_TAGS = {YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+MAX_ERRORS = 200  # problems reported from one file
 KEYFRAME_FORMS = ("seed", "w", "z", "projected", "mean", "random")
 KEYFRAME_TIMING = ("hold_s", "duration_s", "easing")
+
+
+class TooManyErrors(Exception):
+    """More than MAX_ERRORS problems: checking stops there."""
 
 
 class _Missing:
@@ -89,23 +118,47 @@ class Checker:
     constructor: yaml.constructor.SafeConstructor = field(
         default_factory=yaml.constructor.SafeConstructor
     )
+    flagged: set[int] = field(default_factory=set)  # nodes with an error already (tags, ...)
+    text: str = ""  # the file's text, for hints
+    headers: dict[Path, Any] = field(default_factory=dict)  # array file -> its header(s)
 
     def error(self, node: Node, path: str, message: str) -> Any:
-        """Record one problem at `node`; returns BAD so callers can `return self.error(...)`."""
+        """Record one problem at `node`; returns BAD so callers can `return self.error(...)`.
+
+        Raises:
+            TooManyErrors: past MAX_ERRORS (a file of thousands of mistakes is not read on).
+        """
+        if id(node) in self.flagged:  # one message per node (its tag was already reported)
+            return BAD
+        if len(self.errors) >= MAX_ERRORS:
+            raise TooManyErrors
         line = node.start_mark.line + 1
-        self.errors.append(
-            (
-                line,
-                f"{self.name}:{line}: {path}: {message}"
-                if path
-                else f"{self.name}:{line}: {message}",
-            )
-        )
+        where = f"{path}: " if path else ""
+        self.errors.append((line, f"{self.name}:{line}: {where}{message}"))
         return BAD
 
     def value(self, node: Node) -> Any:
-        """The Python value of a scalar node (None for null)."""
-        return self.constructor.construct_object(node, deep=True)
+        """The Python value of a scalar node (None for null), or UNREADABLE."""
+        return scalar_value(node, self.constructor)
+
+    def npy_info(self, path: Path) -> ArrayInfo:
+        """The checked header of a .npy (read once per file)."""
+        if path not in self.headers:
+            self.headers[path] = npy_info(path)
+        return self.headers[path]
+
+    def npz_infos(self, path: Path) -> dict[str, ArrayInfo]:
+        """The checked headers of a .npz's arrays (read once per file)."""
+        if path not in self.headers:
+            self.headers[path] = npz_infos(path)
+        return self.headers[path]
+
+    def names(self, path: Path) -> list[str]:
+        """The 'names' of a directions .npz (read once per file)."""
+        key = path.with_name(path.name + "[names]")
+        if key not in self.headers:
+            self.headers[key] = [str(n) for n in read_npz(path, ("names",))["names"]]
+        return self.headers[key]
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -120,8 +173,10 @@ class Checker:
         found: dict[str, Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str):
+                continue  # a list or mapping as a key: reported with the YAML structure
             if key not in allowed:
-                self.error(key_node, join(path, str(key)), unknown_key(str(key), allowed))
+                self.error(key_node, join(path, short(key)), unknown_key(key, allowed))
                 continue
             found[key] = value_node
         for key in required:
@@ -134,30 +189,42 @@ class Checker:
         if not isinstance(node, MappingNode):
             self.error(node, path, f"must be a mapping of names, got {describe(self, node)}")
             return None
-        return [(str(k.value), k, v) for k, v in node.value]
+        return [(str(k.value), k, v) for k, v in node.value if isinstance(k, ScalarNode)]
 
-    def sequence(self, node: Node, path: str, min_len: int = 0) -> list[Node] | None:
-        """A list node's items, with a minimum length."""
+    def sequence(
+        self, node: Node, path: str, min_len: int = 0, max_len: int | None = None
+    ) -> list[Node] | None:
+        """A list node's items, with a minimum (and maximum) length."""
         if not isinstance(node, SequenceNode):
             self.error(node, path, f"must be a list, got {describe(self, node)}")
             return None
         if len(node.value) < min_len:
             self.error(node, path, f"must have at least {min_len} item(s), got {len(node.value)}")
             return None
+        if max_len is not None and len(node.value) > max_len:
+            self.error(node, path, f"must have at most {max_len} items, got {len(node.value)}")
+            return None
         return list(node.value)
 
     # -- scalars -----------------------------------------------------------------------------
 
     def integer(
-        self, node: Node, path: str, minimum: int | None = None, nullable: bool = False
+        self,
+        node: Node,
+        path: str,
+        minimum: int | None = None,
+        nullable: bool = False,
+        maximum: int = MAX_INTEGER,
     ) -> Any:
-        """An int (not a bool), optionally >= minimum."""
-        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        """An int (not a bool), optionally >= minimum, and <= maximum."""
+        v = self.value(node)
         if nullable and v is None:
             return None
         ok = isinstance(v, int) and not isinstance(v, bool)
         if ok and (minimum is None or v >= minimum):
-            return v
+            if v <= maximum:
+                return v
+            return self.error(node, path, f"must be at most {maximum}, got {got(self, node)}")
         bound = f" >= {minimum}" if minimum is not None else ""
         null = " or null" if nullable else ""
         return self.error(node, path, f"must be an integer{bound}{null}, got {got(self, node)}")
@@ -168,32 +235,56 @@ class Checker:
         path: str,
         gt: float | None = None,
         ge: float | None = None,
+        at_least: float | None = None,
+        at_most: float = MAX_NUMBER,
     ) -> Any:
-        """A float (ints accepted), optionally > gt or >= ge."""
-        v = self.value(node) if isinstance(node, ScalarNode) else BAD
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+        """A float (ints accepted), optionally > gt or >= ge, at least `at_least`, and with
+        |value| <= at_most. Ints of any size and denormals are compared, never converted first.
+        """
+        v = self.value(node)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and not _is_nan_or_inf(v)
         if ok and (gt is None or v > gt) and (ge is None or v >= ge):
-            return float(v)
+            if at_least is not None and v < at_least:
+                return self.error(
+                    node, path, f"must be at least {at_least:g}, got {got(self, node)}"
+                )
+            if -at_most <= v <= at_most:
+                return float(v)
+            lowest = "" if gt is not None or ge is not None else f"{-at_most:g} to "
+            at = "at most " if not lowest else "from "
+            return self.error(
+                node, path, f"must be a number {at}{lowest}{at_most:g}, got {got(self, node)}"
+            )
         bound = f" > {gt:g}" if gt is not None else f" >= {ge:g}" if ge is not None else ""
         return self.error(node, path, f"must be a number{bound}, got {got(self, node)}")
 
+    def seconds(self, node: Node, path: str, positive: bool = False) -> Any:
+        """A time in seconds: >= 0 (or, if `positive`, >= MIN_TIME_S), at most MAX_TIME_S."""
+        if positive:
+            return self.number(node, path, gt=0, at_least=MIN_TIME_S, at_most=MAX_TIME_S)
+        return self.number(node, path, ge=0, at_most=MAX_TIME_S)
+
+    def seed(self, node: Node, path: str) -> Any:
+        """A seed as NVIDIA's tools take it: 0 .. 2**32 - 1."""
+        return self.integer(node, path, 0, maximum=MAX_SEED)
+
     def boolean(self, node: Node, path: str) -> Any:
         """true or false."""
-        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        v = self.value(node)
         if isinstance(v, bool):
             return v
         return self.error(node, path, f"must be true or false, got {got(self, node)}")
 
     def string(self, node: Node, path: str) -> Any:
         """A non-empty string."""
-        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        v = self.value(node)
         if isinstance(v, str) and v:
             return v
         return self.error(node, path, f"must be a non-empty string, got {got(self, node)}")
 
     def choice(self, node: Node, path: str, choices: tuple[str, ...]) -> Any:
         """One of `choices`, naming them all when it is not."""
-        v = self.value(node) if isinstance(node, ScalarNode) else BAD
+        v = self.value(node)
         if isinstance(v, str) and v in choices:
             return v
         return self.error(node, path, f"{got(self, node)} is not one of {', '.join(choices)}")
@@ -203,31 +294,40 @@ class Checker:
         text = self.string(node, path)
         if text is BAD:
             return BAD
-        resolved = (self.folder / Path(text).expanduser()).resolve()
+        try:
+            resolved = (self.folder / Path(text).expanduser()).resolve()
+            is_file = resolved.is_file()
+        except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a NUL byte
+            return self.error(node, path, f"not a usable path {short(text)!r}: {err}")
         if suffixes and resolved.suffix.lower() not in suffixes:
-            return self.error(node, path, f"must end in {' or '.join(suffixes)}, got {text!r}")
-        if not resolved.is_file():
+            return self.error(
+                node, path, f"must end in {' or '.join(suffixes)}, got {short(text)!r}"
+            )
+        if not is_file:
             return self.error(node, path, f"file not found: {resolved}")
         return resolved
 
     def array_file(
         self, node: Node, path: str, suffix: str, ranks: tuple[int, ...], shape_text: str
     ) -> Any:
-        """A .npy (or .npz with key w) that loads without pickles and has one of `ranks`."""
+        """A .npy (or .npz with key w) of one of `ranks`, checked from its header only."""
         resolved = self.file(node, path, (suffix,))
         if resolved is BAD:
             return BAD
         try:
             if suffix == ".npz":
-                with np.load(resolved, allow_pickle=False) as npz:
-                    if "w" not in npz.files:
-                        keys = ", ".join(npz.files) or "none"
-                        return self.error(node, path, f"{resolved} has no array 'w' (has {keys})")
-                    shape = npz["w"].shape
+                infos = self.npz_infos(resolved)
+                if "w" not in infos:
+                    keys = ", ".join(infos) or "none"
+                    return self.error(node, path, f"{resolved} has no array 'w' (has {keys})")
+                if infos["w"].dtype.kind not in NUMBERS:
+                    return self.error(node, path, f"{resolved}: 'w' holds {infos['w'].dtype} "
+                                      "values; expected numbers")  # fmt: skip
+                shape = infos["w"].shape
             else:
-                shape = np.load(resolved, allow_pickle=False, mmap_mode="r").shape
-        except (OSError, ValueError) as exc:
-            return self.error(node, path, f"cannot read {resolved}: {exc}")
+                shape = self.npy_info(resolved).shape
+        except ArrayFileError as exc:
+            return self.error(node, path, str(exc))
         if len(shape) not in ranks:
             return self.error(
                 node, path, f"{resolved} must have shape {shape_text}, got {list(shape)}"
@@ -235,14 +335,14 @@ class Checker:
         return resolved
 
 
-def join(path: str, key: str) -> str:
-    """'sections[1]' + 'walk' -> 'sections[1].walk'."""
-    return f"{path}.{key}" if path else key
+def _is_nan_or_inf(v: int | float) -> bool:
+    """True for nan and ±inf (an int of any size is neither)."""
+    return isinstance(v, float) and not math.isfinite(v)
 
 
 def unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     """'unknown key; did you mean ...' or the list of allowed keys."""
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = difflib.get_close_matches(short(key, 100), allowed, n=1)
     if close:
         return f"unknown key; did you mean '{close[0]}'?"
     return f"unknown key; expected one of {', '.join(allowed)}"
@@ -258,7 +358,7 @@ def describe(c: Checker, node: Node) -> str:
 
 
 def got(c: Checker, node: Node) -> str:
-    """A scalar as the user wrote it: 'abc', -1, null, true."""
+    """A scalar as the user wrote it (cut short): 'abc', -1, null, true."""
     if not isinstance(node, ScalarNode):
         return describe(c, node)
     v = c.value(node)
@@ -267,81 +367,52 @@ def got(c: Checker, node: Node) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return repr(v)
-    return node.value
-
-
-# -- YAML ------------------------------------------------------------------------------------
-
-
-def compose(text: str, name: str) -> Node | None:
-    """Parse YAML to nodes; syntax errors, duplicate keys and tags become ShowErrors."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context else ""
-        raise ShowError(f"{name}:{line}: YAML syntax error: {problem}{context}") from None
-    except yaml.YAMLError as exc:
-        raise ShowError(f"{name}:1: YAML syntax error: {exc}") from None
-    errors: list[tuple[int, str]] = []
-    stack = [("", root)] if root is not None else []
-    while stack:
-        path, node = stack.pop()
-        line = node.start_mark.line + 1
-        if node.tag not in PLAIN_TAGS:
-            where = f"{path}: " if path else ""
-            errors.append(
-                (line, f"{name}:{line}: {where}YAML tags are not allowed, got {node.tag!r}")
-            )
-            continue
-        if isinstance(node, MappingNode):
-            seen: set[str] = set()
-            for k, v in node.value:
-                key = str(k.value) if isinstance(k, ScalarNode) else "?"
-                if key == "<<":
-                    kline = k.start_mark.line + 1
-                    errors.append(
-                        (
-                            kline,
-                            f"{name}:{kline}: {join(path, key)}: YAML merge keys are not allowed",
-                        )
-                    )
-                elif key in seen:
-                    kline = k.start_mark.line + 1
-                    errors.append((kline, f"{name}:{kline}: {join(path, key)}: duplicate key"))
-                seen.add(key)
-                stack.append((join(path, key), v))
-        elif isinstance(node, SequenceNode):
-            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node.value))
-    if errors:
-        raise ShowError("\n".join(m for _, m in sorted(errors)))
-    return root
+        return repr(short(v))
+    return short(str(node.value))
 
 
 # -- the format ------------------------------------------------------------------------------
 
 
 def load_show(path: str | Path) -> Show:
-    """Read and check a show file; raises ShowError listing every problem."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShowError(f"{path}: cannot read the show file: {exc}") from None
-    return validate_text(text, path)
+    """Read and check a show file; raises ShowError listing every problem (nothing else)."""
+    return validate_text(read_show_text(path), path)
 
 
 def validate_text(text: str, path: str | Path) -> Show:
-    """Check `text` as the contents of the show file `path` (relative files resolve from it)."""
+    """Check `text` as the contents of the show file `path` (relative files resolve from it).
+
+    Raises:
+        ShowError: every problem, one per line; never another exception type.
+    """
     name = str(path)
-    root = compose(text, name)
-    c = Checker(name, Path(path).resolve().parent)
+    try:
+        return _validate(text, path)
+    except ShowError:
+        raise
+    except (RecursionError, MemoryError, ValueError, TypeError, ArithmeticError, OSError) as err:
+        # a hole in the checks: the file is refused, never a traceback; the log keeps the detail
+        log.debug("show check failed on %s", name, exc_info=True)
+        reason = f"{type(err).__name__}: {short(str(err), 200)}"
+        raise ShowError(
+            f"{name}: this file could not be checked ({reason}); please report it with the file"
+        ) from None
+
+
+def _validate(text: str, path: str | Path) -> Show:
+    """validate_text without its last-resort guard."""
+    name = str(path)
+    root, structure, flagged = compose(text, name)
+    c = Checker(name, Path(path).resolve().parent, flagged=flagged, text=text)
+    c.errors.extend(structure)
     if root is None:
         raise ShowError(f"{name}:1: the file is empty; a show needs 'models' and 'sections'")
-    show = read_show(c, root, Path(path).resolve())
-    if c.errors:
+    try:
+        show = read_show(c, root, Path(path).resolve())
+    except TooManyErrors:
+        c.errors.append((math.inf, f"{name}: stopped after {MAX_ERRORS} problems; fix these first"))
+        show = None
+    if c.errors or show is None:
         raise ShowError("\n".join(m for _, m in sorted(c.errors, key=lambda e: e[0])))
     log.debug("loaded show %s: %d sections", name, len(show.sections))
     return show
@@ -367,6 +438,7 @@ def read_show(c: Checker, root: Node, show_path: Path) -> Show:
     settings = opt(c, keys, "show", "", lambda n, p: read_settings(c, n, p), ShowSettings())
     sensors = opt(c, keys, "sensors", "", lambda n, p: read_sensors(c, n, p), ())
     models: list[ModelEntry] = []
+    entries: list[tuple[str, Node, Node]] = []
     if "models" in keys:
         entries = c.named_mapping(keys["models"], "models") or []
         if not entries and isinstance(keys["models"], MappingNode):
@@ -383,7 +455,10 @@ def read_show(c: Checker, root: Node, show_path: Path) -> Show:
         for i, node in enumerate(c.sequence(keys["sections"], "sections", min_len=1) or []):
             read_sections.append(read_section(c, node, f"sections[{i}]"))
             section_nodes.append(node)
-    cross_check(c, keys, settings, models, read_sections, section_nodes)
+    declared = tuple(name for name, _, _ in entries)  # broken entries too: no echo errors
+    cross_check(c, keys, settings, declared, read_sections, section_nodes)
+    speed = settings.speed if settings is not BAD else ShowSettings().speed
+    check_lengths(c, keys, speed, read_sections, section_nodes)
     return Show(
         show_path,
         settings if settings is not BAD else ShowSettings(),
@@ -397,18 +472,24 @@ def cross_check(
     c: Checker,
     keys: dict[str, Node],
     settings: Any,
-    models: list[ModelEntry],
+    model_names: tuple[str, ...],
     sections: list[Section | Any],
     nodes: list[Node],
 ) -> None:
     """Names that refer to other entries: section models, unique names, `outside`, crossfades.
 
-    `sections` holds every section in file order, BAD where it failed to read.
+    `sections` holds every section in file order, BAD where it failed to read; `model_names`
+    every name under `models:`, including entries with errors of their own.
     """
-    model_names = tuple(m.name for m in models)
     seen: dict[str, int] = {}
     for i, (section, node) in enumerate(zip(sections, nodes, strict=True)):
-        if section is BAD:
+        if section is BAD:  # its other errors are reported; an unknown model name is one more
+            model_node = find(node, "model")
+            model = c.value(model_node) if model_node is not None else None
+            if model_names and isinstance(model, str) and model and model not in model_names:
+                names = ", ".join(model_names)
+                c.error(model_node, f"sections[{i}].model",
+                        f"{short(model)!r} is not one of the models: {names}")  # fmt: skip
             continue
         fields = {k.value: (k, v) for k, v in node.value}
         if section.name in seen:
@@ -445,6 +526,26 @@ def cross_check(
         )
 
 
+def check_lengths(
+    c: Checker, keys: dict[str, Node], speed: float, sections: list[Any], nodes: list[Node]
+) -> None:
+    """Each section, and one pass of the show, lasts at most MAX_SHOW_S (no sum overflows)."""
+    total_s = 0.0
+    for i, (section, node) in enumerate(zip(sections, nodes, strict=True)):
+        if section is BAD:
+            continue
+        length_s = section.length_s(speed)
+        if length_s > MAX_SHOW_S:
+            where = find(node, "loops") or node
+            c.error(where, f"sections[{i}]", f"lasts {length_s:.3g} s (loops x the walk's "
+                    f"period / speed); a section lasts at most {MAX_SHOW_S:g} s")  # fmt: skip
+            return
+        total_s += length_s
+    if total_s > MAX_SHOW_S:
+        c.error(keys["sections"], "sections", f"one pass lasts {total_s:.3g} s; a show lasts at "
+                f"most {MAX_SHOW_S:g} s")  # fmt: skip
+
+
 def find(node: Node | None, *path: str) -> Node | None:
     """The node at a key path in nested mappings, or None."""
     for key in path:
@@ -474,12 +575,23 @@ def read_settings(c: Checker, node: Node, path: str) -> Any:
     title = opt(c, keys, "title", path, c.string, d.title)
     output = opt(c, keys, "output", path, lambda n, p: read_output(c, n, p), d.output)
     background = opt(c, keys, "background", path, lambda n, p: read_colour(c, n, p), d.background)
-    speed = opt(c, keys, "speed", path, lambda n, p: c.number(n, p, gt=0), d.speed)
+    speed = opt(c, keys, "speed", path, lambda n, p: read_speed(c, n, p), d.speed)
     hours = opt(c, keys, "opening_hours", path, lambda n, p: read_hours(c, n, p), None)
     reload = opt(c, keys, "reload", path, lambda n, p: read_reload(c, n, p), d.reload)
     osc = opt(c, keys, "osc", path, lambda n, p: read_osc(c, n, p), d.osc)
     parts = (title, output, background, speed, hours, reload, osc)
     return ShowSettings(*parts) if all_ok(*parts) else BAD
+
+
+def read_speed(c: Checker, node: Node, path: str) -> Any:
+    """The show's speed factor, SPEED_RANGE."""
+    low, high = SPEED_RANGE
+    return c.number(node, path, gt=0, at_least=low, at_most=high)
+
+
+def read_hz(c: Checker, node: Node, path: str) -> Any:
+    """A frequency in Hz: > 0, at least 1 / MAX_TIME_S, at most 1 / MIN_TIME_S."""
+    return c.number(node, path, gt=0, at_least=1 / MAX_TIME_S, at_most=1 / MIN_TIME_S)
 
 
 # -- OSC -------------------------------------------------------------------------------------
@@ -497,7 +609,7 @@ def read_osc(c: Checker, node: Node, path: str) -> Any:
     host = opt(c, keys, "host", path, lambda n, p: read_host(c, n, p), None)
     allow = opt(c, keys, "allow", path, lambda n, p: read_allow(c, n, p), None)
     feedback = opt(c, keys, "feedback", path, lambda n, p: read_feedback(c, n, p), None)
-    heartbeat = opt(c, keys, "heartbeat_s", path, lambda n, p: c.number(n, p, ge=0), None)
+    heartbeat = opt(c, keys, "heartbeat_s", path, c.seconds, None)
     parts = (port, host, allow, feedback, heartbeat)
     return OscSettings(*parts) if all_ok(*parts) else BAD
 
@@ -561,6 +673,9 @@ def read_feedback(c: Checker, node: Node, path: str) -> Any:
 
 # -- sensors ---------------------------------------------------------------------------------
 
+MAX_DIRECTIONS = 4096  # entries of a directions .npz
+MAX_NAMES_BYTES = 2**20  # the names of a directions .npz
+MIN_SPAN = 1e-6  # the narrowest sensor input or output range
 SENSOR_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # as /sensor/<name> accepts (control/addresses.py)
 SENSOR_KEYS = ("curve", "smoothing", "dead_band", "timeout_s", "index")
 SMOOTHING_KEYS = {
@@ -600,7 +715,7 @@ def read_sensor(c: Checker, node: Node, path: str, name: str) -> Any:
     smoothing = opt(c, keys, "smoothing", path, lambda n, p: read_smoothing(c, n, p), Smoothing())
     dead_band = opt(c, keys, "dead_band", path, lambda n, p: c.number(n, p, ge=0), 0.0)
     timeout = opt(
-        c, keys, "timeout_s", path, lambda n, p: c.number(n, p, ge=0), SENSOR_DEFAULT_TIMEOUT_S
+        c, keys, "timeout_s", path, c.seconds, SENSOR_DEFAULT_TIMEOUT_S
     )
     index = opt(c, keys, "index", path, lambda n, p: c.integer(n, p, minimum=0), 0)
     if index is not BAD and index >= SENSOR_MAX_VALUES:
@@ -639,6 +754,8 @@ def read_pair(c: Checker, node: Node, path: str, help_text: str) -> Any:
         return BAD
     if a == b:
         return c.error(node, path, f"must be {help_text}, got [{a:g}, {b:g}]")
+    if abs(a - b) < MIN_SPAN:  # mapping onto a span this small divides by (nearly) zero
+        return c.error(node, path, f"must be at least {MIN_SPAN:g} apart, got [{a:g}, {b:g}]")
     return (a, b)
 
 
@@ -668,13 +785,14 @@ def read_smoothing(c: Checker, node: Node, path: str) -> Any:
         return BAD
     d = Smoothing()
     tau = opt(
-        c, keys, "time_constant_s", path, lambda n, p: c.number(n, p, gt=0), d.time_constant_s
+        c, keys, "time_constant_s", path, lambda n, p: c.seconds(n, p, positive=True),
+        d.time_constant_s,
     )
     min_cutoff = opt(
-        c, keys, "min_cutoff_hz", path, lambda n, p: c.number(n, p, gt=0), d.min_cutoff_hz
+        c, keys, "min_cutoff_hz", path, lambda n, p: read_hz(c, n, p), d.min_cutoff_hz
     )
     beta = opt(c, keys, "beta", path, lambda n, p: c.number(n, p, ge=0), d.beta)
-    d_cutoff = opt(c, keys, "d_cutoff_hz", path, lambda n, p: c.number(n, p, gt=0), d.d_cutoff_hz)
+    d_cutoff = opt(c, keys, "d_cutoff_hz", path, lambda n, p: read_hz(c, n, p), d.d_cutoff_hz)
     parts = (kind, tau, min_cutoff, beta, d_cutoff)
     return Smoothing(*parts) if all_ok(*parts) else BAD
 
@@ -686,7 +804,7 @@ def read_reload(c: Checker, node: Node, path: str) -> Any:
         return BAD
     d = ReloadSettings()
     when = opt(c, keys, "when", path, lambda n, p: c.choice(n, p, RELOAD_WHEN), d.when)
-    fade = opt(c, keys, "crossfade_s", path, lambda n, p: c.number(n, p, ge=0), d.crossfade_s)
+    fade = opt(c, keys, "crossfade_s", path, c.seconds, d.crossfade_s)
     return ReloadSettings(when, fade) if all_ok(when, fade) else BAD
 
 
@@ -697,7 +815,10 @@ def read_output(c: Checker, node: Node, path: str) -> Any:
         return BAD
     d = OutputSettings()
     size = opt(c, keys, "size_px", path, lambda n, p: read_size(c, n, p), d.size_px)
-    fps = opt(c, keys, "fps", path, lambda n, p: c.number(n, p, gt=0), d.fps)
+    fps = opt(
+        c, keys, "fps", path,
+        lambda n, p: c.number(n, p, gt=0, at_least=FPS_RANGE[0], at_most=FPS_RANGE[1]), d.fps,
+    )  # fmt: skip
     return OutputSettings(size, fps) if all_ok(size, fps) else BAD
 
 
@@ -708,7 +829,7 @@ def read_size(c: Checker, node: Node, path: str) -> Any:
         return BAD
     if len(items) != 2:
         return c.error(node, path, f"must be [width, height], got {len(items)} numbers")
-    w, h = (c.integer(n, f"{path}[{i}]", minimum=1) for i, n in enumerate(items))
+    w, h = (c.integer(n, f"{path}[{i}]", 1, maximum=MAX_SIZE_PX) for i, n in enumerate(items))
     return (w, h) if all_ok(w, h) else BAD
 
 
@@ -717,7 +838,17 @@ def read_colour(c: Checker, node: Node, path: str) -> Any:
     v = c.value(node) if isinstance(node, ScalarNode) else None
     if isinstance(v, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", v):
         return v.lower()
-    return c.error(node, path, f'must be a quoted hex colour like "#000000", got {got(c, node)}')
+    hint = ""
+    if v is None:  # `background: #ff0000` unquoted: the colour was read as a comment
+        lines = c.text.splitlines()
+        line = lines[node.start_mark.line] if node.start_mark.line < len(lines) else ""
+        colour = re.search(r"#[0-9A-Fa-f]{3,8}\b", line[node.start_mark.column :])
+        if colour:
+            hint = (f"; an unquoted # starts a YAML comment, so quote the colour: "
+                    f'"{colour.group(0)}"')  # fmt: skip
+    return c.error(
+        node, path, f'must be a quoted hex colour like "#000000", got {got(c, node)}{hint}'
+    )
 
 
 def read_time(c: Checker, node: Node, path: str) -> Any:
@@ -758,8 +889,11 @@ def read_model(c: Checker, node: Node, path: str, name: str) -> Any:
     if keys is None:
         return BAD
     file = opt(c, keys, "path", path, lambda n, p: c.file(n, p, ()), BAD)
-    psi = opt(c, keys, "psi", path, c.number, 1.0)
-    cutoff = opt(c, keys, "cutoff", path, lambda n, p: c.integer(n, p, 1, nullable=True), None)
+    psi = opt(c, keys, "psi", path, lambda n, p: c.number(n, p, at_most=MAX_PSI), 1.0)
+    cutoff = opt(
+        c, keys, "cutoff", path,
+        lambda n, p: c.integer(n, p, 1, nullable=True, maximum=MAX_CUTOFF), None,
+    )  # fmt: skip
     noise = opt(c, keys, "noise_mode", path, lambda n, p: c.choice(n, p, NOISE_MODES), "const")
     cls = opt(c, keys, "class_index", path, lambda n, p: c.integer(n, p, 0, nullable=True), None)
     if not all_ok(file, psi, cutoff, noise, cls):
@@ -777,8 +911,8 @@ def read_section(c: Checker, node: Node, path: str) -> Any:
         return BAD
     name = c.string(keys["name"], join(path, "name")) if "name" in keys else BAD
     model = c.string(keys["model"], join(path, "model")) if "model" in keys else BAD
-    duration = opt(c, keys, "duration_s", path, lambda n, p: c.number(n, p, gt=0), None)
-    loops = opt(c, keys, "loops", path, lambda n, p: c.integer(n, p, minimum=1), None)
+    duration = opt(c, keys, "duration_s", path, lambda n, p: c.seconds(n, p, True), None)
+    loops = opt(c, keys, "loops", path, lambda n, p: c.integer(n, p, 1, maximum=MAX_LOOPS), None)
     if ("duration_s" in keys) == ("loops" in keys):
         c.error(
             node,
@@ -803,9 +937,15 @@ def read_section(c: Checker, node: Node, path: str) -> Any:
     return Section(*parts) if all_ok(*parts) else BAD
 
 
-def read_list(c: Checker, node: Node, path: str, read: Callable[[Checker, Node, str], Any]) -> Any:
+def read_list(
+    c: Checker,
+    node: Node,
+    path: str,
+    read: Callable[[Checker, Node, str], Any],
+    max_len: int | None = None,
+) -> Any:
     """A list whose items `read` builds."""
-    items = c.sequence(node, path)
+    items = c.sequence(node, path, max_len=max_len)
     if items is None:
         return BAD
     out = tuple(read(c, n, f"{path}[{i}]") for i, n in enumerate(items))
@@ -818,7 +958,7 @@ def read_transition(c: Checker, node: Node, path: str) -> Any:
     if keys is None:
         return BAD
     kind = opt(c, keys, "kind", path, lambda n, p: c.choice(n, p, TRANSITION_KINDS), BAD)
-    dur = opt(c, keys, "duration_s", path, lambda n, p: c.number(n, p, ge=0), 0.0)
+    dur = opt(c, keys, "duration_s", path, c.seconds, 0.0)
     if kind == "cut" and dur not in (BAD, 0.0):
         c.error(
             keys["duration_s"],
@@ -847,8 +987,8 @@ def read_live(c: Checker, node: Node, path: str) -> Any:
             out.append(BAD)
             continue
         rng = opt(c, keys, "range", p, lambda n, q: read_range(c, n, q), BAD)
-        slew = opt(c, keys, "slew_s", p, lambda n, q: c.number(n, q, ge=0), LIVE_DEFAULT_SLEW_S)
-        hold = opt(c, keys, "hold_s", p, lambda n, q: c.number(n, q, ge=0), LIVE_DEFAULT_HOLD_S)
+        slew = opt(c, keys, "slew_s", p, c.seconds, LIVE_DEFAULT_SLEW_S)
+        hold = opt(c, keys, "hold_s", p, c.seconds, LIVE_DEFAULT_HOLD_S)
         out.append(LiveParam(name, rng, slew, hold) if all_ok(rng, slew, hold) else BAD)
     return tuple(out) if all_ok(*out) else BAD
 
@@ -896,11 +1036,14 @@ def read_walk(c: Checker, node: Node, path: str) -> Any:
         keys,
         "seconds_per_keyframe",
         path,
-        lambda n, p: c.number(n, p, gt=0),
+        lambda n, p: c.seconds(n, p, positive=True),
         d.seconds_per_keyframe,
     )
     perceptual = opt(c, keys, "perceptual", path, c.boolean, d.perceptual)
-    keyframes = opt(c, keys, "keyframes", path, lambda n, p: read_list(c, n, p, read_keyframe), ())
+    keyframes = opt(
+        c, keys, "keyframes", path,
+        lambda n, p: read_list(c, n, p, read_keyframe, max_len=MAX_KEYFRAMES), (),
+    )  # fmt: skip
     noise = opt(c, keys, "noise", path, lambda n, p: read_noise(c, n, p), None)
     rwalk = opt(c, keys, "random_walk", path, lambda n, p: read_random_walk(c, n, p), None)
     if kind in ("linear", "slerp", "cubic") and keyframes != BAD:
@@ -917,6 +1060,14 @@ def read_walk(c: Checker, node: Node, path: str) -> Any:
         if key in keys and kind not in (BAD, only):
             c.error(keys[key], join(path, key), f"only for path {only}, got path {kind}")
             kind = BAD
+    if space == "z" and keyframes not in (BAD, ()):
+        for i, (keyframe, item) in enumerate(zip(keyframes, keys["keyframes"].value, strict=True)):
+            if keyframe.kind in ("w", "projected"):
+                keyframes = c.error(
+                    item, f"{path}.keyframes[{i}]",
+                    f"a {keyframe.kind} keyframe is in w and cannot be used in a walk with "
+                    "space: z (use space: w)",
+                )  # fmt: skip
     if kind == "noise_loop" and noise is None:
         noise = NoiseLoop()
     if kind == "random_walk" and rwalk is None:
@@ -931,9 +1082,15 @@ def read_noise(c: Checker, node: Node, path: str) -> Any:
     if keys is None:
         return BAD
     d = NoiseLoop()
-    seed = opt(c, keys, "seed", path, lambda n, p: c.integer(n, p, 0), d.seed)
-    radius = opt(c, keys, "radius", path, lambda n, p: c.number(n, p, gt=0), d.radius)
-    harmonics = opt(c, keys, "harmonics", path, lambda n, p: c.integer(n, p, 1), d.harmonics)
+    seed = opt(c, keys, "seed", path, c.seed, d.seed)
+    radius = opt(
+        c, keys, "radius", path, lambda n, p: c.number(n, p, gt=0, at_most=MAX_NOISE_RADIUS),
+        d.radius,
+    )  # fmt: skip
+    harmonics = opt(
+        c, keys, "harmonics", path,
+        lambda n, p: c.integer(n, p, 1, maximum=MAX_NOISE_HARMONICS), d.harmonics,
+    )  # fmt: skip
     return NoiseLoop(seed, radius, harmonics) if all_ok(seed, radius, harmonics) else BAD
 
 
@@ -943,8 +1100,11 @@ def read_random_walk(c: Checker, node: Node, path: str) -> Any:
     if keys is None:
         return BAD
     d = RandomWalk()
-    seed = opt(c, keys, "seed", path, lambda n, p: c.integer(n, p, 0), d.seed)
-    count = opt(c, keys, "count", path, lambda n, p: c.integer(n, p, 2), d.count)
+    seed = opt(c, keys, "seed", path, c.seed, d.seed)
+    count = opt(
+        c, keys, "count", path, lambda n, p: c.integer(n, p, 2, maximum=MAX_RANDOM_WALK_COUNT),
+        d.count,
+    )  # fmt: skip
     return RandomWalk(seed, count) if all_ok(seed, count) else BAD
 
 
@@ -966,7 +1126,7 @@ def read_keyframe(c: Checker, node: Node, path: str, timing: bool = True) -> Any
     seed: Any = None
     file: Any = None
     if kind in ("seed", "random"):
-        seed = c.integer(n, p, 0)
+        seed = c.seed(n, p)
     elif kind == "w":
         file = c.array_file(n, p, ".npy", (1, 2), "[w_dim] or [num_ws, w_dim]")
     elif kind == "z":
@@ -975,15 +1135,15 @@ def read_keyframe(c: Checker, node: Node, path: str, timing: bool = True) -> Any
         file = c.array_file(n, p, ".npz", (1, 2), "[w_dim] or [num_ws, w_dim] (key w)")
     elif not (isinstance(n, ScalarNode) and c.value(n) is True):
         seed = c.error(n, p, f"must be true, got {got(c, n)}")
-    psi = opt(c, keys, "psi", path, c.number, None)
+    psi = opt(c, keys, "psi", path, lambda m, q: c.number(m, q, at_most=MAX_PSI), None)
     if "psi" in keys and kind in ("w", "projected"):
         psi = c.error(
             keys["psi"],
             join(path, "psi"),
             f"a {kind} keyframe is already in w; psi applies to seed, random, z and mean keyframes",
         )
-    hold = opt(c, keys, "hold_s", path, lambda m, q: c.number(m, q, ge=0), 0.0)
-    dur = opt(c, keys, "duration_s", path, lambda m, q: c.number(m, q, gt=0), None)
+    hold = opt(c, keys, "hold_s", path, c.seconds, 0.0)
+    dur = opt(c, keys, "duration_s", path, lambda m, q: c.seconds(m, q, positive=True), None)
     easing = opt(c, keys, "easing", path, lambda m, q: c.choice(m, q, EASING_NAMES), None)
     parts = (kind, seed, file, psi, hold, dur, easing)
     return Keyframe(*parts) if all_ok(*parts) else BAD
@@ -1022,7 +1182,7 @@ def read_keys(c: Checker, node: Node, path: str) -> Any:
         if not isinstance(item, SequenceNode) or len(item.value) != 2:
             pairs.append(c.error(item, p, f"must be [time_s, value], got {describe(c, item)}"))
             continue
-        t = c.number(item.value[0], f"{p}[0]", ge=0)
+        t = c.seconds(item.value[0], f"{p}[0]")
         v = c.number(item.value[1], f"{p}[1]")
         pairs.append((t, v) if all_ok(t, v) else BAD)
     if not all_ok(*pairs):
@@ -1042,7 +1202,7 @@ def read_lfo(c: Checker, node: Node, path: str) -> Any:
     keys = c.mapping(node, path, ("period_s",), ("amplitude", "center", "phase"))
     if keys is None:
         return BAD
-    period = opt(c, keys, "period_s", path, lambda n, p: c.number(n, p, gt=0), BAD)
+    period = opt(c, keys, "period_s", path, lambda n, p: c.seconds(n, p, positive=True), BAD)
     amp = opt(c, keys, "amplitude", path, c.number, 1.0)
     center = opt(c, keys, "center", path, c.number, 0.0)
     phase = opt(c, keys, "phase", path, c.number, 0.0)
@@ -1063,24 +1223,35 @@ LAYERS_HELP = 'coarse, middle, fine, "N-", "N-M" or [N, M] with 0 <= N <= M'
 
 def read_layers(c: Checker, node: Node, path: str) -> Any:
     """coarse | middle | fine | "8-" | "0-3" | [8, 13] | 5, as inclusive ws rows."""
+    layers = _layers(c, node)
+    if layers is None:
+        shown = describe(c, node) if isinstance(node, SequenceNode) else got(c, node)
+        return c.error(node, path, f"must be {LAYERS_HELP}, got {shown}")
+    if max(layers.first, layers.last or 0) > MAX_LAYER:
+        return c.error(node, path, f"rows go up to {MAX_LAYER} at most, got {got(c, node)}")
+    return layers
+
+
+def _layers(c: Checker, node: Node) -> Layers | None:
+    """The Layers `node` spells (rows not yet bounded), or None."""
     if isinstance(node, SequenceNode):
-        v = [c.value(n) if isinstance(n, ScalarNode) else None for n in node.value]
+        v = [c.value(n) for n in node.value]
         if len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
             if 0 <= v[0] <= v[1]:
                 return Layers(v[0], v[1])
-        return c.error(node, path, f"must be {LAYERS_HELP}, got {describe(c, node)}")
-    v = c.value(node) if isinstance(node, ScalarNode) else None
+        return None
+    v = c.value(node)
     if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
         return Layers(v, v)
     if isinstance(v, str):
         if v in NAMED_LAYERS:
             return Layers(*NAMED_LAYERS[v])
-        match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d*)\s*", v)
+        match = re.fullmatch(r"\s*(\d{1,9})\s*-\s*(\d{0,9})\s*", v)
         if match:
             first, last = int(match[1]), int(match[2]) if match[2] else None
             if last is None or first <= last:
                 return Layers(first, last)
-    return c.error(node, path, f"must be {LAYERS_HELP}, got {got(c, node)}")
+    return None
 
 
 def read_mixing(c: Checker, node: Node, path: str) -> Any:
@@ -1150,28 +1321,41 @@ def read_npz_direction(c: Checker, node: Node, keys: dict[str, Node], path: str)
     if file is BAD:
         return BAD
     try:
-        with np.load(file, allow_pickle=False) as npz:
-            if "directions" not in npz.files:
-                has = ", ".join(npz.files) or "none"
-                return c.error(
-                    keys["file"], file_path,
-                    f"{file} has no array 'directions' (has {has}); make one with "
-                    "`latent-walk directions`",
-                )  # fmt: skip
-            shape = npz["directions"].shape
-            names = [str(n) for n in npz["names"]] if "names" in npz.files else []
-            has_std = "std" in npz.files
-    except (OSError, ValueError) as exc:
-        return c.error(keys["file"], file_path, f"cannot read {file}: {exc}")
-    if len(shape) not in (2, 3) or shape[0] == 0:
-        return c.error(
-            keys["file"], file_path,
-            f"{file}: 'directions' must have shape [K, w_dim] or [K, num_ws, w_dim], got "
-            f"{list(shape)}",
-        )  # fmt: skip
-    count = shape[0]
+        infos = c.npz_infos(file)
+        if "directions" not in infos:
+            has = ", ".join(infos) or "none"
+            return c.error(
+                keys["file"], file_path,
+                f"{file} has no array 'directions' (has {has}); make one with "
+                "`latent-walk directions`",
+            )  # fmt: skip
+        shape = infos["directions"].shape
+        if infos["directions"].dtype.kind not in NUMBERS:
+            return c.error(keys["file"], file_path, f"{file}: 'directions' holds "
+                           f"{infos['directions'].dtype} values; expected numbers")  # fmt: skip
+        if len(shape) not in (2, 3) or not 0 < shape[0] <= MAX_DIRECTIONS:
+            return c.error(
+                keys["file"], file_path,
+                f"{file}: 'directions' must have shape [K, w_dim] or [K, num_ws, w_dim] with "
+                f"1 <= K <= {MAX_DIRECTIONS}, got {list(shape)}",
+            )  # fmt: skip
+        count = shape[0]
+        std = infos.get("std")
+        if std is not None and (std.shape != (count,) or std.dtype.kind not in NUMBERS):
+            return c.error(keys["file"], file_path, f"{file}: 'std' must hold {count} numbers, "
+                           f"got {std.dtype} {list(std.shape)}")  # fmt: skip
+        names_info = infos.get("names")
+        names: list[str] = []
+        if names_info is not None and (names_info.shape, names_info.dtype.kind) == ((count,), "U"):
+            if names_info.nbytes > MAX_NAMES_BYTES:
+                return c.error(keys["file"], file_path, f"{file}: 'names' is {names_info.nbytes} "
+                               f"bytes; at most {MAX_NAMES_BYTES}")  # fmt: skip
+            names = c.names(file)
+    except ArrayFileError as exc:
+        return c.error(keys["file"], file_path, str(exc))
     if len(names) != count:
         names = [f"pc{k}" for k in range(count)]
+    has_std = std is not None
     return _npz_entry(c, node, keys, path, file, names, has_std)
 
 

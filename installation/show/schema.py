@@ -63,6 +63,26 @@ DIRECTION_SCALES: tuple[str, ...] = get_args(DirectionScale)
 RELOAD_WHEN: tuple[str, ...] = get_args(ReloadWhen)
 SENSOR_CURVES: tuple[str, ...] = get_args(SensorCurve)
 SMOOTHING_KINDS: tuple[str, ...] = get_args(SmoothingKind)
+# Limits of the format: beyond what a real show uses, and what keeps every valid show renderable
+# (no division by a denormal, no sum that overflows, no seed NVIDIA's tools refuse).
+MAX_SEED = 2**32 - 1  # np.random.RandomState (NVIDIA's seeds) takes 0 .. 2**32 - 1
+MIN_TIME_S = 1e-3  # the shortest duration, period or step in seconds
+MAX_TIME_S = 1e7  # the longest single time in seconds (about 116 days)
+MAX_SHOW_S = 1e8  # the longest section, and the longest pass through a show
+MAX_NUMBER = 1e6  # the largest magnitude of any other number
+MAX_INTEGER = 10**9  # the largest other integer
+MAX_PSI = 100.0  # |psi|; real shows use -1 .. 2
+MAX_LOOPS = 10**6
+MAX_RANDOM_WALK_COUNT = 1000  # seeds of a random walk (each is mapped at startup)
+MAX_KEYFRAMES = 1000  # keyframes of a walk
+MAX_NOISE_HARMONICS = 64
+MAX_NOISE_RADIUS = 1000.0
+MAX_LAYER = 1024  # ws rows (real models have at most 18)
+MAX_CUTOFF = 1024
+MAX_SIZE_PX = 16384
+FPS_RANGE = (0.1, 1000.0)
+SPEED_RANGE = (0.01, 100.0)
+
 NAMED_LAYERS: dict[str, tuple[int, int | None]] = {
     "coarse": (0, 3),
     "middle": (4, 7),

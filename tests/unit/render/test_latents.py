@@ -104,11 +104,10 @@ def test_z_walk_gives_z_vectors(tmp_path: Path, G: Any) -> None:
 
 
 def test_w_keyframe_in_z_walk_is_an_error(tmp_path: Path, G: Any) -> None:
-    """A w keyframe cannot be walked in z: ShowError names the section and keyframe index."""
+    """A w keyframe cannot be walked in z: validation already names the section and keyframe."""
     np.save(tmp_path / "w.npy", np.ones(W_DIM, dtype=np.float32))
-    show = write_show(tmp_path, "{space: z, path: linear, keyframes: [{seed: 1}, {w: w.npy}]}")
-    with pytest.raises(ShowError, match=r"section 's': walk\.keyframes\[1\].*space: z"):
-        resolve_section(show.sections[0], G)
+    with pytest.raises(ShowError, match=r"sections\[0\]\.walk\.keyframes\[1\]: .*space: z"):
+        write_show(tmp_path, "{space: z, path: linear, keyframes: [{seed: 1}, {w: w.npy}]}")
 
 
 def test_wrong_shaped_file_names_file_and_shapes(tmp_path: Path, G: Any) -> None:

@@ -112,7 +112,7 @@ def test_defaults_of_a_minimal_show() -> None:
 CASES = {
     "yaml_syntax": (
         HEAD + "  - name: a\n    model: faces: x\n",
-        "5: YAML syntax error: mapping values are not allowed here",
+        "5: YAML syntax error: mapping values are not allowed in this context",
     ),
     "unknown_key": (
         HEAD
@@ -163,11 +163,13 @@ CASES = {
         f"2: models.faces.path: file not found: {FIX.parent / 'nope.pkl'}",
     ),
     "duplicate_key": (
-        HEAD + "  - name: a\n    model: faces\n    model: faces\n",
+        HEAD + "  - name: a\n    model: faces\n    model: faces\n    duration_s: 1\n"
+        "    walk: {path: noise_loop}\n",
         "6: sections[0].model: duplicate key",
     ),
     "yaml_tag": (
-        HEAD + "  - name: !!python/object a\n",
+        HEAD + "  - name: !!python/object a\n    model: faces\n    duration_s: 1\n"
+        "    walk: {path: noise_loop}\n",
         "4: sections[0].name: YAML tags are not allowed, got 'tag:yaml.org,2002:python/object'",
     ),
     "keys_not_ascending": (
