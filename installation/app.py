@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 import kernels.backend
+from installation.control.mailbox import CommandQueue
+from installation.control.steering import describe_steerable, refusal
 from installation.display.offscreen import OffscreenPresenter
 from installation.display.pacing import FramePacer, PaceCounters, Pick
 from installation.display.presenter import (
@@ -120,7 +122,7 @@ def run(settings: AppSettings) -> int:
     if not settings.is_headless:
         require_display()
     show = load_startup(settings)
-    commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+    commands = CommandQueue()  # merges what waits: no backlog from a storm of messages
     board = StatusBoard()
     osc = start_osc(settings, commands, board, show)
     try:
@@ -175,7 +177,7 @@ def start_osc(
         return None
     from installation.control.osc import OscControl  # only when OSC is asked for
 
-    osc = OscControl(commands=commands, status=board.status, **options)
+    osc = OscControl(commands=commands, status=board.status, refusal=board.refusal, **options)
     osc.start()  # logs where it listens and what it allows
     return osc
 
@@ -226,11 +228,21 @@ class StatusBoard:
             "model": current.model_name if current is not None else self.info.models,
             "kernels": self.info.kernels,
         }
+        status["steerable"] = describe_steerable(loop.section_at(show_s))
         for name, (value, weight) in loop.live.at(now_s).items():
             status[f"live/{name}"] = round(value, 4)
             status[f"live/{name}/weight"] = round(weight, 3)
         status.update({k: v for k, v in supervision.items() if v is not None})
         return status
+
+    def refusal(self, command: Command) -> str | None:
+        """Why the section playing now would not take `command` (OSC replies /status/refused)."""
+        loop = self.loop
+        clock = loop.clock if loop is not None else None
+        if loop is None or clock is None:
+            return None
+        section = loop.section_at(clock.show_time_s(time.perf_counter()))
+        return refusal(command, section, loop.renderer.timeline.show)
 
 
 def opening_level(
@@ -386,7 +398,7 @@ def play(
         max_frames=settings.max_frames,
     )  # fmt: skip
     stopping = threading.Event()
-    threads = RenderThreads(settings, source, frames, commands or queue.SimpleQueue(),
+    threads = RenderThreads(settings, source, frames, commands or CommandQueue(),
                             loop_settings, stopping, reloader, info)  # fmt: skip
     try:  # (no local for the first Worker: it would keep its loop and models for the whole run)
         started = wait_until_built(threads.start().ready, presenter, threads)

@@ -228,9 +228,9 @@ def cmd_osc_send(args: argparse.Namespace) -> int:
     if args.wait_reply > 0 and not replies:
         raise InstallationError(
             f"no reply from {args.host}:{args.port} within {args.wait_reply:g} s "
-            "(not running, another port, or the message was rejected: see its log)"
+            "(not running, another port, or over the show's reply budget: see its log)"
         )
-    return 0
+    return 1 if any(address == "/status/refused" for address, _ in replies) else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=9000)
     p.add_argument(
         "--wait-reply", type=float, default=0.0, metavar="S",
-        help="print the replies that arrive within S seconds (exit 2 if none)",
+        help="print the replies that arrive within S seconds (exit 2 if none, 1 if refused)",
     )  # fmt: skip
     p.set_defaults(func=cmd_osc_send)
 

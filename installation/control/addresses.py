@@ -9,7 +9,9 @@ no socket, so the OSC handlers are tested by calling it directly.
 
 Argument rules (the same for every address):
 - Numbers may come as int, float, bool (True/False -> 1/0) or numeric strings ("0.5", " 2 ",
-  "1e-1"), because TouchDesigner sends strings. NaN, infinities and other strings are rejected.
+  "1e-1"), because TouchDesigner sends strings. NaN, infinities and other strings are rejected,
+  and so are numeric strings longer than MAX_NUMBER_CHARS and numbers beyond a float's range
+  (overflow: the OSC server logs those once a minute per sender host).
 - Out-of-range numbers are clamped into the range and logged (WARNING, once per address and
   argument per minute, then a count of the suppressed ones).
 - `int` arguments round floats (TouchOSC faders send floats).
@@ -60,6 +62,7 @@ MAX_NAME_CHARS = 100  # section, show, direction and parameter names
 MAX_SENSOR_VALUES = 16  # values of one /sensor message (show/schema.py SENSOR_MAX_VALUES)
 MAX_SEED = 2**32 - 1  # np.random.RandomState takes seeds 0..2**32-1
 MAX_GLIDE_S = 60.0
+MAX_NUMBER_CHARS = 64  # a numeric string; longer ones are refused before they are parsed
 MAX_WS_ROWS = 32  # more ws rows than any StyleGAN2/3 network has (18 at 1024 px)
 # A decimal number with optional exponent; no nan/inf, no hex, no underscores.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -71,11 +74,15 @@ _NAME_NOUNS = {"show_name": "show name", "latent_name": "stored latent's name"}
 
 
 class MessageError(ControlError):
-    """A message was rejected; `log_key` groups messages whose errors are logged together."""
+    """A message was rejected; `log_key` groups messages whose errors are logged together.
 
-    def __init__(self, message: str, log_key: str) -> None:
+    `is_overflow`: a number too long or too large (the server keys its log by sender host).
+    """
+
+    def __init__(self, message: str, log_key: str, is_overflow: bool = False) -> None:
         super().__init__(message)
         self.log_key = log_key
+        self.is_overflow = is_overflow
 
 
 class LogLimiter:
@@ -452,11 +459,12 @@ def parse(address: str, args: Sequence[Any], limiter: LogLimiter | None = None) 
 def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter) -> Any:
     """One argument value -> its checked, converted value (clamped where it has a range)."""
 
-    def fail(expected: str) -> MessageError:
+    def fail(expected: str, is_overflow: bool = False) -> MessageError:
         return MessageError(
             f"{entry.pattern}: argument {index + 1} ({arg.name}) must be {expected}, "
             f"got {_show(value)}",
             f"{entry.pattern} type {arg.name}",
+            is_overflow,
         )
 
     if arg.kind in ("show_name", "latent_name"):
@@ -486,6 +494,8 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
             return True
         if word in ("false", "off", "no"):
             return False
+    if isinstance(value, str) and len(value) > MAX_NUMBER_CHARS and arg.kind != "section":
+        raise fail(f"a number (a numeric string of at most {MAX_NUMBER_CHARS} characters)", True)
     number = _number(value)
     if number is None:
         if arg.kind == "section" and isinstance(value, str):
@@ -495,7 +505,7 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
             return name
         raise fail("a number (int, float, bool or a numeric string)")
     if not math.isfinite(number):
-        raise fail("a finite number")
+        raise fail("a finite number", isinstance(value, str) or math.isinf(number))
     if arg.kind in ("bool", "button"):
         return number != 0
     number = int(round(number)) if arg.kind in ("int", "section") else float(number)
@@ -519,13 +529,10 @@ def _number(value: Any) -> int | float | None:
         return int(value)
     if isinstance(value, (int, float)):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= MAX_NUMBER_CHARS:
         text = value.strip()
-        if _NUMBER.fullmatch(text):
-            try:
-                return int(text)
-            except ValueError:
-                return float(text)
+        if _NUMBER.fullmatch(text):  # digits only: int() and float() cannot raise
+            return int(text) if text.lstrip("+-").isdigit() else float(text)
     return None
 
 

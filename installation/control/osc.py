@@ -5,10 +5,20 @@ Each datagram goes through, in order:
 2. the sender's token bucket (`rate_limit_per_s`, burst 2x) -> else `rate_limited`;
 3. parsing: OSC messages and bundles (nested ones too, in datagram order, handled at once:
    timetags are ignored, so nothing waits) -> else `malformed`;
-4. per message: one token, then `addresses.parse()` -> commands on the queue (`accepted`) or one
-   rate-limited ERROR line (`rejected`).
+4. per message: one token, then `addresses.parse()`, then the show's `refusal` check (does the
+   playing section take it?) -> commands on the queue (`accepted`) or one rate-limited ERROR
+   line and a `/status/refused <address> <reason>` reply (`rejected`; `refused` counts those the
+   show refused). Expensive commands (moves, show changes, glides, mixing; mailbox.py) also take
+   a token of the sender's expensive budget; over it they wait at the sender, merged to the
+   newest (`deferred`), and go when the budget refills: a burst of reloads becomes one.
 A datagram with an accepted message is answered with the status (/status/<key> <value> ...
 /status/end), from the server's socket, so the reply comes from the server's port.
+
+No amplification: every reply and heartbeat comes out of one byte budget (REPLY_BYTES_PER_S,
+whatever the senders send), status replies and refusals are rate-limited per sender host, and
+heartbeats go only to the MAX_REPLY_TARGETS most recent senders of an accepted message, until
+they have been quiet for SENDER_QUIET_S (and to `feedback_target`). Log lines about a sender are
+keyed by its host, never its port, so a sender hopping ports cannot flood the log.
 
 Counting: `received` counts messages, except that a datagram dropped before parsing (denied,
 rate-limited, malformed) counts as one. So `received == accepted + rejected + denied +
@@ -33,10 +43,10 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from queue import SimpleQueue
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
@@ -47,6 +57,7 @@ from pythonosc.parsing.osc_types import BuildError
 from pythonosc.parsing.osc_types import ParseError as TypeParseError
 
 from installation.control.addresses import LogLimiter, MessageError, parse
+from installation.control.mailbox import is_expensive, merge, merge_key
 from installation.errors import ControlError
 from installation.walk.commands import Command
 
@@ -54,6 +65,13 @@ log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Status = Callable[[], dict[str, float | int | str | bool]]
+Refusal = Callable[[Command], str | None]  # why the show would not take a command now
+
+
+class CommandSink(Protocol):
+    """Where accepted commands go: the render thread's CommandQueue (or any queue)."""
+
+    def put(self, item: Command, block: bool = ..., timeout: float | None = ...) -> None: ...
 
 LOOPBACK_NETWORKS: tuple[Network, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),
@@ -71,8 +89,15 @@ LOCAL_NETWORKS: tuple[Network, ...] = tuple(
 POLL_S = 0.05  # the server loop's socket timeout: how late a heartbeat or stop() may come
 MAX_DATAGRAM_BYTES = 65535  # socketserver's default of 8192 would cut large bundles
 MAX_BUNDLE_DEPTH = 8  # nested bundles deeper than this are malformed
-SENDER_MEMORY_S = 60.0  # heartbeats go to senders of an accepted message within this
-MAX_SENDERS = 1024  # remembered senders (buckets, reply targets); the oldest are forgotten
+SENDER_MEMORY_S = 60.0  # a sender host's budgets are forgotten after this long without a datagram
+SENDER_QUIET_S = 10.0  # heartbeats stop going to a sender quiet (no accepted message) this long
+MAX_REPLY_TARGETS = 16  # (host, port) pairs that get heartbeats; the least recent one goes
+MAX_SENDERS = 1024  # remembered sender hosts (budgets); the oldest are forgotten
+EXPENSIVE_PER_S = 2.0  # expensive commands a second per sender host (burst 2x)
+STATUS_REPLIES_PER_S = 2.0  # status replies a second per sender host (burst 2x)
+REFUSALS_PER_S = 4.0  # /status/refused replies a second per sender host (burst 2x)
+REPLY_BYTES_PER_S = 16384.0  # all replies and heartbeats together (burst: one second's worth)
+MAX_REASON_CHARS = 200  # the reason of a /status/refused reply
 HOUSEKEEPING_S = 10.0
 _BUNDLE_PREFIX = b"#bundle\x00"
 _KNOWN_TYPE_TAGS = b"ihfdsbrmtTFN[]"  # what python-osc 1.10.2 decodes
@@ -94,12 +119,17 @@ class OscCounters:
     datagrams: int = 0
     received: int = 0  # == accepted + rejected + denied + rate_limited + malformed
     accepted: int = 0
-    rejected: int = 0  # unknown address or bad arguments
+    rejected: int = 0  # unknown address, bad arguments, or refused by the show
+    refused: int = 0  # of the rejected: the playing section does not take it
+    deferred: int = 0  # expensive commands held at their sender (over its budget), merged
     denied: int = 0  # sender not in the allow-list
     rate_limited: int = 0
     malformed: int = 0
-    replies_sent: int = 0
+    replies_sent: int = 0  # datagrams
+    replies_dropped: int = 0  # datagrams not sent: over the reply byte budget
     send_errors: int = 0
+    request_bytes: int = 0  # every datagram received, allowed or not
+    reply_bytes: int = 0  # every datagram sent (replies, refusals, heartbeats)
     internal_errors: int = 0
 
     def snapshot(self) -> OscCounters:
@@ -159,11 +189,23 @@ class _TokenBucket:
         self.refill(now_s)
         return self.tokens >= 1.0
 
-    def take(self, now_s: float) -> bool:
-        if not self.has_token(now_s):
+    def take(self, now_s: float, amount: float = 1.0) -> bool:
+        self.refill(now_s)
+        if self.tokens < amount:
             return False
-        self.tokens -= 1.0
+        self.tokens -= amount
         return True
+
+
+@dataclass
+class _Sender:
+    """One sender host's budgets and its expensive commands waiting for that budget."""
+
+    messages: _TokenBucket
+    expensive: _TokenBucket
+    status: _TokenBucket
+    refusals: _TokenBucket
+    deferred: OrderedDict[Hashable, Command] = field(default_factory=OrderedDict)
 
 
 class _Server(BlockingOSCUDPServer):
@@ -185,7 +227,7 @@ class _Server(BlockingOSCUDPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A bug, not bad input (that is caught earlier): one line a minute, never a flood."""
-        self.owner._internal_error(f"handling a datagram from {client_address}")
+        self.owner._internal_error("handling a datagram", client_address)
 
     def handle_timeout(self) -> None:
         """No datagram within POLL_S; the loop goes on."""
@@ -199,7 +241,8 @@ class OscControl:
 
     Args:
         host, port: where to listen; port 0 picks a free one (see `port`).
-        commands: the render thread's command queue; accepted messages put commands on it.
+        commands: the render thread's command queue (a CommandQueue merges what waits);
+            accepted messages put commands on it.
         status: returns the app's state for feedback, e.g. {"section": "intro",
             "show_time_s": 12.3, "paused": False, ...}; called on the osc thread.
         allow: senders allowed to steer (see `allow_networks`); others are dropped.
@@ -208,6 +251,9 @@ class OscControl:
             tablet that listens on another port than the one it sends from.
         heartbeat_s: every this many seconds, send /heartbeat <show_time_s> and the status to
             recent senders and `feedback_target`; 0 turns heartbeats off.
+        refusal: says why the playing section would not take a command (None: it would);
+            called on the osc thread; a refused message is answered /status/refused.
+        reply_bytes_per_s: the byte budget of all replies and heartbeats together.
 
     Raises:
         ControlError: the port is taken, the host is not this machine's, or `allow` is invalid.
@@ -217,12 +263,14 @@ class OscControl:
         self,
         host: str,
         port: int,
-        commands: SimpleQueue[Command],
+        commands: CommandSink,
         status: Status,
         allow: Sequence[str] = ("loopback", "local"),
         rate_limit_per_s: float = 200.0,
         feedback_target: tuple[str, int] | None = None,
         heartbeat_s: float = 2.0,
+        refusal: Refusal | None = None,
+        reply_bytes_per_s: float = REPLY_BYTES_PER_S,
     ) -> None:
         if not rate_limit_per_s > 0:
             raise ControlError(f"OSC rate limit must be > 0 messages/s, got {rate_limit_per_s}")
@@ -232,15 +280,19 @@ class OscControl:
         self._allow_text = ",".join([allow] if isinstance(allow, str) else allow)
         self._commands = commands
         self._status = status
+        self._refusal = refusal
         self.rate_limit_per_s = float(rate_limit_per_s)
         self.feedback_target = feedback_target
         self.heartbeat_s = float(heartbeat_s)
         self.counters = OscCounters()
         self._limiter = LogLimiter(log)
         self._allowed: dict[str, bool] = {}
-        self._buckets: dict[str, _TokenBucket] = {}
-        self._recent: dict[tuple, float] = {}  # reply target -> last accepted message (monotonic)
+        self._senders: OrderedDict[str, _Sender] = OrderedDict()  # host -> budgets, oldest first
+        self._deferring: set[str] = set()  # hosts with deferred expensive commands
+        self._recent: OrderedDict[tuple, float] = OrderedDict()  # reply target -> last accepted
+        self._reply_budget = _TokenBucket(reply_bytes_per_s, reply_bytes_per_s, time.monotonic())
         self._is_reply_due = False
+        self._refusals: list[tuple[str, str]] = []  # (address, reason) of the datagram at hand
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._is_closed = False
@@ -265,6 +317,11 @@ class OscControl:
     @property
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def reply_targets(self) -> list[tuple]:
+        """The (host, port) pairs heartbeats go to now, besides `feedback_target` (a copy)."""
+        return list(self._recent)
 
     def start(self) -> None:
         """Run the server on its own thread, "osc"; a second call does nothing."""
@@ -312,16 +369,19 @@ class OscControl:
                 self._internal_error("in the server loop")
         c = self.counters
         log.info(
-            "stopped datagrams=%d received=%d accepted=%d rejected=%d denied=%d "
-            "rate_limited=%d malformed=%d replies_sent=%d send_errors=%d",
-            c.datagrams, c.received, c.accepted, c.rejected, c.denied, c.rate_limited,
-            c.malformed, c.replies_sent, c.send_errors,
+            "stopped datagrams=%d received=%d accepted=%d rejected=%d refused=%d denied=%d "
+            "rate_limited=%d malformed=%d deferred=%d replies_sent=%d replies_dropped=%d "
+            "send_errors=%d request_bytes=%d reply_bytes=%d",
+            c.datagrams, c.received, c.accepted, c.rejected, c.refused, c.denied, c.rate_limited,
+            c.malformed, c.deferred, c.replies_sent, c.replies_dropped, c.send_errors,
+            c.request_bytes, c.reply_bytes,
         )  # fmt: skip
 
     def _admit(self, data: bytes, sender: tuple) -> bool:
         """Checks before parsing: allow-list, rate limit, looks like OSC (verify_request)."""
         c = self.counters
         c.datagrams += 1
+        c.request_bytes += len(data)
         ip = str(sender[0])
         if not self._is_allowed(ip):
             c.received += 1
@@ -331,7 +391,7 @@ class OscControl:
                 "dropped datagrams from %s: not in the allow-list (%s)", ip, self._allow_text,
             )  # fmt: skip
             return False
-        if not self._bucket(ip).has_token(time.monotonic()):
+        if not self._sender(ip).messages.has_token(time.monotonic()):
             c.received += 1
             c.rate_limited += 1
             self._log_rate_limited(ip)
@@ -342,7 +402,7 @@ class OscControl:
         return True
 
     def _handle_datagram(self, data: bytes, sender: tuple) -> None:
-        """Parse an admitted datagram, hand each message to the handler, reply if accepted."""
+        """Parse an admitted datagram, hand each message to the handler, reply (within budgets)."""
         try:
             messages = list(_messages(data))
         except _PARSE_ERRORS as exc:
@@ -352,21 +412,35 @@ class OscControl:
             self._malformed(str(sender[0]), data, "a bundle without messages")
             return
         self._is_reply_due = False
+        self._refusals = []
         for message in messages:
             self._on_message(sender, message.address, *message.params)
-        if self._is_reply_due:
-            self._recent[tuple(sender)] = time.monotonic()
+        now_s = time.monotonic()
+        target = tuple(sender)
+        budgets = self._sender(str(sender[0]))
+        for address, reason in self._refusals:
+            if not budgets.refusals.take(now_s):
+                break
+            refused = _build("/status/refused", [address, reason[:MAX_REASON_CHARS]])
+            if refused is not None:
+                self._send([refused], target)
+        if not self._is_reply_due:
+            return
+        self._remember_target(target, now_s)
+        if budgets.status.take(now_s):
             status = self._status_datagrams(is_heartbeat=False)
-            self._send(status, sender)
-            if self.feedback_target is not None and tuple(sender) != self.feedback_target:
+            self._send(status, target)
+            if self.feedback_target is not None and target != self.feedback_target:
                 self._send(status, self.feedback_target)
 
     def _on_message(self, sender: tuple, address: str, *args: Any) -> None:
-        """The handler of every message: rate limit, parse, enqueue (the dispatcher's default)."""
+        """The handler of every message: rate limit, parse, check, enqueue (or defer)."""
         c = self.counters
         c.received += 1
         ip = str(sender[0])
-        if not self._bucket(ip).take(time.monotonic()):
+        now_s = time.monotonic()
+        budgets = self._sender(ip)
+        if not budgets.messages.take(now_s):
             c.rate_limited += 1
             self._log_rate_limited(ip)
             return
@@ -374,24 +448,78 @@ class OscControl:
             commands = parse(address, args, self._limiter)
         except MessageError as exc:
             c.rejected += 1
-            self._limiter.log(exc.log_key, logging.ERROR, "rejected from %s: %s", ip, exc)
+            # overflowing numbers: one line a minute per sender host (not per port)
+            key = f"overflow {ip}" if exc.is_overflow else exc.log_key
+            self._limiter.log(key, logging.ERROR, "rejected from %s: %s", ip, exc)
+            self._refusals.append((address, str(exc)))
+            return
+        reason = self._refused(commands)
+        if reason is not None:
+            c.rejected += 1
+            c.refused += 1
+            self._limiter.log(f"refused {address}", logging.WARNING, "refused from %s: %s: %s",
+                              ip, address, reason)  # fmt: skip
+            self._refusals.append((address, reason))
             return
         for command in commands:
-            self._commands.put(command)
+            if is_expensive(command) and not budgets.expensive.take(now_s):
+                self._defer(ip, budgets, command)
+            else:
+                self._commands.put(command)
         c.accepted += 1
         self._is_reply_due = True
         log.debug("accepted from %s: %s -> %s", ip, address, commands)
 
+    def _refused(self, commands: list[Command]) -> str | None:
+        """Why the show would not take these commands now (the first reason), or None."""
+        if self._refusal is None:
+            return None
+        for command in commands:
+            try:
+                reason = self._refusal(command)
+            except Exception:  # the app's callback; its failure must not end the osc thread
+                self._internal_error("in the refusal callback")
+                return None
+            if reason is not None:
+                return reason
+        return None
+
+    def _defer(self, ip: str, budgets: _Sender, command: Command) -> None:
+        """Hold an expensive command at its sender until its budget refills (newest merged)."""
+        self.counters.deferred += 1
+        key = merge_key(command) or ("once", type(command).__name__)
+        waiting = budgets.deferred.pop(key, None)
+        merged = command if waiting is None else merge(waiting, command)
+        if merged is not None:
+            budgets.deferred[key] = merged
+        self._deferring.add(ip)
+        self._limiter.log(f"defer {ip}", logging.WARNING, "more than %g expensive commands a "
+                          "second from %s: the newest waits, merged", EXPENSIVE_PER_S,
+                          ip)  # fmt: skip
+
+    def _release_deferred(self, now_s: float) -> None:
+        """Queue deferred expensive commands whose senders have budget again."""
+        for ip in list(self._deferring):
+            budgets = self._senders.get(ip)
+            while budgets is not None and budgets.deferred and budgets.expensive.take(now_s):
+                _, command = budgets.deferred.popitem(last=False)
+                self._commands.put(command)
+            if budgets is None or not budgets.deferred:
+                self._deferring.discard(ip)
+
     def _tick(self, now_s: float) -> None:
-        """Heartbeat and forgetting old senders, between datagrams."""
-        if now_s >= self._next_housekeeping_s or len(self._buckets) > MAX_SENDERS:
+        """Deferred commands, heartbeat and forgetting old senders, between datagrams."""
+        if self._deferring:
+            self._release_deferred(now_s)
+        if now_s >= self._next_housekeeping_s or len(self._senders) > MAX_SENDERS:
             self._next_housekeeping_s = now_s + HOUSEKEEPING_S
             self._forget_senders(now_s)
         if self.heartbeat_s <= 0 or now_s < self._next_heartbeat_s:
             return
         self._next_heartbeat_s = now_s + self.heartbeat_s
-        targets = [t for t, last_s in self._recent.items() if now_s - last_s <= SENDER_MEMORY_S]
-        if self.feedback_target is not None and self.feedback_target not in targets:
+        self._forget_quiet_targets(now_s)
+        targets = list(self._recent)
+        if self.feedback_target is not None and self.feedback_target not in self._recent:
             targets.append(self.feedback_target)
         if not targets:
             return
@@ -399,13 +527,27 @@ class OscControl:
         for target in targets:
             self._send(status, target)
 
+    def _remember_target(self, target: tuple, now_s: float) -> None:
+        """A sender of an accepted message gets heartbeats (the most recent ones only)."""
+        self._recent[target] = now_s
+        self._recent.move_to_end(target)
+        while len(self._recent) > MAX_REPLY_TARGETS:
+            self._recent.popitem(last=False)
+
+    def _forget_quiet_targets(self, now_s: float) -> None:
+        while self._recent:
+            target, last_s = next(iter(self._recent.items()))
+            if now_s - last_s <= SENDER_QUIET_S:
+                break
+            del self._recent[target]
+
     def _forget_senders(self, now_s: float) -> None:
-        for target, last_s in list(self._recent.items()):
-            if now_s - last_s > SENDER_MEMORY_S:
-                del self._recent[target]
-        for ip, bucket in list(self._buckets.items()):
-            if now_s - bucket.last_s > SENDER_MEMORY_S or len(self._buckets) > MAX_SENDERS:
-                del self._buckets[ip]
+        for ip, budgets in list(self._senders.items()):  # the least recent first
+            is_stale = now_s - budgets.messages.last_s > SENDER_MEMORY_S
+            if is_stale or (len(self._senders) > MAX_SENDERS and not budgets.deferred):
+                del self._senders[ip]
+                self._deferring.discard(ip)
+        self._forget_quiet_targets(now_s)
         if len(self._allowed) > MAX_SENDERS:
             self._allowed.clear()
 
@@ -426,13 +568,21 @@ class OscControl:
             self._allowed[ip] = is_allowed
         return is_allowed
 
-    def _bucket(self, ip: str) -> _TokenBucket:
-        bucket = self._buckets.get(ip)
-        if bucket is None:
+    def _sender(self, ip: str) -> _Sender:
+        """The budgets of sender host `ip` (made on its first datagram)."""
+        budgets = self._senders.get(ip)
+        if budgets is None:
             now_s = time.monotonic()
-            bucket = _TokenBucket(self.rate_limit_per_s, 2.0 * self.rate_limit_per_s, now_s)
-            self._buckets[ip] = bucket
-        return bucket
+
+            def bucket(rate_per_s: float) -> _TokenBucket:
+                return _TokenBucket(rate_per_s, 2.0 * rate_per_s, now_s)
+
+            budgets = _Sender(bucket(self.rate_limit_per_s), bucket(EXPENSIVE_PER_S),
+                              bucket(STATUS_REPLIES_PER_S), bucket(REFUSALS_PER_S))  # fmt: skip
+            self._senders[ip] = budgets
+        else:
+            self._senders.move_to_end(ip)
+        return budgets
 
     def _log_rate_limited(self, ip: str) -> None:
         self._limiter.log(
@@ -448,11 +598,13 @@ class OscControl:
             ip, len(data), data[:24], reason[:120],
         )  # fmt: skip
 
-    def _internal_error(self, where: str) -> None:
+    def _internal_error(self, where: str, sender: object = None) -> None:
+        """A bug, logged with its traceback once a minute per place (not per sender)."""
         self.counters.internal_errors += 1
         self._limiter.log(
-            f"internal {where}", logging.ERROR, "internal error %s", where, exc_info=True
-        )
+            f"internal {where}", logging.ERROR, "internal error %s%s", where,
+            "" if sender is None else f" (sender {sender})", exc_info=True,
+        )  # fmt: skip
 
     def _status_datagrams(self, is_heartbeat: bool) -> list[bytes]:
         """[/heartbeat <show_time_s>,] /status/<key> <value> for each key, /status/end."""
@@ -471,15 +623,21 @@ class OscControl:
         return [d for d in datagrams if d is not None]
 
     def _send(self, datagrams: list[bytes], target: tuple) -> None:
-        """Send from the server's socket; a failure is logged (once a minute), never raised."""
+        """Send from the server's socket, all or none within the reply byte budget; a failure is
+        logged (once a minute per target host), never raised."""
+        size = sum(len(datagram) for datagram in datagrams)
+        if not self._reply_budget.take(time.monotonic(), size):
+            self.counters.replies_dropped += len(datagrams)
+            return
         try:
             for datagram in datagrams:
                 self._server.socket.sendto(datagram, target)
                 self.counters.replies_sent += 1
+                self.counters.reply_bytes += len(datagram)
         except OSError as exc:
             self.counters.send_errors += 1
             self._limiter.log(
-                f"send {target}", logging.WARNING, "cannot send feedback to %s: %s",
+                f"send {target[0]}", logging.WARNING, "cannot send feedback to %s: %s",
                 target, exc.strerror or exc,
             )  # fmt: skip
 
@@ -554,8 +712,9 @@ def send_message(
     """Send one OSC message from a fresh UDP socket; with `wait_reply_s` > 0 collect the replies.
 
     Returns:
-        The replies that came back to the sending socket within `wait_reply_s`, as
-        (address, arguments), in arrival order; [] when not waiting.
+        The replies that came back to the sending socket within `wait_reply_s`, up to the end of
+        the answer (/status/end, or /status/refused), as (address, arguments), in arrival
+        order; [] when not waiting.
 
     Raises:
         ControlError: a bad address or value, an unknown host, or a failed send.
@@ -588,4 +747,6 @@ def _collect_replies(sock: socket.socket, wait_s: float) -> list[tuple[str, list
             replies.extend((m.address, list(m.params)) for m in _messages(data))
         except _PARSE_ERRORS as exc:
             replies.append(("(malformed reply)", [f"{len(data)} bytes: {exc}"]))
+        if replies[-1][0] in ("/status/end", "/status/refused"):  # the whole answer is here
+            break
     return replies

@@ -410,8 +410,9 @@ class RenderLoop:
         threading.Event().wait(seconds)
 
     def _drain_commands(self) -> None:
-        """Apply every queued command in arrival order."""
-        while True:
+        """Apply the commands queued now in arrival order (not those that come meanwhile: a
+        storm of messages must not keep this thread from rendering)."""
+        for _ in range(self.commands.qsize()):
             try:
                 command = self.commands.get_nowait()
             except queue.Empty:
@@ -488,6 +489,10 @@ class RenderLoop:
 
     def _section_at(self, show_s: float) -> Any:
         """The section playing at show_s."""
+        return self._playing(show_s)[1]
+
+    def section_at(self, show_s: float) -> Any:
+        """The section playing at show_s (any thread may ask: OSC checks what it steers)."""
         return self._playing(show_s)[1]
 
     def _set_live(self, command: SetLive, now_wall_s: float, now_show_s: float) -> None:

@@ -143,7 +143,7 @@ def test_status_query_is_answered_from_the_server_port(
     assert isinstance(values["section_index"], int) and isinstance(values["fps"], float)
 
 
-def test_accepted_messages_get_status_and_rejected_ones_nothing(
+def test_accepted_messages_get_status_and_rejected_ones_a_refusal(
     make_server: Callable, commands: SimpleQueue, sock: socket.socket
 ) -> None:
     server = make_server()
@@ -153,7 +153,14 @@ def test_accepted_messages_get_status_and_rejected_ones_nothing(
     for bad in (build_msg("/psi", ["high"]), build_msg("/nowhere", []), build_msg("/psi", [])):
         sock.sendto(bad.dgram, target)
     sock.sendto(build_msg("/status", []).dgram, target)
-    # UDP on loopback keeps order: had a rejected message been answered, it would come first
+    # UDP on loopback keeps order: each rejected message is answered with its reason, in order
+    refusals = [receive(sock)[1:] for _ in range(3)]
+    assert refusals == [
+        ("/status/refused", ["/psi", "/psi: argument 1 (psi) must be a number (int, float, bool "
+                                     "or a numeric string), got 'high'"]),
+        ("/status/refused", ["/nowhere", "unknown OSC address '/nowhere' (see docs/osc.md)"]),
+        ("/status/refused", ["/psi", "/psi: expected 1 argument(s) (psi: float -1..2), got 0: []"]),
+    ]  # fmt: skip
     _, address, params = receive(sock)
     assert (address, params) == ("/status/section", ["intro"])
     assert take(commands, 1) == [SetLive("psi", 0.25)]
@@ -204,13 +211,13 @@ def test_allow_list_drops_and_counts_other_senders(
 def test_rate_limit_drops_and_counts_a_flood(
     make_server: Callable, commands: SimpleQueue, sock: socket.socket
 ) -> None:
-    server = make_server(rate_limit_per_s=5.0)  # burst of 10
+    server = make_server(rate_limit_per_s=5.0)  # burst of 10 (cheap messages: no other budget)
     bundle = OscBundleBuilder(IMMEDIATELY)
     for _ in range(30):
-        bundle.add_content(build_msg("/show/next", []))
+        bundle.add_content(build_msg("/psi", [0.5]))
     sock.sendto(bundle.build().dgram, ("127.0.0.1", server.port))
     for _ in range(30):
-        sock.sendto(build_msg("/show/next", []).dgram, ("127.0.0.1", server.port))
+        sock.sendto(build_msg("/psi", [0.5]).dgram, ("127.0.0.1", server.port))
     wait_until(lambda: server.counters.datagrams == 31)
     c = server.counters
     assert c.accepted >= 10  # the burst
@@ -359,7 +366,13 @@ def test_osc_send_cli_sends_and_prints_replies(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "/status/section intro" and out[-1] == "/status/end"
     assert "/status/fps 29.75" in out and "/status/paused 0" in out
-    assert main(["osc-send", "/psi", "high", "--port", port, "--wait-reply", "0.2"]) == 2
+    assert main(["osc-send", "/psi", "high", "--port", port, "--wait-reply", "5"]) == 1
+    assert capsys.readouterr().out == (
+        "/status/refused /psi /psi: argument 1 (psi) must be a number (int, float, bool or a "
+        "numeric string), got 'high'\n"
+    )
+    server.stop()  # nobody answers now
+    assert main(["osc-send", "/psi", "1", "--port", port, "--wait-reply", "0.2"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no reply from 127.0.0.1:") and err.count("\n") == 1
     assert main(["osc-send", "psi", "1", "--port", port]) == 2
