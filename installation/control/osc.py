@@ -38,6 +38,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import math
 import numbers
 import socket
 import struct
@@ -98,6 +99,10 @@ STATUS_REPLIES_PER_S = 2.0  # status replies a second per sender host (burst 2x)
 REFUSALS_PER_S = 4.0  # /status/refused replies a second per sender host (burst 2x)
 REPLY_BYTES_PER_S = 16384.0  # all replies and heartbeats together (burst: one second's worth)
 MAX_REASON_CHARS = 200  # the reason of a /status/refused reply
+MAX_DATAGRAMS_PER_S = 2000.0  # the osc thread reads no faster (burst 0.1 s): a storm waits in
+# the socket buffer (the kernel drops what overflows) instead of taking the GIL from rendering
+STATUS_CACHE_S = 0.1  # replies within this reuse the status datagrams already built
+MAX_LOGGED_HOSTS = 32  # log lines keyed by sender host: the first hosts each, then all others
 HOUSEKEEPING_S = 10.0
 _BUNDLE_PREFIX = b"#bundle\x00"
 _KNOWN_TYPE_TAGS = b"ihfdsbrmtTFN[]"  # what python-osc 1.10.2 decodes
@@ -128,6 +133,7 @@ class OscCounters:
     replies_sent: int = 0  # datagrams
     replies_dropped: int = 0  # datagrams not sent: over the reply byte budget
     send_errors: int = 0
+    paced_s: float = 0.0  # time the osc thread waited: more than MAX_DATAGRAMS_PER_S came
     request_bytes: int = 0  # every datagram received, allowed or not
     reply_bytes: int = 0  # every datagram sent (replies, refusals, heartbeats)
     internal_errors: int = 0
@@ -285,12 +291,16 @@ class OscControl:
         self.feedback_target = feedback_target
         self.heartbeat_s = float(heartbeat_s)
         self.counters = OscCounters()
-        self._limiter = LogLimiter(log)
+        self._limiter = LogLimiter(log)  # keyed by address and reason
+        self._host_limiter = LogLimiter(log, max_keys=MAX_LOGGED_HOSTS)  # keyed by sender host
         self._allowed: dict[str, bool] = {}
         self._senders: OrderedDict[str, _Sender] = OrderedDict()  # host -> budgets, oldest first
         self._deferring: set[str] = set()  # hosts with deferred expensive commands
         self._recent: OrderedDict[tuple, float] = OrderedDict()  # reply target -> last accepted
-        self._reply_budget = _TokenBucket(reply_bytes_per_s, reply_bytes_per_s, time.monotonic())
+        now_s = time.monotonic()
+        self._reply_budget = _TokenBucket(reply_bytes_per_s, reply_bytes_per_s, now_s)
+        self._intake = _TokenBucket(MAX_DATAGRAMS_PER_S, 0.1 * MAX_DATAGRAMS_PER_S, now_s)
+        self._status_cache: tuple[float, list[bytes]] = (-math.inf, [])
         self._is_reply_due = False
         self._refusals: list[tuple[str, str]] = []  # (address, reason) of the datagram at hand
         self._stopping = threading.Event()
@@ -344,6 +354,7 @@ class OscControl:
                 log.warning("thread %s did not stop within %.1f s", self._thread.name, timeout_s)
         self._server.server_close()
         self._limiter.flush()
+        self._host_limiter.flush()
 
     def __enter__(self) -> OscControl:
         self.start()
@@ -364,7 +375,9 @@ class OscControl:
         while not self._stopping.is_set():
             try:
                 self._server.handle_request()  # at most one datagram, or POLL_S of waiting
-                self._tick(time.monotonic())
+                now_s = time.monotonic()
+                self._tick(now_s)
+                self._pace(now_s)
             except Exception:  # a bug must not end the thread; handle_error covers handlers
                 self._internal_error("in the server loop")
         c = self.counters
@@ -382,11 +395,13 @@ class OscControl:
         c = self.counters
         c.datagrams += 1
         c.request_bytes += len(data)
+        self._intake.refill(time.monotonic())
+        self._intake.tokens -= 1.0  # may go below 0: _pace() then waits it off
         ip = str(sender[0])
         if not self._is_allowed(ip):
             c.received += 1
             c.denied += 1
-            self._limiter.log(
+            self._host_limiter.log(
                 f"denied {ip}", logging.WARNING,
                 "dropped datagrams from %s: not in the allow-list (%s)", ip, self._allow_text,
             )  # fmt: skip
@@ -428,7 +443,7 @@ class OscControl:
             return
         self._remember_target(target, now_s)
         if budgets.status.take(now_s):
-            status = self._status_datagrams(is_heartbeat=False)
+            status = self._status_datagrams(is_heartbeat=False, now_s=now_s)
             self._send(status, target)
             if self.feedback_target is not None and target != self.feedback_target:
                 self._send(status, self.feedback_target)
@@ -449,8 +464,9 @@ class OscControl:
         except MessageError as exc:
             c.rejected += 1
             # overflowing numbers: one line a minute per sender host (not per port)
+            limiter = self._host_limiter if exc.is_overflow else self._limiter
             key = f"overflow {ip}" if exc.is_overflow else exc.log_key
-            self._limiter.log(key, logging.ERROR, "rejected from %s: %s", ip, exc)
+            limiter.log(key, logging.ERROR, "rejected from %s: %s", ip, exc)
             self._refusals.append((address, str(exc)))
             return
         reason = self._refused(commands)
@@ -493,7 +509,7 @@ class OscControl:
         if merged is not None:
             budgets.deferred[key] = merged
         self._deferring.add(ip)
-        self._limiter.log(f"defer {ip}", logging.WARNING, "more than %g expensive commands a "
+        self._host_limiter.log(f"defer {ip}", logging.WARNING, "more than %g expensive commands a "
                           "second from %s: the newest waits, merged", EXPENSIVE_PER_S,
                           ip)  # fmt: skip
 
@@ -506,6 +522,13 @@ class OscControl:
                 self._commands.put(command)
             if budgets is None or not budgets.deferred:
                 self._deferring.discard(ip)
+
+    def _pace(self, now_s: float) -> None:
+        """Over MAX_DATAGRAMS_PER_S: wait (holding no lock) until the intake budget is back."""
+        self._intake.refill(now_s)
+        if self._intake.tokens < 0:
+            self.counters.paced_s += -self._intake.tokens / self._intake.rate_per_s
+            self._stopping.wait(-self._intake.tokens / self._intake.rate_per_s)
 
     def _tick(self, now_s: float) -> None:
         """Deferred commands, heartbeat and forgetting old senders, between datagrams."""
@@ -523,7 +546,7 @@ class OscControl:
             targets.append(self.feedback_target)
         if not targets:
             return
-        status = self._status_datagrams(is_heartbeat=True)
+        status = self._status_datagrams(is_heartbeat=True, now_s=now_s)
         for target in targets:
             self._send(status, target)
 
@@ -585,7 +608,7 @@ class OscControl:
         return budgets
 
     def _log_rate_limited(self, ip: str) -> None:
-        self._limiter.log(
+        self._host_limiter.log(
             f"rate {ip}", logging.WARNING, "dropping messages from %s: more than %g a second",
             ip, self.rate_limit_per_s,
         )  # fmt: skip
@@ -593,7 +616,7 @@ class OscControl:
     def _malformed(self, ip: str, data: bytes, reason: str) -> None:
         self.counters.received += 1
         self.counters.malformed += 1
-        self._limiter.log(
+        self._host_limiter.log(
             f"malformed {ip}", logging.ERROR, "malformed datagram from %s (%d bytes, %r): %s",
             ip, len(data), data[:24], reason[:120],
         )  # fmt: skip
@@ -606,20 +629,38 @@ class OscControl:
             "" if sender is None else f" (sender {sender})", exc_info=True,
         )  # fmt: skip
 
-    def _status_datagrams(self, is_heartbeat: bool) -> list[bytes]:
-        """[/heartbeat <show_time_s>,] /status/<key> <value> for each key, /status/end."""
+    def _status_datagrams(self, is_heartbeat: bool, now_s: float) -> list[bytes]:
+        """[/heartbeat <show_time_s>,] /status/<key> <value> for each key, /status/end.
+
+        Built at most every STATUS_CACHE_S, and not at all while the reply budget could not send
+        the last one (a storm of /status costs no status callback).
+        """
+        cached_s, datagrams = self._status_cache
+        if now_s - cached_s > STATUS_CACHE_S:
+            size = sum(len(d) for d in datagrams)
+            self._reply_budget.refill(now_s)
+            if datagrams and self._reply_budget.tokens < size:
+                return datagrams  # _send() drops it: no use building a fresh one
+            datagrams = self._build_status()
+            self._status_cache = (now_s, datagrams)
+        if not is_heartbeat:
+            return datagrams[1:]
+        return datagrams
+
+    def _build_status(self) -> list[bytes]:
+        """/heartbeat <show_time_s>, then /status/<key> <value> for each key, /status/end."""
         try:
             state = dict(self._status())
         except Exception:  # the app's callback; its failure must not end the osc thread
             self._internal_error("in the status callback")
             state = {}
         show_time_s = state.get("show_time_s", 0.0)
-        datagrams = []
-        if is_heartbeat:
-            datagrams.append(_build("/heartbeat", [_osc_value(show_time_s)]))
+        datagrams = [_build("/heartbeat", [_osc_value(show_time_s)])]
         for key, value in state.items():
             datagrams.append(_build(f"/status/{key}", [_osc_value(value)]))
         datagrams.append(_build("/status/end", []))
+        if datagrams[0] is None:
+            datagrams[0] = _build("/heartbeat", [0.0])
         return [d for d in datagrams if d is not None]
 
     def _send(self, datagrams: list[bytes], target: tuple) -> None:
@@ -636,7 +677,7 @@ class OscControl:
                 self.counters.reply_bytes += len(datagram)
         except OSError as exc:
             self.counters.send_errors += 1
-            self._limiter.log(
+            self._host_limiter.log(
                 f"send {target[0]}", logging.WARNING, "cannot send feedback to %s: %s",
                 target, exc.strerror or exc,
             )  # fmt: skip
