@@ -97,7 +97,7 @@ MAX_SENDERS = 1024  # remembered sender hosts (budgets); the oldest are forgotte
 EXPENSIVE_PER_S = 2.0  # expensive commands a second per sender host (burst 2x)
 STATUS_REPLIES_PER_S = 2.0  # status replies a second per sender host (burst 2x)
 REFUSALS_PER_S = 4.0  # /status/refused replies a second per sender host (burst 2x)
-REPLY_BYTES_PER_S = 16384.0  # all replies and heartbeats together (burst: one second's worth)
+REPLY_BYTES_PER_S = 8192.0  # all replies and heartbeats together (burst: one second's worth)
 MAX_REASON_CHARS = 200  # the reason of a /status/refused reply
 MAX_DATAGRAMS_PER_S = 2000.0  # the osc thread reads no faster (burst 0.1 s): a storm waits in
 # the socket buffer (the kernel drops what overflows) instead of taking the GIL from rendering
@@ -541,7 +541,7 @@ class OscControl:
             return
         self._next_heartbeat_s = now_s + self.heartbeat_s
         self._forget_quiet_targets(now_s)
-        targets = list(self._recent)
+        targets = list(reversed(self._recent))  # the most recent first, while the budget lasts
         if self.feedback_target is not None and self.feedback_target not in self._recent:
             targets.append(self.feedback_target)
         if not targets:

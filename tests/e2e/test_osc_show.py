@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from installation import app
@@ -140,6 +141,9 @@ def test_status_query_replies_with_the_show_state(show_path):
         def poll(self) -> list[str]:
             if len(self.shown) == 6 and not self.sent_at:
                 receiver.sendto(status_query(), ("127.0.0.1", self.client._port))
+                cutoff = OscMessageBuilder(address="/cutoff")
+                cutoff.add_arg(8)
+                receiver.sendto(cutoff.build().dgram, ("127.0.0.1", self.client._port))
                 self.sent_at["/status"] = 6
             try:
                 while True:
@@ -155,6 +159,11 @@ def test_status_query_replies_with_the_show_state(show_path):
         receiver.close()
     by_address = {m.address: m.params for m in replies}
     assert by_address["/status/section"] == ["drift"]
+    assert by_address["/status/steerable"] == ["psi -1..2, speed 0.05..10"]  # what drift takes
+    assert by_address["/status/refused"] == [  # /cutoff: the section does not steer it
+        "/cutoff",
+        "section 'drift' does not steer cutoff (steerable now: psi -1..2, speed 0.05..10)",
+    ]
     assert by_address["/status/paused"] in ([0], [False])
     assert 0.0 < by_address["/status/show_time_s"][0] < 5.0
     assert "/status/end" in by_address
