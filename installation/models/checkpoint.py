@@ -6,18 +6,17 @@ and it loads in milliseconds (no unpickling of the whole NVIDIA snapshot).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from installation.errors import ModelLoadError
 
-from .spec import NetworkSpec
+from .spec import NetworkSpec, SpecError, check_spec
 
 if TYPE_CHECKING:
     from .generator import Generator
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 FORMAT_NAME = "latent-walk-generator"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100_000_000
+MAX_TENSORS = 10_000  # a 1024 px StyleGAN2 has about 300
 
 
 def is_checkpoint(path: str | os.PathLike) -> bool:
@@ -54,30 +54,55 @@ def save_generator(G: Generator, path: str | os.PathLike) -> Path:
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[NetworkSpec, dict[str, torch.Tensor]]:
-    """Read (spec, tensors) from our checkpoint; ModelLoadError if it is not one of ours."""
-    try:
-        from safetensors import safe_open
+    """Read (spec, tensors) from our checkpoint; ModelLoadError if it is not one of ours.
 
+    The header is read first (safetensors checks that every tensor lies inside the file); the
+    spec is range-checked before any tensor is read.
+    """
+    try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+            names = list(f.keys())
+            if len(names) > MAX_TENSORS:
+                raise ModelLoadError(
+                    f"{path}: {len(names)} tensors in the checkpoint (a generator has at most "
+                    f"{MAX_TENSORS})"
+                )
+            spec = _spec(metadata, path)
+            tensors = {name: f.get_tensor(name) for name in names}
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise ModelLoadError(
+            f"{path}: not a readable safetensors checkpoint ({str(exc)[:200]})"
+        ) from None
+    return spec, tensors
+
+
+def _spec(metadata: dict[str, str], path: str | os.PathLike) -> NetworkSpec:
+    """The NetworkSpec in a checkpoint's metadata, range-checked."""
     if metadata.get("format") != FORMAT_NAME:
         raise ModelLoadError(
             f"{path}: a safetensors file without our generator metadata "
-            f"(format={metadata.get('format')!r}); convert models with `latent-walk convert`"
+            f"(format={str(metadata.get('format'))[:40]!r}); convert models with "
+            "`latent-walk convert`"
         )
-    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+    version = str(metadata.get("format_version", "0"))
+    if not version.isdigit() or len(version) > 6:
+        raise ModelLoadError(f"{path}: checkpoint format version {version[:20]!r} is not a number")
+    if int(version) > FORMAT_VERSION:
         raise ModelLoadError(
-            f"{path}: checkpoint format version {metadata['format_version']} is newer than this "
-            f"app supports ({FORMAT_VERSION})"
+            f"{path}: checkpoint format version {version} is newer than this app supports "
+            f"({FORMAT_VERSION})"
         )
     try:
         spec = NetworkSpec.from_json(metadata["spec"])
-    except (ValueError, KeyError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path}: damaged network spec in checkpoint ({exc})") from exc
-    return spec, tensors
+        check_spec(spec)
+    except SpecError as exc:
+        raise ModelLoadError(f"{path}: {exc}") from None
+    except (ValueError, KeyError, RecursionError) as exc:
+        raise ModelLoadError(
+            f"{path}: damaged network spec in checkpoint ({str(exc)[:200]})"
+        ) from None
+    return spec
 
 
 def load_checkpoint(path: str | os.PathLike) -> Generator:

@@ -22,6 +22,7 @@ from . import checkpoint
 from .generator import Generator
 from .pickle_reader import ModuleRecord, TFNetwork, read_generator_record
 from .spec import (
+    MAX_SG3_LAYERS,
     MappingSpec,
     NetworkSpec,
     Precision,
@@ -29,6 +30,8 @@ from .spec import (
     SG3InputSpec,
     SG3LayerSpec,
     SG3Spec,
+    SpecError,
+    check_spec,
 )
 
 log = logging.getLogger(__name__)
@@ -61,19 +64,36 @@ def load_generator(
     """
     path = Path(path)
     started = time.perf_counter()
-    if not path.is_file():
+    if path.is_dir():
+        raise ModelLoadError(f"{path}: is a directory, not a model file")
+    if not path.exists():
         raise ModelLoadError(f"{path}: no such file")
-    if checkpoint.is_checkpoint(path):
-        G = checkpoint.load_checkpoint(path)
-    else:
-        spec, tensors = read_network(path)
-        G = build_generator(spec, tensors, source=str(path))
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: not a regular file (a device or pipe?)")
+    try:
+        if checkpoint.is_checkpoint(path):
+            G = checkpoint.load_checkpoint(path)
+        else:
+            spec, tensors = read_network(path)
+            G = build_generator(spec, tensors, source=str(path))
+    except _UNEXPECTED as exc:
+        # every known problem is a ModelLoadError already; this keeps a surprise to one line
+        log.debug("unexpected error loading %s", path, exc_info=True)
+        raise ModelLoadError(
+            f"{path}: cannot load this file ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     G.to(device).set_precision(precision)
     log.info(
         "model loaded path=%s arch=%s res=%d num_ws=%d in %.2f s",
         path, G.architecture, G.img_resolution, G.num_ws, time.perf_counter() - started,
     )  # fmt: skip
     return G
+
+
+_UNEXPECTED = (
+    ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OverflowError,
+    MemoryError, RecursionError, OSError, UnicodeError, NotImplementedError,
+)  # fmt: skip
 
 
 def read_network(path: Path) -> tuple[NetworkSpec, dict[str, torch.Tensor]]:
@@ -92,11 +112,19 @@ def read_network(path: Path) -> tuple[NetworkSpec, dict[str, torch.Tensor]]:
 
 
 def build_generator(spec: NetworkSpec, tensors: dict[str, torch.Tensor], source: str) -> Generator:
-    """Build our module from a spec and copy the tensors in, checking every name and shape."""
-    G = Generator(spec)
-    own = G.state_dict()
-    missing = [k for k in own if k not in tensors and not _is_rebuilt_filter(k)]
-    unexpected = [k for k in tensors if k not in own]
+    """Build our module from a spec and copy the tensors in, checking every name and shape.
+
+    The hyperparameters are range-checked first and the shapes are compared on a module built
+    on the meta device (no memory), so a file allocates only after it has passed both checks.
+    """
+    try:
+        check_spec(spec)
+    except SpecError as exc:
+        raise ModelLoadError(f"{source}: {exc}") from None
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in Generator(spec).state_dict().items()}
+    missing = [k for k in shapes if k not in tensors and not _is_rebuilt_filter(k)]
+    unexpected = [k for k in tensors if k not in shapes]
     if unexpected:
         raise ModelLoadError(
             f"{source}: unknown parameters {_few(unexpected)} for {spec.architecture} "
@@ -107,11 +135,13 @@ def build_generator(spec: NetworkSpec, tensors: dict[str, torch.Tensor], source:
             f"{source}: missing parameters {_few(missing)} for {spec.architecture}"
         )
     for name, value in tensors.items():
-        if tuple(own[name].shape) != tuple(value.shape):
+        if shapes[name] != tuple(value.shape):
             raise ModelLoadError(
-                f"{source}: parameter {name}: expected shape {list(own[name].shape)} from the "
+                f"{source}: parameter {name}: expected shape {list(shapes[name])} from the "
                 f"network's hyperparameters, found {list(value.shape)}"
             )
+    G = Generator(spec)
+    own = G.state_dict()
     with torch.no_grad():
         for name, value in tensors.items():
             own[name].copy_(value.to(torch.float32))
@@ -124,8 +154,77 @@ def _is_rebuilt_filter(name: str) -> bool:
 
 
 def _few(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
+    shown = ", ".join(n[:80] for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed reads of stored attributes: a wrong type names the attribute and what it holds
+
+
+class _BadAttribute(ValueError):
+    """An attribute of the file is not the type it must be; the message names it."""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (str, int, float, bool, type(None))):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:60] + "..."
+    return f"<{type(value).__name__}>"
+
+
+def _int(value: Any, where: str) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is float and math.isfinite(value) and value.is_integer():
+        return int(value)
+    raise _BadAttribute(f"{where}={_show(value)}: expected an integer")
+
+
+def _float(value: Any, where: str) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int and abs(value) < 2**63:
+        return float(value)
+    raise _BadAttribute(f"{where}={_show(value)}: expected a number")
+
+
+def _bool(value: Any, where: str) -> bool:
+    if type(value) is bool:
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    raise _BadAttribute(f"{where}={_show(value)}: expected true or false")
+
+
+def _list(value: Any, where: str, limit: int) -> list[Any]:
+    if not isinstance(value, (list, tuple)) or len(value) > limit:
+        raise _BadAttribute(f"{where}={_show(value)}: expected a list of at most {limit} items")
+    return list(value)
+
+
+def _attr(rec: ModuleRecord, key: str) -> tuple[Any, str]:
+    """(value, 'path.key') of a stored attribute; KeyError names it when absent."""
+    where = f"{rec.path}.{key}" if rec.path else f"G_ema.{key}"
+    if key not in rec.attributes:
+        raise KeyError(f"{where} is missing")
+    return rec.attributes[key], where
+
+
+def _int_attr(rec: ModuleRecord, key: str) -> int:
+    return _int(*_attr(rec, key))
+
+
+def _float_attr(rec: ModuleRecord, key: str) -> float:
+    return _float(*_attr(rec, key))
+
+
+def _bool_attr(rec: ModuleRecord, key: str) -> bool:
+    return _bool(*_attr(rec, key))
+
+
+def _opt_float(value: Any, where: str) -> float | None:
+    return None if value is None else _float(value, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,9 +255,13 @@ def spec_from_record(root: ModuleRecord, path: Path, where: str) -> NetworkSpec:
             arch = "stylegan2"
             ada = "synthesis_kwargs" in root.init_kwargs
             generation = "stylegan2-ada-pytorch" if ada else "stylegan3 (networks_stylegan2)"
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ModelLoadError(f"{path}: unexpected generator layout ({exc!r})") from exc
-    _check_root(root, mapping_spec, syn_spec, path)
+        _check_root(root, mapping_spec, syn_spec)
+    except _BadAttribute as exc:
+        raise ModelLoadError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelLoadError(
+            f"{path}: unexpected generator layout ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     return NetworkSpec(
         architecture=arch,
         mapping=mapping_spec,
@@ -180,130 +283,147 @@ def _check_classes(record: ModuleRecord, allowed: set[str], path: Path) -> None:
         _check_classes(child, allowed, path)
 
 
-def _check_root(root: ModuleRecord, m: MappingSpec, s: SG2Spec | SG3Spec, path: Path) -> None:
+def _check_root(root: ModuleRecord, m: MappingSpec, s: SG2Spec | SG3Spec) -> None:
     attrs = root.attributes
     for key, ours in (("z_dim", m.z_dim), ("c_dim", m.c_dim), ("w_dim", m.w_dim),
                       ("num_ws", s.num_ws), ("img_resolution", s.img_resolution),
                       ("img_channels", s.img_channels)):  # fmt: skip
-        if key in attrs and int(attrs[key]) != ours:
-            raise ModelLoadError(
-                f"{path}: Generator.{key}={attrs[key]} disagrees with its layers ({ours})"
+        if key in attrs and _int(attrs[key], f"Generator.{key}") != ours:
+            raise _BadAttribute(
+                f"Generator.{key}={_show(attrs[key])} disagrees with its layers ({ours})"
             )
 
 
 def _mapping_spec(rec: ModuleRecord) -> MappingSpec:
-    a = rec.attributes
-    num_layers = int(a["num_layers"])
-    c_dim = int(a["c_dim"])
+    num_layers = _int_attr(rec, "num_layers")
+    c_dim = _int_attr(rec, "c_dim")
     embed = rec.children.get("embed")
     fc0 = rec.children["fc0"]
-    lr = float(fc0.attributes.get("bias_gain", 0.01))
-    if not math.isclose(
-        float(fc0.attributes["weight_gain"]) * math.sqrt(fc0.parameters["weight"].shape[1]),
-        lr,
-        rel_tol=1e-6,
-    ):
-        raise ValueError("mapping fc0 weight_gain disagrees with its lr multiplier")
+    lr = _float(fc0.attributes.get("bias_gain", 0.01), "mapping.fc0.bias_gain")
+    fan_in = fc0.parameters["weight"].shape[1]
+    if not math.isclose(_float_attr(fc0, "weight_gain") * math.sqrt(fan_in), lr, rel_tol=1e-6):
+        raise _BadAttribute("mapping.fc0.weight_gain disagrees with its lr multiplier")
     return MappingSpec(
-        z_dim=int(a["z_dim"]),
+        z_dim=_int_attr(rec, "z_dim"),
         c_dim=c_dim,
-        w_dim=int(a["w_dim"]),
-        num_ws=int(a["num_ws"]),
+        w_dim=_int_attr(rec, "w_dim"),
+        num_ws=_int_attr(rec, "num_ws"),
         num_layers=num_layers,
         embed_features=int(embed.parameters["weight"].shape[0]) if (c_dim and embed) else 0,
         layer_features=int(fc0.parameters["weight"].shape[0]),
         lr_multiplier=lr,
         has_w_avg="w_avg" in rec.buffers,
-        w_avg_beta=None if a.get("w_avg_beta") is None else float(a["w_avg_beta"]),
+        w_avg_beta=_opt_float(rec.attributes.get("w_avg_beta"), "mapping.w_avg_beta"),
     )
 
 
 def _sg2_spec(rec: ModuleRecord) -> SG2Spec:
-    a = rec.attributes
-    res_list = [int(r) for r in a["block_resolutions"]]
+    res_list = [
+        _int(r, "synthesis.block_resolutions")
+        for r in _list(*_attr(rec, "block_resolutions"), limit=16)
+    ]
     channels, fp16, clamps, use_noise = [], [], set(), set()
     architecture = None
     for res in res_list:
         block = rec.children[f"b{res}"]
         architecture = block.attributes.get("architecture", "skip")
         channels.append(int(block.children["conv1"].parameters["weight"].shape[0]))
-        if block.attributes.get("use_fp16"):
+        if _bool(block.attributes.get("use_fp16", False), f"{block.path}.use_fp16"):
             fp16.append(res)
         for name in ("conv0", "conv1", "torgb"):
             layer = block.children.get(name)
             if layer is not None:
-                clamps.add(layer.attributes.get("conv_clamp"))
+                where = f"{layer.path}.conv_clamp"
+                clamps.add(_opt_float(layer.attributes.get("conv_clamp"), where))
                 if name != "torgb":
-                    use_noise.add(bool(layer.attributes.get("use_noise", True)))
-    if len(clamps) > 1 or len(use_noise) > 1:
-        raise ValueError(f"layers differ in conv_clamp {clamps} or use_noise {use_noise}")
-    clamp = clamps.pop()
+                    where = f"{layer.path}.use_noise"
+                    use_noise.add(_bool(layer.attributes.get("use_noise", True), where))
+    if len(clamps) != 1 or len(use_noise) > 1:
+        raise _BadAttribute(
+            f"synthesis layers differ in conv_clamp ({len(clamps)} values) or use_noise"
+        )
+    if not isinstance(architecture, str):
+        raise _BadAttribute(f"synthesis architecture={_show(architecture)}: expected a name")
     return SG2Spec(
-        img_resolution=int(a["img_resolution"]),
-        img_channels=int(a["img_channels"]),
-        w_dim=int(a["w_dim"]),
-        num_ws=int(a["num_ws"]),
-        architecture=architecture,
+        img_resolution=_int_attr(rec, "img_resolution"),
+        img_channels=_int_attr(rec, "img_channels"),
+        w_dim=_int_attr(rec, "w_dim"),
+        num_ws=_int_attr(rec, "num_ws"),
+        architecture=architecture,  # type: ignore[arg-type]
         channels=tuple(channels),
         fp16_resolutions=tuple(fp16),
-        conv_clamp=None if clamp is None else float(clamp),
-        use_noise=use_noise.pop(),
+        conv_clamp=clamps.pop(),
+        use_noise=use_noise.pop() if use_noise else True,
     )
 
 
-def _pair(value: Any) -> tuple[int, int]:
+def _pair(value: Any, where: str) -> tuple[int, int]:
     if isinstance(value, (list, tuple)):
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
+        if len(value) != 2:
+            raise _BadAttribute(f"{where}: expected 2 integers, found {len(value)}")
+        return _int(value[0], where), _int(value[1], where)
+    n = _int(value, where)
+    return n, n
 
 
 def _sg3_spec(rec: ModuleRecord) -> SG3Spec:
-    a = rec.attributes
-    inp = rec.children["input"].attributes
+    inp = rec.children["input"]
     layers = []
-    for name in a["layer_names"]:
-        la = rec.children[name].attributes
-        clamp = la.get("conv_clamp")
+    for name in _list(*_attr(rec, "layer_names"), limit=MAX_SG3_LAYERS):
+        if not isinstance(name, str):
+            raise _BadAttribute(f"synthesis.layer_names holds {_show(name)}, not a name")
+        lr = rec.children[name]
+
+        def f(key: str, lr: ModuleRecord = lr) -> float:
+            return _float_attr(lr, key)
+
+        def i(key: str, lr: ModuleRecord = lr) -> int:
+            return _int_attr(lr, key)
+
+        def b(key: str, lr: ModuleRecord = lr) -> bool:
+            return _bool_attr(lr, key)
+
+        padding = _list(*_attr(lr, "padding"), limit=4)
         layers.append(
             SG3LayerSpec(
                 name=name,
-                is_torgb=bool(la["is_torgb"]),
-                is_critically_sampled=bool(la["is_critically_sampled"]),
-                use_fp16=bool(la["use_fp16"]),
-                in_channels=int(la["in_channels"]),
-                out_channels=int(la["out_channels"]),
-                in_size=_pair(la["in_size"]),
-                out_size=_pair(la["out_size"]),
-                in_sampling_rate=float(la["in_sampling_rate"]),
-                out_sampling_rate=float(la["out_sampling_rate"]),
-                tmp_sampling_rate=float(la["tmp_sampling_rate"]),
-                in_cutoff=float(la["in_cutoff"]),
-                out_cutoff=float(la["out_cutoff"]),
-                in_half_width=float(la["in_half_width"]),
-                out_half_width=float(la["out_half_width"]),
-                conv_kernel=int(la["conv_kernel"]),
-                conv_clamp=None if clamp is None else float(clamp),
-                up_factor=int(la["up_factor"]),
-                up_taps=int(la["up_taps"]),
-                down_factor=int(la["down_factor"]),
-                down_taps=int(la["down_taps"]),
-                down_radial=bool(la["down_radial"]),
-                padding=tuple(int(p) for p in la["padding"]),
+                is_torgb=b("is_torgb"),
+                is_critically_sampled=b("is_critically_sampled"),
+                use_fp16=b("use_fp16"),
+                in_channels=i("in_channels"),
+                out_channels=i("out_channels"),
+                in_size=_pair(*_attr(lr, "in_size")),
+                out_size=_pair(*_attr(lr, "out_size")),
+                in_sampling_rate=f("in_sampling_rate"),
+                out_sampling_rate=f("out_sampling_rate"),
+                tmp_sampling_rate=f("tmp_sampling_rate"),
+                in_cutoff=f("in_cutoff"),
+                out_cutoff=f("out_cutoff"),
+                in_half_width=f("in_half_width"),
+                out_half_width=f("out_half_width"),
+                conv_kernel=i("conv_kernel"),
+                conv_clamp=_opt_float(lr.attributes.get("conv_clamp"), f"{lr.path}.conv_clamp"),
+                up_factor=i("up_factor"),
+                up_taps=i("up_taps"),
+                down_factor=i("down_factor"),
+                down_taps=i("down_taps"),
+                down_radial=b("down_radial"),
+                padding=tuple(_int(p, f"{lr.path}.padding") for p in padding),  # type: ignore[arg-type]
             )
         )
     return SG3Spec(
-        img_resolution=int(a["img_resolution"]),
-        img_channels=int(a["img_channels"]),
-        w_dim=int(a["w_dim"]),
-        num_ws=int(a["num_ws"]),
+        img_resolution=_int_attr(rec, "img_resolution"),
+        img_channels=_int_attr(rec, "img_channels"),
+        w_dim=_int_attr(rec, "w_dim"),
+        num_ws=_int_attr(rec, "num_ws"),
         input=SG3InputSpec(
-            channels=int(inp["channels"]),
-            size=_pair(inp["size"]),
-            sampling_rate=float(inp["sampling_rate"]),
-            bandwidth=float(inp["bandwidth"]),
+            channels=_int_attr(inp, "channels"),
+            size=_pair(*_attr(inp, "size")),
+            sampling_rate=_float_attr(inp, "sampling_rate"),
+            bandwidth=_float_attr(inp, "bandwidth"),
         ),
         layers=tuple(layers),
-        output_scale=float(a.get("output_scale", 0.25)),
+        output_scale=_float(rec.attributes.get("output_scale", 0.25), "synthesis.output_scale"),
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from installation.errors import ModelLoadError
+from installation.models import spec
 from installation.models.pickle_reader import TFNetwork
 
 log = logging.getLogger(__name__)
@@ -72,15 +73,16 @@ def _kwargs(gs: TFNetwork, source: str) -> dict[str, Any]:
             if value != sk.get("resolution", 1024):
                 raise _fail(
                     source,
-                    f"TensorFlow kwarg '{key}'={value!r} differs from resolution "
-                    f"{sk.get('resolution', 1024)!r}: non-square generators are not supported",
+                    f"TensorFlow kwarg '{key}'={str(value)[:40]} differs from resolution "
+                    f"{str(sk.get('resolution', 1024))[:40]}: non-square generators are not "
+                    "supported",
                 )
-    unknown = sorted(k for k in sk if k not in _KWARGS and k not in _IGNORED)
+    unknown = sorted(str(k)[:40] for k in sk if k not in _KWARGS and k not in _IGNORED)
     if unknown:
         raise _fail(
             source,
             f"unknown TensorFlow kwarg '{unknown[0]}'"
-            + (f" (also: {', '.join(unknown[1:])})" if len(unknown) > 1 else "")
+            + (f" (also: {', '.join(unknown[1:6])})" if len(unknown) > 1 else "")
             + "; only StyleGAN2 config E/F and StyleGAN2-ADA generators are supported",
         )
     flat: dict[str, Any] = {}
@@ -95,22 +97,87 @@ def _kwargs(gs: TFNetwork, source: str) -> dict[str, Any]:
         mapping["w_avg_beta"] = sk["dlatent_avg_beta"]
     if mapping["w_avg_beta"] is None:
         mapping["w_avg_beta"] = 1
+    _check_kwargs(flat, mapping, source)
     flat["channel_base"] = 2 * int(flat["channel_base"])
     flat["resample_filter"] = [
         int(x) if float(x).is_integer() else float(x)
-        for x in np.asarray(flat["resample_filter"]).ravel().tolist()
+        for x in np.asarray(flat["resample_filter"], dtype=np.float64).ravel().tolist()
     ]
     flat["mapping_kwargs"] = mapping
-    for key in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "channel_max"):
-        if not isinstance(flat[key], (int, np.integer)) or flat[key] < 0:
-            raise _fail(source, f"TensorFlow kwarg for {key} is not a non-negative int")
-        flat[key] = int(flat[key])
+    return flat
+
+
+def _tf_name(name: str) -> str:
+    for tf_name, (ours, _default) in _KWARGS.items():
+        if ours in (name, f"mapping.{name}"):
+            return tf_name
+    return name
+
+
+# (kwarg, smallest, largest, may be None); ranges from spec.py, in TensorFlow's units
+_INT_KWARGS = (
+    ("z_dim", 0, spec.MAX_FEATURES, False),
+    ("c_dim", 0, spec.MAX_CLASSES, False),
+    ("w_dim", 1, spec.MAX_FEATURES, False),
+    ("img_resolution", 4, spec.MAX_RESOLUTION, False),
+    ("img_channels", 1, spec.MAX_IMG_CHANNELS, False),
+    ("channel_base", 1, 2**24, False),
+    ("channel_max", 1, spec.MAX_CHANNELS, False),
+    ("num_fp16_res", 0, 16, False),
+)
+_MAPPING_INT_KWARGS = (
+    ("num_layers", 1, spec.MAX_MAPPING_LAYERS, False),
+    ("embed_features", 1, spec.MAX_FEATURES, True),
+    ("layer_features", 1, spec.MAX_FEATURES, True),
+)
+
+
+def _check_kwargs(flat: dict[str, Any], mapping: dict[str, Any], source: str) -> None:
+    """Types and ranges of the kwargs, checked before anything is sized from them."""
+
+    def bad(name: str, value: Any, expected: str) -> ModelLoadError:
+        shown = (
+            repr(value)[:60] if isinstance(value, (str, int, float, bool)) else type(value).__name__
+        )
+        return _fail(source, f"TensorFlow kwarg '{_tf_name(name)}'={shown} is {expected}")
+
+    for table, kwargs in ((_INT_KWARGS, flat), (_MAPPING_INT_KWARGS, mapping)):
+        for name, lo, hi, optional in table:
+            value = kwargs[name]
+            if optional and value is None:
+                continue
+            if isinstance(value, np.integer):
+                value = int(value)
+            if type(value) is not int or not lo <= value <= hi:
+                raise bad(name, value, f"outside the allowed range {lo}..{hi}")
+            kwargs[name] = value
+    for name, kwargs, optional in (("conv_clamp", flat, True), ("lr_multiplier", mapping, False),
+                                   ("w_avg_beta", mapping, False)):  # fmt: skip
+        value = kwargs[name]
+        if optional and value is None:
+            continue
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e6:
+            raise bad(name, value, "not a finite number")
+        kwargs[name] = float(value)
     res = flat["img_resolution"]
-    if res < 4 or res & (res - 1):
+    if res & (res - 1):
         raise _fail(source, f"resolution {res} is not a power of two >= 4")
     if flat["architecture"] not in ("orig", "skip", "resnet"):
-        raise _fail(source, f"architecture {flat['architecture']!r} is not orig, skip or resnet")
-    return flat
+        raise bad("architecture", flat["architecture"], "not orig, skip or resnet")
+    if type(flat["use_noise"]) is not bool:
+        raise bad("use_noise", flat["use_noise"], "not true or false")
+    taps = flat["resample_filter"]
+    if isinstance(taps, np.ndarray):
+        taps = taps.tolist()
+    if (
+        not isinstance(taps, (list, tuple))
+        or not 1 <= len(taps) <= 16
+        or not all(type(t) in (int, float) and math.isfinite(t) for t in taps)
+    ):
+        raise bad("resample_filter", taps, "not a list of at most 16 numbers")
+    flat["resample_filter"] = list(taps)
 
 
 def _flatten(net: TFNetwork, prefix: str = "") -> dict[str, np.ndarray]:
