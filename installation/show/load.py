@@ -87,7 +87,15 @@ from installation.show.schema import (
     Transition,
     Walk,
 )
-from installation.show.yamlread import compose, join, read_show_text, scalar_value, short
+from installation.show.yamlread import (
+    MAX_NUMBER_CHARS,
+    NUMBER_TAGS,
+    compose,
+    join,
+    read_show_text,
+    scalar_value,
+    short,
+)
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +235,8 @@ class Checker:
             return self.error(node, path, f"must be at most {maximum}, got {got(self, node)}")
         bound = f" >= {minimum}" if minimum is not None else ""
         null = " or null" if nullable else ""
-        return self.error(node, path, f"must be an integer{bound}{null}, got {got(self, node)}")
+        return self.error(node, path, f"must be an integer{bound}{null}, got {too_long(node)}"
+                          f"{got(self, node)}")  # fmt: skip
 
     def number(
         self,
@@ -250,13 +259,16 @@ class Checker:
                 )
             if -at_most <= v <= at_most:
                 return float(v)
-            lowest = "" if gt is not None or ge is not None else f"{-at_most:g} to "
-            at = "at most " if not lowest else "from "
-            return self.error(
-                node, path, f"must be a number {at}{lowest}{at_most:g}, got {got(self, node)}"
-            )
+            if at_least is not None:
+                span = f"from {at_least:g} to {at_most:g}"
+            elif gt is not None or ge is not None:
+                span = f"at most {at_most:g}"
+            else:
+                span = f"from {-at_most:g} to {at_most:g}"
+            return self.error(node, path, f"must be a number {span}, got {got(self, node)}")
         bound = f" > {gt:g}" if gt is not None else f" >= {ge:g}" if ge is not None else ""
-        return self.error(node, path, f"must be a number{bound}, got {got(self, node)}")
+        return self.error(node, path, f"must be a number{bound}, got {too_long(node)}"
+                          f"{got(self, node)}")  # fmt: skip
 
     def seconds(self, node: Node, path: str, positive: bool = False) -> Any:
         """A time in seconds: >= 0 (or, if `positive`, >= MIN_TIME_S), at most MAX_TIME_S."""
@@ -333,6 +345,14 @@ class Checker:
                 node, path, f"{resolved} must have shape {shape_text}, got {list(shape)}"
             )
         return resolved
+
+
+def too_long(node: Node) -> str:
+    """'a number of 401 characters: ' for a number too long to convert (yamlread), else ''."""
+    is_number = isinstance(node, ScalarNode) and node.tag in NUMBER_TAGS
+    if is_number and len(node.value) > MAX_NUMBER_CHARS:
+        return f"a number of {len(node.value)} characters: "
+    return ""
 
 
 def _is_nan_or_inf(v: int | float) -> bool:
@@ -1215,7 +1235,26 @@ def read_automation(c: Checker, node: Node, path: str) -> Any:
     if keys is None:
         return BAD
     values = {k: read_signal(c, n, join(path, k)) for k, n in keys.items()}
+    for target, limit in AUTOMATION_LIMITS.items():
+        signal = values.get(target)
+        if signal is None or signal is BAD:
+            continue
+        if isinstance(signal, Lfo):
+            low = signal.center - abs(signal.amplitude)
+            high = signal.center + abs(signal.amplitude)
+        else:
+            low, high = min(v for _, v in signal.keys), max(v for _, v in signal.keys)
+        if low < limit[0] or high > limit[1]:
+            values[target] = c.error(
+                keys[target], join(path, target),
+                f"goes from {low:g} to {high:g}; {target} stays within {limit[0]:g} .. "
+                f"{limit[1]:g}",
+            )  # fmt: skip
     return Automation(**values) if all_ok(*values.values()) else BAD
+
+
+# automation targets with a narrower range than MAX_NUMBER (what a frame can be made with)
+AUTOMATION_LIMITS = {"psi": (-MAX_PSI, MAX_PSI), "cutoff": (0.0, float(MAX_CUTOFF))}
 
 
 LAYERS_HELP = 'coarse, middle, fine, "N-", "N-M" or [N, M] with 0 <= N <= M'
