@@ -17,9 +17,12 @@ from installation.doctor import (
     CheckResult,
     check_disk,
     check_display,
+    check_gpu,
     disk_result,
     exit_code,
+    run_checks,
 )
+from installation.settings import AppSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +56,7 @@ def test_doctor_json_parses_in_a_fresh_process(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(proc.stdout)  # nothing else on stdout (no pygame banner)
+    assert "doctor: OK show" in proc.stderr  # progress, one line per check, on stderr
     by_name = {r["name"]: r for r in results}
     assert set(by_name["show"]) == {"name", "status", "detail", "advice"}
     assert by_name["show"]["status"] == "OK"
@@ -139,3 +143,36 @@ def test_display_from_the_environment() -> None:
 def test_exit_code_is_one_only_on_fail() -> None:
     assert exit_code([CheckResult("a", "OK", ""), CheckResult("b", "WARN", "", "x")]) == 0
     assert exit_code([CheckResult("a", "OK", ""), CheckResult("b", "FAIL", "", "x")]) == 1
+
+
+def test_cpu_only_gpu_line_states_the_figure_and_its_conditions() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device: the line names it instead")
+    result = check_gpu(measure_fps=lambda: 0.43)
+    assert result.status == "WARN"
+    assert "the demo model renders 0.43 frames/s here (256 px, fast precision" in result.detail
+    assert "torch threads" in result.detail and "load average" in result.detail
+    if torch.version.cuda is None:  # a CPU torch: the hint is the whole CUDA set-up command
+        assert "LATENT_WALK_TORCH=torch bash scripts/setup.sh" in result.advice
+
+
+def test_each_result_is_reported_before_the_next_check_runs(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def first_only(result: CheckResult) -> None:
+        seen.append(result.name)
+        raise Stop  # were the checks run all first, every one would have run by now
+
+    with pytest.raises(Stop):
+        run_checks(AppSettings(), tmp_path, on_result=first_only)
+    assert seen == ["torch"]
+
+
+def test_low_disk_advice_names_the_shows_log_option() -> None:
+    advice = disk_result(DISK_FAIL_BYTES - 1, Path("/var/log")).advice
+    assert "--log-file" in advice and "--log-dir" in advice
