@@ -15,39 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from installation.errors import InstallationError
 from installation.settings import ENV_KERNELS
-from installation.tools.common import (
-    class_vector,
-    parse_int_ranges,
-    parse_layer_range,
-    write_png,
-)
+from installation.tools.common import parse_int_ranges, parse_layer_range
+
+__all__ = ["build_parser", "main", "parse_int_ranges", "parse_layer_range"]
 
 log = logging.getLogger(__name__)
-
-
-def parse_pair(text: str) -> tuple[float, float]:
-    """'0.3,-0.2' -> (0.3, -0.2)."""
-    try:
-        x, y = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected two numbers 'x,y', got {text!r}") from None
-    return x, y
-
-
-def make_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
-    """[N, H, W, C] -> one [rows*H, cols*W, C] image; empty cells stay black."""
-    n, h, w, c = images.shape
-    cols = columns or int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
-    grid = np.zeros((rows * h, cols * w, c), dtype=images.dtype)
-    for i, img in enumerate(images):
-        r, q = divmod(i, cols)
-        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
-    return grid
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,46 +89,6 @@ def describe(G: Any, path: str) -> dict[str, Any]:
         "layers": layers,
     }
     return info
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    import torch  # here, not at the top: `osc-send` and `schema` start without torch
-
-    from installation.models import load_generator
-    from installation.models.latents import seed_z, to_uint8
-    from installation.models.stylegan3 import camera_transform
-
-    G = load_generator(args.model, device=args.device, precision=args.precision)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    c = class_vector(G, args.class_idx)
-    synthesis_kwargs: dict[str, Any] = {"noise_mode": args.noise}
-    if args.translate is not None or args.rotate is not None:
-        if not G.is_stylegan3:
-            raise InstallationError("--translate/--rotate need a StyleGAN3 model (it has a camera)")
-        transform = camera_transform(args.translate or (0.0, 0.0), args.rotate or 0.0)
-        synthesis_kwargs["transform"] = transform.to(args.device)
-    mix_rows = parse_layer_range(args.mix_layers, G.num_ws) if args.mix_seed is not None else []
-    images = []
-    started = time.perf_counter()
-    with torch.inference_mode():
-        for seed in args.seeds:
-            ws = G.mapping(seed_z(seed, G.z_dim).to(args.device), c, args.psi, args.cutoff)
-            if mix_rows:
-                ws_mix = G.mapping(
-                    seed_z(args.mix_seed, G.z_dim).to(args.device), c, args.psi, args.cutoff
-                )
-                ws[:, mix_rows] = ws_mix[:, mix_rows]
-            img = to_uint8(G.synthesis(ws, **synthesis_kwargs))[0]
-            images.append(img)
-            write_png(out_dir / f"seed{seed:04d}.png", img)
-            if args.w_out:
-                np.save(out_dir / f"seed{seed:04d}.npy", ws[0].cpu().numpy())
-    if args.grid:
-        write_png(out_dir / "grid.png", make_grid(np.stack(images), args.grid_columns))
-    elapsed = time.perf_counter() - started
-    print(f"wrote {len(images)} images to {out_dir} in {elapsed:.1f} s")
-    return 0
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -267,25 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("generate", help="render seeds to PNG")
-    p.add_argument("model")
-    p.add_argument("--seeds", type=parse_int_ranges, default=[0], help="e.g. 0,1,4-6")
-    p.add_argument("--psi", type=float, default=1.0, help="truncation psi (1 = none)")
-    p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws rows")
-    p.add_argument("--noise", choices=["const", "random", "none"], default="const")
-    p.add_argument("--class", dest="class_idx", type=int, default=None, help="class (cond. models)")
-    p.add_argument("--translate", type=parse_pair, default=None, help="SG3 camera 'x,y'")
-    p.add_argument("--rotate", type=float, default=None, help="SG3 camera rotation, degrees")
-    p.add_argument("--mix-seed", type=int, default=None, help="style-mixing source seed")
-    p.add_argument("--mix-layers", default="8-", help="ws rows from --mix-seed: '8-', '0-3', fine")
-    p.add_argument("--grid", action="store_true", help="also write grid.png")
-    p.add_argument("--grid-columns", type=int, default=None)
-    p.add_argument("--w-out", action="store_true", help="save ws [num_ws, w_dim] as seedNNNN.npy")
-    p.add_argument("--out", default="out", help="output directory")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", choices=["exact", "fast"], default="exact")
-    p.set_defaults(func=cmd_generate)
-
     p = sub.add_parser("convert", help="convert to our safe format (.safetensors)")
     p.add_argument("model")
     p.add_argument("out")
@@ -317,8 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
 
-    from installation.tools import directions, project, seeds  # light: torch comes when run
+    from installation.tools import directions, generate, project, render, seeds, storyboard
 
+    # light imports: torch comes when a command runs
+    generate.add_parser(sub)
+    render.add_parser(sub)
+    storyboard.add_parser(sub)
     seeds.add_parser(sub)
     directions.add_parser(sub)
     project.add_parser(sub)

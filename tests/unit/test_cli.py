@@ -61,7 +61,7 @@ def test_generate_matches_nvidia_uint8(pkl_dir: Path, tmp_path: Path) -> None:
         assert np.abs(png.astype(int) - expected.astype(int)).max() <= 1
         ws = np.load(out / f"seed{seed:04d}.npy")
         assert ws.shape == (8, 64) and np.allclose(ws, ref["ws"][0], atol=1e-4)
-    assert iio.imread(out / "grid.png").shape == (64, 64, 3)  # 3 images in a 2x2 grid
+    assert iio.imread(out / "grid.png").shape == (32, 96, 3)  # 3 images: one row, no empty cell
 
 
 def test_generate_camera_and_mixing(pkl_dir: Path, tmp_path: Path) -> None:
