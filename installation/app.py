@@ -129,10 +129,10 @@ def run(settings: AppSettings) -> int:
         presenter = open_presenter(settings)
         try:
             # the models load on the render thread: all torch work stays on that one thread;
-            # after a recovery they load again from the show file playing then, as it is then
-            # (the startup show if that file is broken now)
-            def build(build_settings: AppSettings) -> Built:
-                return build_renderer(build_settings, try_reload(build_settings.show_path, show)[0])
+            # after a recovery they load again for the show playing then (the last one a reload
+            # accepted), which is not read from its file again: that may be broken by now
+            def build(build_settings: AppSettings, playing: Show | None = None) -> Built:
+                return build_renderer(build_settings, playing or show)
 
             return play(settings, build, presenter, commands=commands, board=board)
         finally:
@@ -545,12 +545,17 @@ class RenderThreads:
             if choices.kernels != kernels.backend.current():
                 kernels.backend.select(choices.kernels)  # type: ignore[arg-type]
             # the show playing now (a /show/load or a reload may have changed it), not argv's
-            show_path = getattr(getattr(self.loop, "reloader", None), "path", None)
+            reloader = getattr(self.loop, "reloader", None)
+            show_path = getattr(reloader, "path", None)
             build_settings = dataclasses.replace(
                 self.settings, max_batch=choices.max_batch, precision=choices.precision,
                 show_path=show_path or self.settings.show_path,
             )  # type: ignore[arg-type]  # fmt: skip
-            built = self.source(build_settings)  # type: ignore[operator]
+            playing = getattr(reloader, "accepted", None)  # already checked: not read again
+            if playing is None:
+                built = self.source(build_settings)  # type: ignore[operator]
+            else:
+                built = self.source(build_settings, playing)  # type: ignore[operator]
         renderer, reloader, info = built
         if generation > 0:
             info = dataclasses.replace(info, precision=choices.precision,

@@ -105,13 +105,16 @@ class BatchRenderer(Protocol):
 
 
 class Reloading(Protocol):
-    """Hot reload as the loop uses it (app.Reloader)."""
+    """Hot reload as the loop uses it (installation/reloading.py Reloader): reload and load
+    start a build off this thread; poll swaps a finished one in (True when it did)."""
 
     def is_file_changed(self) -> bool: ...
 
     def reload(self, show_time_s: float) -> bool: ...
 
     def load(self, name: str, show_time_s: float) -> bool: ...
+
+    def poll(self, show_time_s: float) -> bool: ...
 
 
 # ShowRenderer attributes that commands set and a replacement render thread takes over
@@ -273,6 +276,8 @@ class RenderLoop:
         assert self.clock is not None, "step() before the first frame"
         now_wall_s = self.wall_clock()
         now_show_s = self.clock.show_time_s(now_wall_s)
+        if self.reloader is not None and self.reloader.poll(now_show_s):  # a reload was built
+            self.needs_still = self.clock.is_paused
         if self.clock.is_paused:
             if not self.needs_still:
                 return IDLE_WAIT_S
