@@ -37,6 +37,12 @@ LABEL_PAD_PX = 3
 CELL_GAP_PX = 2
 # Named ws row ranges, as in shows (show/load.py NAMED_LAYERS) and `generate --mix-layers`.
 NAMED_LAYER_RANGES = {"coarse": "0-3", "middle": "4-7", "fine": "8-"}
+# Truncation psi of every tool when --psi is not given: 1, no truncation. It is the show format's
+# default (a seed picked from a sheet looks the same in a show that sets no psi) and NVIDIA's
+# tools' (the same seed gives the same picture as elsewhere); `--psi 0.7` is the common pick
+# for tamer, more typical images.
+DEFAULT_PSI = 1.0
+PSI_HELP = "truncation psi (default 1 = none, as in shows and NVIDIA's tools; 0.7 is a common pick)"
 
 
 # argparse types for the tools' options (settings.py's one number checker).

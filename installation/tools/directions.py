@@ -79,7 +79,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SEED",
         help="preview around this seed's w (default: around w_avg)",
     )
-    p.add_argument("--psi", type=float, default=0.7, help="truncation of --preview-seed (0.7)")
+    p.add_argument(
+        "--psi", type=float, default=common.DEFAULT_PSI,
+        help="truncation of --preview-seed (default 1 = none, as in shows and the other tools)",
+    )  # fmt: skip
     p.add_argument("--class", dest="class_idx", type=int, default=None, help="of --preview-seed")
     p.add_argument(
         "--tile-px", type=common.positive_int, default=128, help="preview tile size (128)"

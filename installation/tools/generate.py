@@ -18,19 +18,13 @@ from installation.errors import InstallationError
 from installation.progress import Progress, plural
 from installation.tools import common
 
-# Truncation psi of every tool when --psi is not given: 1, no truncation. It is the show format's
-# default (a seed picked here looks the same in a show that sets no psi) and NVIDIA's tools'
-# (the same seed gives the same picture as elsewhere); ask for less with --psi 0.7.
-DEFAULT_PSI = 1.0
-PSI_HELP = "truncation psi (default 1 = none, as in shows and NVIDIA's tools; 0.7 is a common pick)"
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """The `generate` subcommand's arguments."""
     p = sub.add_parser("generate", help="render seeds to PNG files (and a grid)")
     p.add_argument("model", help=".pkl (NVIDIA torch or TF) or our .safetensors")
     p.add_argument("--seeds", type=common.parse_int_ranges, default=[0], help="e.g. 0,1,4-6")
-    p.add_argument("--psi", type=float, default=DEFAULT_PSI, help=PSI_HELP)
+    p.add_argument("--psi", type=float, default=common.DEFAULT_PSI, help=common.PSI_HELP)
     p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws rows")
     p.add_argument("--noise", choices=["const", "random", "none"], default="const")
     p.add_argument("--class", dest="class_idx", type=int, default=None, help="class (cond. models)")

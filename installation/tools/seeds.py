@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--count", type=common.positive_int, default=64, help="how many seeds (default 64)"
     )
-    p.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
+    p.add_argument("--psi", type=float, default=common.DEFAULT_PSI, help=common.PSI_HELP)
     p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws rows")
     p.add_argument("--class", dest="class_idx", type=int, default=None, help="class (cond. models)")
     p.add_argument("--noise", choices=["const", "random", "none"], default="const")
