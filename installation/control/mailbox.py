@@ -13,9 +13,12 @@ and sets the same thing, so a storm of messages leaves at most one waiting comma
 A merged command moves to the end of the queue: it applies after everything sent before it.
 
 Expensive commands (moves, show changes, glides, mixing: each renders a frame, maps a seed or
-reads files on the render thread) are handed out at most once per `expensive_interval_s`; one
-that waits meanwhile keeps merging with newer ones, so a burst of reloads becomes one reload and
-a storm of seeks cannot take the render thread from the picture.
+starts reading files) are handed out at most once per `expensive_interval_s` of each kind (a
+move, a glide, a mixing; a show change: SHOW_CHANGE_INTERVAL_S), and never sooner than
+COST_FACTOR times what the last one of that kind took the render thread (from handing it out to
+the thread's next look at the queue): on a slow machine a storm of seeks may take at most about
+a quarter of its time. One that waits meanwhile keeps merging with newer ones, so a burst of
+reloads becomes one or two, and when a storm stops what it left waiting goes within that time.
 
 At most `max_pending` commands wait (names such as /param/<name> are the sender's choice); a new
 command that merges with none beyond that is dropped, counted and logged once a minute.
@@ -54,7 +57,9 @@ from installation.walk.commands import (
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 256  # waiting commands; far more distinct parameters than any show steers
-EXPENSIVE_INTERVAL_S = 0.5  # at most two moves / show changes / glides a second
+EXPENSIVE_INTERVAL_S = 0.5  # at most two moves, two glides, two mixings a second
+SHOW_CHANGE_INTERVAL_S = 1.0  # at most one reload or show load a second (built off the thread)
+COST_FACTOR = 4.0  # the next of a kind waits at least this many times the last one's cost
 MAX_JUMP = 1000  # merged jumps add up to at most this many sections either way
 EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, ReloadShow, LoadShow, GlideTo, SetMixing)
 
@@ -117,16 +122,19 @@ class CommandQueue:
         self,
         max_pending: int = MAX_PENDING,
         expensive_interval_s: float = EXPENSIVE_INTERVAL_S,
+        show_change_interval_s: float = SHOW_CHANGE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_pending = max_pending
         self.expensive_interval_s = expensive_interval_s
+        self.show_change_interval_s = show_change_interval_s
         self.clock = clock
         self.counters = QueueCounters()
         self._ready = threading.Condition(threading.Lock())
         self._pending: OrderedDict[Hashable, Command] = OrderedDict()
         self._serial = 0  # keys for commands that never merge
-        self._next_expensive_s = -math.inf
+        self._next_due_s: dict[Hashable, float] = {}  # expensive kind (merge key) -> when
+        self._handed_out: tuple[Hashable, float] | None = None  # the last expensive one, when
         self._drop_log = RateLimitedLog(log, interval_s=60.0)
 
     def put(self, command: Command, block: bool = True, timeout: float | None = None) -> None:
@@ -163,6 +171,7 @@ class CommandQueue:
         """
         deadline_s = math.inf if timeout is None else time.monotonic() + max(timeout, 0.0)
         with self._ready:
+            self._charge()
             while True:
                 command, wait_s = self._take()
                 if command is not None:
@@ -184,16 +193,29 @@ class CommandQueue:
     def empty(self) -> bool:
         return not self._pending
 
+    def _charge(self) -> None:
+        """The taker is back: the expensive command handed out last cost it this long."""
+        if self._handed_out is None:
+            return
+        key, out_s = self._handed_out
+        self._handed_out = None
+        cost_due_s = out_s + COST_FACTOR * max(self.clock() - out_s, 0.0)
+        self._next_due_s[key] = max(self._next_due_s.get(key, -math.inf), cost_due_s)
+
     def _take(self) -> tuple[Command | None, float]:
         """(the first command that may go now, or None and how long until one may)."""
         now_s = self.clock()
         wait_s = math.inf
         for key, command in self._pending.items():
             if is_expensive(command):
-                if now_s < self._next_expensive_s:
-                    wait_s = self._next_expensive_s - now_s
+                due_s = self._next_due_s.get(key, -math.inf)
+                if now_s < due_s:
+                    wait_s = min(wait_s, due_s - now_s)
                     continue
-                self._next_expensive_s = now_s + self.expensive_interval_s
+                interval_s = (self.show_change_interval_s if key == ("show",)
+                              else self.expensive_interval_s)  # fmt: skip
+                self._next_due_s[key] = now_s + interval_s
+                self._handed_out = (key, now_s)
             del self._pending[key]  # the loop ends here: no further iteration
             self.counters.taken += 1
             return command, 0.0

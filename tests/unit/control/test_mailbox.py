@@ -88,7 +88,7 @@ def test_a_merged_command_moves_behind_what_was_sent_before_it() -> None:
     ],
 )
 def test_waiting_commands_merge_into_what_they_do_together(sent, expected) -> None:
-    commands = CommandQueue(expensive_interval_s=0.0)
+    commands = CommandQueue(expensive_interval_s=0.0, show_change_interval_s=0.0)
     for command in sent:
         commands.put(command)
     assert take_all(commands) == expected
@@ -116,20 +116,48 @@ def test_distinct_names_beyond_the_cap_are_dropped_and_counted(caplog) -> None:
 
 def test_expensive_commands_go_at_most_once_per_interval_while_cheap_ones_pass() -> None:
     clock = FakeClock()
-    commands = CommandQueue(expensive_interval_s=0.5, clock=clock)
+    commands = CommandQueue(expensive_interval_s=0.5, show_change_interval_s=0.5, clock=clock)
     commands.put(ReloadShow())
-    assert take_all(commands) == [ReloadShow()]  # the first goes at once
+    commands.put(JumpSection(1))
+    assert take_all(commands) == [ReloadShow(), JumpSection(1)]  # the first of each: at once
     for _ in range(100):  # a burst of reloads and moves meanwhile
         commands.put(ReloadShow())
         commands.put(JumpSection(1))
     commands.put(SetLive("psi", 0.3))
     assert take_all(commands) == [SetLive("psi", 0.3)]  # the expensive ones wait, merged
     assert commands.qsize() == 2
+    clock.now_s += 0.49
+    assert take_all(commands) == []
+    clock.now_s += 0.01
+    # one reload for the whole burst, and no jump lost
+    assert take_all(commands) == [ReloadShow(), JumpSection(100)]
+    commands.put(Seek(3.0))
+    assert take_all(commands) == []  # a move went 0 s ago
     clock.now_s += 0.5
-    assert take_all(commands) == [ReloadShow()]  # one reload for the whole burst
-    clock.now_s += 0.5
-    assert take_all(commands) == [JumpSection(100)]  # no jump is lost
+    assert take_all(commands) == [Seek(3.0)]
     assert commands.empty()
+
+
+def test_a_costly_kind_waits_four_times_what_it_cost_and_show_changes_a_second() -> None:
+    clock = FakeClock()
+    commands = CommandQueue(clock=clock)  # the defaults: 0.5 s, a show change 1 s
+    commands.put(Seek(1.0))
+    assert commands.get_nowait() == Seek(1.0)
+    clock.now_s += 0.3  # applying it took the render thread 0.3 s (a slow machine)
+    commands.put(Seek(2.0))
+    commands.put(SetLive("psi", 1.0))
+    assert take_all(commands) == [SetLive("psi", 1.0)]
+    clock.now_s += 0.9 - 1e-6  # the next move: 4 x 0.3 s after the last one went
+    assert take_all(commands) == []
+    clock.now_s += 1e-6
+    assert take_all(commands) == [Seek(2.0)]
+    commands.put(ReloadShow())
+    assert take_all(commands) == [ReloadShow()]
+    commands.put(ReloadShow())
+    clock.now_s += 1.0 - 1e-6
+    assert take_all(commands) == []
+    clock.now_s += 1e-6
+    assert take_all(commands) == [ReloadShow()]
 
 
 def test_get_waits_for_a_throttled_command_to_come_due() -> None:
