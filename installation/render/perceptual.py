@@ -1,15 +1,23 @@
 """Perceptual re-timing of a walk (`walk.perceptual: true`): the image changes at a steady rate.
 
 Once, when the show loads, each segment of the walk is rendered small at evenly spaced path phases
-(no easing); the mean absolute change between consecutive images gives a cumulative change table
-per segment (monotone, 0 -> 1). The timeline maps the eased segment phase through the inverse of
-that table (`installation/walk/timeline.py`). Tables are cached in memory and, optionally, on disk.
+(no easing), about SAMPLES_PER_S per second of the segment; the mean absolute change between
+consecutive images gives a cumulative change table per segment (monotone, 0 -> 1). The timeline
+maps the eased segment phase through the (smooth) inverse of that table
+(`installation/walk/timeline.py`).
+
+psi automation is part of what is measured: each sample is truncated by the psi the section has
+at the moment the retimed walk passes it (at low psi the same path step changes the picture less,
+so the walk hurries there). Where it passes depends on the tables, so they are measured twice:
+once with psi at the plain timing, then at the timing those tables give. Tables are cached in
+memory and, optionally, on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,11 +27,20 @@ import torch
 import torch.nn.functional as F
 
 from installation.show.schema import ModelEntry, Section
-from installation.walk.timeline import segment_count, segment_latent
+from installation.walk.easing import ease
+from installation.walk.timeline import (
+    evaluate,
+    segment_count,
+    segment_latent,
+    segment_timing,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH = 16
+SAMPLES_PER_S = 4  # table samples per second of the longest segment ...
+SAMPLES_MIN, SAMPLES_MAX = 16, 64  # ... within these bounds
+CACHE_VERSION = 2  # 2: psi automation measured, samples per second, smooth inverse
 UNIFORM_MIX = 1e-3  # share of a uniform table mixed in, so tables are strictly increasing
 
 _memory: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
@@ -41,8 +58,9 @@ def clear_memory_cache() -> None:
 
 
 def _walk_signature(section: Section) -> bytes:
-    """The parts of the walk that shape the path (repr of the frozen walk dataclass)."""
-    return repr(section.walk).encode()
+    """What shapes the measured frames: the walk and the psi/cutoff automation (reprs)."""
+    automation = section.automation
+    return repr((CACHE_VERSION, section.walk, automation.psi, automation.cutoff)).encode()
 
 
 def _disk_key(
@@ -98,11 +116,16 @@ def _device(G: Any) -> torch.device:
     return params[0].device if params else torch.device("cpu")
 
 
-def _to_ws(G: Any, latents: torch.Tensor, space: str, entry: ModelEntry | None) -> torch.Tensor:
-    """[N, num_ws, w_dim] ws from [N, num_ws, w_dim] (space w) or [N, z_dim] (space z)."""
+def _to_ws(
+    G: Any, latents: torch.Tensor, space: str, entry: ModelEntry | None, truncate: bool = True
+) -> torch.Tensor:
+    """[N, num_ws, w_dim] ws from [N, num_ws, w_dim] (space w) or [N, z_dim] (space z).
+
+    z is mapped with the entry's psi, or with none when `truncate` is false.
+    """
     if space == "w":
         return latents
-    psi = entry.psi if entry is not None else 1.0
+    psi = entry.psi if entry is not None and truncate else 1.0
     if getattr(G.mapping, "w_avg", None) is None:
         psi = 1.0
     c = None
@@ -116,20 +139,45 @@ def _to_ws(G: Any, latents: torch.Tensor, space: str, entry: ModelEntry | None) 
 
 
 def render_small(
-    G: Any, latents: np.ndarray, space: str, size_px: int, entry: ModelEntry | None = None
+    G: Any,
+    latents: np.ndarray,
+    space: str,
+    size_px: int,
+    entry: ModelEntry | None = None,
+    truncation: tuple[np.ndarray, int | None] | None = None,
 ) -> torch.Tensor:
-    """Images of latents [N, ...] downsampled to [N, C, size_px, size_px] float32 (cpu)."""
+    """Images of latents [N, ...] downsampled to [N, C, size_px, size_px] float32 (cpu).
+
+    `truncation`: (psi [N], cutoff) applied as psi automation does (rows [:cutoff] pulled
+    towards w_avg): to w as it is, or to z mapped without truncation; None: z mapped with the
+    entry's psi, w as it is.
+    """
     device = _device(G)
     out = []
     with torch.inference_mode():
         for start in range(0, len(latents), BATCH):
             batch = torch.from_numpy(np.asarray(latents[start : start + BATCH], np.float32))
-            ws = _to_ws(G, batch.to(device), space, entry)
+            ws = _to_ws(G, batch.to(device), space, entry, truncate=truncation is None)
+            if truncation is not None:
+                psi, cutoff = truncation
+                ws = _truncate(G, ws, psi[start : start + BATCH], cutoff)
             img = G.synthesis(ws, noise_mode="const").float()  # [B, C, H, W]
             if img.shape[-1] != size_px or img.shape[-2] != size_px:
                 img = F.interpolate(img, size=(size_px, size_px), mode="area")
             out.append(img.cpu())
     return torch.cat(out)
+
+
+def _truncate(G: Any, ws: torch.Tensor, psi: np.ndarray, cutoff: int | None) -> torch.Tensor:
+    """ws [N, num_ws, w_dim] with rows [:cutoff] at w_avg + psi * (ws - w_avg), psi [N]."""
+    w_avg = getattr(G.mapping, "w_avg", None)
+    if w_avg is None:
+        return ws
+    scale = torch.from_numpy(np.asarray(psi, np.float32)).to(ws.device)[:, None, None]
+    rows = slice(0, cutoff)
+    ws = ws.clone()
+    ws[:, rows] = w_avg + scale * (ws[:, rows] - w_avg)
+    return ws
 
 
 def change_table(images: torch.Tensor) -> np.ndarray:
@@ -145,11 +193,54 @@ def change_table(images: torch.Tensor) -> np.ndarray:
     return table
 
 
+def sample_count(section: Section, n_keyframes: int) -> int:
+    """Table samples per segment: SAMPLES_PER_S per second of the longest segment, bounded."""
+    longest_s = max((d for _, d, _ in segment_timing(section, n_keyframes)), default=0.0)
+    return int(np.clip(math.ceil(SAMPLES_PER_S * longest_s), SAMPLES_MIN, SAMPLES_MAX))
+
+
+def _passing_times(
+    section: Section, n_keyframes: int, tables: tuple[np.ndarray, ...] | None, samples: int
+) -> np.ndarray:
+    """Walk seconds [n_segments, samples + 1] at which the walk passes each table sample.
+
+    With `tables` the retimed walk reaches path phase q when its eased phase equals the
+    table's value at q; without, when the eased phase equals q.
+    """
+    grid = np.linspace(0.0, 1.0, samples + 1)
+    dense = np.linspace(0.0, 1.0, 1025)
+    times = []
+    for index, (start_s, duration_s, easing) in enumerate(segment_timing(section, n_keyframes)):
+        eased = grid if tables is None else np.asarray(tables[index], np.float64)
+        curve = np.asarray(ease(easing, dense), np.float64)  # eased phase of each plain phase
+        phase = np.interp(eased, curve, dense)  # the plain (time) phase of each eased phase
+        times.append(start_s + phase * duration_s)
+    return np.stack(times)
+
+
+def _measure(
+    section: Section,
+    points: np.ndarray,
+    space: str,
+    G: Any,
+    size_px: int,
+    entry: ModelEntry | None,
+    truncation: tuple[np.ndarray, int | None] | None,
+    n_segments: int,
+    samples: int,
+) -> tuple[np.ndarray, ...]:
+    """One change table per segment from the rendered points (truncated as given)."""
+    images = render_small(G, points, space, size_px, entry, truncation)
+    return tuple(
+        change_table(images[i * (samples + 1) : (i + 1) * (samples + 1)]) for i in range(n_segments)
+    )
+
+
 def segment_retime_tables(
     section: Section,
     latents: Any,
     G: Any,
-    samples: int = 16,
+    samples: int | None = None,
     size_px: int = 64,
     entry: ModelEntry | None = None,
     cache_dir: Path | None = None,
@@ -160,7 +251,7 @@ def segment_retime_tables(
         section: the section whose walk is measured.
         latents: its resolved latents (SectionLatents; only `keyframes` and `space` are read).
         G: the section's generator.
-        samples: steps per segment (samples + 1 renders per segment).
+        samples: steps per segment (samples + 1 renders per segment); None: sample_count().
         size_px: side of the downsampled images compared.
         entry: the model entry (psi/cutoff/class for z walks; model path for the disk key).
         cache_dir: directory of the on-disk cache, or None for memory only.
@@ -169,6 +260,8 @@ def segment_retime_tables(
     """
     keyframes = np.asarray(latents.keyframes, dtype=np.float32)
     space = getattr(latents, "space", section.walk.space)
+    if samples is None:
+        samples = sample_count(section, len(keyframes))
     key = (
         id(G),
         section.name,
@@ -193,10 +286,22 @@ def segment_retime_tables(
     points = np.concatenate(
         [segment_latent(section, keyframes, i, grid) for i in range(n_segments)]
     )  # [n_segments * (samples + 1), ...]
-    images = render_small(G, points, space, size_px, entry)
-    tables = tuple(
-        change_table(images[i * (samples + 1) : (i + 1) * (samples + 1)]) for i in range(n_segments)
+    measure = lambda truncation: _measure(  # noqa: E731
+        section, points, space, G, size_px, entry, truncation, n_segments, samples
     )
+    psi_signal = section.automation.psi
+    if psi_signal is None:
+        tables = measure(None)
+    else:
+        cutoff_signal = section.automation.cutoff
+        cutoff = entry.cutoff if entry is not None else None
+        tables = None
+        for _ in range(2):  # psi where the plain walk passes, then where the retimed one does
+            times = _passing_times(section, len(keyframes), tables, samples).reshape(-1)
+            psi = np.array([evaluate(psi_signal, float(t)) for t in times])
+            if cutoff_signal is not None:  # a changing cutoff: the one at the segment's middle
+                cutoff = max(int(round(evaluate(cutoff_signal, float(np.median(times))))), 0)
+            tables = measure((psi, cutoff))
     _memory[key] = tables
     if cache_file is not None:
         _write_cache(cache_file, tables)

@@ -147,6 +147,9 @@ def layer_rows(layers: Layers, num_ws: int) -> slice:
 def retime_phase(table: np.ndarray | None, phase: float) -> float:
     """The path phase q at which a segment's cumulative image change `table` reaches `phase`.
 
+    The inverse is a monotone cubic (Fritsch-Carlson) through the table's points, so the path
+    speed changes smoothly from one sample interval to the next (a linear inverse made it jump).
+
     Args:
         table: [S + 1] cumulative change from 0 to 1 at path phases linspace(0, 1, S + 1), or
             None (no retiming).
@@ -158,7 +161,55 @@ def retime_phase(table: np.ndarray | None, phase: float) -> float:
         return phase
     table = np.asarray(table, dtype=np.float64)
     grid = np.linspace(0.0, 1.0, len(table))
-    return float(np.interp(phase, table, grid))
+    if len(table) < 3 or np.any(np.diff(table) <= 0):
+        return float(np.interp(phase, table, grid))
+    return float(monotone_cubic(table, grid, min(max(phase, 0.0), 1.0)))
+
+
+def monotone_cubic(x: np.ndarray, y: np.ndarray, at: float) -> float:
+    """The monotone cubic Hermite interpolant (Fritsch-Carlson) of points (x, y) at `at`.
+
+    x strictly increasing, y non-decreasing; the result never overshoots between points.
+    """
+    secants = np.diff(y) / np.diff(x)  # [S]
+    slopes = np.empty_like(y)  # [S + 1]
+    slopes[0], slopes[-1] = secants[0], secants[-1]
+    slopes[1:-1] = np.where(
+        secants[:-1] * secants[1:] > 0,
+        2.0 / (1.0 / np.maximum(secants[:-1], 1e-300) + 1.0 / np.maximum(secants[1:], 1e-300)),
+        0.0,
+    )  # harmonic mean of the neighbouring secants: keeps every piece monotone
+    k = int(np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 2))
+    h = x[k + 1] - x[k]
+    u = (at - x[k]) / h
+    h00, h10 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u
+    h01, h11 = -2 * u**3 + 3 * u**2, u**3 - u**2
+    return float(h00 * y[k] + h10 * h * slopes[k] + h01 * y[k + 1] + h11 * h * slopes[k + 1])
+
+
+def segment_timing(section: Section, n_keyframes: int) -> list[tuple[float, float, str]]:
+    """(start, duration, easing) in walk seconds of the moving part of each walk segment.
+
+    The first pass of the walk; holds come before their segment's start. A noise loop is one
+    segment with linear timing.
+    """
+    walk = section.walk
+    n_segments = segment_count(section, n_keyframes)
+    if walk.path == "noise_loop":
+        return [(0.0, walk.period_s(), "linear")]
+    if walk.path == "random_walk":
+        spk = walk.seconds_per_keyframe
+        return [(i * spk, spk, walk.easing) for i in range(n_segments)]
+    timing = []
+    start_s = 0.0
+    for index in range(n_segments):
+        key = walk.keyframes[index] if index < len(walk.keyframes) else None
+        start_s += key.hold_s if key else 0.0
+        duration = key.duration_s if key and key.duration_s is not None else None
+        duration_s = walk.seconds_per_keyframe if duration is None else duration
+        timing.append((start_s, duration_s, (key.easing if key else None) or walk.easing))
+        start_s += duration_s
+    return timing
 
 
 def segment_count(section: Section, n_keyframes: int) -> int:
@@ -293,6 +344,91 @@ def _slot_keyframe(slot: int, count: int, n_segments: int) -> tuple[int, bool]:
     return count - 1, False
 
 
+LEAD_IN_STEP_S = 0.05  # the finite step that measures an open walk's starting velocity
+
+
+def lead_in_latent(
+    section: Section,
+    keyframes: np.ndarray,
+    walk_t_s: float,
+    retime: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """walk_latent, continued before section time 0 without a jump (a crossfade's lead-in).
+
+    A periodic walk (closed, or a noise loop) runs backwards along its own path; an open walk
+    goes back along its starting velocity (still when it starts with a hold or an ease-in).
+    """
+    walk = section.walk
+    if walk_t_s >= 0 or walk.closed or walk.path == "noise_loop":
+        return walk_latent(section, keyframes, walk_t_s, retime)
+    start = walk_latent(section, keyframes, 0.0, retime)
+    ahead = walk_latent(section, keyframes, LEAD_IN_STEP_S, retime)
+    return start + (walk_t_s / LEAD_IN_STEP_S) * (ahead - start)
+
+
+def crossfade_weight(progress: float) -> float:
+    """The partner's weight at `progress` in [0, 1] through a transition window: smoothstep.
+
+    Its slope is 0 at both ends, so the blend adds no sudden motion where the window opens or
+    closes; a linear weight made the step between frames double at the start of a crossfade.
+    """
+    x = min(max(progress, 0.0), 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _blends_in_latent_space(frame: FrameParams, partner: FrameParams, same_model: bool) -> bool:
+    """Whether a crossfade can blend the two frames' latents (else it blends their images).
+
+    Same model, same latent space and shape, and (for z) the same edits after mapping and
+    the same cutoff, which a latent blend cannot interpolate.
+    """
+    if not same_model or frame.space != partner.space:
+        return False
+    if frame.latent.shape != partner.latent.shape:
+        return False
+    if frame.space == "z":
+        if frame.cutoff != partner.cutoff:
+            return False
+        a, b = frame.ws_edits, partner.ws_edits
+        if (a is None) != (b is None) or (a is not None and not _same_edits(a, b)):
+            return False
+    return True
+
+
+def _blend_frames(
+    frame: FrameParams, partner: FrameParams, weight: float, entry_psi: float
+) -> FrameParams:
+    """`frame` moved towards `partner` by `weight`: latent, psi, noise and camera blended.
+
+    A psi of None stands for the model entry's `entry_psi` (the renderer maps z walks with it;
+    w walks carry their psi in the latent already).
+    """
+
+    def mix(a: float, b: float) -> float:
+        return float(a + weight * (b - a))
+
+    psi = frame.psi
+    if frame.psi is not None or partner.psi is not None:
+        a, b = (entry_psi if x is None else x for x in (frame.psi, partner.psi))
+        psi = mix(a, b)
+    noise = frame.noise_strength
+    if frame.noise_strength is not None or partner.noise_strength is not None:
+        a, b = (1.0 if x is None else x for x in (frame.noise_strength, partner.noise_strength))
+        noise = mix(a, b)
+    translate = (
+        mix(frame.translate_xy[0], partner.translate_xy[0]),
+        mix(frame.translate_xy[1], partner.translate_xy[1]),
+    )
+    return _replace(
+        frame,
+        latent=lerp(frame.latent, partner.latent, weight).astype(np.float32),
+        psi=psi,
+        noise_strength=noise,
+        translate_xy=translate,
+        rotate_deg=mix(frame.rotate_deg, partner.rotate_deg),
+    )
+
+
 class Timeline:
     """Frame parameters at any show time; the playlist of sections loops forever."""
 
@@ -317,7 +453,13 @@ class Timeline:
         return float(sum(self.lengths_s[:index]))
 
     def at(self, t_s: float, live: LiveInput | None = None) -> FrameParams:
-        """Frame parameters at show time t_s, with live values overriding the schedule."""
+        """Frame parameters at show time t_s, with live values overriding the schedule.
+
+        A transition window at the end of a section blends towards the next section, which is
+        already moving: its partner frame is the next section at (negative) time
+        local - length, so the next section arrives at its own time 0 still in motion. The
+        blend weight eases in and out (`crossfade_weight`), so the speed changes smoothly.
+        """
         index, phase = segment_at(self.lengths_s, t_s, loop=True)
         local_s = phase * self.lengths_s[index]  # show seconds into the section
         frame = self._section_frame(index, local_s, live)
@@ -326,22 +468,18 @@ class Timeline:
         window_s = min(transition.duration_s, self.lengths_s[index])
         if transition.kind == "cut" or window_s <= 0:
             return frame
-        weight = (local_s - (self.lengths_s[index] - window_s)) / window_s
-        if weight < 0:
+        lead_s = local_s - self.lengths_s[index]  # in [-window, 0): before the next one starts
+        progress = (lead_s + window_s) / window_s
+        if progress < 0:
             return frame
-        weight = min(weight, 1.0)
+        weight = crossfade_weight(progress)
         next_index = (index + 1) % len(self.show.sections)
-        partner = self._section_frame(next_index, 0.0, live)  # the next section's first frame
-        next_section = self.show.sections[next_index]
-        is_same_latent_space = (
-            next_section.model == section.model
-            and frame.space == partner.space
-            and frame.latent.shape == partner.latent.shape
-        )
-        if transition.kind == "crossfade" and is_same_latent_space:
-            latent = lerp(frame.latent, partner.latent, weight)
-            return _replace(frame, latent=latent.astype(np.float32))
-        return _replace(frame, crossfade=(partner, float(weight)))
+        partner = self._section_frame(next_index, lead_s, live)
+        if transition.kind == "crossfade" and _blends_in_latent_space(
+            frame, partner, self.show.sections[next_index].model == section.model
+        ):
+            return _blend_frames(frame, partner, weight, self.show.model(section.model).psi)
+        return _replace(frame, crossfade=(partner, weight))
 
     def _section_frame(self, index: int, local_s: float, live: LiveInput | None) -> FrameParams:
         """Frame of section `index` at `local_s` show seconds after its start, no transition."""
@@ -362,7 +500,7 @@ class Timeline:
         cutoff_value = values.get("cutoff")
         cutoff = entry.cutoff if cutoff_value is None else max(int(round(cutoff_value)), 0)
         retime = getattr(latents, "retime", None)
-        latent = walk_latent(section, latents.keyframes, section_t_s, retime)
+        latent = lead_in_latent(section, latents.keyframes, section_t_s, retime)
         edits = None
         if section.walk.space == "w":
             latent = self._edit_ws(section, latents, latent, section_t_s, psi, cutoff, live)
