@@ -13,12 +13,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from installation.control.addresses import ADDRESSES, LOG_INTERVAL_S  # noqa: E402
+from installation.control.addresses import (  # noqa: E402
+    ADDRESSES,
+    LOG_INTERVAL_S,
+    MAX_NUMBER_CHARS,
+    Address,
+    parse,
+)
+from installation.control.mailbox import (  # noqa: E402
+    COST_FACTOR,
+    EXPENSIVE_INTERVAL_S,
+    MAX_PENDING,
+    SHOW_CHANGE_INTERVAL_S,
+    is_expensive,
+)
 from installation.control.osc import (  # noqa: E402
+    EXPENSIVE_PER_S,
     LOCAL_NETWORKS,
     LOOPBACK_NETWORKS,
     MAX_BUNDLE_DEPTH,
-    SENDER_MEMORY_S,
+    MAX_DATAGRAMS_PER_S,
+    MAX_LOGGED_HOSTS,
+    MAX_REPLY_TARGETS,
+    REFUSALS_PER_S,
+    REPLY_BYTES_PER_S,
+    SENDER_QUIET_S,
+    STATUS_REPLIES_PER_S,
 )
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "osc.md"
@@ -28,6 +48,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def is_expensive_address(entry: Address) -> bool:
+    """True when the address's example makes an expensive command (mailbox.py)."""
+    address, *words = entry.example.split()
+    return any(is_expensive(command) for command in parse(address, words))
+
+
 def address_table() -> str:
     """The one table: address, arguments, what it does, example."""
     rows = [
@@ -35,9 +61,10 @@ def address_table() -> str:
         "|---|---|---|---|",
     ]
     for entry in ADDRESSES:
+        budget = " **(expensive)**" if is_expensive_address(entry) else ""
         rows.append(
             f"| `{entry.pattern}` | {_cell(entry.describe_args())} | "
-            f"{_cell(entry.description)} | `{entry.example}` |"
+            f"{_cell(entry.description)}{budget} | `{entry.example}` |"
         )
     return "\n".join(rows)
 
@@ -65,13 +92,17 @@ the show's `live` settings say, then the schedule takes over again.
 Arguments in `[brackets]` are optional; `= x` is the value when left out. `1|0` is a button
 state, `0|1` a switch, `int|str` an index or a name. `<name>` in an address is part of the
 address: `/direction/smile 3` sets the intensity of the direction `smile`; `/param/<name>` takes
-letters, digits, `_`, `-` and `/` (so `/param/direction/smile` works too).
+letters, digits, `_`, `-` and `/` (so `/param/direction/smile` works too). **(expensive)**
+addresses render a frame, map a seed or read files: they have a budget of their own (see
+"Rate limits").
 
 ## Types and ranges
 
 - **Numbers** may be sent as int, float, bool (true/false = 1/0) or as numeric strings
   (`"0.5"`, `" 2 "`, `"1e-1"`), because TouchDesigner sends strings. NaN, infinities and other
-  strings are rejected.
+  strings are rejected, and so are numeric strings longer than {MAX_NUMBER_CHARS} characters and
+  numbers beyond a float's range (`"1e999"`): an overflow is logged as one ERROR line per sender
+  host (not port) per {interval} s.
 - **Out of range** values are clamped into the range shown above and logged as a WARNING, once
   per address and argument per {interval} s (then a count of the suppressed ones).
 - **int** arguments round floats, so a TouchOSC fader (which sends floats) can drive `/cutoff`.
@@ -79,8 +110,17 @@ letters, digits, `_`, `-` and `/` (so `/param/direction/smile` works too).
   one number: the button state. 0, which a TouchOSC button sends on release, does nothing, so a
   press acts once. For a toggle control use `/show/paused` or `/show/blackout`.
 - **Rejected** messages (unknown address, wrong number or type of arguments, a show name with a
-  path in it) change nothing; each is logged as one ERROR line per address and reason per
-  {interval} s plus a count of the suppressed ones (all unknown addresses share one line).
+  path in it) change nothing; each is answered `/status/refused <address> <reason>` and logged
+  as one ERROR line per address and reason per {interval} s plus a count of the suppressed ones
+  (all unknown addresses share one line).
+- **Refused by the show.** A message the section playing now does not take (a live value its
+  `live` block does not list, a direction it does not have, a section or sensor the show does
+  not have) changes nothing and is answered `/status/refused <address> <reason>`, e.g.
+  `/status/refused /cutoff "section 'orbit' does not steer cutoff (steerable now: psi 0.2..1.2,
+  rotate_deg -45..45, translate_x -0.5..0.5, speed 0.05..10)"`. `/status` lists what the
+  section steers now as `/status/steerable`. (The section may change before the render thread
+  applies a message; it checks again then and logs what it drops.) Every section of
+  `shows/demo.yaml` takes `/show/next`, `/psi 0.4` and `/status`.
 - **Show names** for `/show/load` are letters, digits, `_`, `-` and `.`, without `..` and not
   starting with `.`: a show of the shows folder, never a path.
 - **Patterns and bundles.** Incoming address patterns (`*`, `?`, `[…]`, `{{…}}`) are not
@@ -101,36 +141,66 @@ The server accepts datagrams only from senders in its allow-list; others are dro
 
 The default is `loopback` and `local`.
 
-## Rate limit
+## Rate limits
 
-Each sender address has a token bucket: `rate_limit_per_s` messages a second (default 200),
-with bursts of twice that. Messages over the limit are dropped, counted (`rate_limited`) and
-logged as a WARNING once per sender per {interval} s. A bundle costs one token per message.
+- **Messages.** Each sender address has a token bucket: `rate_limit_per_s` messages a second
+  (default 200), with bursts of twice that. Messages over the limit are dropped, counted
+  (`rate_limited`) and logged as a WARNING once per sender per {interval} s. A bundle costs one
+  token per message.
+- **Expensive commands** (marked above) also take a token of the sender's expensive budget:
+  {EXPENSIVE_PER_S:g} a second, bursts of twice that. Over it a message is still accepted, but
+  its command waits at the server, merged with the sender's newer ones (the newest seek wins,
+  jumps add up, a load wins over a reload; counted `deferred`), and goes when the budget refills.
+- **No backlog.** Commands wait for the render thread in a queue that merges them: a newer
+  value of a parameter replaces a waiting one (the latest ψ, speed, camera, direction, sensor
+  reading ... wins), `/show/next` pressed three times goes three sections on, two toggles
+  cancel. At most {MAX_PENDING} commands wait. Each kind of expensive command (a move, a show
+  change, a glide, a mixing) is applied at most every {EXPENSIVE_INTERVAL_S:g} s (a reload or
+  show load every {SHOW_CHANGE_INTERVAL_S:g} s), and no sooner than {COST_FACTOR:g} times what the
+  last one of its kind took the render thread; meanwhile newer ones merge into it, so a burst of
+  reloads becomes one or two, a storm cannot freeze the picture, and when it stops what it left
+  waiting is applied within that interval.
+- **Reading.** The server reads at most {MAX_DATAGRAMS_PER_S:g} datagrams a second; a storm
+  beyond that waits in the socket buffer (the system drops what overflows) instead of taking
+  the CPU from rendering.
 
 ## Feedback and heartbeat
 
 - **`/status`** is answered, to the sender's address and port and from the server's port, with
   one message per state value, `/status/<key> <value>`, then `/status/end`. The keys are the
   app's (e.g. `section`, `section_index`, `show_time_s`, `paused`, `speed`, `fps`, `model`,
-  `psi` and the live values). Booleans come as 0/1 ints, numbers as int or float, text as
-  strings.
+  `steerable`: the live parameters the section takes now with their ranges, and the live
+  values). Booleans come as 0/1 ints, numbers as int or float, text as strings.
 - **Every accepted message** gets the same reply, so a tablet's faders follow the show. A
-  datagram (or bundle) with several accepted messages gets one reply. Rejected messages get
-  none. The values are the state when the reply was sent: a command is applied at the next
-  frame, so it can show the value before the change.
+  datagram (or bundle) with several accepted messages gets one reply. Rejected and refused
+  messages get `/status/refused <address> <reason>` instead. The values are the state when the
+  reply was sent: a command is applied at the next frame, so it can show the value before the
+  change.
 - **Heartbeat.** Every `heartbeat_s` seconds (default 2; 0 turns it off) the server sends
-  `/heartbeat <show_time_s>` followed by the status messages to every sender of an accepted
-  message within the last {SENDER_MEMORY_S:g} s and to the configured feedback target.
+  `/heartbeat <show_time_s>` followed by the status messages to the configured feedback target
+  and to the {MAX_REPLY_TARGETS} most recent senders of an accepted message, until a sender has
+  been quiet (no accepted message) for {SENDER_QUIET_S:g} s. A tablet that shows the state all
+  the time should be the feedback target, or send `/status` every few seconds.
+- **No amplification.** Status replies go at most {STATUS_REPLIES_PER_S:g} times a second to a
+  sender host and refusals {REFUSALS_PER_S:g} times (bursts of twice that), and every reply and
+  heartbeat together comes out of one budget of {REPLY_BYTES_PER_S:g} bytes a second; what is
+  over it is not sent (counted `replies_dropped`). So a storm of small requests from spoofed or
+  port-hopping senders cannot turn the show into a source of bigger traffic
+  (`benchmarks/osc_storm.py` measures the reply/request bytes: bar 2).
 - **Feedback target.** TouchOSC and others often listen on another port than the one they send
   from: configure a feedback target (host, port); it gets every status reply and heartbeat too.
-- A reply that cannot be sent is counted (`send_errors`) and logged once per target per
-  {interval} s; it never stops the server.
+- A reply that cannot be sent is counted (`send_errors`) and logged once per target host per
+  {interval} s; it never stops the server. Log lines about a sender are keyed by its host, never
+  its port, and only the first {MAX_LOGGED_HOSTS} hosts get lines of their own (then one line
+  for all others), so a sender hopping ports or addresses cannot flood the log.
 
 ## Counters
 
 The server counts, per datagram or message: `datagrams` (raw datagrams), `received`, `accepted`,
-`rejected` (bad address or arguments), `denied` (allow-list), `rate_limited`, `malformed` (not
-OSC, or OSC the server cannot read), plus `replies_sent`, `send_errors` and `internal_errors`.
+`rejected` (bad address or arguments, or refused by the show: `refused`), `denied`
+(allow-list), `rate_limited`, `malformed` (not OSC, or OSC the server cannot read), `deferred`
+(expensive commands held at their sender), plus `replies_sent`, `replies_dropped`,
+`send_errors`, `internal_errors`, `request_bytes`, `reply_bytes` and `paced_s`.
 `received` counts messages, except that a datagram dropped before it is read (denied,
 rate-limited, malformed) counts as one, so always
 `received == accepted + rejected + denied + rate_limited + malformed`.
@@ -141,9 +211,10 @@ rate-limited, malformed) counts as one, so always
 
 sends one message. Each argument is sent as an int if it reads as one, else a float, else
 `true`/`false` as a boolean, else as a string. With `--wait-reply S` it prints the replies that
-arrive within S seconds, one per line. It exits 0, or 2 with a one-line reason (also when
-`--wait-reply` saw no reply: the show is not running there, or rejected the message; see its
-log). Examples:
+arrive within S seconds, one per line, up to the end of the answer (`/status/end`, or
+`/status/refused` with the reason). It exits 0; 1 when the message was refused; or 2 with a
+one-line reason (also when `--wait-reply` saw no reply: the show is not running there, or its
+reply budget is spent by a storm; see its log). Examples:
 
     latent-walk osc-send /status --wait-reply 1
     latent-walk osc-send /show/speed 0.5

@@ -66,6 +66,8 @@ EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, ReloadShow, LoadShow, Glid
 
 def is_expensive(command: Command) -> bool:
     """True for the commands that render, map or read files on the render thread."""
+    if isinstance(command, SetMixing) and command.seed is None:
+        return False  # mixing off: back to the show's own, nothing to map
     return isinstance(command, EXPENSIVE_COMMANDS)
 
 
