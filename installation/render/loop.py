@@ -27,6 +27,7 @@ import numpy as np
 from installation.logs import RateLimitedLog
 from installation.render.frame import Frame
 from installation.render.latents import as_ws
+from installation.show.arrays import NUMBERS, npz_infos, read_npy, read_npz
 from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, NOISE_MODES
 from installation.walk.clock import ClockState
 from installation.walk.commands import (
@@ -546,15 +547,16 @@ class RenderLoop:
                     None)  # fmt: skip
         if path is None or "/" in name or name.startswith("."):
             raise ValueError(f"no {name}.npy or {name}.npz in {folder}")
+        # sizes checked from the headers before anything is read (ArrayFileError: a ValueError)
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as npz:
-                key = next((k for k in ("ws", "w") if k in npz.files), None)
-                if key is None:
-                    found = ", ".join(npz.files)
-                    raise ValueError(f"{path}: no 'ws' or 'w' array (found: {found})")
-                array = np.asarray(npz[key], dtype=np.float32)
+            arrays = read_npz(path, ("ws", "w"), kinds=NUMBERS)
+            key = next((k for k in ("ws", "w") if k in arrays), None)
+            if key is None:
+                found = ", ".join(npz_infos(path))
+                raise ValueError(f"{path}: no 'ws' or 'w' array (found: {found})")
+            array = np.asarray(arrays[key], dtype=np.float32)
         else:
-            array = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+            array = np.asarray(read_npy(path), dtype=np.float32)
         G = self.renderer.generators[model]  # type: ignore[attr-defined]
         num_ws, w_dim = int(G.num_ws), int(G.w_dim)
         if array.size == num_ws * w_dim:  # any layout of exactly the ws' numbers

@@ -184,3 +184,18 @@ def test_osc_options_command_line_then_show_then_defaults(tmp_path):
     options = osc_options(AppSettings(osc_port=9200, osc_allow=("any",)), show)
     assert (options["port"], options["allow"]) == (9200, ("any",))
     assert osc_options(AppSettings(), None) is None  # no port anywhere: no OSC
+
+
+def test_a_stored_latent_announcing_terabytes_is_dropped_from_its_header(setup, caplog):
+    loop, renderer, clock, frames, commands, tmp_path = setup
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    (tmp_path / "latents").mkdir()
+    (tmp_path / "latents" / "huge.npy").write_bytes(
+        b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+    )  # 4 TiB announced in 128 bytes: nothing is allocated
+    commands.put(GlideTo(latent="huge", glide_s=0.0))
+    assert len(step_frames(loop, clock, frames, 2)) == 2  # the loop renders on
+    assert "glide to 'huge' dropped" in caplog.text
+    assert "an array here is at most 64 MiB" in caplog.text
+    assert loop.latent_target is None
