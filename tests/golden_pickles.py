@@ -299,10 +299,20 @@ def build_torch_pickle(
 # TF pickle
 
 
-def build_tf_pickle(out_path: str | os.PathLike, *, version: int = 4) -> Path:
-    """Write a TF-format (G, D, Gs) pickle for tf_sg2_32 (version < 4 fakes a StyleGAN1 file)."""
+def build_tf_pickle(
+    out_path: str | os.PathLike,
+    *,
+    version: int = 4,
+    edit: Callable[[dict], None] | None = None,
+) -> Path:
+    """Write a TF-format (G, D, Gs) pickle for tf_sg2_32 (version < 4 fakes a StyleGAN1 file).
+
+    `edit(tf_json)` may change the networks' descriptions in place first (tests of bad files).
+    """
     net = load_network_json(TF_MODEL)
     tf = net["tf"]
+    if edit is not None:
+        edit(tf)
     gs_vals = _npz(GOLDEN / TF_MODEL / "params.npz")
     g_vals = _npz(GOLDEN / TF_MODEL / "G_params.npz")
 
