@@ -3,7 +3,8 @@
 
 Parses the command line, sets up logging and hands over to installation.app.run(), or with
 --supervise to installation.supervise.run() (the show as a restarted child process); nothing
-else. A startup failure prints one line on stderr and exits non-zero (2: no display).
+else. A startup failure prints its reason on stderr (a broken show: one line per problem) and
+exits non-zero (2: no display).
 SIGTERM quits like Ctrl-C (`systemctl stop`, the supervisor's restart): the show stops cleanly.
 The CPU thread policy is chosen first, before anything imports torch (installation/threads.py).
 """
@@ -54,8 +55,8 @@ def play(argv: list[str] | None) -> int:
         threads.configure_torch(settings.threads)
         return app.run(settings)
     except InstallationError as err:
-        reason = " | ".join(str(err).splitlines()) or type(err).__name__
-        print(f"run_show: {reason}", file=sys.stderr)
+        for line in str(err).splitlines() or [type(err).__name__]:  # a show's: one per problem
+            print(f"run_show: {line}", file=sys.stderr)
         return getattr(err, "exit_code", 1)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM during startup; the show loop handles its own
         return 130
