@@ -21,7 +21,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from installation.display.video import PREVIEW_PRESET, X264_PRESET, VideoWriter, fit_image
+from installation.display.video import (
+    PREVIEW_PRESET,
+    X264_PRESET,
+    VideoWriter,
+    fit_image,
+    video_kind,
+)
 from installation.progress import Progress, format_duration, plural
 from installation.settings import VIDEO_FPS, AppSettings
 from installation.show.schema import Show
@@ -33,9 +39,13 @@ log = logging.getLogger(__name__)
 # The first generator pass renders this many frames: its time is loading and compiling, not the
 # speed to expect, so the estimate starts after it (one frame: the estimate comes sooner).
 WARMUP_FRAMES = 1
-# The estimate waits for at least one full batch after the warm-up, and then for this much time
-# or a second batch, whichever comes first.
-ESTIMATE_MIN_S = 2.0
+# The estimate waits for at least one full batch after the warm-up, then for ESTIMATE_WINDOW_S or
+# a second batch, whichever comes first. Into a video it waits for ESTIMATE_VIDEO_FRAMES instead
+# of the second batch: x264 takes its first ~45 frames (lookahead and frame threads at preset
+# medium) before it slows the pipe down, so fewer frames would measure generation alone (a 1024
+# px demo render was estimated at half its time).
+ESTIMATE_WINDOW_S = 10.0
+ESTIMATE_VIDEO_FRAMES = 64
 # A render estimated longer than this suggests --preview (a shorter one is not worth a second try).
 PREVIEW_HINT_MIN_S = 60.0
 
@@ -89,7 +99,8 @@ def render_offline(
     started_s = time.perf_counter()
     gen_ms: list[float] = []
     preset = PREVIEW_PRESET if is_preview else X264_PRESET
-    estimate = Estimate(plan.frames, settings.max_batch)
+    is_video = video_kind(settings.out_path) == "mp4"
+    estimate = Estimate(plan.frames, settings.max_batch, is_video)
     try:
         writer = write_frames(renderer, plan, settings, preset, stream, estimate, model_px, gen_ms)
     except KeyboardInterrupt:
@@ -157,9 +168,13 @@ def write_frames(
 class Estimate:
     """The total time of a render, measured once on the frames after the warm-up pass."""
 
-    def __init__(self, frames: int, batch: int, clock: Any = time.perf_counter) -> None:
+    def __init__(
+        self, frames: int, batch: int, is_video: bool = False, clock: Any = time.perf_counter
+    ) -> None:
+        """`is_video`: frames go to an encoder that buffers the first ones (needs more frames)."""
         self.frames = frames
         self.batch = max(1, batch)
+        self.enough_frames = max(ESTIMATE_VIDEO_FRAMES, self.batch) if is_video else 2 * self.batch
         self.clock = clock
         self.started_s = clock()
         self.measured_from: tuple[float, int] | None = None  # (time, frames done) after warm-up
@@ -176,7 +191,9 @@ class Estimate:
             return None
         from_s, from_done = self.measured_from
         measured = done - from_done
-        if measured < self.batch or (now_s - from_s < ESTIMATE_MIN_S and measured < 2 * self.batch):
+        if measured < self.batch:
+            return None
+        if now_s - from_s < ESTIMATE_WINDOW_S and measured < self.enough_frames:
             return None
         self.per_frame_s = (now_s - from_s) / (done - from_done)
         self.total_s = (now_s - self.started_s) + (self.frames - done) * self.per_frame_s
