@@ -200,7 +200,11 @@ def backlog(
 ) -> None:
     """Part 2: the demo show under a 10 s storm from another process; drain time after it."""
     from installation import app
-    from installation.control.mailbox import CommandQueue
+    from installation.control.mailbox import (
+        EXPENSIVE_INTERVAL_S,
+        SHOW_CHANGE_INTERVAL_S,
+        CommandQueue,
+    )
     from installation.display.offscreen import OffscreenPresenter
     from installation.settings import AppSettings
 
@@ -265,10 +269,13 @@ def backlog(
             generated["end"] = generated_now()
             marks["read"] = osc.counters.datagrams - before
             deadline_s = marks["end"] + 30.0
-            while time.perf_counter() < deadline_s:
-                if psi_target() == FINAL_PSI and commands.qsize() == 0:
-                    marks["applied"] = time.perf_counter()
-                    break
+            while time.perf_counter() < deadline_s and "empty" not in marks:
+                now_s = time.perf_counter()
+                if "applied" not in marks and psi_target() == FINAL_PSI:
+                    marks["applied"] = now_s
+                    marks["waiting"] = commands.qsize()
+                if "applied" in marks and commands.qsize() == 0:
+                    marks["empty"] = now_s
                 time.sleep(0.001)
             child.wait()
             time.sleep(1.0)
@@ -314,10 +321,15 @@ def backlog(
     print(f"command queue: {q.put} put, {q.merged} merged, {q.taken} applied, at most "
           f"{q.most_pending} waiting, {q.dropped} dropped")  # fmt: skip
     if "applied" in marks:
-        print(f"**drain time** (storm end -> its last value applied, no command waiting; bar "
-              f"<= 1 s): **{marks['applied'] - marks['end']:.3f} s**")  # fmt: skip
+        print(f"**drain time** (storm end -> its last value applied; bar <= 1 s): "
+              f"**{marks['applied'] - marks['end']:.3f} s**, {marks['waiting']} commands waiting "
+              f"then")  # fmt: skip
     else:
         print("**drain time**: the last value was not applied within 30 s")
+    if "empty" in marks:
+        print(f"queue empty (throttled seeks and reloads applied too, by design within "
+              f"{EXPENSIVE_INTERVAL_S:g} s / {SHOW_CHANGE_INTERVAL_S:g} s or 4x their cost) "
+              f"{marks['empty'] - marks['end']:.3f} s after the storm")  # fmt: skip
 
 
 def main() -> None:

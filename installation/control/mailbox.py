@@ -58,7 +58,8 @@ log = logging.getLogger(__name__)
 
 MAX_PENDING = 256  # waiting commands; far more distinct parameters than any show steers
 EXPENSIVE_INTERVAL_S = 0.5  # at most two moves, two glides, two mixings a second
-SHOW_CHANGE_INTERVAL_S = 1.0  # at most one reload or show load a second (built off the thread)
+SHOW_CHANGE_INTERVAL_S = 5.0  # reloads / show loads: each builds a show (1.4 s of CPU for the
+# demo on a busy 2-core PC) and crossfades to it (rendering both): one per 5 s at most
 COST_FACTOR = 4.0  # the next of a kind waits at least this many times the last one's cost
 MAX_JUMP = 1000  # merged jumps add up to at most this many sections either way
 EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, ReloadShow, LoadShow, GlideTo, SetMixing)
