@@ -286,15 +286,15 @@ def _check_structure(root: Any) -> None:
 
     Pickle memo references let a small file describe a list holding the same list twice, 60
     levels deep; anything that walks the result as a tree would then do 2**60 steps. This walk
-    visits each object once (iteratively) and computes the size of the tree it expands to.
+    visits each object once (iteratively), stops at the first path deeper than MAX_DEPTH, and
+    computes the size of the tree the graph expands to.
     """
     sizes: dict[int, int] = {}
-    depths: dict[int, int] = {}
     active: set[int] = set()
-    keep: list[Any] = []
-    stack: list[tuple[Any, bool]] = [(root, False)]
+    keep: list[Any] = []  # ids stay valid while the walk runs
+    stack: list[tuple[Any, bool, int]] = [(root, False, 0)]
     while stack:
-        node, done = stack.pop()
+        node, done, depth = stack.pop()
         kids = _children(node)
         if kids is None:
             continue
@@ -302,24 +302,23 @@ def _check_structure(root: Any) -> None:
         if done:
             active.discard(key)
             size = 1 + sum(sizes.get(id(k), 1) for k in kids)
-            depth = 1 + max((depths.get(id(k), 0) for k in kids), default=0)
             if size > MAX_TREE_NODES:
                 raise _Refused(
                     f"the pickled objects expand to more than {MAX_TREE_NODES} nodes "
                     "(shared references used as a bomb?)"
                 )
-            if depth > MAX_DEPTH:
-                raise _Refused(f"objects nested more than {MAX_DEPTH} levels deep")
-            sizes[key], depths[key] = size, depth
+            sizes[key] = size
             continue
         if key in sizes:
             continue
         if key in active:
             raise _Refused("the pickled objects contain a reference cycle")
+        if depth > MAX_DEPTH:
+            raise _Refused(f"objects nested more than {MAX_DEPTH} levels deep")
         active.add(key)
         keep.append(node)
-        stack.append((node, True))
-        stack.extend((k, False) for k in kids if id(k) not in sizes)
+        stack.append((node, True, depth))
+        stack.extend((k, False, depth + 1) for k in kids if id(k) not in sizes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -780,6 +779,20 @@ _LOAD_ERRORS = (
 )
 
 
+def _check_head(head: bytes, path_s: str) -> None:
+    if not head:
+        raise ModelLoadError(f"{path_s}: file is empty")
+    if head.startswith(b"PK\x03\x04"):
+        raise ModelLoadError(
+            f"{path_s}: this is a torch.save checkpoint, not an NVIDIA pickle "
+            "(export the generator as an NVIDIA network pickle)"
+        )
+    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
+        raise ModelLoadError(
+            f"{path_s}: not a pickle file of protocol 2-5 (starts with {head[:8]!r})"
+        )
+
+
 def read_pickle(path: str | os.PathLike) -> Any:
     """Unpickle a model file with the allowlist; modules become ModuleRecord, TF nets TFNetwork.
 
@@ -787,22 +800,16 @@ def read_pickle(path: str | os.PathLike) -> Any:
     """
     path_s = os.fspath(path)
     try:
-        with open(path_s, "rb") as f:
-            head = f.read(16)
-            data = head + f.read() if head else b""
+        f = open(path_s, "rb")
     except OSError as e:
         raise ModelLoadError(f"{path_s}: cannot open ({e.strerror or e})") from None
-    if not data:
-        raise ModelLoadError(f"{path_s}: file is empty")
-    if data.startswith(b"PK\x03\x04"):
-        raise ModelLoadError(
-            f"{path_s}: this is a torch.save checkpoint, not an NVIDIA pickle "
-            "(export the generator as an NVIDIA network pickle)"
-        )
-    if len(data) < 2 or data[0] != 0x80 or not 2 <= data[1] <= 5:
-        raise ModelLoadError(
-            f"{path_s}: not a pickle file of protocol 2-5 (starts with {data[:8]!r})"
-        )
+    with f:
+        try:
+            head = f.read(16)
+            _check_head(head, path_s)
+            data = head + f.read()  # read only once the start looks like a pickle
+        except OSError as e:
+            raise ModelLoadError(f"{path_s}: cannot read ({e.strerror or e})") from None
     try:
         result = _Session(memoryview(data)).load()
     except _Refused as e:
