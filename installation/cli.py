@@ -1,4 +1,4 @@
-"""The `latent-walk` command line: inspect, generate and convert generator files.
+"""The `latent-walk` command line: model, show and latent tools (`run_show.py` plays a show).
 
 `python -m installation …` runs the same CLI. Output goes to stdout; errors are one line on
 stderr and a non-zero exit code.
