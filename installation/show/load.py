@@ -129,6 +129,8 @@ class Checker:
     flagged: set[int] = field(default_factory=set)  # nodes with an error already (tags, ...)
     text: str = ""  # the file's text, for hints
     headers: dict[Path, Any] = field(default_factory=dict)  # array file -> its header(s)
+    names_bytes: int = 0  # of the directions names read so far
+    array_files: int = 0  # distinct .npy/.npz files looked at
 
     def error(self, node: Node, path: str, message: str) -> Any:
         """Record one problem at `node`; returns BAD so callers can `return self.error(...)`.
@@ -152,19 +154,31 @@ class Checker:
     def npy_info(self, path: Path) -> ArrayInfo:
         """The checked header of a .npy (read once per file)."""
         if path not in self.headers:
+            self._count_file()
             self.headers[path] = npy_info(path)
         return self.headers[path]
 
     def npz_infos(self, path: Path) -> dict[str, ArrayInfo]:
         """The checked headers of a .npz's arrays (read once per file)."""
         if path not in self.headers:
+            self._count_file()
             self.headers[path] = npz_infos(path)
         return self.headers[path]
 
-    def names(self, path: Path) -> list[str]:
-        """The 'names' of a directions .npz (read once per file)."""
+    def _count_file(self) -> None:
+        """One more array file; past MAX_ARRAY_FILES an ArrayFileError (reported where named)."""
+        self.array_files += 1
+        if self.array_files > MAX_ARRAY_FILES:
+            raise ArrayFileError(f"a show names at most {MAX_ARRAY_FILES} latent and direction "
+                                 "files")  # fmt: skip
+
+    def names(self, path: Path, nbytes: int) -> list[str] | None:
+        """The 'names' of a directions .npz (read once per file); None past MAX_NAMES_TOTAL."""
         key = path.with_name(path.name + "[names]")
         if key not in self.headers:
+            if self.names_bytes + nbytes > MAX_NAMES_TOTAL:
+                return None
+            self.names_bytes += nbytes
             self.headers[key] = [str(n) for n in read_npz(path, ("names",))["names"]]
         return self.headers[key]
 
@@ -695,6 +709,8 @@ def read_feedback(c: Checker, node: Node, path: str) -> Any:
 
 MAX_DIRECTIONS = 4096  # entries of a directions .npz
 MAX_NAMES_BYTES = 2**20  # the names of a directions .npz
+MAX_NAMES_TOTAL = 16 * 2**20  # the names of all the directions files of a show
+MAX_ARRAY_FILES = 256  # distinct latent and direction files one show names
 MIN_SPAN = 1e-6  # the narrowest sensor input or output range
 SENSOR_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # as /sensor/<name> accepts (control/addresses.py)
 SENSOR_KEYS = ("curve", "smoothing", "dead_band", "timeout_s", "index")
@@ -1389,7 +1405,10 @@ def read_npz_direction(c: Checker, node: Node, keys: dict[str, Node], path: str)
             if names_info.nbytes > MAX_NAMES_BYTES:
                 return c.error(keys["file"], file_path, f"{file}: 'names' is {names_info.nbytes} "
                                f"bytes; at most {MAX_NAMES_BYTES}")  # fmt: skip
-            names = c.names(file)
+            names = c.names(file, names_info.nbytes)
+            if names is None:
+                return c.error(keys["file"], file_path, "the show's direction files hold more "
+                               f"than {MAX_NAMES_TOTAL // 2**20} MiB of names")  # fmt: skip
     except ArrayFileError as exc:
         return c.error(keys["file"], file_path, str(exc))
     if len(names) != count:

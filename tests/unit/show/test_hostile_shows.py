@@ -21,7 +21,7 @@ import pytest
 
 from installation.cli import main as cli_main
 from installation.errors import ShowError
-from installation.show import arrays, yamlread
+from installation.show import arrays, load, yamlread
 from installation.show.load import MAX_ERRORS, load_show, validate_text
 
 HEAD = "models:\n  m: {path: m.pkl}\nsections:\n"
@@ -335,3 +335,21 @@ def test_cli_validate_prints_every_problem_and_exits_1(folder: Path, capsys) -> 
     path.write_text(bomb())
     assert cli_main(["validate", str(path)]) == 1
     assert capsys.readouterr().err.strip().endswith("(an alias-expansion bomb?)")
+
+
+def test_a_show_names_a_bounded_number_of_array_files_and_names(folder: Path) -> None:
+    np.savez(
+        folder / "n0.npz",
+        directions=np.zeros((2, 8), np.float32),
+        names=np.array(["x" * 300_000, "y"]),
+    )  # 2.4 MB of names: past the per-file cap
+    np.savez(folder / "n1.npz", directions=np.zeros((2, 8), np.float32))
+    for i in range(2, load.MAX_ARRAY_FILES + 1):
+        os.link(folder / "n1.npz", folder / f"n{i}.npz")
+    items = ", ".join(f"{{file: n{i}.npz, index: 0}}" for i in range(load.MAX_ARRAY_FILES + 1))
+    lines = refused(folder, section(f"duration_s: 1, {WALK}, directions: [{items}]"))
+    assert "directions[0].file: " in lines[0] and "'names' is 2400000 bytes; at most" in lines[0]
+    assert lines[1:] == [
+        f"{folder / 'show.yaml'}:4: sections[0].directions[{load.MAX_ARRAY_FILES}].file: a show "
+        f"names at most {load.MAX_ARRAY_FILES} latent and direction files"
+    ]
