@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from installation.progress import Progress
+from installation.progress import Progress, plural
 from installation.tools import common
 
 # Most tiles on one sheet; more seeds go on further sheets (16 x 16 tiles of 256 px ~ 4k px).
@@ -80,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
     paths = common.sheet_paths(args.out, len(seeds), args.per_sheet)
     if args.columns is None:  # every sheet of a run gets the first sheet's columns
         args.columns = math.ceil(math.sqrt(min(len(seeds), args.per_sheet)))
-    with Progress(len(seeds), "seeds") as progress:
+    with Progress(len(seeds), "seeds", unit="seed") as progress:
         for index, path in enumerate(paths):
             chunk = seeds[index * args.per_sheet : (index + 1) * args.per_sheet]
             write_sheet(G, chunk, args, rows, c, path, progress)
     elapsed_s = time.perf_counter() - started
     where = paths[0] if len(paths) == 1 else f"{len(paths)} sheets {paths[0]} … {paths[-1].name}"
-    print(f"wrote {len(seeds)} seeds to {where} in {elapsed_s:.1f} s")
+    print(f"wrote {plural(len(seeds), 'seed')} to {where} in {elapsed_s:.1f} s")
     return 0
 
 

@@ -124,3 +124,13 @@ def test_bad_input_is_one_line(
     assert main([a.format(model=tiny_model) for a in args]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
+
+
+def test_one_seed_is_singular_and_progress_counts_seeds(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "one.png"
+    assert main(["seeds", str(tiny_model), "--from", "3", "--count", "1", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"wrote 1 seed to {out} in ")
+    assert "seeds  100% 1/1 seed " in captured.err
