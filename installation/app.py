@@ -27,6 +27,7 @@ import numpy as np
 import kernels.backend
 from installation.control.mailbox import CommandQueue
 from installation.control.steering import describe_steerable, refusal
+from installation.device import resolve_device
 from installation.display.offscreen import OffscreenPresenter
 from installation.display.pacing import FramePacer, PaceCounters, Pick
 from installation.display.presenter import (
@@ -64,11 +65,13 @@ from installation.startup import (  # noqa: F401 - check_device, Reloader: part 
     try_reload,
 )
 from installation.stats import (
+    Beacon,
     cuda_peak_mb,
     log_summary,
     peak_rss_mb,
     release_memory,
     rss_mb,
+    starting_status,
     write_stats,
     write_status_file,
 )
@@ -118,12 +121,14 @@ def run(settings: AppSettings) -> int:
         InstallationError: a startup failure (show, model, display), with a one-line message.
     """
     if settings.is_offline:
-        return render_offline(settings)
+        return render_offline(dataclasses.replace(settings, device=resolve_device(settings.device)))
     if not settings.is_headless:
         require_display()
-    show = load_startup(settings)
+    show = load_startup(settings)  # checks the device (auto included) first
+    settings = dataclasses.replace(settings, device=resolve_device(settings.device))
     commands = CommandQueue()  # merges what waits: no backlog from a storm of messages
     board = StatusBoard()
+    board.info = RunInfo(show=str(settings.show_path))
     osc = start_osc(settings, commands, board, show)
     try:
         presenter = open_presenter(settings)
@@ -208,7 +213,8 @@ class StatusBoard:
         clock = loop.clock if loop is not None else None
         supervision = self.supervisor.summary() if self.supervisor is not None else {}
         if loop is None or pacer is None or state is None or clock is None:
-            return {"loading": True, "show": Path(self.info.show).stem, **supervision}
+            return {"state": "loading", "loading": True, "show": Path(self.info.show).stem,
+                    **supervision}  # fmt: skip
         now_s = time.perf_counter()
         show_s = clock.show_time_s(now_s)
         section_index, section_name = loop.section_index_at(show_s)
@@ -216,6 +222,7 @@ class StatusBoard:
         current = pacer.current
         reloader_path = getattr(loop.reloader, "path", None)  # follows /show/load and reloads
         status: dict[str, float | int | str | bool] = {
+            "state": "playing",
             "show": Path(reloader_path or self.info.show).stem,
             "section": section_name,
             "section_index": section_index,
@@ -303,9 +310,47 @@ def write_status(
         "peak_rss_mb": round(peak_rss_mb(), 1),
         **board.status(),
     }  # fmt: skip
+    if not is_running:
+        record["state"] = "stopped"
     error = write_status_file(path, record)
     if error is not None:
         STATUS_LOG.log(logging.ERROR, "status file not written path=%s: %s", path, error)
+
+
+class Reporter:
+    """What the running show reports about itself, from the main thread: the --status-file
+    (every 2 s) and the liveness beat to a --supervise parent (every 1 s; needs no disk)."""
+
+    def __init__(self, status_file: Path | None, beacon: Beacon | None = None) -> None:
+        self.status_file = status_file
+        self.beacon = beacon or Beacon.from_environment()
+        self.next_status_s = 0.0
+
+    def loading(self, board: StatusBoard) -> None:
+        """While the models load: state `loading`, so a slow first start is seen as alive."""
+        self.beacon.beat({"state": "loading"})
+        now_s = time.perf_counter()
+        if self.status_file is not None and now_s >= self.next_status_s:
+            self.next_status_s = now_s + STATUS_FILE_INTERVAL_S
+            record = {**starting_status("loading", board.info.show), **board.status()}
+            error = write_status_file(self.status_file, record)
+            if error is not None:
+                STATUS_LOG.log(logging.ERROR, "status file not written path=%s: %s",
+                               self.status_file, error)  # fmt: skip
+
+    def playing(self, board: StatusBoard, state: PresentState, pacer: FramePacer,
+                loop: RenderLoop, now_s: float) -> None:  # fmt: skip
+        """Every display tick: beat with the show time and frames; the status file when due."""
+        clock = loop.clock
+        if clock is not None:
+            self.beacon.beat({
+                "state": "playing", "frames_shown": pacer.counters.shown,
+                "show_time_s": round(clock.show_time_s(now_s), 3), "paused": clock.is_paused,
+                "speed": clock.rate,
+            })  # fmt: skip
+        if self.status_file is not None and now_s >= self.next_status_s:
+            write_status(self.status_file, board, state, pacer, loop)
+            self.next_status_s = now_s + STATUS_FILE_INTERVAL_S
 
 
 def open_presenter(settings: AppSettings) -> Presenter:
@@ -342,7 +387,6 @@ class PresentState:
     overlay_lines: list[str] | None = None  # what the presenter shows now
     level: float = 1.0  # picture level the presenter draws with
     last_present_s: float | None = None  # perf_counter time of the last draw
-    next_status_s: float = 0.0  # when the --status-file is rewritten next
     is_open: bool = True  # within the show's opening hours (as last acted on)
     played_s: float = 0.0  # show time played (for --duration): jumps and seeks do not count
     last_show_s: float | None = None
@@ -400,8 +444,11 @@ def play(
     stopping = threading.Event()
     threads = RenderThreads(settings, source, frames, commands or CommandQueue(),
                             loop_settings, stopping, reloader, info)  # fmt: skip
+    board = board or StatusBoard()
+    reporter = Reporter(settings.status_file)
     try:  # (no local for the first Worker: it would keep its loop and models for the whole run)
-        started = wait_until_built(threads.start().ready, presenter, threads)
+        started = wait_until_built(threads.start().ready, presenter, threads,
+                                   on_wait=lambda: reporter.loading(board))  # fmt: skip
     except BaseException:
         stopping.set()
         threads.join()  # not a hung one
@@ -414,7 +461,6 @@ def play(
     threads.info = info
     pacer = FramePacer(settings.is_blending)
     state = PresentState(started_s=time.perf_counter())
-    board = board or StatusBoard()
     board.attach(threads.loop, pacer, state, info)
     board.supervisor = threads.supervisor
     log.info("show started fps=%g blend=%s batch_max=%d latency_ms=%g start_s=%g frames=%s "
@@ -422,7 +468,8 @@ def play(
              settings.latency_budget_s * 1000, settings.start_s, settings.max_frames,
              settings.max_duration_s)  # fmt: skip
     try:
-        present_loop(settings, presenter, frames, threads, pacer, state, fps, stopping, board)
+        present_loop(settings, presenter, frames, threads, pacer, state, fps, stopping, board,
+                     reporter)  # fmt: skip
     finally:
         stopping.set()
         threads.join()
@@ -521,8 +568,10 @@ class RenderThreads:
                 worker.heartbeat.crashed(err)
             return
         choices = self.supervisor.choices
-        loop_settings = dataclasses.replace(self.loop_settings, max_batch=choices.max_batch,
-                                            fps=choices.render_fps)  # fmt: skip
+        loop_settings = dataclasses.replace(  # start_s: a restarted show's time carried on
+            self.loop_settings, max_batch=choices.max_batch, fps=choices.render_fps,
+            start_s=self.settings.start_now_s(),
+        )  # fmt: skip
         loop = RenderLoop(renderer, self.frames, self.commands, loop_settings,
                           time.perf_counter, reloader, heartbeat=worker.heartbeat,
                           resume_from=worker.resume_from)  # fmt: skip
@@ -646,15 +695,19 @@ class RenderThreads:
 
 def wait_until_built(
     ready: queue.Queue[tuple[RenderLoop, RunInfo] | BaseException], presenter: Presenter,
-    threads: RenderThreads | None = None,
+    threads: RenderThreads | None = None, on_wait: Callable[[], None] | None = None,
 ) -> tuple[RenderLoop, RunInfo] | None:
     """Keep the window responsive while the render thread loads; None when quit meanwhile.
+
+    `on_wait` runs every poll (the status file and the liveness beat say `loading`).
 
     Raises:
         InstallationError: the load hung past the startup allowance (the process exits non-zero
             and an outer supervisor restarts it).
     """
     while True:
+        if on_wait is not None:
+            on_wait()
         try:
             item = ready.get(timeout=POLL_INTERVAL_S)
         except queue.Empty:
@@ -679,12 +732,14 @@ def present_loop(
     fps: float,
     stopping: threading.Event,
     board: StatusBoard,
+    reporter: Reporter | None = None,
 ) -> None:
     """Main thread: poll the UI, take frames, show what is due at each display tick.
 
     Each tick also supervises the render thread (threads.tick); the loop followed may change.
     """
     commands = threads.commands
+    reporter = reporter or Reporter(settings.status_file)
     period_s = 1.0 / fps
     # with vsync at the monitor's rate, flip() paces the loop; a lower --fps cap paces by sleep
     is_vsynced = bool(getattr(presenter, "is_vsynced", False)) and (
@@ -707,6 +762,7 @@ def present_loop(
             if clock is None:  # the first frame is not ready yet
                 if not threads.is_running():
                     break
+                reporter.loading(board)
                 continue
             now_s = time.perf_counter()
             show_s = clock.show_time_s(now_s)
@@ -738,9 +794,7 @@ def present_loop(
                 log_summary("stats", run_stats(loop.stats, pacer.counters, state, loop, fps, info,
                                                threads.supervisor))  # fmt: skip
                 next_summary_s += SUMMARY_INTERVAL_S
-            if settings.status_file is not None and now_s >= state.next_status_s:
-                write_status(settings.status_file, board, state, pacer, loop)
-                state.next_status_s = now_s + STATUS_FILE_INTERVAL_S
+            reporter.playing(board, state, pacer, loop, now_s)
             if is_flipped:  # the flip waited for the vertical blank: the next tick is one away
                 next_tick_s = time.perf_counter() + period_s - VSYNC_MARGIN_S
                 continue

@@ -15,9 +15,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from installation.device import resolve_device
 from installation.errors import InstallationError
-from installation.settings import ENV_KERNELS
-from installation.tools.common import parse_int_ranges, parse_layer_range
+from installation.settings import ENV_KERNELS, OneLineParser
+from installation.tools.common import (
+    apply_option_rules,
+    check_combinations,
+    load_model,
+    parse_int_ranges,
+    parse_layer_range,
+)
 
 __all__ = ["build_parser", "main", "parse_int_ranges", "parse_layer_range"]
 
@@ -29,9 +36,8 @@ log = logging.getLogger(__name__)
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     import kernels.backend
-    from installation.models import load_generator
 
-    G = load_generator(args.model)
+    G = load_model(args.model)
     info = describe(G, args.model)
     logging.getLogger("kernels").setLevel(logging.ERROR)  # the line below says it already
     try:
@@ -98,7 +104,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from installation.models.latents import seed_z
 
     started = time.perf_counter()
-    G = load_generator(args.model)
+    G = load_model(args.model)
     read_s = time.perf_counter() - started
     out = save_generator(G, args.out)
     started = time.perf_counter()
@@ -192,7 +198,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="latent-walk", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="latent-walk", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -241,17 +247,33 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_parser(sub)
     directions.add_parser(sub)
     project.add_parser(sub)
+    apply_option_rules(parser)  # one checked type per option name, in every subcommand
+    return parser
+
+
+def subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand `name` (its errors name it: `latent-walk generate: error: …`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `latent-walk` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = check_combinations(args)
+    if problem is not None:
+        subcommand_parser(parser, args.command).error(problem)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(threadName)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("installation.device").setLevel(logging.INFO)  # which device, and why
     try:
+        if getattr(args, "device", None) is not None:  # every tool: auto -> cuda or cpu, once
+            args.device = resolve_device(args.device)
         return args.func(args)
     except InstallationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,9 @@
-"""Logging setup (time, thread name, key=value facts) and a rate-limited logger helper."""
+"""Logging setup (time, thread name, key=value facts) and a rate-limited logger helper.
+
+A log file that cannot be written (a full disk, a vanished folder) never stops the show and
+never prints a traceback: the failure is one ERROR line on stderr, at most every 10 minutes,
+and one line more when writing works again.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 LOG_FILE_MAX_BYTES = 10 * 2**20  # a log file rotates at 10 MiB ...
 LOG_FILE_BACKUPS = 5  # ... and 5 old ones are kept: at most 60 MiB of logs on a gallery PC
+WRITE_FAILURE_INTERVAL_S = 600.0  # a log file that cannot be written: one line per 10 minutes
+
+log = logging.getLogger(__name__)
 
 
 def setup_logging(
@@ -30,7 +38,7 @@ def setup_logging(
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            SafeRotatingFileHandler(
                 log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
             )
         )
@@ -43,6 +51,73 @@ def setup_logging(
         root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # e.g. pygame's "regular vsync ... not available" warning
+
+
+class ReportsWriteFailures(logging.FileHandler):
+    """A file handler whose failed writes are logged rate-limited, never as a traceback.
+
+    logging's own handleError prints a traceback on stderr for every failed record; on a full
+    disk that is a traceback per log line. Here the failure is one ERROR line (reaching the
+    other handlers, stderr) every WRITE_FAILURE_INTERVAL_S, with the count since, and a line
+    when a write works again. Mixed into the file handlers below (first in their bases).
+    """
+
+    failed_writes = 0
+    _next_report_s = -float("inf")
+    _is_reporting = False
+    _has_failed_now = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record; after failures, say so once a write works again."""
+        self._has_failed_now = False
+        try:  # WatchedFileHandler reopens, and FileHandler opens, outside logging's own try
+            super().emit(record)
+        except (OSError, ValueError):
+            self.handleError(record)
+        if self.failed_writes and not self._has_failed_now and not self._is_reporting:
+            count, self.failed_writes = self.failed_writes, 0
+            self._next_report_s = -float("inf")
+            self._report(logging.WARNING, "log file writable again path=%s after %d failed "
+                         "writes", self.baseFilename, count)  # fmt: skip
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        """Count the failed write; report it unless one was reported recently."""
+        self._has_failed_now = True
+        if self._is_reporting:  # our own report could not be written either
+            return
+        self.failed_writes += 1
+        now_s = time.monotonic()
+        if now_s < self._next_report_s:
+            return
+        self._next_report_s = now_s + WRITE_FAILURE_INTERVAL_S
+        error = sys.exc_info()[1]
+        self._report(logging.ERROR, "log file not written path=%s: %s (%d failed writes; the "
+                     "show plays on; next report in %.0f s at most)", self.baseFilename,
+                     error or "unknown error", self.failed_writes,
+                     WRITE_FAILURE_INTERVAL_S)  # fmt: skip
+
+    def close(self) -> None:
+        """Close the file; what a full disk kept in the buffer is lost, not raised at exit."""
+        try:
+            super().close()
+        except OSError:  # the final flush failed (counted; logging is shutting down)
+            self.failed_writes += 1
+
+    def _report(self, level: int, msg: str, *args: object) -> None:
+        """Log through the other handlers (this one skips its own report)."""
+        self._is_reporting = True
+        try:
+            log.log(level, msg, *args)
+        finally:
+            self._is_reporting = False
+
+
+class SafeRotatingFileHandler(ReportsWriteFailures, logging.handlers.RotatingFileHandler):
+    """The show's --log-file: size-rotated; failed writes reported, never raised."""
+
+
+class SafeWatchedFileHandler(ReportsWriteFailures, logging.handlers.WatchedFileHandler):
+    """The supervisor's --log-file (follows the show's rotation); failed writes reported."""
 
 
 class RateLimitedLog:

@@ -9,10 +9,14 @@ import argparse
 import datetime
 import math
 import os
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
+
+from installation.device import parse_device
 
 Precision = Literal["fast", "exact"]
 Fit = Literal["letterbox", "fill", "stretch"]
@@ -36,6 +40,17 @@ OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local networ
 OSC_DEFAULT_ALLOW = ("loopback", "local")  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
+# Bounds of the numeric options: beyond them no show plays (a 16k texture, a 1 kHz display, a
+# show time of 30 years) and a typo would only fail later, deeper, with a traceback.
+MAX_SIZE_PX = 16384  # GL_MAX_TEXTURE_SIZE of current GPUs
+MAX_FPS = 1000.0
+MAX_SHOW_TIME_S = 1e9  # --start, --duration: about 31 years
+MAX_FRAMES = 2**31 - 1
+MAX_DISPLAY_INDEX = 63
+MAX_BATCH = 256
+MAX_LATENCY_MS = 60_000.0
+MAX_TIMEOUT_S = 86_400.0  # --hang-timeout, --supervise-timeout: a day
+MAX_RECOVERIES = 100_000
 
 
 @dataclass(frozen=True)
@@ -51,12 +66,15 @@ class AppSettings:
     max_frames: int | None = None  # stop after this many frames shown (written with --out)
     max_duration_s: float | None = None  # stop after this much show time
     precision: Precision | None = None  # None: fast for live play, exact for --out
-    device: str = "cpu"
+    device: str = "auto"  # auto, cpu, cuda, cuda:N; app.run resolves auto (installation.device)
     log_file: Path | None = None
     log_level: str = "INFO"
     is_watching: bool = True  # reload the show when its file changes (--no-watch: off)
     out_path: str | None = None  # offline render to FILE.mp4 or DIR/ (as typed: "/" matters)
     start_s: float = 0.0  # show time of the first frame
+    # --supervise's restarted child: start_s was the show time at this wall-clock time (epoch
+    # s), so the first frame shows start_s plus the time the child took to start
+    start_epoch_s: float | None = None
     stats_json: Path | None = None  # run statistics written here on exit
     status_file: Path | None = None  # live status JSON, rewritten every few seconds
     is_kiosk: bool = False  # quit keys disabled (Ctrl+Shift+Q still quits)
@@ -93,6 +111,13 @@ class AppSettings:
             return self.precision
         return "exact" if self.is_offline else "fast"
 
+    def start_now_s(self, now_epoch_s: float | None = None) -> float:
+        """The show time to start at now: --start, carried on since --epoch-of-start if given."""
+        if self.start_epoch_s is None:
+            return self.start_s
+        now_epoch_s = time.time() if now_epoch_s is None else now_epoch_s
+        return self.start_s + max(0.0, now_epoch_s - self.start_epoch_s)
+
     @property
     def output_size_px(self) -> tuple[int, int]:
         """Size of a window or offscreen target when not fullscreen: --size or the default."""
@@ -106,9 +131,9 @@ def parse_size(text: str) -> tuple[int, int]:
         size = (int(width), int(height))
     except ValueError:
         size = (0, 0)
-    if not sep or min(size) <= 0:
+    if not sep or min(size) <= 0 or max(size) > MAX_SIZE_PX:
         raise argparse.ArgumentTypeError(
-            f"expected WIDTHxHEIGHT in pixels, e.g. 1280x720, got {text!r}"
+            f"expected WIDTHxHEIGHT in pixels (1..{MAX_SIZE_PX} each), e.g. 1280x720, got {text!r}"
         )
     return size
 
@@ -130,11 +155,49 @@ def _checked_number(
     return parse
 
 
-_positive_float = _checked_number(float, lambda v: v > 0, "a number > 0")
-_positive_int = _checked_number(int, lambda v: v > 0, "an integer > 0")
-_non_negative_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0")
-_non_negative_float = _checked_number(float, lambda v: 0 <= v < math.inf, "a number >= 0")
+def checked_range(
+    convert: Callable[[str], float], low: float, high: float, unit: str = "",
+    is_low_open: bool = False,
+) -> Callable[[str], Any]:  # fmt: skip
+    """An argparse type: a finite number (an integer with convert=int) in low..high.
+
+    `is_low_open`: low itself is refused (> low, e.g. a rate or a duration > 0).
+    """
+    kind = "an integer" if convert is int else "a number"
+    bounds = f"> {_plain(low)} and <= {_plain(high)}" if is_low_open else (
+        f"in {_plain(low)}..{_plain(high)}"
+    )  # fmt: skip
+    expected = f"{kind} {bounds}{f' {unit}' if unit else ''}"
+
+    def is_ok(value: float) -> bool:
+        is_above = value > low if is_low_open else value >= low
+        return math.isfinite(value) and is_above and value <= high
+
+    return _checked_number(convert, is_ok, expected)
+
+
+def _plain(value: float) -> str:
+    """1e9 -> '1000000000', 0.5 -> '0.5': bounds as a user types them."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def checked_above(
+    convert: Callable[[str], float], low: float, high: float, unit: str = ""
+) -> Callable[[str], Any]:
+    """An argparse type: a finite number > low and <= high."""
+    return checked_range(convert, low, high, unit, is_low_open=True)
+
+
+_positive_float = checked_above(float, 0, 1e9)
+_positive_int = checked_range(int, 1, MAX_FRAMES)
+_non_negative_int = checked_range(int, 0, MAX_FRAMES)
+_non_negative_float = checked_range(float, 0, 1e9)
 _port = _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535")
+_fps = checked_above(float, 0, MAX_FPS, "frames/s")
+_show_time = checked_range(float, 0, MAX_SHOW_TIME_S, "s")
+_duration = checked_above(float, 0, MAX_SHOW_TIME_S, "s")
+_timeout = checked_above(float, 0, MAX_TIMEOUT_S, "s")
+_epoch = checked_range(float, 0, 1e11, "s")
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -172,9 +235,18 @@ def _fault_spec(text: str) -> str:
     return text
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit 2), not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `prog: error: message (see prog --help)` and exit 2."""
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The run_show.py command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="run_show.py",
         description="Play a latent-walk show fullscreen (or windowed, or headless), or render it "
         "to a video file.",
@@ -184,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="show file (YAML); default: shows/demo.yaml",
     )  # fmt: skip
     screen = parser.add_argument_group("screen")
-    screen.add_argument("--display", type=_non_negative_int, default=0, metavar="N",
+    screen.add_argument("--display", type=checked_range(int, 0, MAX_DISPLAY_INDEX), default=0,
+                        metavar="N",
                         help="display index for fullscreen (default 0)")  # fmt: skip
     screen.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
     screen.add_argument(
@@ -194,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     screen.add_argument(
         "--fps",
-        type=_positive_float,
+        type=_fps,
         default=None,
         help="display rate cap (default: the monitor's refresh, else "
         f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless; --out: the show's output.fps)",
@@ -215,11 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--no-watch", action="store_true",
                         help="no reload when the show file changes (r still reloads)")  # fmt: skip
     stop = parser.add_argument_group("what to play")
-    stop.add_argument("--start", type=_non_negative_float, default=0.0, metavar="S",
+    stop.add_argument("--start", type=_show_time, default=0.0, metavar="S",
                       help="begin at show time S seconds")  # fmt: skip
+    stop.add_argument("--epoch-of-start", dest="start_epoch", type=_epoch, default=None,
+                      help=argparse.SUPPRESS)  # --supervise: --start was the show time then
     stop.add_argument("--frames", type=_positive_int, default=None, metavar="N",
                       help="stop after N frames shown (or written)")  # fmt: skip
-    stop.add_argument("--duration", type=_positive_float, default=None, metavar="S",
+    stop.add_argument("--duration", type=_duration, default=None, metavar="S",
                       help="stop after S seconds of show time")  # fmt: skip
     stop.add_argument("--out", default=None, metavar="FILE.mp4|DIR/",
                       help="render the show offline to an H.264 MP4 or a PNG sequence "
@@ -229,11 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--precision", choices=("fast", "exact"), default=None,
                        help="fast: bf16/fp16 where it helps; exact: float32 (default: fast "
                        "live, exact for --out)")  # fmt: skip
-    model.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    model.add_argument("--device", type=parse_device, default="auto", metavar="DEVICE",
+                       help="auto (default: cuda when torch sees a GPU, else cpu), cpu, cuda "
+                       "or cuda:N")  # fmt: skip
     model.add_argument("--kernels", choices=("auto", "cuda", "torch", "reference"),
                        default=os.environ.get(ENV_KERNELS, "auto"),
                        help=f"resampling kernels (default auto, or ${ENV_KERNELS})")  # fmt: skip
-    model.add_argument("--batch", type=_positive_int, default=DEFAULT_MAX_BATCH, metavar="N",
+    model.add_argument("--batch", type=checked_range(int, 1, MAX_BATCH),
+                       default=DEFAULT_MAX_BATCH, metavar="N",
                        help="most future frames per generator pass (lookahead; 1 = off; "
                        f"default {DEFAULT_MAX_BATCH})")  # fmt: skip
     model.add_argument("--threads", type=_positive_int, default=None, metavar="N",
@@ -241,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "else the physical cores, one left free from 4 up)")  # fmt: skip
     model.add_argument(
         "--latency-ms",
-        type=_positive_float,
+        type=checked_above(float, 0, MAX_LATENCY_MS, "ms"),
         default=DEFAULT_LATENCY_MS,
         metavar="MS",
         help="longest generator pass the lookahead may plan "
@@ -287,10 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
         "frames, last frame age, failures, memory), rewritten every 2 s",
     )  # fmt: skip
     render = parser.add_argument_group("render thread supervision (docs/operators.md)")
-    render.add_argument("--hang-timeout", type=_positive_float, default=None, metavar="S",
+    render.add_argument("--hang-timeout", type=_timeout, default=None, metavar="S",
                         help="a render thread without a heartbeat for S seconds is hung and is "
                         "replaced (default: 20, or 10 x the slowest pass if longer)")  # fmt: skip
-    render.add_argument("--max-recoveries", type=_positive_int, default=None, metavar="N",
+    render.add_argument("--max-recoveries", type=checked_range(int, 1, MAX_RECOVERIES),
+                        default=None, metavar="N",
                         help="after N render-thread recoveries within 10 minutes, exit with "
                         "status 75 so the process is restarted (default 10)")  # fmt: skip
     render.add_argument("--inject-faults", type=_fault_spec, default=None,
@@ -300,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run the show as a child process and restart it when it dies "
                            "or stops making progress, continuing the show time")  # fmt: skip
     supervise.add_argument(
-        "--supervise-timeout", type=_positive_float, default=None,
+        "--supervise-timeout", type=_timeout, default=None,
         metavar="S", help="with --supervise: restart a show whose status has not been rewritten "
         f"for S seconds (default {DEFAULT_SUPERVISE_TIMEOUT_S:g}; a show with no new frame "
         "for 330 s, not paused, is restarted too)",
@@ -318,6 +397,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
     if args.kernels not in ("auto", "cuda", "torch", "reference"):
         parser.error(f"${ENV_KERNELS}={args.kernels!r}: expected auto, cuda, torch or reference")
     check_supervise_options(parser, args)
+    check_output_paths(parser, args)
     return AppSettings(
         show_path=args.show,
         display_index=args.display,
@@ -334,6 +414,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         is_watching=not args.no_watch,
         out_path=args.out,
         start_s=args.start,
+        start_epoch_s=args.start_epoch,
         stats_json=args.stats_json,
         status_file=args.status_file,
         is_kiosk=args.kiosk,
@@ -366,3 +447,44 @@ def check_supervise_options(parser: argparse.ArgumentParser, args: argparse.Name
         parser.error("--restart-at needs --supervise (the supervisor starts the fresh show)")
     if not args.supervise and args.supervise_timeout is not None:
         parser.error("--supervise-timeout needs --supervise")
+
+
+def check_output_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--out, --log-file, --status-file, --stats-json: each can be written (one line if not)."""
+    if args.out is not None:
+        out = Path(args.out)
+        is_folder = args.out.endswith(("/", os.sep)) or out.is_dir() or not out.suffix
+        problem = output_problem(out, is_folder)
+        if problem is not None:
+            parser.error(f"--out {args.out}: {problem}")
+    for option, path in (("--log-file", args.log_file), ("--status-file", args.status_file),
+                         ("--stats-json", args.stats_json)):  # fmt: skip
+        problem = None if path is None else output_problem(path, is_folder=False)
+        if problem is not None:
+            parser.error(f"{option} {path}: {problem}")
+
+
+def output_problem(path: Path, is_folder: bool) -> str | None:
+    """Why `path` (a file, or a folder when `is_folder`) cannot be written; None when it can.
+
+    The path itself is not created: a file it already is must be writable; otherwise its
+    nearest existing ancestor must be a folder that takes a new file (tried with a temporary
+    file, so a read-only file system or /proc is found out as well as permissions).
+    """
+    if path.exists():
+        if path.is_dir() != is_folder:
+            return "is a directory, not a file" if path.is_dir() else "is a file, not a directory"
+        if not os.access(path, os.W_OK):
+            return "not writable (permission denied or a read-only file system)"
+        return None
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot create it: {ancestor} is not a directory"
+    try:
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as err:
+        return f"cannot create files in {ancestor} ({err.strerror or err})"
+    return None

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import torch
-
 import kernels.backend
+from installation.device import choose_device
 from installation.errors import InstallationError
 from installation.models import load_generator
 from installation.reloading import Reloader, try_reload  # noqa: F401 - try_reload: app's API
@@ -75,12 +74,5 @@ def build_renderer(settings: AppSettings, show: Show) -> Built:
 
 
 def check_device(device: str) -> None:
-    """Raise InstallationError when `device` is not a usable torch device."""
-    try:
-        torch_device = torch.device(device)
-    except RuntimeError as err:
-        raise InstallationError(f"--device {device!r}: {err}") from None
-    if torch_device.type == "cuda" and not torch.cuda.is_available():
-        raise InstallationError(
-            f"--device {device}: CUDA is not available (torch {torch.__version__})"
-        )
+    """Raise DeviceError (an InstallationError, exit 2) when `device` is not usable here."""
+    choose_device(device)

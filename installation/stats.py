@@ -1,21 +1,33 @@
-"""Run statistics helpers: memory peaks, the summary log line, the --stats-json file."""
+"""Run statistics and what the show says about itself: memory peaks, the summary log line, the
+--stats-json file, the --status-file and the liveness beat to a --supervise parent.
+
+No torch at import: run_show.py writes the first status (state `starting`) before torch loads,
+and the supervisor reads the beat protocol from here.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime
 import functools
 import gc
 import json
 import logging
 import os
 import resource
+import time
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import Any, Literal
 
 log = logging.getLogger(__name__)
+
+# The status file's `state`: starting (the process is up, before torch, the show and the
+# kernels), loading (the show is read; the models load), playing, stopped (the final record).
+State = Literal["starting", "loading", "playing", "stopped"]
+LIVENESS_FD_ENV = "LATENT_WALK_LIVENESS_FD"  # set by --supervise: the pipe the beats go to
+BEAT_INTERVAL_S = 1.0  # a beat at most this often (the supervisor's timeout is many of them)
+MAX_BEAT_BYTES = 512  # one beat line; below PIPE_BUF (4096), so each write is atomic
 
 
 def peak_rss_mb() -> float:
@@ -25,6 +37,8 @@ def peak_rss_mb() -> float:
 
 def cuda_peak_mb() -> float | None:
     """Peak CUDA memory allocated by torch in MiB, or None without CUDA."""
+    import torch
+
     if not torch.cuda.is_available() or not torch.cuda.is_initialized():
         return None
     return torch.cuda.max_memory_allocated() / 2**20
@@ -68,15 +82,102 @@ def _malloc_trim() -> Any:
 
 
 def write_status_file(path: Path, status: dict[str, Any]) -> str | None:
-    """Replace the status file atomically (temp file + rename); the error text, or None."""
+    """Replace the status file atomically (temp file + rename); the error text, or None.
+
+    A failed write (a full disk) leaves no temp file behind and the previous status in place.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     except OSError as err:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # the folder itself is unusable: nothing was left in it either
+            pass
         return str(err)
     return None
+
+
+def starting_status(state: State, show: str | os.PathLike[str]) -> dict[str, Any]:
+    """The status record before the first frame: pid, state, show, time (no show time yet)."""
+    return {
+        "pid": os.getpid(),
+        "state": state,
+        "time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "running": True,
+        "loading": True,
+        "show": Path(show).stem,
+        "frames_shown": 0,
+        "show_time_s": None,
+    }
+
+
+def announce_start(status_file: Path | None, show: str | os.PathLike[str]) -> None:
+    """The process is up: state `starting` in the status file and to a --supervise parent."""
+    Beacon.from_environment().beat({"state": "starting"})
+    if status_file is None:
+        return
+    error = write_status_file(status_file, starting_status("starting", show))
+    if error is not None:
+        log.error("status file not written path=%s: %s", status_file, error)
+
+
+class Beacon:
+    """The show's liveness beat to a --supervise parent: one JSON line a second, over a pipe.
+
+    It needs no disk, so a full disk (a status file that cannot be written) is not taken for a
+    hang. The main thread beats (a frozen main thread stops beating); a parent that does not
+    read never blocks the show (the pipe is non-blocking; a beat that does not fit is skipped).
+    """
+
+    def __init__(self, fd: int | None, clock: Any = time.monotonic) -> None:
+        self.fd = fd
+        self.clock = clock
+        self.next_beat_s = -float("inf")
+        if fd is not None:
+            try:
+                os.set_blocking(fd, False)
+            except OSError as err:
+                log.warning("liveness pipe unusable fd=%d: %s", fd, err)
+                self.fd = None
+
+    @classmethod
+    def from_environment(cls) -> Beacon:
+        """The pipe the supervisor named in $LATENT_WALK_LIVENESS_FD (no pipe without it)."""
+        text = os.environ.get(LIVENESS_FD_ENV, "")
+        return cls(int(text) if text.isdigit() else None)
+
+    def beat(self, facts: dict[str, Any], is_forced: bool = False) -> None:
+        """Send `facts` (state, frames, show time ...) unless the last beat was under 1 s ago."""
+        now_s = self.clock()
+        if self.fd is None or (now_s < self.next_beat_s and not is_forced):
+            return
+        self.next_beat_s = now_s + BEAT_INTERVAL_S
+        line = (json.dumps(facts, separators=(",", ":")) + "\n").encode()
+        if len(line) > MAX_BEAT_BYTES:
+            line = (json.dumps({"state": facts.get("state")}) + "\n").encode()
+        try:
+            os.write(self.fd, line)
+        except BlockingIOError:  # the parent is not reading: it will see the next one
+            return
+        except OSError:  # the parent is gone (EPIPE): nobody to tell
+            self.fd = None
+
+
+def read_beats(data: bytes) -> tuple[list[dict[str, Any]], bytes]:
+    """Complete beat lines in `data` -> (the beats that parse, the incomplete rest)."""
+    *lines, rest = data.split(b"\n")
+    beats = []
+    for line in lines:
+        try:
+            beat = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(beat, dict):
+            beats.append(beat)
+    return beats, rest[-MAX_BEAT_BYTES:]
 
 
 def write_stats(path: Path, stats: dict[str, Any]) -> None:

@@ -8,19 +8,23 @@ The supervisor is a small parent process (no torch, no GL, one thread). It start
   row, each within 2 minutes of starting, the supervisor gives up (exit 1; RestartPolicy);
 - the child exits 0 (quit, --frames or --duration reached): the supervisor ends too, exit 0;
 - the child exits 2 (bad options, no display): restarting would only repeat it; exit 2;
-- the status file is not rewritten for --supervise-timeout seconds (the show's main thread
-  rewrites it every 2 s), or shows no new frame while not paused for 330 s (a backstop
-  to the show's own render-thread recovery): the child is hung; SIGTERM, SIGKILL after 5 s,
-  restart;
+- no sign of life for --supervise-timeout seconds: neither a liveness beat (a JSON line the
+  show's main thread writes to a pipe every second: state, frames, show time; it needs no
+  disk, so a full disk is not a hang) nor a status-file rewrite; or no new frame while not
+  paused for 330 s (a backstop to the show's own render-thread recovery): the child is hung;
+  SIGTERM, SIGKILL after 5 s, restart. Until the child says it is loading (state `starting`:
+  imports, the show file, the kernels) it has the 300 s startup allowance;
 - --restart-at HH:MM: every day at that local time the child is asked to quit (SIGTERM) and a
   fresh one starts at once (a nightly soft restart);
 - SIGTERM / SIGINT / SIGHUP to the supervisor: forwarded to the child; both exit.
 
-A restarted child continues the show time: `--start` is the last show time the status file
-reported plus the wall-clock time since (none while paused), so the picture carries on where
-it would have been. The child runs in its own session (signals reach it only through the
-supervisor, which therefore always knows why it exits) and with PR_SET_PDEATHSIG=SIGKILL, so
-it never outlives a supervisor that is killed without a chance to stop it.
+A restarted child continues the show time: `--start` is the last show time the child reported
+(beat or status file) plus the wall-clock time since (none while paused), and
+`--epoch-of-start` the wall-clock time that holds for; the new child adds the time it took to
+start, so its first frame is where the show would have been. The child runs in its own session
+(signals reach it only through the supervisor, which therefore always knows why it exits) and
+with PR_SET_PDEATHSIG=SIGKILL, so it never outlives a supervisor that is killed without a
+chance to stop it.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from installation.logs import DATE_FORMAT, LOG_FORMAT
+from installation.logs import DATE_FORMAT, LOG_FORMAT, SafeWatchedFileHandler
 from installation.settings import AppSettings
+from installation.stats import LIVENESS_FD_ENV, read_beats
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +115,16 @@ class FailureCounter:
         return backoff_s(self.failures, self.policy)
 
 
-def child_argv(argv: Sequence[str], start_s: float | None, status_file: Path | None) -> list[str]:
+def child_argv(
+    argv: Sequence[str], start_s: float | None, status_file: Path | None,
+    start_epoch_s: float | None = None,
+) -> list[str]:  # fmt: skip
     """The child's run_show.py arguments: `argv` without the supervisor's own options.
 
     `--start start_s` and `--status-file status_file` are appended when given (argparse keeps
-    the last value, so an earlier --start in `argv` is overridden). Options may be abbreviated
-    or written `--opt=value`, as argparse allows.
+    the last value, so an earlier --start in `argv` is overridden), and `--epoch-of-start` (the
+    wall-clock time start_s holds for) with a start. Options may be abbreviated or written
+    `--opt=value`, as argparse allows.
     """
     result: list[str] = []
     tokens = iter(argv)
@@ -132,6 +141,8 @@ def child_argv(argv: Sequence[str], start_s: float | None, status_file: Path | N
             next(tokens, None)  # its value
     if start_s is not None:
         result += ["--start", f"{start_s:.3f}"]
+        if start_epoch_s is not None:
+            result += ["--epoch-of-start", f"{start_epoch_s:.3f}"]
     if status_file is not None:
         result += ["--status-file", str(status_file)]
     return result
@@ -167,15 +178,16 @@ def next_restart_s(now_s: float, at: datetime.time, tz: datetime.tzinfo | None =
 
 @dataclass(frozen=True)
 class StatusSample:
-    """What the supervisor reads from the child's status file."""
+    """What the supervisor reads from the child's status file or liveness beat."""
 
     pid: int
-    written_s: float  # the file's modification time, epoch seconds
+    written_s: float  # the file's modification time (a beat: when it came), epoch seconds
     frames_shown: int
-    show_time_s: float | None  # None while the show is loading
+    show_time_s: float | None  # None while the show is starting or loading
     is_paused: bool
     speed: float
     is_running: bool
+    state: str = "playing"  # starting, loading, playing, stopped (older shows: none)
 
 
 def read_status(path: Path) -> StatusSample | None:
@@ -183,17 +195,27 @@ def read_status(path: Path) -> StatusSample | None:
     try:
         written_s = path.stat().st_mtime
         record = json.loads(path.read_text(encoding="utf-8"))
+        return status_sample(record, written_s)
+    except (OSError, ValueError):
+        return None
+
+
+def status_sample(record: dict, written_s: float, pid: int | None = None) -> StatusSample | None:
+    """A status record or a beat (`pid` given: the child it came from) as a sample, or None."""
+    try:
         show_time_s = record.get("show_time_s")
+        state = str(record.get("state") or ("loading" if record.get("loading") else "playing"))
         return StatusSample(
-            pid=int(record["pid"]),
+            pid=int(record["pid"] if pid is None else pid),
             written_s=written_s,
             frames_shown=int(record.get("frames_shown") or 0),
             show_time_s=None if show_time_s is None else float(show_time_s),
-            is_paused=bool(record.get("paused") or record.get("loading")),
+            is_paused=bool(record.get("paused")) or state in ("starting", "loading"),
             speed=float(record.get("speed") or 1.0),
             is_running=bool(record.get("running", True)),
+            state=state,
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -239,23 +261,37 @@ def exit_text(returncode: int) -> str:
 
 
 class Child:
-    """One run of the show: the process, its stderr passed through, the last stderr lines."""
+    """One run of the show: the process, its stderr passed through, the last stderr lines, and
+    its liveness beats (a pipe whose write end the child gets as $LATENT_WALK_LIVENESS_FD)."""
 
     def __init__(self, command: Sequence[str]) -> None:
         self.command = list(command)
         self.started_s = time.monotonic()
-        self.process = subprocess.Popen(
-            self.command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True, preexec_fn=die_with_parent(),
-        )  # fmt: skip
+        beat_fd, child_beat_fd = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                self.command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                start_new_session=True, preexec_fn=die_with_parent(), pass_fds=(child_beat_fd,),
+                env={**os.environ, LIVENESS_FD_ENV: str(child_beat_fd)},
+            )  # fmt: skip
+        except BaseException:
+            os.close(beat_fd)
+            raise
+        finally:
+            os.close(child_beat_fd)  # the child's copy stays open in the child only
         assert self.process.stderr is not None
         self.stderr_fd = self.process.stderr.fileno()
         os.set_blocking(self.stderr_fd, False)
+        os.set_blocking(beat_fd, False)
+        self.beat_fd = beat_fd
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.stderr_fd, selectors.EVENT_READ)
+        self.selector.register(beat_fd, selectors.EVENT_READ)
         self.tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self.partial = b""
         self.is_relaying = True
+        self.beat_partial = b""
+        self.last_beat: StatusSample | None = None  # the newest beat, as a sample
 
     @property
     def pid(self) -> int:
@@ -268,10 +304,13 @@ class Child:
         At most `max_reads` chunks of 64 KiB: a flood of output cannot keep the supervisor from
         watching the child.
         """
-        if self.stderr_fd < 0:
+        if self.stderr_fd < 0 and self.beat_fd < 0:
             time.sleep(timeout_s)
             return
-        if not self.selector.select(timeout_s):
+        ready = {key.fd for key, _ in self.selector.select(timeout_s)}
+        if self.beat_fd in ready:
+            self.read_beats()
+        if self.stderr_fd not in ready:
             return
         for _ in range(max_reads):
             try:
@@ -286,6 +325,28 @@ class Child:
             if lines:
                 self.relay(lines + b"\n")
 
+    def read_beats(self) -> None:
+        """Take the beats waiting in the pipe; the newest becomes `last_beat`."""
+        try:
+            chunk = os.read(self.beat_fd, 65536)
+        except BlockingIOError:
+            return
+        if not chunk:  # the child has exited (or closed the pipe)
+            self.close_beats()
+            return
+        beats, self.beat_partial = read_beats(self.beat_partial + chunk)
+        for beat in beats:
+            sample = status_sample(beat, time.time(), pid=self.pid)
+            if sample is not None:
+                self.last_beat = sample
+
+    def close_beats(self) -> None:
+        """Stop reading the liveness pipe."""
+        if self.beat_fd >= 0:
+            self.selector.unregister(self.beat_fd)
+            os.close(self.beat_fd)
+            self.beat_fd = -1
+
     def relay(self, data: bytes) -> None:
         """Write child output lines to our stderr and remember the last ones."""
         for line in data.decode("utf-8", "replace").splitlines():
@@ -299,13 +360,13 @@ class Child:
                 self.is_relaying = False  # nowhere to write: the lines still go to the tail
 
     def close_stderr(self) -> None:
-        """Stop reading the child's stderr (it has ended)."""
+        """Stop reading the child's stderr and beats (it has ended)."""
         if self.stderr_fd >= 0:
             self.selector.unregister(self.stderr_fd)
-            self.selector.close()
             assert self.process.stderr is not None
             self.process.stderr.close()
             self.stderr_fd = -1
+        self.close_beats()
 
     def poll(self) -> int | None:
         """The return code once the child has exited (its stderr read to the end), else None."""
@@ -338,38 +399,49 @@ class Child:
 
 
 class Watchdog:
-    """Decides from the status file whether a child still makes progress."""
+    """Decides from the beats and the status file whether a child still makes progress."""
 
     def __init__(self, child_pid: int, started_s: float, policy: RestartPolicy) -> None:
         self.child_pid = child_pid
         self.policy = policy
         self.started_s = started_s
-        self.last_written_s: float | None = None  # mtime of the last status seen
-        self.last_frames = -1
-        self.last_write_seen_s: float | None = None  # monotonic, when it last changed
+        # per source (the beat, the status file): (written_s, frames_shown) of its last sample
+        self.last_seen: dict[str, tuple[float, int]] = {}
+        self.last_write_seen_s: float | None = None  # monotonic, when a source last changed
         self.last_progress_s: float | None = None  # monotonic, a new frame (or paused)
+        self.state = ""  # the child's last reported state
 
-    def update(self, sample: StatusSample | None, now_s: float) -> None:
-        """Take a status sample read at monotonic time `now_s` (ignored unless from the child)."""
+    def update(self, sample: StatusSample | None, now_s: float, source: str = "file") -> None:
+        """Take a sample read at monotonic time `now_s` (ignored unless from the child).
+
+        Each source is compared with its own previous sample: a beat and a status file written
+        at other times (with other frame counts) are not mistaken for change.
+        """
         if sample is None or sample.pid != self.child_pid:
             return
-        if sample.written_s != self.last_written_s:
-            self.last_written_s = sample.written_s
-            self.last_write_seen_s = now_s
-            if sample.frames_shown != self.last_frames or sample.is_paused:
-                self.last_progress_s = now_s
-            self.last_frames = sample.frames_shown
+        previous = self.last_seen.get(source)
+        if previous is not None and sample.written_s == previous[0]:
+            return
+        self.last_seen[source] = (sample.written_s, sample.frames_shown)
+        self.last_write_seen_s = now_s
+        self.state = sample.state
+        if previous is None or sample.frames_shown != previous[1] or sample.is_paused:
+            self.last_progress_s = now_s
 
     def stall(self, now_s: float) -> str | None:
         """Why the child looks hung (a short reason), or None while it makes progress."""
         timeout_s = self.policy.hang_timeout_s
-        if self.last_write_seen_s is None or self.last_progress_s is None:
+        if self.last_write_seen_s is None or self.last_progress_s is None or (
+            self.state == "starting"
+        ):  # imports, the show file, a kernel build: the startup allowance
             grace_s = max(timeout_s, self.policy.startup_grace_s)
             if now_s - self.started_s > grace_s:
-                return f"no status written within {grace_s:g} s of starting"
+                what = "not past starting" if self.state == "starting" else "no sign of life"
+                return f"{what} within {grace_s:g} s of starting"
             return None
         if now_s - self.last_write_seen_s > timeout_s:
-            return f"status file not rewritten for {now_s - self.last_write_seen_s:.0f} s"
+            return (f"no liveness beat or status write for {now_s - self.last_write_seen_s:.0f} "
+                    "s")  # fmt: skip
         if now_s - self.last_progress_s > max(timeout_s, self.policy.frame_stall_s):
             return f"no new frame for {now_s - self.last_progress_s:.0f} s (not paused)"
         return None
@@ -378,13 +450,14 @@ class Watchdog:
 class Supervisor:
     """Starts the show, watches it, restarts it; run() returns the supervisor's exit code.
 
-    `command_for(start_s)` gives the child's command line: start_s None for the first start
-    (the operator's own --start), else the show time to continue from.
+    `command_for(start_s, epoch_s)` gives the child's command line: start_s None for the first
+    start (the operator's own --start), else the show time to continue from, which holds at
+    wall-clock time epoch_s (None: the show was paused; its time stands still).
     """
 
     def __init__(
         self,
-        command_for: Callable[[float | None], list[str]],
+        command_for: Callable[[float | None, float | None], list[str]],
         status_file: Path,
         policy: RestartPolicy | None = None,
         restart_at: datetime.time | None = None,
@@ -414,9 +487,8 @@ class Supervisor:
 
     def run(self) -> int:
         """Supervise until the show ends, a stop signal, an unrestartable exit or giving up."""
-        start_s: float | None = None
         while True:
-            child = self.spawn(start_s)
+            child = self.spawn(is_restart=self.restarts > 0)
             outcome, returncode = self.watch(child)
             ran_s = time.monotonic() - child.started_s
             if outcome == "stop":
@@ -432,12 +504,12 @@ class Supervisor:
                 if not self.sleep(wait_s):
                     log.info("supervisor stopped while waiting to restart")
                     return 0
-            start_s = self.continued_start_s()
             self.restarts += 1
 
-    def spawn(self, start_s: float | None) -> Child:
-        """Start a child continuing at `start_s` (None: as the operator asked)."""
-        child = Child(self.command_for(start_s))
+    def spawn(self, is_restart: bool) -> Child:
+        """Start a child: the first as the operator asked, a restart continuing the show time."""
+        start_s, epoch_s = self.continued_start() if is_restart else (None, None)
+        child = Child(self.command_for(start_s, epoch_s))
         log.info("show process started pid=%d start_s=%s restarts=%d", child.pid,
                  "as given" if start_s is None else f"{start_s:.3f}", self.restarts)  # fmt: skip
         if self.restart_at is not None:  # a child this young is fresh enough for tonight
@@ -473,12 +545,16 @@ class Supervisor:
                 return "nightly", returncode
 
     def take_sample(self, watchdog: Watchdog) -> None:
-        """Read the status file: feed the watchdog, keep the latest show time of our children."""
-        sample = read_status(self.status_file)
-        watchdog.update(sample, time.monotonic())
-        if sample is not None and sample.pid == watchdog.child_pid:
-            if sample.show_time_s is not None:
-                self.last_sample = sample
+        """Read the beat and the status file: feed the watchdog, keep the latest show time."""
+        beat = self.child.last_beat if self.child is not None else None
+        for source, sample in (("beat", beat), ("file", read_status(self.status_file))):
+            watchdog.update(sample, time.monotonic(), source)
+            if sample is not None and sample.pid == watchdog.child_pid:
+                if sample.show_time_s is not None and (
+                    self.last_sample is None or sample.written_s >= self.last_sample.written_s
+                    or self.last_sample.pid != sample.pid
+                ):  # fmt: skip
+                    self.last_sample = sample
 
     def is_restart_due(self) -> bool:
         """True when the --restart-at time has come (one missed by far is skipped)."""
@@ -529,11 +605,17 @@ class Supervisor:
             time.sleep(min(left_s, POLL_INTERVAL_S))
         return False
 
-    def continued_start_s(self) -> float | None:
-        """The next child's --start: the last reported show time carried on (None: none yet)."""
+    def continued_start(self) -> tuple[float | None, float | None]:
+        """The next child's --start and --epoch-of-start (None, None: no show time yet).
+
+        The show time is the last reported one carried on to now; the epoch is now, unless the
+        show was paused (its time stands still while the new child starts).
+        """
         if self.last_sample is None:
-            return None
-        return continued_start_s(self.last_sample, time.time())  # the file times are real
+            return None, None
+        now_s = time.time()  # the file and beat times are wall-clock times
+        epoch_s = None if self.last_sample.is_paused else now_s
+        return continued_start_s(self.last_sample, now_s), epoch_s
 
 
 def last_words(child: Child) -> str:
@@ -553,7 +635,7 @@ def setup_supervisor_logging(settings: AppSettings) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if settings.log_file is not None:
         settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.WatchedFileHandler(settings.log_file, encoding="utf-8"))
+        handlers.append(SafeWatchedFileHandler(settings.log_file, encoding="utf-8"))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -567,19 +649,11 @@ def setup_supervisor_logging(settings: AppSettings) -> None:
 def run(settings: AppSettings, argv: Sequence[str]) -> int:
     """Supervise `run_show.py argv` (argv already parsed into `settings`); the exit code.
 
-    An unwritable --status-file is a usage error (2): the supervisor watches the show through
-    it and would take a show that cannot write it for a hung one.
+    The command line has been checked (an unwritable --status-file or --log-file was a usage
+    error); a status file that cannot be written later (a full disk) is not taken for a hang:
+    the child's liveness beats say it is alive.
     """
     status_file = settings.status_file
-    if status_file is not None:
-        try:
-            status_file.parent.mkdir(parents=True, exist_ok=True)
-            if not os.access(status_file.parent, os.W_OK):
-                raise PermissionError("not writable")
-        except OSError as err:
-            print(f"run_show: --status-file {status_file}: cannot write there ({err}); "
-                  "--supervise watches the show through it", file=sys.stderr)  # fmt: skip
-            return EXIT_USAGE
     setup_supervisor_logging(settings)
     private_dir = None
     if status_file is None:
@@ -590,8 +664,9 @@ def run(settings: AppSettings, argv: Sequence[str]) -> int:
     extra_status = status_file if settings.status_file is None else None
     base_argv = list(argv)
 
-    def command_for(start_s: float | None) -> list[str]:
-        return [sys.executable, str(RUN_SHOW), *child_argv(base_argv, start_s, extra_status)]
+    def command_for(start_s: float | None, epoch_s: float | None) -> list[str]:
+        argv = child_argv(base_argv, start_s, extra_status, epoch_s)
+        return [sys.executable, str(RUN_SHOW), *argv]
 
     policy = RestartPolicy(hang_timeout_s=settings.supervise_timeout_s)
     supervisor = Supervisor(command_for, status_file, policy, settings.restart_at)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-from collections.abc import Callable, Sequence
+import os
+import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from installation.errors import InstallationError
-from installation.settings import _checked_number
+from installation.device import parse_device
+from installation.errors import InstallationError, ModelLoadError
+from installation.settings import _checked_number, checked_above, checked_range, output_problem
 
 if TYPE_CHECKING:
     import torch
@@ -45,40 +48,223 @@ DEFAULT_PSI = 1.0
 PSI_HELP = "truncation psi (default 1 = none, as in shows and NVIDIA's tools; 0.7 is a common pick)"
 
 
-# argparse types for the tools' options (settings.py's one number checker).
-positive_int = _checked_number(int, lambda v: v > 0, "an integer > 0")
-non_negative_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _checked_number(float, lambda v: 0 < v < math.inf, "a number > 0")
+# NVIDIA's seeds: np.random.RandomState takes 0..2**32-1 (as OSC's /seed, control/addresses.py)
+MAX_SEED = 2**32 - 1
+MAX_GRID_IMAGES = 4096  # `generate --grid`: one PNG of 64 x 64 tiles at most
+MAX_RANGE_PARTS = 1000  # '0,1,4-6': parts of one list
+
+# argparse types for the tools' options (settings.py's one number checker: finite, in range).
+positive_int = checked_range(int, 1, 2**31 - 1)
+non_negative_int = checked_range(int, 0, 2**31 - 1)
+positive_float = checked_above(float, 0, 1e9)
+seed_number = checked_range(int, 0, MAX_SEED)
+# Truncation psi and the StyleGAN3 camera: the ranges OSC's /psi, /camera/translate and
+# /camera/rotate accept (control/addresses.py), so a value found here works live too.
+psi_number = checked_range(float, -1.0, 2.0)
+camera_rotate = checked_range(float, -360.0, 360.0, "degrees")
+ws_row_count = checked_range(int, 0, 64)  # --cutoff: more rows than any network has (18)
+
+
+def camera_translate(text: str) -> tuple[float, float]:
+    """argparse type: 'x,y', each a finite number in -1..1 (image widths), e.g. '0.2,-0.1'."""
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        x = y = math.nan
+    if not all(math.isfinite(v) and -1.0 <= v <= 1.0 for v in (x, y)):
+        raise argparse.ArgumentTypeError(f"expected two numbers 'x,y' in -1..1, got {text!r}")
+    return x, y
+
+
+class IntRanges(Sequence[int]):
+    """'0,1,4-6' as a lazy sequence of ints (0, 1, 4, 5, 6): ranges are never expanded.
+
+    `--seeds 0-4294967295` is four billion seeds in a few bytes; len, iteration and indexing
+    work without building a list.
+    """
+
+    def __init__(self, ranges: Sequence[range]) -> None:
+        self.ranges = tuple(ranges)
+        self._starts = np.cumsum([0, *(len(r) for r in self.ranges)])  # index of each range
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __iter__(self) -> Iterator[int]:
+        for part in self.ranges:
+            yield from part
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        part = int(np.searchsorted(self._starts, index, side="right")) - 1
+        return self.ranges[part][index - int(self._starts[part])]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IntRanges):
+            return self.ranges == other.ranges
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"IntRanges({format_ranges(self.ranges)!r})"
+
+    def __contains__(self, value: object) -> bool:
+        return any(value in part for part in self.ranges)
+
+    def min(self) -> int:
+        """The smallest value."""
+        return min(r.start for r in self.ranges)
+
+    def max(self) -> int:
+        """The largest value."""
+        return max(r[-1] for r in self.ranges)
+
+
+def format_ranges(ranges: Sequence[range]) -> str:
+    """(range(0, 2), range(4, 7)) -> '0-1,4-6'."""
+    return ",".join(f"{r.start}-{r[-1]}" if len(r) > 1 else str(r.start) for r in ranges)
+
+
+def parse_int_ranges(text: str, high: int = MAX_SEED) -> IntRanges:
+    """'0,1,4-6' -> IntRanges of 0, 1, 4, 5, 6, each in 0..high; ArgumentTypeError if not that.
+
+    Lazy: a range is kept as a range (a seed range may hold billions).
+    """
+    parts: list[range] = []
+    for part in text.split(",")[: MAX_RANGE_PARTS + 1]:
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            first, last = (int(lo), int(hi)) if sep else (int(part), int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not integers or ranges: {text!r}") from None
+        if last < first:
+            raise argparse.ArgumentTypeError(f"{part}: a range runs from low to high")
+        if first < 0 or last > high:
+            raise argparse.ArgumentTypeError(f"{part}: outside 0..{high}")
+        parts.append(range(first, last + 1))
+    if len(parts) > MAX_RANGE_PARTS:
+        raise argparse.ArgumentTypeError(f"more than {MAX_RANGE_PARTS} parts; use ranges (a-b)")
+    if not parts:
+        raise argparse.ArgumentTypeError(f"empty list: {text!r}")
+    return IntRanges(parts)
+
+
+# Every tool's option of this name follows this rule (apply_option_rules): one range for --psi
+# whichever tool it is given to, and `--device` defaults to auto everywhere.
+OPTION_TYPES: dict[str, Callable[[str], Any]] = {
+    "psi": psi_number,
+    "cutoff": ws_row_count,
+    "translate": camera_translate,
+    "rotate": camera_rotate,
+    "seeds": parse_int_ranges,
+    "first": seed_number,  # seeds --from
+    "seed": seed_number,
+    "mix_seed": seed_number,
+    "mix_with": seed_number,
+    "preview_seed": seed_number,
+    "class_idx": checked_range(int, 0, 100_000),
+    "count": checked_range(int, 1, 1_000_000),
+    "columns": checked_range(int, 1, 1024),
+    "grid_columns": checked_range(int, 1, 1024),
+    "tile_px": checked_range(int, 1, 4096),
+    "per_sheet": checked_range(int, 1, 4096),
+    "batch": checked_range(int, 1, 65536),
+    "samples": checked_range(int, 1, 100_000_000),
+    "steps": checked_range(int, 1, 1_000_000),
+    "video_every": checked_range(int, 0, 1_000_000),
+    "lr": checked_above(float, 0, 10),
+    "noise_reg": checked_range(float, 0, 1e9),
+    "preview_range": checked_above(float, 0, 100),
+    "preview_steps": checked_range(int, 1, 100),
+    "port": _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535"),
+    "osc_port": _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535"),
+    "wait_reply": checked_range(float, 0, 3600, "s"),
+    "device": parse_device,
+}
+DEVICE_HELP = "auto (default: cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N"
+
+
+def apply_option_rules(parser: argparse.ArgumentParser) -> None:
+    """Give every option named in OPTION_TYPES its checked type; --device defaults to auto.
+
+    Applied to each subcommand's parser once they are all built, so a tool added later gets
+    the same checks without repeating them.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                apply_option_rules(sub)
+        elif action.option_strings and action.dest in OPTION_TYPES:
+            action.type = OPTION_TYPES[action.dest]
+            if action.dest == "device":
+                action.default, action.help, action.metavar = "auto", DEVICE_HELP, "DEVICE"
+
+
+def check_combinations(args: argparse.Namespace) -> str | None:
+    """What is wrong with options that are fine alone but not together (None: nothing)."""
+    first, count = getattr(args, "first", None), getattr(args, "count", None)
+    if args.command == "seeds" and first is not None and count is not None:
+        if first + count - 1 > MAX_SEED:
+            return f"--from {first} --count {count}: seeds end at {MAX_SEED} (NVIDIA's range)"
+    seeds = getattr(args, "seeds", None)
+    if getattr(args, "grid", False) and seeds is not None and len(seeds) > MAX_GRID_IMAGES:
+        return (f"--grid: {len(seeds)} images are too many for one grid (at most "
+                f"{MAX_GRID_IMAGES}); leave out --grid or use `latent-walk seeds`")  # fmt: skip
+    out = getattr(args, "out", None)
+    if isinstance(out, str):
+        path = Path(out)
+        is_folder = args.command == "generate" or out.endswith(("/", os.sep)) or (
+            args.command == "render" and (path.is_dir() or not path.suffix)
+        )  # fmt: skip
+        problem = output_problem(path, is_folder)
+        if problem is not None:
+            return f"--out {out}: {problem}"
+    return None
+
+
+def check_model_path(path: str | Path) -> Path:
+    """`path` as a Path when it is a readable regular file, else a one-line ModelLoadError.
+
+    A folder or a device file (/dev/zero: endless bytes) is refused before anything reads it.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: no such file") from None
+    except OSError as err:
+        raise ModelLoadError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if stat.S_ISDIR(mode):
+        raise ModelLoadError(f"{path}: is a directory, not a model file (.pkl or .safetensors)")
+    if not stat.S_ISREG(mode):
+        kind = "a device file" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else (
+            "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "special"
+        )  # fmt: skip
+        raise ModelLoadError(f"{path}: is {kind}, not a model file (.pkl or .safetensors)")
+    if not os.access(path, os.R_OK):
+        raise ModelLoadError(f"{path}: cannot read it (permission denied)")
+    return path
 
 
 def load_model(path: str | Path, device: str = "cpu", precision: str = "exact") -> Generator:
     """Load a generator for a tool; a missing or unreadable file raises one-line ModelLoadError."""
     from installation.models import load_generator
 
+    path = check_model_path(path)
     return load_generator(path, device=device, precision=precision)  # type: ignore[arg-type]
-
-
-def parse_int_ranges(text: str) -> list[int]:
-    """'0,1,4-6' -> [0, 1, 4, 5, 6]; argparse.ArgumentTypeError when it is not that."""
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo, sep, hi = part.partition("-")
-        try:
-            if sep:
-                first, last = int(lo), int(hi)
-                if last < first:
-                    raise ValueError
-                values.extend(range(first, last + 1))
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not integers or ranges: {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"empty list: {text!r}")
-    return values
 
 
 def parse_layer_range(text: str, num_ws: int, option: str = "--mix-layers") -> list[int]:
@@ -95,13 +281,13 @@ def parse_layer_range(text: str, num_ws: int, option: str = "--mix-layers") -> l
         rows = parse_int_ranges(text)
     except argparse.ArgumentTypeError as exc:
         raise InstallationError(f"{option}: {exc} (e.g. 0-3, 8-, coarse)") from None
-    bad = [r for r in rows if not 0 <= r < num_ws]
-    if bad:
+    if rows.max() >= num_ws:
+        bad = [range(max(r.start, num_ws), r.stop) for r in rows.ranges if r.stop > num_ws]
         raise InstallationError(
-            f"{option} {given}: rows {format_rows(bad)} are outside 0..{num_ws - 1} "
+            f"{option} {given}: rows {format_ranges(bad)} are outside 0..{num_ws - 1} "
             f"(the model has {num_ws} ws rows)"
         )
-    return rows
+    return list(rows)
 
 
 def format_rows(rows: Sequence[int]) -> str:

@@ -130,7 +130,7 @@ def test_broken_show_exits_nonzero_naming_file_and_line(demo_copy):
 def test_settings_from_argv_defaults_and_options():
     settings = settings_from_argv([])
     assert settings.show_path == DEFAULT_SHOW_PATH and settings.fps is None
-    assert settings.resolved_precision == "fast" and settings.device == "cpu"
+    assert settings.resolved_precision == "fast" and settings.device == "auto"
     assert not settings.is_headless and settings.is_blending and settings.fit == "letterbox"
     settings = settings_from_argv(
         ["x.yaml", "--display", "1", "--windowed", "--size", "640x360", "--fps", "24",
@@ -155,10 +155,10 @@ def test_settings_from_argv_defaults_and_options():
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--fps", "-1"], "--fps: expected a number > 0, got '-1'"),
+        (["--fps", "-1"], "--fps: expected a number > 0 and <= 1000 frames/s, got '-1'"),
         (["--size", "12"], "--size: expected WIDTHxHEIGHT"),
         (["--fit", "zoom"], "--fit: invalid choice: 'zoom'"),
-        (["--start", "x"], "--start: expected a number >= 0, got 'x'"),
+        (["--start", "x"], "--start: expected a number in 0..1000000000 s, got 'x'"),
         (["--osc-port", "70000"], "--osc-port: expected a port number 1..65535"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     ],

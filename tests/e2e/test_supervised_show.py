@@ -182,8 +182,8 @@ def test_killed_and_frozen_children_are_replaced_continuing_the_show_time_then_s
             "a replacement child",
         )
         log_text = log_path.read_text(encoding="utf-8")
-        assert re.search(rf"show process hung pid={second['pid']}: status file not rewritten "
-                         r"for [4-9] s", log_text), log_text  # fmt: skip
+        assert re.search(rf"show process hung pid={second['pid']}: no liveness beat or status "
+                         r"write for [4-9] s", log_text), log_text  # fmt: skip
         assert f"show process hung and was stopped pid={second['pid']} signal=SIGKILL" in log_text
         assert not is_alive(second["pid"])
         assert third["show_time_s"] > second["show_time_s"]
@@ -251,7 +251,7 @@ def fake_supervisor(tmp_path: Path, exit_code: str = "", **kwargs) -> Supervisor
     script.write_text(FAKE_CHILD, encoding="utf-8")
     status = tmp_path / "status.json"
 
-    def command_for(start_s: float | None) -> list[str]:
+    def command_for(start_s: float | None, epoch_s: float | None) -> list[str]:
         return [sys.executable, str(script), str(status), str(start_s), exit_code]
 
     policy = RestartPolicy(backoff_first_s=0.05, give_up_after=3, stop_grace_s=5.0,
