@@ -24,6 +24,7 @@ from installation.show.schema import (
     MIN_TIME_S,
     SPEED_RANGE,
 )
+from installation.walk.sensors import SensorBank
 from tiny_models import TINY_W_DIM, tiny_sg3
 
 HEAD = "models:\n  tiny: {path: tiny.safetensors, psi: %s, cutoff: %s, class_index: 99999}\n"
@@ -64,6 +65,17 @@ SECTIONS = {
 }
 
 
+# sensor mappings at the edges: ranges a denormal apart are refused, these are the extremes kept
+SENSORS = (
+    "sensors:\n"
+    f"  wide: {{target: psi, input: [{-MAX_NUMBER}, {MAX_NUMBER}], output: [{MAX_NUMBER}, "
+    f"{-MAX_NUMBER}], curve: log, dead_band: {MAX_NUMBER}, timeout_s: {MAX_TIME_S}, index: 15, "
+    "smoothing: {kind: one_euro, min_cutoff_hz: 1.0e-7, beta: 1000000, d_cutoff_hz: 1000}}\n"
+    "  narrow: {target: speed, input: [0, 1.0e-6], output: [0, 1], curve: exp, timeout_s: 0, "
+    f"smoothing: {{kind: exponential, time_constant_s: {MIN_TIME_S}}}}}\n"
+)
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny SG3 and the latent files the corpus names."""
@@ -81,12 +93,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_show(folder: Path, name: str, settings: str, psi: str, cutoff: str) -> Path:
-    """A show of every SECTIONS entry with these show settings and model psi/cutoff."""
+    """A show of every SECTIONS entry and SENSORS with these show settings and psi/cutoff."""
     sections = "".join(
         f"  - {{name: {key}, model: tiny, {body}}}\n" for key, body in SECTIONS.items()
     )
     path = folder / name
-    path.write_text(f"show: {settings}\n" + HEAD % (psi, cutoff) + "sections:\n" + sections)
+    head = f"show: {settings}\n" + SENSORS + HEAD % (psi, cutoff)
+    path.write_text(head + "sections:\n" + sections)
     return path
 
 
@@ -114,3 +127,9 @@ def test_every_section_of_an_edge_show_renders_its_first_frame(
         assert frame.pixels.shape == (3, 16, 16), section.name
         # the section's own frame: the timeline places its start inside it
         assert timeline.at(start_s).section_name == section.name
+    bank = SensorBank(show.sensors)
+    for wall_s in (0.0, 1e-9, 0.5, 2 * MAX_TIME_S):
+        for name in bank.names:
+            for value in (-1e300, 0.0, 5e-7, 1e300):
+                out = bank.feed(name, [value] * 16, wall_s)
+                assert out is not None and np.isfinite(out.value), (name, value, wall_s)
