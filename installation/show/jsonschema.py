@@ -12,19 +12,41 @@ from installation.show.schema import (
     DAYS,
     DIRECTION_SCALES,
     EASING_NAMES,
+    FPS_RANGE,
     LIVE_TARGETS,
+    MAX_CUTOFF,
+    MAX_KEYFRAMES,
+    MAX_LOOPS,
+    MAX_NOISE_HARMONICS,
+    MAX_NOISE_RADIUS,
+    MAX_NUMBER,
+    MAX_PSI,
+    MAX_RANDOM_WALK_COUNT,
+    MAX_SEED,
+    MAX_SIZE_PX,
+    MAX_TIME_S,
+    MIN_TIME_S,
     NOISE_MODES,
     PATH_KINDS,
     RELOAD_WHEN,
     SENSOR_CURVES,
     SENSOR_MAX_VALUES,
     SPACES,
+    SPEED_RANGE,
     TRANSITION_KINDS,
 )
 
 log = logging.getLogger(__name__)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shows" / "show.schema.json"
+
+
+# the loader's limits (show/schema.py), as bounds an editor can check
+SEED = {"minimum": 0, "maximum": MAX_SEED}
+TIME = {"minimum": 0, "maximum": MAX_TIME_S}
+POSITIVE_TIME = {"minimum": MIN_TIME_S, "maximum": MAX_TIME_S}
+NUMBER = {"minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
+PSI = {"minimum": -MAX_PSI, "maximum": MAX_PSI}
 
 
 def _obj(desc: str, props: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -41,7 +63,7 @@ def _obj(desc: str, props: dict[str, Any], required: tuple[str, ...] = ()) -> di
 
 
 def _num(desc: str, **bounds: float) -> dict[str, Any]:
-    """A number with optional minimum/exclusiveMinimum."""
+    """A number with optional bounds (minimum, exclusiveMinimum, maximum)."""
     return {"type": "number", "description": desc, **bounds}
 
 
@@ -64,13 +86,13 @@ def show_json_schema() -> dict[str, Any]:
     """The JSON Schema of a show file."""
     easing = _enum("how a value eases between keys", EASING_NAMES)
     keyframe_props: dict[str, Any] = {
-        "seed": _int("z from np.random.RandomState(seed), as NVIDIA's tools do", minimum=0),
+        "seed": _int("z from np.random.RandomState(seed), as NVIDIA's tools do", **SEED),
         "w": {"type": "string", "description": ".npy of shape [w_dim] or [num_ws, w_dim]"},
         "z": {"type": "string", "description": ".npy of shape [z_dim]"},
         "projected": {"type": "string", "description": ".npz from a projection, with key w"},
         "mean": {"const": True, "description": "the model's mean w (w_avg)"},
-        "random": _int("a seed drawn from a generator seeded with this", minimum=0),
-        "psi": _num("truncation psi of this keyframe (seed, random, z, mean)"),
+        "random": _int("a seed drawn from a generator seeded with this", **SEED),
+        "psi": _num("truncation psi of this keyframe (seed, random, z, mean)", **PSI),
     }
     one_form = {
         "oneOf": [{"required": [k]} for k in ("seed", "w", "z", "projected", "mean", "random")]
@@ -84,7 +106,7 @@ def show_json_schema() -> dict[str, Any]:
                 "minItems": 1,
                 "items": {
                     "type": "array",
-                    "prefixItems": [_num("time_s", minimum=0), _num("value")],
+                    "prefixItems": [_num("time_s", **TIME), _num("value", **NUMBER)],
                     "minItems": 2,
                     "maxItems": 2,
                 },
@@ -99,10 +121,10 @@ def show_json_schema() -> dict[str, Any]:
             "lfo": _obj(
                 "low-frequency oscillator",
                 {
-                    "period_s": _num("seconds per cycle", exclusiveMinimum=0),
-                    "amplitude": _num("peak deviation from center"),
-                    "center": _num("middle value"),
-                    "phase": _num("offset, in cycles"),
+                    "period_s": _num("seconds per cycle", **POSITIVE_TIME),
+                    "amplitude": _num("peak deviation from center", **NUMBER),
+                    "center": _num("middle value", **NUMBER),
+                    "phase": _num("offset, in cycles", **NUMBER),
                 },
                 ("period_s",),
             ),
@@ -130,7 +152,7 @@ def show_json_schema() -> dict[str, Any]:
             "path": _enum("the kind of path", PATH_KINDS),
             "closed": {"type": "boolean", "description": "loop seamlessly back to the first key"},
             "easing": easing,
-            "seconds_per_keyframe": _num("default seconds per segment", exclusiveMinimum=0),
+            "seconds_per_keyframe": _num("default seconds per segment", **POSITIVE_TIME),
             "perceptual": {
                 "type": "boolean",
                 "description": "re-time for a steady rate of image change",
@@ -139,20 +161,25 @@ def show_json_schema() -> dict[str, Any]:
                 "type": "array",
                 "description": "the points the walk passes through",
                 "items": _ref("keyframe"),
+                "maxItems": MAX_KEYFRAMES,
             },
             "noise": _obj(
                 "for path noise_loop",
                 {
-                    "seed": _int("random seed", minimum=0),
-                    "radius": _num("size of the loop", exclusiveMinimum=0),
-                    "harmonics": _int("detail of the loop", minimum=1),
+                    "seed": _int("random seed", **SEED),
+                    "radius": _num(
+                        "size of the loop", exclusiveMinimum=0, maximum=MAX_NOISE_RADIUS
+                    ),
+                    "harmonics": _int("detail of the loop", minimum=1, maximum=MAX_NOISE_HARMONICS),
                 },
             ),
             "random_walk": _obj(
                 "for path random_walk",
                 {
-                    "seed": _int("seeds the generator of the seeds", minimum=0),
-                    "count": _int("how many random seeds", minimum=2),
+                    "seed": _int("seeds the generator of the seeds", **SEED),
+                    "count": _int(
+                        "how many random seeds", minimum=2, maximum=MAX_RANDOM_WALK_COUNT
+                    ),
                 },
             ),
         },
@@ -163,15 +190,15 @@ def show_json_schema() -> dict[str, Any]:
         {
             "name": {"type": "string", "description": "unique name of the section"},
             "model": {"type": "string", "description": "a name under models"},
-            "duration_s": _num("seconds (or loops)", exclusiveMinimum=0),
-            "loops": _int("passes through the walk (or duration_s)", minimum=1),
+            "duration_s": _num("seconds (or loops)", **POSITIVE_TIME),
+            "loops": _int("passes through the walk (or duration_s)", minimum=1, maximum=MAX_LOOPS),
             "transition": _obj(
                 "how this section hands over to the next",
                 {
                     "kind": _enum(
                         "cut, crossfade in w (same model) or image_crossfade", TRANSITION_KINDS
                     ),
-                    "duration_s": _num("seconds of the crossfade", minimum=0),
+                    "duration_s": _num("seconds of the crossfade", **TIME),
                 },
                 ("kind",),
             ),
@@ -191,10 +218,10 @@ def show_json_schema() -> dict[str, Any]:
                             "maxItems": 2,
                             "description": "[low, high]",
                         },
-                        "slew_s": _num("glide time of a change, seconds (default 0.5)", minimum=0),
+                        "slew_s": _num("glide time of a change, seconds (default 0.5)", **TIME),
                         "hold_s": _num(
                             "seconds a live value holds after the last message (default 30)",
-                            minimum=0,
+                            **TIME,
                         ),
                     },
                     ("range",),
@@ -248,8 +275,8 @@ def show_json_schema() -> dict[str, Any]:
         "a point of the walk",
         {
             **keyframe_props,
-            "hold_s": _num("pause on this keyframe, seconds", minimum=0),
-            "duration_s": _num("seconds to the next keyframe", exclusiveMinimum=0),
+            "hold_s": _num("pause on this keyframe, seconds", **TIME),
+            "duration_s": _num("seconds to the next keyframe", **POSITIVE_TIME),
             "easing": easing,
         },
     )
@@ -260,10 +287,11 @@ def show_json_schema() -> dict[str, Any]:
         "a generator file and its defaults",
         {
             "path": {"type": "string", "description": ".pkl or .safetensors, relative to the show"},
-            "psi": _num("truncation psi (1 = none)"),
+            "psi": _num("truncation psi (1 = none)", **PSI),
             "cutoff": {
                 "type": ["integer", "null"],
                 "minimum": 1,
+                "maximum": MAX_CUTOFF,
                 "description": "truncate only the first N ws rows",
             },
             "noise_mode": _enum("noise inputs", NOISE_MODES),
@@ -284,12 +312,12 @@ def show_json_schema() -> dict[str, Any]:
                 {
                     "size_px": {
                         "type": "array",
-                        "items": {"type": "integer", "minimum": 1},
+                        "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE_PX},
                         "minItems": 2,
                         "maxItems": 2,
                         "description": "[width, height] of the video (default: the model's)",
                     },
-                    "fps": _num("frames per second", exclusiveMinimum=0),
+                    "fps": _num("frames per second", minimum=FPS_RANGE[0], maximum=FPS_RANGE[1]),
                 },
             ),
             "background": {
@@ -297,7 +325,7 @@ def show_json_schema() -> dict[str, Any]:
                 "pattern": "^#[0-9a-fA-F]{6}$",
                 "description": 'hex colour, quoted: "#000000"',
             },
-            "speed": _num("global speed factor", exclusiveMinimum=0),
+            "speed": _num("global speed factor", minimum=SPEED_RANGE[0], maximum=SPEED_RANGE[1]),
             "opening_hours": _obj(
                 "when the show plays",
                 {
@@ -316,7 +344,7 @@ def show_json_schema() -> dict[str, Any]:
                 "how a hot reload switches to the changed show",
                 {
                     "when": _enum("now, or at the next section end", RELOAD_WHEN),
-                    "crossfade_s": _num("seconds of the fade (0: a cut)", minimum=0),
+                    "crossfade_s": _num("seconds of the fade (0: a cut)", **TIME),
                 },
             ),
             "osc": osc_schema(),
