@@ -8,6 +8,7 @@ a socket per burst is a fresh port (a port-hopping, spoof-like sender). The allo
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -24,9 +25,15 @@ import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import build_msg
 
+from installation import app
 from installation.control import osc as osc_module
 from installation.control.mailbox import CommandQueue
 from installation.control.osc import MAX_REPLY_TARGETS, OscControl
+from installation.display.offscreen import OffscreenPresenter
+from installation.models import load_generator
+from installation.render.show_renderer import ShowRenderer
+from installation.settings import AppSettings
+from installation.show.load import load_show
 from installation.walk.commands import JumpSection, ReloadShow, SetLive
 from tiny_models import tiny_show_tree
 
@@ -194,6 +201,75 @@ def test_a_burst_of_reloads_and_jumps_becomes_one_reload_and_every_jump(make_ser
         taken.append(commands.get(timeout=WAIT_S))  # deferred ones come as the budget refills
     assert sum(isinstance(c, ReloadShow) for c in taken) <= 3
     assert sum(c.delta for c in taken if isinstance(c, JumpSection)) == 50  # no jump lost
+
+
+# -- a playing show ------------------------------------------------------------------------------
+
+
+class CountingPresenter(OffscreenPresenter):
+    """A real offscreen presenter that notes each new frame's epoch and quits after `stop_at`."""
+
+    def __init__(self, stop_at: int) -> None:
+        super().__init__()
+        self.stop_at = stop_at
+        self.epochs: list[int] = []
+        self.last: object = None
+
+    def present(self, frame, blend_with=None, mix=0.0) -> None:
+        super().present(frame, blend_with, mix)
+        if frame is not self.last:
+            self.last = frame
+            self.epochs.append(frame.epoch)
+
+    def poll(self) -> list[str]:
+        return ["quit"] if len(self.epochs) >= self.stop_at else []
+
+
+def test_a_sender_within_the_rate_limit_cannot_freeze_the_picture_with_seeks(tmp_path) -> None:
+    """180 /show/next, /show/seek and /show/reload a second (under the 200/s limit): each seek
+    would render a frame and drop the ones ahead, so applying them all keeps the picture from
+    moving. Budgeted, every new epoch (a seek) still gets frames of its own on screen."""
+    show_path = tiny_show_tree(tmp_path, STORM_SHOW)
+    show = load_show(show_path)
+    renderer = ShowRenderer(show, {"tiny": load_generator(show.models[0].path, "cpu", "exact")},
+                            "cpu")  # fmt: skip
+    settings = AppSettings(show_path=show_path, is_headless=True, fps=20.0, is_blending=False,
+                           is_watching=False, osc_host="127.0.0.1", osc_port=0,
+                           osc_allow=("loopback",))  # fmt: skip
+    commands = CommandQueue()
+    board = app.StatusBoard()
+    osc = app.start_osc(settings, commands, board)
+    presenter = CountingPresenter(stop_at=40)  # 2 s at 20 frames/s
+    stop = threading.Event()
+
+    def storm() -> None:
+        while not presenter.epochs and not stop.is_set():
+            time.sleep(0.01)
+        messages = [build_msg("/show/next", []).dgram, build_msg("/show/seek", [2.5]).dgram,
+                    build_msg("/show/reload", []).dgram]  # fmt: skip
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sent = 0
+            started_s = time.monotonic()
+            while not stop.is_set():
+                if sent < (time.monotonic() - started_s) * 180:
+                    sock.sendto(messages[sent % 3], ("127.0.0.1", osc.port))
+                    sent += 1
+                time.sleep(0.001)
+
+    sender = threading.Thread(target=storm)
+    sender.start()
+    try:
+        assert app.play(settings, renderer, presenter, commands=commands, board=board) == 0
+    finally:
+        stop.set()
+        sender.join()
+        presenter.close()
+        osc.stop()
+    assert osc.counters.rate_limited == 0 and osc.counters.accepted > 100
+    assert board.loop is not None and board.loop.stats.commands < osc.counters.accepted / 10
+    runs = [len(list(group)) for _, group in itertools.groupby(presenter.epochs)]
+    assert len(runs) >= 3  # the seeks happen ...
+    assert min(runs[1:-1]) >= 2, runs  # ... and each one's picture moves on before the next
 
 
 # -- a real show process --------------------------------------------------------------------------
