@@ -48,6 +48,7 @@ MAX_SHOW_TIME_S = 1e9  # --start, --duration: about 31 years
 MAX_FRAMES = 2**31 - 1
 MAX_DISPLAY_INDEX = 63
 MAX_BATCH = 256
+MAX_THREADS = 1024  # --threads: more than any CPU has cores
 MAX_LATENCY_MS = 60_000.0
 MAX_TIMEOUT_S = 86_400.0  # --hang-timeout, --supervise-timeout: a day
 MAX_RECOVERIES = 100_000
@@ -314,7 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
                        default=DEFAULT_MAX_BATCH, metavar="N",
                        help="most future frames per generator pass (lookahead; 1 = off; "
                        f"default {DEFAULT_MAX_BATCH})")  # fmt: skip
-    model.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    model.add_argument("--threads", type=checked_range(int, 1, MAX_THREADS), default=None,
+                       metavar="N",
                        help="CPU threads for the generator (default: $LATENT_WALK_THREADS, "
                        "else the physical cores, one left free from 4 up)")  # fmt: skip
     model.add_argument(
