@@ -99,6 +99,7 @@ STATUS_REPLIES_PER_S = 2.0  # status replies a second per sender host (burst 2x)
 REFUSALS_PER_S = 4.0  # /status/refused replies a second per sender host (burst 2x)
 REPLY_BYTES_PER_S = 8192.0  # all replies and heartbeats together (burst: one second's worth)
 MAX_REASON_CHARS = 200  # the reason of a /status/refused reply
+MAX_ECHO_CHARS = 120  # the address it repeats (the sender chose it: any length)
 MAX_DATAGRAMS_PER_S = 2000.0  # the osc thread reads no faster (burst 0.1 s): a storm waits in
 # the socket buffer (the kernel drops what overflows) instead of taking the GIL from rendering
 STATUS_CACHE_S = 0.1  # replies within this reuse the status datagrams already built
@@ -436,7 +437,8 @@ class OscControl:
         for address, reason in self._refusals:
             if not budgets.refusals.take(now_s):
                 break
-            refused = _build("/status/refused", [address, reason[:MAX_REASON_CHARS]])
+            refused = _build("/status/refused",
+                             [address[:MAX_ECHO_CHARS], reason[:MAX_REASON_CHARS]])  # fmt: skip
             if refused is not None:
                 self._send([refused], target)
         if not self._is_reply_due:
