@@ -12,7 +12,9 @@ Each datagram goes through, in order:
    a token of the sender's expensive budget; over it they wait at the sender, merged to the
    newest (`deferred`), and go when the budget refills: a burst of reloads becomes one.
 A datagram with an accepted message is answered with the status (/status/<key> <value> ...
-/status/end), from the server's socket, so the reply comes from the server's port.
+/status/end), from the server's socket, so the reply comes from the server's port. The thread
+reads at most MAX_DATAGRAMS_PER_S: a storm beyond that waits in the socket buffer (the kernel
+drops the overflow) instead of holding the GIL the render thread needs.
 
 No amplification: every reply and heartbeat comes out of one byte budget (REPLY_BYTES_PER_S,
 whatever the senders send), status replies and refusals are rate-limited per sender host, and
