@@ -9,6 +9,10 @@ swaps in a fully built Timeline.
 
 A rejected version of a file (size, mtime, inode) is not read again until it changes, and a
 render-thread recovery rebuilds `accepted`, the show playing, without reading any file.
+
+The worker is the one thread not started by app.py (STYLE §8): a short-lived daemon per build,
+owning nothing the render thread uses until it hands over its result, so that a build that
+never ends can neither hold up the render thread nor the exit (it is not joined).
 """
 
 from __future__ import annotations
