@@ -29,6 +29,12 @@ Padding = tuple[int, int, int, int]  # (x0, x1, y0, y1)
 
 _CL = torch.channels_last
 
+# Fast-path steps, each measured against the step before in benchmarks/ladder.py (which turns
+# them off one at a time); both are exact to float32 rounding.
+TRANSPOSED_UP = True  # float32 up passes as one depthwise transposed conv (_up_pass_transposed)
+SEPARABLE_2D = True
+TRANSPOSED_UP_ROWS = False  # 2D filters that are outer products run as two 1D passes
+
 
 # ------------------------------------------------------------------------------------------------
 # Argument parsing and checks
@@ -461,6 +467,28 @@ def _pass_1d(x: torch.Tensor, g: torch.Tensor, plan: AxisPlan, dim: int) -> torc
     return y
 
 
+def _up_pass_transposed(
+    x: torch.Tensor, g: torch.Tensor, up: int, pad0: int, n_out: int, dim: int
+) -> torch.Tensor:
+    """Zero-insert by `up`, pad by pad0 and correlate with g along dim: one transposed conv.
+
+    The same samples as the polyphase pass, computed as one depthwise transposed convolution of
+    stride `up`: oneDNN runs those in float32 channels-last an order of magnitude faster than
+    `up` strided convolutions plus the interleave (benchmarks/ladder.py). Its output q is
+    sum_j x[j] k[q - up j] with k = g reversed, i.e. upfirdn's output i = q - (taps - 1 - pad0).
+    """
+    c, taps, n_in = x.shape[1], g.shape[0], x.shape[dim]
+    shape = [c, 1, 1, taps] if dim == 3 else [c, 1, taps, 1]
+    stride = (1, up) if dim == 3 else (up, 1)
+    k = g.flip(0).reshape(shape[1:]).expand(shape)
+    y = F.conv_transpose2d(x.contiguous(memory_format=_CL), k, stride=stride, groups=c)
+    start = taps - 1 - pad0
+    full = (n_in - 1) * up + taps
+    if start >= 0 and start + n_out <= full:
+        return y.narrow(dim, start, n_out)
+    return _pad_axis(y, dim, -start, start + n_out - full)
+
+
 def _pass_2d(x: torch.Tensor, g: torch.Tensor, px: AxisPlan, py: AxisPlan) -> torch.Tensor:
     """Run a non-separable polyphase pass (Py*Px phases of 2D depthwise strided convs)."""
     n, c = x.shape[:2]
@@ -509,6 +537,28 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
     return _CL if is_cl else torch.contiguous_format
 
 
+def _is_transposed_up(x: torch.Tensor, up: int, down: int) -> bool:
+    """Whether a 1D pass runs as a transposed conv: float32 up passes (see _up_pass_transposed)."""
+    return TRANSPOSED_UP and up > 1 and down == 1 and x.dtype == torch.float32
+
+
+def _separable_factors(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(column, row) 1D filters whose outer product is f exactly (to float32 rounding), or None.
+
+    SG2's 4x4 [1,3,3,1] filter is stored 2D; as two 4-tap passes it costs half the taps.
+    """
+    if f.ndim != 2 or min(f.shape) < 2:
+        return None
+    f64 = f.double()
+    total = f64.sum()
+    if total == 0:
+        return None
+    col, row = f64.sum(dim=1), f64.sum(dim=0) / total
+    if not torch.allclose(torch.outer(col, row), f64, rtol=1e-6, atol=1e-7 * f64.abs().max()):
+        return None
+    return col.to(f.dtype), row.to(f.dtype)
+
+
 def fast_channels_last(
     x, f, up: Scaling, down: Scaling, pad: Padding, flip_filter: bool, gain: float
 ) -> torch.Tensor:
@@ -522,12 +572,38 @@ def fast_channels_last(
     plan_x = plan_axis(w, fw, up[0], down[0], pad[0], pad[1])
     plan_y = plan_axis(h, fh, up[1], down[1], pad[2], pad[3])
     if g.ndim == 2:
-        return _pass_2d(x, g * gain, plan_x, plan_y)
+        factors = _separable_factors(g) if SEPARABLE_2D else None
+        if factors is None:
+            return _pass_2d(x, g * gain, plan_x, plan_y)
+        col, row = factors
+        return _separable(x, row * gain, col, up, down, pad, plan_x, plan_y)
     g = g * math.sqrt(gain)
+    return _separable(x, g, g, up, down, pad, plan_x, plan_y)
+
+
+def _separable(
+    x: torch.Tensor,
+    gx: torch.Tensor,
+    gy: torch.Tensor,
+    up: Scaling,
+    down: Scaling,
+    pad: Padding,
+    plan_x: AxisPlan,
+    plan_y: AxisPlan,
+) -> torch.Tensor:
+    """A width pass with the correlation kernel gx, then a height pass with gy."""
+    h = x.shape[2]
     # crop rows first (a view) so the width pass only touches rows the height pass reads
     before, after = -plan_y.start, plan_y.start + plan_y.n_read - h
+    rows_cropped = max(-before, 0)
     x, before, after = _crop_view(x, 2, before, after)
-    x = _pass_1d(x, g, plan_x, 3)
+    if _is_transposed_up(x, up[0], down[0]):
+        x = _up_pass_transposed(x, gx, up[0], pad[0], plan_x.n_out, 3)
+    else:
+        x = _pass_1d(x, gx, plan_x, 3)
+    if TRANSPOSED_UP_ROWS and _is_transposed_up(x, up[1], down[1]):
+        pad_y0 = pad[2] + rows_cropped * up[1]  # the cropped rows come off the padding
+        return _up_pass_transposed(x, gy, up[1], pad_y0, plan_y.n_out, 2)
     y_plan = AxisPlan(
         plan_y.phases,
         plan_y.stride,
@@ -537,4 +613,4 @@ def fast_channels_last(
         plan_y.shift,
         plan_y.n_out,
     )
-    return _pass_1d(x, g, y_plan, 2)
+    return _pass_1d(x, gy, y_plan, 2)

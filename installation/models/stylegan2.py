@@ -7,6 +7,7 @@ Parameter and buffer names equal NVIDIA's, so a loaded file maps onto this modul
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -38,14 +39,13 @@ def modulated_conv2d(
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Modulated (and optionally demodulated) convolution (spec §3.4).
+    """Modulated (and optionally demodulated) convolution (spec §3.4): the definition.
 
-    Batch 1 (and CUDA) uses the fused form: one conv with per-sample weights. Larger CPU batches
-    use the equivalent non-fused form (scale x by the styles, one conv with the shared weight,
-    scale by the demodulation), because grouped convolutions are slow on CPUs.
-    With up=2 the result equals zero-insertion, the 4x4 FIR (gain 4) and a 3x3 true convolution;
-    it is computed as a stride-2 transposed convolution followed by the FIR with padding (1, 1).
-    `padding` applies to up=1 only (the 3x3 layers pad 1).
+    One convolution with per-sample weights (groups = N). With up=2 the result equals
+    zero-insertion, the 4x4 FIR (gain 4) and a 3x3 true convolution; it is computed as a
+    stride-2 transposed convolution followed by the FIR with padding (1, 1).
+    `padding` applies to up=1 only (the 3x3 layers pad 1). The CPU runs `modulated_conv2d_cpu`,
+    the same result in a form that suits its convolution kernels.
     Returns:
         [N, O, H*up, W*up] in x's dtype.
     """
@@ -55,41 +55,103 @@ def modulated_conv2d(
     # be slower on CPUs and needs the overflow pre-normalisation of step 1 on GPUs
     weight = weight.to(torch.float32)
     styles = styles.to(torch.float32)
-    d = None
-    if demodulate:
-        # sum over i, kh, kw of (W s)^2 = s^2 @ (sum over kh, kw of W^2)^T
-        d = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
-    if n > 1 and not x.is_cuda:
-        x = x * styles.to(x.dtype).reshape(n, in_ch, 1, 1)
-        y = _conv(x, weight.to(x.dtype), 1, up, padding, resample_filter)
-        return y if d is None else y * d.to(x.dtype).reshape(n, out_ch, 1, 1)
     w_mod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
-    if d is not None:
-        w_mod = w_mod * d.reshape(n, out_ch, 1, 1, 1)
+    if demodulate:
+        w_mod = w_mod * demodulation(weight, styles).reshape(n, out_ch, 1, 1, 1)
     w_mod = w_mod.to(x.dtype).reshape(n * out_ch, in_ch, kh, kw)
-    y = _conv(x.reshape(1, n * in_ch, h, w), w_mod, n, up, padding, resample_filter)
+    x = x.reshape(1, n * in_ch, h, w)
+    if up == 1:
+        y = F.conv2d(x, w_mod, padding=padding, groups=n)
+    else:
+        # the transposed conv wants [N*I, O, k, k]
+        w_t = w_mod.reshape(n, out_ch, in_ch, kh, kw).transpose(1, 2)
+        w_t = w_t.reshape(n * in_ch, out_ch, kh, kw)
+        y = F.conv_transpose2d(x, w_t, stride=2, groups=n)  # [.., 2H+1, 2W+1]
+        # FIR (gain up^2) over the (2H+1)-sample result; padding 1 on each side gives 2H samples
+        y = kernels.upfirdn2d(y, resample_filter, padding=1, gain=4)
     return y.reshape(n, out_ch, *y.shape[2:])
 
 
-def _conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,  # [groups*O, I, k, k]
-    groups: int,
-    up: int,
-    padding: int,
-    resample_filter: torch.Tensor | None,
+def demodulation(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """1 / ||W s|| per sample and output channel (spec §3.4 step 3): float32 [N, O]."""
+    # sum over i, kh, kw of (W s)^2 = s^2 @ (sum over kh, kw of W^2)^T
+    squares = weight.to(torch.float32).square().sum(dim=[2, 3])  # [O, I]
+    return (styles.to(torch.float32).square() @ squares.t() + 1e-8).rsqrt()
+
+
+def modulated_conv2d_cpu(
+    x: torch.Tensor,  # [N, I, H, W]
+    weight: torch.Tensor,  # the layer's weight from `prepare_cpu_weight`, in x's dtype
+    styles: torch.Tensor,  # [N, I] float32
+    *,
+    up: int = 1,
+    padding: int = 0,
+    resample_filter: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Plain (up=1) or upsampling (up=2) convolution with `groups` groups."""
+    """`modulated_conv2d` without demodulation, in the form CPUs run fast (spec §3.4, non-fused).
+
+    Scaling x by the styles and convolving with the shared weight equals the per-sample weights
+    of the definition, and lets oneDNN keep one prepared weight (grouped convolutions with
+    per-sample weights are slow on CPUs). The demodulation, a per-(sample, channel) scale of the
+    output, is left to the caller to fold into the next elementwise pass.
+    up=2: the stride-2 transposed conv is split into its four output phases, a 2x2 conv each,
+    computed as one conv with 4*O outputs and interleaved by pixel_shuffle; oneDNN's transposed
+    convs run several times slower than its plain ones (benchmarks/ladder.py).
+    """
+    n, in_ch = x.shape[:2]
+    x = x * styles.to(x.dtype).reshape(n, in_ch, 1, 1)
     if up == 1:
-        return F.conv2d(x, weight, padding=padding, groups=groups)
-    # up == 2: the transposed conv wants [groups*I, O, k, k]
-    o_total, in_ch, kh, kw = weight.shape
-    out_ch = o_total // groups
-    w_t = weight.reshape(groups, out_ch, in_ch, kh, kw).transpose(1, 2)
-    w_t = w_t.reshape(groups * in_ch, out_ch, kh, kw)
-    y = F.conv_transpose2d(x, w_t, stride=2, groups=groups)  # [.., 2H+1, 2W+1]
-    # FIR (gain up^2) over the (2H+1)-sample result; padding 1 on each side gives 2H samples
-    return kernels.upfirdn2d(y, resample_filter, padding=1, gain=4)
+        return F.conv2d(x, weight, padding=padding)
+    y = F.pixel_shuffle(F.conv2d(x, weight, padding=1), 2)  # [N, O, 2H+2, 2W+2]
+    # the last row and column are zero, so padding (1, 0) here is the definition's (1, 1)
+    return kernels.upfirdn2d(y, resample_filter, padding=(1, 0, 1, 0), gain=4)
+
+
+def prepare_cpu_weight(weight: torch.Tensor, up: int = 1) -> torch.Tensor:
+    """The weight as `modulated_conv2d_cpu` convolves with it (float32; the caller casts).
+
+    up=2: the transposed conv's output 2a+p (p = 0, 1 per axis) is x[a] w[0] + x[a-1] w[2]
+    for p = 0 and x[a] w[1] for p = 1; on x padded by one these are 2-tap correlations with
+    (w[2], w[0]) and (0, w[1]). Returns [O*4, I, 2, 2], phase (py, px) at o*4 + py*2 + px as
+    pixel_shuffle expects.
+    """
+    weight = weight.to(torch.float32)
+    if up == 1:
+        return weight
+    out_ch, in_ch = weight.shape[:2]
+    padded = F.pad(weight, [0, 1, 0, 1])  # index 3 is a zero tap
+    taps = torch.tensor([[2, 0], [3, 1]], device=weight.device)  # [phase, tap] -> kernel index
+    rows = taps.reshape(2, 1, 2, 1).expand(2, 2, 2, 2)  # [py, px, ty, tx]
+    cols = taps.reshape(1, 2, 1, 2).expand(2, 2, 2, 2)
+    phases = padded[:, :, rows, cols]  # [O, I, py, px, ty, tx]
+    return phases.permute(0, 2, 3, 1, 4, 5).reshape(out_ch * 4, in_ch, 2, 2)
+
+
+def uses_cpu_path(x: torch.Tensor) -> bool:
+    """Whether a layer runs its CPU form (not on CUDA, and not the 'reference' kernels backend)."""
+    return not x.is_cuda and kernels.current() != "reference"
+
+
+class PreparedWeight:
+    """A parameter as a fast path uses it (cast, re-laid), rebuilt only when the parameter changes.
+
+    Keyed on the parameter's storage, version counter (bumped by in-place writes such as
+    load_state_dict), device and the dtype asked for, so a replaced or edited weight is seen.
+    """
+
+    def __init__(self, prepare: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.prepare = prepare
+        self.key: tuple | None = None
+        self.value: torch.Tensor | None = None
+
+    def get(self, param: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The prepared tensor in dtype, channels-last."""
+        key = (param.data_ptr(), param._version, param.device, dtype)
+        if key != self.key:
+            value = self.prepare(param.detach()).to(dtype)
+            self.value = value.contiguous(memory_format=torch.channels_last)
+            self.key = key
+        return self.value
 
 
 class SynthesisLayer(nn.Module):
@@ -120,6 +182,7 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.zeros(resolution, resolution))
             self.noise_strength = nn.Parameter(torch.zeros([]), requires_grad=False)
         self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
+        self.cpu_weight = PreparedWeight(lambda weight: prepare_cpu_weight(weight, up))
 
     def forward(
         self,
@@ -130,21 +193,53 @@ class SynthesisLayer(nn.Module):
         noise_scale: float = 1.0,
     ) -> torch.Tensor:
         styles = self.affine(w)  # [N, I]
+        noise = self.noise(x.shape[0], noise_mode, noise_scale, x.device)
+        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
+        if uses_cpu_path(x):
+            return self.forward_cpu(x, styles, noise, self.act_gain * gain, clamp)
         x = modulated_conv2d(
             x, self.weight, styles, up=self.up, padding=1, resample_filter=self.resample_filter
         )
-        if self.use_noise and noise_mode != "none" and noise_scale != 0:
-            if noise_mode == "random":
-                noise = torch.randn(
-                    x.shape[0], 1, self.resolution, self.resolution, device=x.device
-                ).to(x.dtype)
-            else:
-                noise = self.noise_const.to(x.dtype)
-            x = x.add_(noise * (self.noise_strength * noise_scale).to(x.dtype))
-        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
+        if noise is not None:
+            x = x.add_(noise.to(x.dtype))
         return kernels.bias_act(
             x, self.bias.to(x.dtype), act="lrelu", gain=self.act_gain * gain, clamp=clamp
         )
+
+    def noise(
+        self, n: int, noise_mode: str, noise_scale: float, device: torch.device
+    ) -> torch.Tensor | None:
+        """The noise input times its strength: float32 [N or 1, 1, R, R], or None for none."""
+        if not self.use_noise or noise_mode == "none" or noise_scale == 0:
+            return None
+        if noise_mode == "random":
+            noise = torch.randn(n, 1, self.resolution, self.resolution, device=device)
+        else:
+            noise = self.noise_const.reshape(1, 1, self.resolution, self.resolution)
+        return noise * (self.noise_strength * noise_scale)
+
+    def forward_cpu(
+        self,
+        x: torch.Tensor,
+        styles: torch.Tensor,
+        noise: torch.Tensor | None,
+        act_gain: float,
+        clamp: float | None,
+    ) -> torch.Tensor:
+        """`forward` on the CPU: demodulation, noise, bias and gain in one pass after the conv."""
+        y = modulated_conv2d_cpu(
+            x, self.cpu_weight.get(self.weight, x.dtype), styles, up=self.up, padding=1,
+            resample_filter=self.resample_filter,
+        )  # fmt: skip
+        # lrelu(v) * g = lrelu(v * g) for g > 0: y d g + (noise + b) g, then lrelu and clamp
+        scale = demodulation(self.weight, styles) * act_gain  # [N, O]
+        shift = (self.bias * act_gain).reshape(1, -1, 1, 1)
+        if noise is not None:
+            shift = (shift + noise * act_gain).contiguous(memory_format=torch.channels_last)
+        n, out_ch = scale.shape
+        y = torch.addcmul(shift.to(y.dtype), y, scale.to(y.dtype).reshape(n, out_ch, 1, 1))
+        y = F.leaky_relu_(y, 0.2)
+        return y if clamp is None else y.clamp_(-clamp, clamp)
 
 
 class ToRGBLayer(nn.Module):
@@ -162,10 +257,14 @@ class ToRGBLayer(nn.Module):
         )
         self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
         self.weight_gain = 1 / math.sqrt(in_channels)
+        self.cpu_weight = PreparedWeight(prepare_cpu_weight)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        if uses_cpu_path(x):
+            x = modulated_conv2d_cpu(x, self.cpu_weight.get(self.weight, x.dtype), styles)
+        else:
+            x = modulated_conv2d(x, self.weight, styles, demodulate=False)
         return kernels.bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
 
 

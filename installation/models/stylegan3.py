@@ -19,6 +19,7 @@ import kernels
 from .filters import lowpass_1d, radial_lowpass_2d
 from .mapping import FullyConnectedLayer
 from .spec import SG3InputSpec, SG3LayerSpec, SG3Spec, layer_dtype
+from .stylegan2 import PreparedWeight, uses_cpu_path
 
 FILTER_SIZE = 6  # taps per up/down factor (spec §3.6)
 LRELU_UPSAMPLING = 2  # intermediate oversampling of the nonlinearity
@@ -215,32 +216,60 @@ def modulated_conv2d(
     input_gain: torch.Tensor,  # [] (1 / sqrt(magnitude_ema))
     padding: int,
 ) -> torch.Tensor:
-    """StyleGAN3 modulated conv (spec §3.6 step 3).
+    """StyleGAN3 modulated conv (spec §3.6 step 3): the definition, per-sample weights.
 
-    Batch 1 (and CUDA) runs one conv with per-sample weights; larger CPU batches scale x by the
-    styles, run one conv with the shared weight and scale by the demodulation (same result;
-    grouped convolutions are slow on CPUs).
+    The CPU runs `modulated_conv2d_cpu`, the same result in the form its kernels run fast.
     """
     n, in_ch, h, w = x.shape
     out_ch, _, kh, kw = weight.shape
-    weight = weight.to(torch.float32)
-    styles = styles.to(torch.float32)
-    d = None
-    if demodulate:
-        # pre-normalise; cancelled by demodulation but keeps fp16 in range
-        weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
-        styles = styles * styles.square().mean().rsqrt()
-        d = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
-    if n > 1 and not x.is_cuda:
-        x = x * (styles * input_gain).to(x.dtype).reshape(n, in_ch, 1, 1)
-        y = F.conv2d(x, weight.to(x.dtype), padding=padding)
-        return y if d is None else y * d.to(x.dtype).reshape(n, out_ch, 1, 1)
+    weight, styles, d = _normalise(weight, styles, demodulate)
     w_mod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
     if d is not None:
         w_mod = w_mod * d.reshape(n, out_ch, 1, 1, 1)
     w_mod = (w_mod * input_gain).to(x.dtype).reshape(n * out_ch, in_ch, kh, kw)
     y = F.conv2d(x.reshape(1, n * in_ch, h, w), w_mod, padding=padding, groups=n)
     return y.reshape(n, out_ch, *y.shape[2:])
+
+
+def _normalise(
+    weight: torch.Tensor, styles: torch.Tensor, demodulate: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Float32 (weight, styles, demodulation [N, O] or None), pre-normalised when demodulating."""
+    weight = weight.to(torch.float32)
+    styles = styles.to(torch.float32)
+    if not demodulate:
+        return weight, styles, None
+    # pre-normalise; cancelled by demodulation but keeps fp16 in range
+    weight = normalised_weight(weight)
+    styles = styles * styles.square().mean().rsqrt()
+    d = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+    return weight, styles, d
+
+
+def normalised_weight(weight: torch.Tensor) -> torch.Tensor:
+    """weight / its RMS per output channel (float32), as demodulating layers convolve with it."""
+    weight = weight.to(torch.float32)
+    return weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
+
+
+def modulated_conv2d_cpu(
+    x: torch.Tensor,  # [N, I, H, W]
+    weight: torch.Tensor,  # [O, I, k, k]
+    prepared: torch.Tensor,  # weight as the conv uses it: normalised_weight(weight) or weight
+    styles: torch.Tensor,  # [N, I]
+    *,
+    demodulate: bool,
+    input_gain: torch.Tensor,
+    padding: int,
+) -> torch.Tensor:
+    """`modulated_conv2d` as CPUs run it fast: scale x by the styles, one conv with the shared
+    (prepared, cached) weight, scale the output by the demodulation. The same result; oneDNN
+    then keeps one weight instead of a grouped conv with fresh per-sample weights each call."""
+    n, in_ch = x.shape[:2]
+    _, styles, d = _normalise(weight, styles, demodulate)
+    y = F.conv2d(x * (styles * input_gain).to(x.dtype).reshape(n, in_ch, 1, 1), prepared,
+                 padding=padding)  # fmt: skip
+    return y if d is None else y.mul_(d.to(y.dtype).reshape(n, -1, 1, 1))
 
 
 class SynthesisLayer(nn.Module):
@@ -267,20 +296,23 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("up_filter", up_filter)
         self.register_buffer("down_filter", down_filter)
         self.weight_gain = 1 / math.sqrt(spec.in_channels * k * k)  # ToRGB style scale
+        prepare = (lambda weight: weight) if spec.is_torgb else normalised_weight
+        self.cpu_weight = PreparedWeight(prepare)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         styles = self.affine(w)  # [N, I]
         if self.is_torgb:
             styles = styles * self.weight_gain
         input_gain = self.magnitude_ema.rsqrt()
-        x = modulated_conv2d(
-            x.to(dtype),
-            self.weight,
-            styles,
-            demodulate=not self.is_torgb,
-            input_gain=input_gain,
-            padding=self.conv_kernel - 1,
-        )
+        x = x.to(dtype)
+        kwargs = {"demodulate": not self.is_torgb, "input_gain": input_gain}
+        if uses_cpu_path(x):
+            prepared = self.cpu_weight.get(self.weight, dtype)
+            x = modulated_conv2d_cpu(
+                x, self.weight, prepared, styles, padding=self.conv_kernel - 1, **kwargs
+            )
+        else:
+            x = modulated_conv2d(x, self.weight, styles, padding=self.conv_kernel - 1, **kwargs)
         fu = None if self.up_filter is None else self.up_filter.to(dtype)
         fd = None if self.down_filter is None else self.down_filter.to(dtype)
         return kernels.filtered_lrelu(
