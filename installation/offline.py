@@ -79,6 +79,7 @@ def render_offline(
     """
     assert settings.out_path is not None
     stream = stream if stream is not None else sys.stderr
+    is_video = video_kind(settings.out_path) == "mp4"  # a bad suffix fails before any loading
     if is_preview and settings.precision is None:
         settings = dataclasses.replace(settings, precision="fast")
     show = load_startup(settings)
@@ -99,7 +100,6 @@ def render_offline(
     started_s = time.perf_counter()
     gen_ms: list[float] = []
     preset = PREVIEW_PRESET if is_preview else X264_PRESET
-    is_video = video_kind(settings.out_path) == "mp4"
     estimate = Estimate(plan.frames, settings.max_batch, is_video)
     try:
         writer = write_frames(renderer, plan, settings, preset, stream, estimate, model_px, gen_ms)

@@ -230,3 +230,12 @@ def test_estimate_message_offers_the_preview_only_for_long_renders(tmp_path: Pat
     assert "--preview (fast precision, 256x256)" in long.splitlines()[1]
     assert "latent-walk render shows/demo.yaml --out demo.mp4 --preview" in long
     assert "--preview" not in offline.estimate_message(30.0, 0.1, plan, settings, (256, 256))
+
+
+def test_an_unwritable_kind_of_output_is_one_line_before_any_work(
+    show_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", str(show_path), "--out", str(tmp_path / "show.avi")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {tmp_path / 'show.avi'}: cannot write '.avi' output; use ")
+    assert "\n" not in err  # no plan line: nothing was loaded
