@@ -171,7 +171,8 @@ def check_kernels() -> CheckResult:
     if torch.cuda.is_available():
         return CheckResult(
             "kernels", "WARN", f"GPU present but the kernels can't load: {reason}",
-            f"shows run on the torch path (slower); {_compile.INSTALL_HINT}",
+            "shows run on the torch path (slower); the kernels' run-time compiler (cuda-bindings"
+            f" and NVRTC, the gpu extra) comes with `{CUDA_SETUP_HINT}`",
         )  # fmt: skip
     return ok("kernels", f"torch path ({reason})")
 

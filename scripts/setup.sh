@@ -35,7 +35,15 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 pip_log=.venv/setup-pip.log
 cpu_index=https://download.pytorch.org/whl/cpu
-if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+# installed torch: none, cpu or cuda; a CUDA build asked for replaces a CPU one
+have_torch=$(.venv/bin/python -c "import torch; print('cuda' if torch.version.cuda else 'cpu')" \
+  2>/dev/null || echo none)
+if [[ "$have_torch" == cpu && -n "${LATENT_WALK_TORCH:-}" && "$LATENT_WALK_TORCH" != *cpu* ]]; then
+  echo "setup: replacing the CPU build of PyTorch with $LATENT_WALK_TORCH"
+  .venv/bin/python -m pip uninstall -q -y torch
+  have_torch=none
+fi
+if [[ "$have_torch" == none ]]; then
   if [[ -n "${LATENT_WALK_TORCH:-}" ]]; then
     torch_args=("$LATENT_WALK_TORCH")
     case "$LATENT_WALK_TORCH" in
