@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
 import numpy as np
@@ -169,7 +169,11 @@ class Estimate:
     """The total time of a render, measured once on the frames after the warm-up pass."""
 
     def __init__(
-        self, frames: int, batch: int, is_video: bool = False, clock: Any = time.perf_counter
+        self,
+        frames: int,
+        batch: int,
+        is_video: bool = False,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         """`is_video`: frames go to an encoder that buffers the first ones (needs more frames)."""
         self.frames = frames
