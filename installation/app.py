@@ -42,7 +42,6 @@ from installation.display.presenter import (
 from installation.display.window import WindowPresenter, require_display
 from installation.errors import InstallationError
 from installation.faults import FaultInjector, FaultyRenderer, parse_faults
-from installation.logs import RateLimitedLog
 from installation.offline import render_offline
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop, RenderStats
@@ -70,10 +69,10 @@ from installation.stats import (
     log_summary,
     peak_rss_mb,
     release_memory,
+    report_status,
     rss_mb,
     starting_status,
     write_stats,
-    write_status_file,
 )
 from installation.supervision import (
     EXIT_TOO_MANY_RECOVERIES,
@@ -94,7 +93,6 @@ from installation.walk.commands import (
 from installation.walk.hours import fade_level
 
 log = logging.getLogger(__name__)
-STATUS_LOG = RateLimitedLog(log, interval_s=600.0)  # a status file that cannot be written
 
 FRAMES_QUEUE_SIZE = 2  # STYLE.md §8: bounded, the newest frame wins (plus one lookahead batch)
 JOIN_TIMEOUT_S = 10.0  # a pass in progress cannot be interrupted; allow a slow one to finish
@@ -312,9 +310,7 @@ def write_status(
     }  # fmt: skip
     if not is_running:
         record["state"] = "stopped"
-    error = write_status_file(path, record)
-    if error is not None:
-        STATUS_LOG.log(logging.ERROR, "status file not written path=%s: %s", path, error)
+    report_status(path, record)
 
 
 class Reporter:
@@ -333,10 +329,7 @@ class Reporter:
         if self.status_file is not None and now_s >= self.next_status_s:
             self.next_status_s = now_s + STATUS_FILE_INTERVAL_S
             record = {**starting_status("loading", board.info.show), **board.status()}
-            error = write_status_file(self.status_file, record)
-            if error is not None:
-                STATUS_LOG.log(logging.ERROR, "status file not written path=%s: %s",
-                               self.status_file, error)  # fmt: skip
+            report_status(self.status_file, record)
 
     def playing(self, board: StatusBoard, state: PresentState, pacer: FramePacer,
                 loop: RenderLoop, now_s: float) -> None:  # fmt: skip

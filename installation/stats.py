@@ -20,7 +20,11 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+from installation.logs import RateLimitedLog
+
 log = logging.getLogger(__name__)
+# a status file that cannot be written (a full disk): one line per 10 minutes for the whole run
+STATUS_WRITE_LOG = RateLimitedLog(log, interval_s=600.0)
 
 # The status file's `state`: starting (the process is up, before torch, the show and the
 # kernels), loading (the show is read; the models load), playing, stopped (the final record).
@@ -100,6 +104,15 @@ def write_status_file(path: Path, status: dict[str, Any]) -> str | None:
     return None
 
 
+def report_status(path: Path, status: dict[str, Any]) -> bool:
+    """Write the status file; a failure is logged (rate-limited) and the show goes on."""
+    error = write_status_file(path, status)
+    if error is not None:
+        STATUS_WRITE_LOG.log(logging.ERROR, "status file not written path=%s: %s (the show "
+                             "plays on)", path, error)  # fmt: skip
+    return error is None
+
+
 def starting_status(state: State, show: str | os.PathLike[str]) -> dict[str, Any]:
     """The status record before the first frame: pid, state, show, time (no show time yet)."""
     return {
@@ -119,9 +132,7 @@ def announce_start(status_file: Path | None, show: str | os.PathLike[str]) -> No
     Beacon.from_environment().beat({"state": "starting"})
     if status_file is None:
         return
-    error = write_status_file(status_file, starting_status("starting", show))
-    if error is not None:
-        log.error("status file not written path=%s: %s", status_file, error)
+    report_status(status_file, starting_status("starting", show))
 
 
 class Beacon:

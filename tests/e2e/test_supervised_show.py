@@ -123,6 +123,15 @@ def status_where(path: Path, accept: Callable[[dict], bool]) -> Callable[[], dic
     return read
 
 
+def status_with_mtime(path: Path) -> tuple[dict, float]:
+    """The status record and the time it was written (read again if rewritten meanwhile)."""
+    while True:
+        written_s = path.stat().st_mtime
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_mtime == written_s:
+            return record, written_s
+
+
 def is_alive(pid: int) -> bool:
     """True while process `pid` exists (and is not a zombie)."""
     try:
@@ -197,6 +206,30 @@ def test_killed_and_frozen_children_are_replaced_continuing_the_show_time_then_s
     final = json.loads(status.read_text(encoding="utf-8"))
     assert (final["pid"], final["running"], final["exit"]) == (third["pid"], False, "interrupted")
     assert "supervisor stopped by SIGTERM; show exit=0" in log_path.read_text(encoding="utf-8")
+
+
+def test_after_a_kill_the_restarted_show_time_is_within_1_s_of_where_it_would_be(
+    show_path, tmp_path
+):
+    """The new child adds its own start-up time (seconds: torch, GL, the model) to --start."""
+    status, log_path = tmp_path / "status.json", tmp_path / "supervisor.log"
+    supervisor = start_supervisor(str(show_path), "--status-file", str(status),
+                                  log_path=log_path)  # fmt: skip
+    try:
+        wait_for(status_where(status, lambda r: r.get("frames_shown", 0) >= 2),
+                 "the first child's frames")  # fmt: skip
+        before, before_written_s = status_with_mtime(status)
+        os.kill(before["pid"], signal.SIGKILL)
+        wait_for(status_where(status, lambda r: r["pid"] != before["pid"] and
+                              r.get("state") == "playing"), "the restarted child")  # fmt: skip
+        after, after_written_s = status_with_mtime(status)
+    finally:
+        stop(supervisor)
+    expected_s = before["show_time_s"] + (after_written_s - before_written_s)
+    started = started_children(log_path)
+    assert len(started) == 2 and started[1][0] == after["pid"]
+    assert abs(after["show_time_s"] - expected_s) <= 1.0, (after["show_time_s"], expected_s)
+    assert after["show_time_s"] > float(started[1][1])  # later than the --start it was given
 
 
 def test_a_killed_supervisor_takes_its_child_along(tmp_path):

@@ -192,6 +192,39 @@ def test_watchdog_gives_startup_grace_then_wants_new_frames_or_a_pause():
     assert "no liveness beat or status write for 11 s" in dog.stall(62.0)  # frozen
 
 
+def test_watchdog_gives_a_starting_child_the_startup_allowance_then_wants_beats():
+    policy = RestartPolicy(hang_timeout_s=10.0, startup_grace_s=30.0)
+    dog = Watchdog(child_pid=42, started_s=0.0, policy=policy)
+    starting = StatusSample(42, 1.0, 0, None, True, 1.0, True, state="starting")
+    dog.update(starting, now_s=1.0, source="beat")
+    assert dog.stall(25.0) is None  # imports, the show, a kernel build: not a hang yet
+    assert "not past starting within 30 s of starting" in dog.stall(31.0)
+    dog = Watchdog(child_pid=42, started_s=0.0, policy=policy)
+    dog.update(starting, now_s=1.0, source="beat")
+    loading = StatusSample(42, 2.0, 0, None, True, 1.0, True, state="loading")
+    dog.update(loading, now_s=2.0, source="beat")
+    assert dog.stall(11.0) is None
+    assert "no liveness beat or status write for 11 s" in dog.stall(13.0)  # loading beats stop
+
+
+def test_watchdog_compares_each_source_with_itself():
+    """A beat and a status file written at other times, with other frame counts, read in turn
+    again and again, are neither signs of life nor new frames."""
+    policy = RestartPolicy(hang_timeout_s=10.0, startup_grace_s=30.0, frame_stall_s=20.0)
+    dog = Watchdog(child_pid=42, started_s=0.0, policy=policy)
+    beat, file = sample(frames=7, written_s=101.0), sample(frames=5, written_s=99.0)
+    for now_s in range(1, 40):
+        dog.update(beat, now_s=float(now_s), source="beat")
+        dog.update(file, now_s=float(now_s), source="file")
+    assert "no liveness beat or status write for 38 s" in dog.stall(39.0)
+    dog.update(sample(frames=8, written_s=140.0), now_s=40.0, source="beat")  # a new frame
+    assert dog.stall(45.0) is None
+    dog.update(sample(frames=8, written_s=150.0), now_s=50.0, source="beat")  # alive, no frame
+    assert dog.stall(59.0) is None
+    dog.update(sample(frames=8, written_s=155.0), now_s=55.0, source="beat")
+    assert "no new frame for 21 s" in dog.stall(61.0)
+
+
 # --- the flags --------------------------------------------------------------------------------
 
 
