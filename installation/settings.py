@@ -363,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     logs.add_argument(
         "--status-file", type=Path, default=None, metavar="FILE",
-        help="keep a status JSON here for monitoring (pid, show, section, show time, fps, "
-        "frames, last frame age, failures, memory), rewritten every 2 s",
+        help="keep a status JSON here for monitoring (state starting/loading/playing/"
+        "stopped, pid, show, section, show time, fps, frames, last frame age, failures, "
+        "memory), written from the start and every 2 s",
     )  # fmt: skip
     render = parser.add_argument_group("render thread supervision (docs/operators.md)")
     render.add_argument("--hang-timeout", type=_timeout, default=None, metavar="S",
@@ -382,9 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "or stops making progress, continuing the show time")  # fmt: skip
     supervise.add_argument(
         "--supervise-timeout", type=_timeout, default=None,
-        metavar="S", help="with --supervise: restart a show whose status has not been rewritten "
-        f"for S seconds (default {DEFAULT_SUPERVISE_TIMEOUT_S:g}; a show with no new frame "
-        "for 330 s, not paused, is restarted too)",
+        metavar="S", help="with --supervise: restart a show that gave no sign of life (a "
+        "liveness beat or a status write) for S seconds (default "
+        f"{DEFAULT_SUPERVISE_TIMEOUT_S:g}; a show with no new frame for 330 s, not paused, is "
+        "restarted too)",
     )  # fmt: skip
     supervise.add_argument("--restart-at", type=_clock_time, default=None, metavar="HH:MM",
                            help="with --supervise: restart the show process every day at this "
