@@ -131,6 +131,7 @@ class Checker:
     headers: dict[Path, Any] = field(default_factory=dict)  # array file -> its header(s)
     names_bytes: int = 0  # of the directions names read so far
     array_files: int = 0  # distinct .npy/.npz files looked at
+    paths: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # as written -> resolved
 
     def error(self, node: Node, path: str, message: str) -> Any:
         """Record one problem at `node`; returns BAD so callers can `return self.error(...)`.
@@ -164,6 +165,15 @@ class Checker:
             self._count_file()
             self.headers[path] = npz_infos(path)
         return self.headers[path]
+
+    def positions(self, path: Path, names: list[str]) -> dict[str, int]:
+        """{name: its first index} of a directions .npz's names (built once per file)."""
+        key = path.with_name(path.name + "[positions]")
+        if key not in self.headers:
+            self.headers[key] = {}
+            for index, name in enumerate(names):
+                self.headers[key].setdefault(name, index)
+        return self.headers[key]
 
     def _count_file(self) -> None:
         """One more array file; past MAX_ARRAY_FILES an ArrayFileError (reported where named)."""
@@ -321,8 +331,10 @@ class Checker:
         if text is BAD:
             return BAD
         try:
-            resolved = (self.folder / Path(text).expanduser()).resolve()
-            is_file = resolved.is_file()
+            if text not in self.paths:  # a file named many times is looked up once
+                resolved = (self.folder / Path(text).expanduser()).resolve()
+                self.paths[text] = (resolved, resolved.is_file())
+            resolved, is_file = self.paths[text]
         except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a NUL byte
             return self.error(node, path, f"not a usable path {short(text)!r}: {err}")
         if suffixes and resolved.suffix.lower() not in suffixes:
@@ -1445,12 +1457,13 @@ def _npz_entry(
     name = c.string(keys["name"], join(path, "name"))
     if name is BAD:
         return BAD
-    if name not in names:
+    positions = c.positions(file, names)
+    if name not in positions:
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"it has {', '.join(names[:8])}"
         hint += " …" if not close and count > 8 else ""
         return c.error(keys["name"], join(path, "name"), f"{name!r} is not in {file.name}; {hint}")
-    return file, names.index(name), name, has_std
+    return file, positions[name], name, has_std
 
 
 # -- summary ---------------------------------------------------------------------------------
