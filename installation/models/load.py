@@ -19,6 +19,7 @@ import torch
 from installation.errors import ModelLoadError
 
 from . import checkpoint
+from . import spec as spec_limits
 from .generator import Generator
 from .pickle_reader import ModuleRecord, TFNetwork, read_generator_record
 from .spec import (
@@ -173,12 +174,47 @@ def _show(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
 
+# the allowed range of an attribute, by its name (the ranges themselves live in spec.py)
+_RANGES: dict[str, tuple[float, float]] = {
+    "z_dim": (0, spec_limits.MAX_FEATURES),
+    "c_dim": (0, spec_limits.MAX_CLASSES),
+    "w_dim": (1, spec_limits.MAX_FEATURES),
+    "num_ws": (1, spec_limits.MAX_NUM_WS),
+    "num_layers": (1, spec_limits.MAX_MAPPING_LAYERS),
+    "img_resolution": (4, spec_limits.MAX_RESOLUTION),
+    "block_resolutions": (4, spec_limits.MAX_RESOLUTION),
+    "img_channels": (1, spec_limits.MAX_IMG_CHANNELS),
+    "channels": (1, spec_limits.MAX_CHANNELS),
+    "in_channels": (1, spec_limits.MAX_CHANNELS),
+    "out_channels": (1, spec_limits.MAX_CHANNELS),
+    "size": (1, spec_limits.MAX_SIZE),
+    "in_size": (1, spec_limits.MAX_SIZE),
+    "out_size": (1, spec_limits.MAX_SIZE),
+    "conv_kernel": (1, spec_limits.MAX_KERNEL),
+    "up_factor": (1, spec_limits.MAX_FACTOR),
+    "down_factor": (1, spec_limits.MAX_FACTOR),
+    "up_taps": (1, spec_limits.MAX_TAPS),
+    "down_taps": (1, spec_limits.MAX_TAPS),
+    "padding": (-spec_limits.MAX_PADDING, spec_limits.MAX_PADDING),
+    "conv_clamp": (0, spec_limits.MAX_CLAMP),
+}
+for _key in ("sampling_rate", "bandwidth", "in_sampling_rate", "out_sampling_rate",
+             "tmp_sampling_rate", "in_cutoff", "out_cutoff", "in_half_width",
+             "out_half_width"):  # fmt: skip
+    _RANGES[_key] = (0, spec_limits.MAX_SAMPLING_RATE)
+
+
+def _expected(kind: str, where: str) -> str:
+    lo, hi = _RANGES.get(where.rsplit(".", 1)[-1], (None, None))
+    return f"expected {kind}" + ("" if lo is None else f" in the allowed range {lo:g}..{hi:g}")
+
+
 def _int(value: Any, where: str) -> int:
     if type(value) is int:
         return value
     if type(value) is float and math.isfinite(value) and value.is_integer():
         return int(value)
-    raise _BadAttribute(f"{where}={_show(value)}: expected an integer")
+    raise _BadAttribute(f"{where}={_show(value)}: {_expected('an integer', where)}")
 
 
 def _float(value: Any, where: str) -> float:
@@ -186,7 +222,7 @@ def _float(value: Any, where: str) -> float:
         return value
     if type(value) is int and abs(value) < 2**63:
         return float(value)
-    raise _BadAttribute(f"{where}={_show(value)}: expected a number")
+    raise _BadAttribute(f"{where}={_show(value)}: {_expected('a number', where)}")
 
 
 def _bool(value: Any, where: str) -> bool:

@@ -281,6 +281,12 @@ def _children(node: Any) -> list[Any] | None:
     return None
 
 
+_CONTAINERS = frozenset(
+    {dict, _EasyDict, collections.OrderedDict, list, tuple, set, frozenset, ModuleRecord,
+     _TFNetworkStub}
+)  # fmt: skip
+
+
 def _check_structure(root: Any) -> None:
     """Refuse cycles, nesting deeper than MAX_DEPTH and graphs that expand past MAX_TREE_NODES.
 
@@ -318,7 +324,9 @@ def _check_structure(root: Any) -> None:
         active.add(key)
         keep.append(node)
         stack.append((node, True, depth))
-        stack.extend((k, False, depth + 1) for k in kids if id(k) not in sizes)
+        stack.extend(
+            (k, False, depth + 1) for k in kids if type(k) in _CONTAINERS and id(k) not in sizes
+        )
 
 
 # ---------------------------------------------------------------------------------------------
