@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     mix_rows = (
         common.parse_layer_range(args.mix_layers, G.num_ws) if args.mix_seed is not None else []
     )
-    images = []
+    images = []  # kept for the grid only: a long seed range must not pile up in memory
+    count = 0
     started_s = time.perf_counter()
     with torch.inference_mode(), Progress(len(args.seeds), "generate", unit="image") as progress:
         for seed in args.seeds:
@@ -119,14 +120,16 @@ def run(args: argparse.Namespace) -> int:
                 )
                 ws[:, mix_rows] = ws_mix[:, mix_rows]
             img = to_uint8(G.synthesis(ws, **synthesis_kwargs))[0]
-            images.append(img)
+            if args.grid:
+                images.append(img)
+            count += 1
             common.write_png(out_dir / f"seed{seed:04d}.png", img)
             if args.w_out:
                 np.save(out_dir / f"seed{seed:04d}.npy", ws[0].cpu().numpy())
             progress.update()
-    written = [plural(len(images), "image")]
+    written = [plural(count, "image")]
     if args.w_out:
-        written.append(plural(len(images), "ws file"))
+        written.append(plural(count, "ws file"))
     if args.grid:
         rows = len(images) // columns
         common.write_png(out_dir / "grid.png", make_grid(np.stack(images), columns))

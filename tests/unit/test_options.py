@@ -8,6 +8,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,26 @@ def test_inspect_of_dev_zero_is_one_line_in_a_real_process():
     assert result.stderr.strip().splitlines() == [
         "error: /dev/zero: is a device file, not a model file (.pkl or .safetensors)"
     ]
+
+
+def test_generate_over_every_nvidia_seed_starts_at_once_and_keeps_going(model, tmp_path):
+    """`--seeds 0-4294967295` is lazy: the first images are written while the range is endless
+    (today's list of four billion ints never finished parsing)."""
+    out, err = tmp_path / "out", tmp_path / "stderr.txt"
+    with err.open("w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "installation", "generate", str(model), "--seeds",
+             "0-4294967295", "--device", "cpu", "--out", str(out)],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=err_file,
+        )  # fmt: skip
+    try:
+        deadline_s = time.monotonic() + 60
+        while time.monotonic() < deadline_s and process.poll() is None:
+            if (out / "seed0005.png").exists():
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, err.read_text()
+        assert (out / "seed0000.png").exists() and (out / "seed0005.png").exists()
+    finally:
+        process.kill()
+        process.wait(10)
