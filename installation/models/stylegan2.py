@@ -74,14 +74,23 @@ def modulated_conv2d(
 
 def demodulation(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
     """1 / ||W s|| per sample and output channel (spec §3.4 step 3): float32 [N, O]."""
+    return demodulation_from_squares(tap_squares(weight), styles)
+
+
+def tap_squares(weight: torch.Tensor) -> torch.Tensor:
+    """Sum over the kernel taps of W^2: float32 [O, I]."""
+    return weight.to(torch.float32).square().sum(dim=[2, 3])
+
+
+def demodulation_from_squares(squares: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """`demodulation` from `tap_squares(weight)`."""
     # sum over i, kh, kw of (W s)^2 = s^2 @ (sum over kh, kw of W^2)^T
-    squares = weight.to(torch.float32).square().sum(dim=[2, 3])  # [O, I]
     return (styles.to(torch.float32).square() @ squares.t() + 1e-8).rsqrt()
 
 
 def modulated_conv2d_cpu(
     x: torch.Tensor,  # [N, I, H, W]
-    weight: torch.Tensor,  # the layer's weight from `prepare_cpu_weight`, in x's dtype
+    weight: torch.Tensor,  # [O, I, k, k] the layer's weight in x's dtype, channels-last
     styles: torch.Tensor,  # [N, I] float32
     *,
     up: int = 1,
@@ -94,37 +103,46 @@ def modulated_conv2d_cpu(
     of the definition, and lets oneDNN keep one prepared weight (grouped convolutions with
     per-sample weights are slow on CPUs). The demodulation, a per-(sample, channel) scale of the
     output, is left to the caller to fold into the next elementwise pass.
-    up=2: the stride-2 transposed conv is split into its four output phases, a 2x2 conv each,
-    computed as one conv with 4*O outputs and interleaved by pixel_shuffle; oneDNN's transposed
-    convs run several times slower than its plain ones (benchmarks/ladder.py).
+    up=2: the stride-2 transposed conv is computed as its four output phases, each a plain conv
+    with a part of the 3x3 kernel; oneDNN's transposed convs run several times slower.
     """
-    n, in_ch = x.shape[:2]
-    x = x * styles.to(x.dtype).reshape(n, in_ch, 1, 1)
+    x, weight = modulate(x, weight, styles)
     if up == 1:
         return F.conv2d(x, weight, padding=padding)
-    y = F.pixel_shuffle(F.conv2d(x, weight, padding=1), 2)  # [N, O, 2H+2, 2W+2]
-    # the last row and column are zero, so padding (1, 0) here is the definition's (1, 1)
-    return kernels.upfirdn2d(y, resample_filter, padding=(1, 0, 1, 0), gain=4)
+    y = transposed_conv_by_phases(x, weight)  # [N, O, 2H+1, 2W+1]
+    # FIR (gain up^2) over the (2H+1)-sample result; padding 1 on each side gives 2H samples
+    return kernels.upfirdn2d(y, resample_filter, padding=1, gain=4)
 
 
-def prepare_cpu_weight(weight: torch.Tensor, up: int = 1) -> torch.Tensor:
-    """The weight as `modulated_conv2d_cpu` convolves with it (float32; the caller casts).
+def transposed_conv_by_phases(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """conv_transpose2d(x, weight^T, stride=2) for a 3x3 weight [O, I, 3, 3], as 4 plain convs.
 
-    up=2: the transposed conv's output 2a+p (p = 0, 1 per axis) is x[a] w[0] + x[a-1] w[2]
-    for p = 0 and x[a] w[1] for p = 1; on x padded by one these are 2-tap correlations with
-    (w[2], w[0]) and (0, w[1]). Returns [O*4, I, 2, 2], phase (py, px) at o*4 + py*2 + px as
-    pixel_shuffle expects.
+    Along each axis the output 2a is x[a] w[0] + x[a-1] w[2] (a = 0..H: a 2-tap correlation
+    with (w[2], w[0]) on x padded by one) and 2a+1 is x[a] w[1] (a = 0..H-1): 9 taps in all,
+    as many multiplications as the transposed conv.
     """
-    weight = weight.to(torch.float32)
-    if up == 1:
-        return weight
-    out_ch, in_ch = weight.shape[:2]
-    padded = F.pad(weight, [0, 1, 0, 1])  # index 3 is a zero tap
-    taps = torch.tensor([[2, 0], [3, 1]], device=weight.device)  # [phase, tap] -> kernel index
-    rows = taps.reshape(2, 1, 2, 1).expand(2, 2, 2, 2)  # [py, px, ty, tx]
-    cols = taps.reshape(1, 2, 1, 2).expand(2, 2, 2, 2)
-    phases = padded[:, :, rows, cols]  # [O, I, py, px, ty, tx]
-    return phases.permute(0, 2, 3, 1, 4, 5).reshape(out_ch * 4, in_ch, 2, 2)
+    n, _, h, w = x.shape
+    out_ch = weight.shape[0]
+    shape = [n, out_ch, 2 * h + 1, 2 * w + 1]
+    y = torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
+    even, odd = slice(None, None, 2), slice(1, None, 2)
+    for rows, cols, pad_rows, pad_cols in ((even, even, 1, 1), (even, odd, 1, 0),
+                                           (odd, even, 0, 1), (odd, odd, 0, 0)):  # fmt: skip
+        kernel = weight[:, :, rows, cols].flip([2, 3])  # taps (w[2], w[0]) or (w[1],)
+        y[:, :, rows, cols] = F.conv2d(x, kernel, padding=(pad_rows, pad_cols))
+    return y
+
+
+def modulate(
+    x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale x's input channels by the styles, or, for one sample when the weight is the smaller
+    tensor, the weight's (the same product; fewer bytes to touch). Returns (x, weight)."""
+    n, in_ch, h, w = x.shape
+    if n == 1 and weight.numel() // in_ch < h * w:
+        scaled = weight * styles.to(weight.dtype).reshape(1, in_ch, 1, 1)
+        return x, scaled.contiguous(memory_format=torch.channels_last)
+    return x * styles.to(x.dtype).reshape(n, in_ch, 1, 1), weight
 
 
 def uses_cpu_path(x: torch.Tensor) -> bool:
@@ -145,11 +163,12 @@ class PreparedWeight:
         self.value: torch.Tensor | None = None
 
     def get(self, param: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """The prepared tensor in dtype, channels-last."""
+        """The prepared tensor in dtype (channels-last when 4D)."""
         key = (param.data_ptr(), param._version, param.device, dtype)
         if key != self.key:
             value = self.prepare(param.detach()).to(dtype)
-            self.value = value.contiguous(memory_format=torch.channels_last)
+            layout = torch.channels_last if value.ndim == 4 else torch.contiguous_format
+            self.value = value.contiguous(memory_format=layout)
             self.key = key
         return self.value
 
@@ -182,7 +201,8 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.zeros(resolution, resolution))
             self.noise_strength = nn.Parameter(torch.zeros([]), requires_grad=False)
         self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
-        self.cpu_weight = PreparedWeight(lambda weight: prepare_cpu_weight(weight, up))
+        self.cpu_weight = PreparedWeight(lambda weight: weight.to(torch.float32))
+        self.weight_squares = PreparedWeight(tap_squares)
 
     def forward(
         self,
@@ -232,12 +252,13 @@ class SynthesisLayer(nn.Module):
             resample_filter=self.resample_filter,
         )  # fmt: skip
         # lrelu(v) * g = lrelu(v * g) for g > 0: y d g + (noise + b) g, then lrelu and clamp
-        scale = demodulation(self.weight, styles) * act_gain  # [N, O]
+        squares = self.weight_squares.get(self.weight, torch.float32)
+        scale = demodulation_from_squares(squares, styles) * act_gain  # [N, O]
         shift = (self.bias * act_gain).reshape(1, -1, 1, 1)
-        if noise is not None:
-            shift = (shift + noise * act_gain).contiguous(memory_format=torch.channels_last)
         n, out_ch = scale.shape
         y = torch.addcmul(shift.to(y.dtype), y, scale.to(y.dtype).reshape(n, out_ch, 1, 1))
+        if noise is not None:
+            y = y.add_((noise * act_gain).to(y.dtype))
         y = F.leaky_relu_(y, 0.2)
         return y if clamp is None else y.clamp_(-clamp, clamp)
 
@@ -257,7 +278,7 @@ class ToRGBLayer(nn.Module):
         )
         self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
         self.weight_gain = 1 / math.sqrt(in_channels)
-        self.cpu_weight = PreparedWeight(prepare_cpu_weight)
+        self.cpu_weight = PreparedWeight(lambda weight: weight.to(torch.float32))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain

@@ -19,7 +19,13 @@ import kernels
 from .filters import lowpass_1d, radial_lowpass_2d
 from .mapping import FullyConnectedLayer
 from .spec import SG3InputSpec, SG3LayerSpec, SG3Spec, layer_dtype
-from .stylegan2 import PreparedWeight, uses_cpu_path
+from .stylegan2 import (
+    PreparedWeight,
+    demodulation_from_squares,
+    modulate,
+    tap_squares,
+    uses_cpu_path,
+)
 
 FILTER_SIZE = 6  # taps per up/down factor (spec §3.6)
 LRELU_UPSAMPLING = 2  # intermediate oversampling of the nonlinearity
@@ -254,22 +260,24 @@ def normalised_weight(weight: torch.Tensor) -> torch.Tensor:
 
 def modulated_conv2d_cpu(
     x: torch.Tensor,  # [N, I, H, W]
-    weight: torch.Tensor,  # [O, I, k, k]
-    prepared: torch.Tensor,  # weight as the conv uses it: normalised_weight(weight) or weight
+    prepared: torch.Tensor,  # the weight as the conv uses it: normalised_weight(weight) or weight
+    squares: torch.Tensor | None,  # tap_squares(prepared) float32 [O, I]; None: no demodulation
     styles: torch.Tensor,  # [N, I]
     *,
-    demodulate: bool,
     input_gain: torch.Tensor,
     padding: int,
 ) -> torch.Tensor:
     """`modulated_conv2d` as CPUs run it fast: scale x by the styles, one conv with the shared
     (prepared, cached) weight, scale the output by the demodulation. The same result; oneDNN
     then keeps one weight instead of a grouped conv with fresh per-sample weights each call."""
-    n, in_ch = x.shape[:2]
-    _, styles, d = _normalise(weight, styles, demodulate)
-    y = F.conv2d(x * (styles * input_gain).to(x.dtype).reshape(n, in_ch, 1, 1), prepared,
-                 padding=padding)  # fmt: skip
-    return y if d is None else y.mul_(d.to(y.dtype).reshape(n, -1, 1, 1))
+    styles = styles.to(torch.float32)
+    d = None
+    if squares is not None:
+        styles = styles * styles.square().mean().rsqrt()
+        d = demodulation_from_squares(squares, styles)  # [N, O]
+    x, prepared = modulate(x, prepared, styles * input_gain)
+    y = F.conv2d(x, prepared, padding=padding)
+    return y if d is None else y.mul_(d.to(y.dtype).reshape(y.shape[0], -1, 1, 1))
 
 
 class SynthesisLayer(nn.Module):
@@ -298,6 +306,7 @@ class SynthesisLayer(nn.Module):
         self.weight_gain = 1 / math.sqrt(spec.in_channels * k * k)  # ToRGB style scale
         prepare = (lambda weight: weight) if spec.is_torgb else normalised_weight
         self.cpu_weight = PreparedWeight(prepare)
+        self.weight_squares = PreparedWeight(lambda weight: tap_squares(prepare(weight)))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         styles = self.affine(w)  # [N, I]
@@ -305,14 +314,17 @@ class SynthesisLayer(nn.Module):
             styles = styles * self.weight_gain
         input_gain = self.magnitude_ema.rsqrt()
         x = x.to(dtype)
-        kwargs = {"demodulate": not self.is_torgb, "input_gain": input_gain}
         if uses_cpu_path(x):
             prepared = self.cpu_weight.get(self.weight, dtype)
+            squares = None if self.is_torgb else self.weight_squares.get(self.weight, torch.float32)
             x = modulated_conv2d_cpu(
-                x, self.weight, prepared, styles, padding=self.conv_kernel - 1, **kwargs
+                x, prepared, squares, styles, input_gain=input_gain, padding=self.conv_kernel - 1
             )
         else:
-            x = modulated_conv2d(x, self.weight, styles, padding=self.conv_kernel - 1, **kwargs)
+            x = modulated_conv2d(
+                x, self.weight, styles, demodulate=not self.is_torgb, input_gain=input_gain,
+                padding=self.conv_kernel - 1,
+            )  # fmt: skip
         fu = None if self.up_filter is None else self.up_filter.to(dtype)
         fd = None if self.down_filter is None else self.down_filter.to(dtype)
         return kernels.filtered_lrelu(

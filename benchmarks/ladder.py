@@ -1,0 +1,223 @@
+"""The CPU optimisation ladder (issue 19): each fast-path step beside the one before, in one run.
+
+Step 0 is the code before this work (a git revision, loaded into this process from
+`git archive`), then today's code with its fast-path switches turned on one at a time. Every
+step renders the same weights and latents; the steps run round-robin (A B C A B C ...) so
+that load from other programs falls on all of them alike; times are medians. Each row prints
+ms per frame, the gain over the step before and over step 0, and the largest difference from
+step 0's image (exact mode: float32 rounding; fast: bf16).
+
+    python benchmarks/ladder.py                                  # SG2-256 and SG3-T-256, b1
+    python benchmarks/ladder.py --models sg2-256 --batches 1,8 --precisions exact,fast
+    python benchmarks/ladder.py --malloc-ab                      # + the allocator step
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from installation.threads import choose_policy  # noqa: E402
+
+choose_policy()  # as the player runs: idle OpenMP threads sleep (before torch loads)
+
+import torch  # noqa: E402
+from generator import build, cpu_summary  # noqa: E402
+
+import kernels  # noqa: E402, F401 (loads kernels.upfirdn2d)
+from installation.models import save_generator  # noqa: E402
+from installation.models.allocator import keep_freed_buffers  # noqa: E402
+
+upfirdn2d_module = sys.modules["kernels.upfirdn2d"]  # the module (kernels.upfirdn2d is the op)
+BASE_REV = "8ee5db4"  # the last commit before the issue-19 CPU work
+PACKAGES = ("installation", "kernels")
+
+# (label, upfirdn2d switches) after step 0; each adds one change to the row above
+STEPS: list[tuple[str, dict[str, bool]]] = [
+    (
+        "CPU modulated conv: shared prepared weight, SG2 up-conv as 4 phase convs, one epilogue",
+        {"SEPARABLE_2D": False, "TRANSPOSED_UP": False},
+    ),
+    ("+ rank-1 2D FIR filters as two 1D passes", {"SEPARABLE_2D": True, "TRANSPOSED_UP": False}),
+    (
+        "+ float32 width up-passes as one transposed conv",
+        {"SEPARABLE_2D": True, "TRANSPOSED_UP": True},
+    ),
+]
+
+
+def extract_base(rev: str, workdir: Path) -> Path:
+    """Write the packages of git revision rev under workdir; returns workdir."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, *PACKAGES], capture_output=True, check=True
+    ).stdout
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(workdir, filter="data")
+    return workdir
+
+
+@contextlib.contextmanager
+def base_modules(workdir: Path) -> Iterator[object]:
+    """Within: the extracted revision's `installation.models`, imported beside today's.
+
+    Its modules are its own objects (they keep their own `kernels`), so a generator built
+    inside keeps running the old code after the block; today's modules are restored at exit.
+    """
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in PACKAGES}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(workdir))
+    try:
+        yield importlib.import_module("installation.models")
+    finally:
+        sys.path.remove(str(workdir))
+        for name in [k for k in sys.modules if k.split(".")[0] in PACKAGES]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+@contextlib.contextmanager
+def switches(values: dict[str, bool]) -> Iterator[None]:
+    """Set kernels.upfirdn2d's fast-path switches for one measurement."""
+    saved = {name: getattr(upfirdn2d_module, name) for name in values}
+    for name, value in values.items():
+        setattr(upfirdn2d_module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(upfirdn2d_module, name, value)
+
+
+def timed(fn: Callable[[], torch.Tensor]) -> tuple[float, torch.Tensor]:
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def ladder(model: str, precision: str, batch: int, repeats: int, base_dir: Path) -> list[dict]:
+    """Measure every step for one configuration; returns one dict per step."""
+    G = build(model)
+    with tempfile.TemporaryDirectory() as tmp, base_modules(base_dir) as base_models:
+        path = save_generator(G, Path(tmp) / "model.safetensors")
+        G_base = base_models.load_generator(path)
+    z = torch.randn(batch, G.z_dim, generator=torch.Generator().manual_seed(1))
+    G.set_precision(precision)
+    G_base.set_precision(precision)
+    runs: list[tuple[str, Callable[[], torch.Tensor]]] = []
+    with torch.inference_mode():
+        ws = G.mapping(z)
+        runs.append((f"before ({BASE_REV})", lambda: G_base.synthesis(ws)))
+        for label, values in STEPS:
+
+            def run(values=values) -> torch.Tensor:
+                with switches(values):
+                    return G.synthesis(ws)
+
+            runs.append((label, run))
+        outputs = [fn() for _, fn in runs]  # warm-up (oneDNN primitives, prepared weights)
+        times: list[list[float]] = [[] for _ in runs]
+        for _ in range(repeats):
+            for i, (_, fn) in enumerate(runs):
+                times[i].append(timed(fn)[0])
+    rows = []
+    for i, (label, _) in enumerate(runs):
+        ms = statistics.median(times[i]) / batch * 1e3
+        rows.append({
+            "model": model, "precision": precision, "batch": batch, "step": label,
+            "ms_per_frame": ms,
+            "gain_vs_previous": rows[-1]["ms_per_frame"] / ms if rows else 1.0,
+            "gain_vs_before": rows[0]["ms_per_frame"] / ms if rows else 1.0,
+            "max_abs_diff_vs_before": float((outputs[i] - outputs[0]).abs().max()),
+        })  # fmt: skip
+    return rows
+
+
+def malloc_ab(model: str, precision: str, batch: int, repeats: int) -> None:
+    """Today's code with glibc's default allocator against keep_freed_buffers(), alternating
+    subprocesses (mallopt is process-wide and can't be undone)."""
+    results: dict[str, list[float]] = {"default": [], "keep_freed_buffers": []}
+    for _ in range(2):
+        for mode in results:
+            cmd = [sys.executable, __file__, "--one-malloc", f"{model}:{precision}:{batch}:{mode}",
+                   "--repeats", str(repeats)]  # fmt: skip
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            results[mode].extend(json.loads(out.strip().splitlines()[-1]))
+    default = statistics.median(results["default"])
+    tuned = statistics.median(results["keep_freed_buffers"])
+    print(f"{model} {precision} b{batch}  allocator: default {default:.1f} ms/frame, "
+          f"keep_freed_buffers {tuned:.1f} ms/frame, gain {default / tuned:.2f}x "
+          f"(alternating subprocesses)", flush=True)  # fmt: skip
+
+
+def one_malloc(config: str, repeats: int) -> None:
+    model, precision, batch, mode = config.split(":")
+    if mode == "keep_freed_buffers":
+        keep_freed_buffers()
+    G = build(model).set_precision(precision)
+    z = torch.randn(int(batch), G.z_dim, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        ws = G.mapping(z)
+        G.synthesis(ws)
+        times = [timed(lambda: G.synthesis(ws))[0] / int(batch) * 1e3 for _ in range(repeats)]
+    print(json.dumps(times))
+
+
+def print_row(row: dict) -> None:
+    print(
+        f"{row['model']:<9} {row['precision']:<6} b{row['batch']:<2} "
+        f"{row['ms_per_frame']:>9.1f} ms  x{row['gain_vs_previous']:>5.2f} prev  "
+        f"x{row['gain_vs_before']:>5.2f} before  maxdiff {row['max_abs_diff_vs_before']:.1e}  "
+        f"{row['step']}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="sg2-256,sg3t-256")
+    parser.add_argument("--precisions", default="exact,fast")
+    parser.add_argument("--batches", default="1")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--base", default=BASE_REV, help="git revision of step 0")
+    parser.add_argument("--malloc-ab", action="store_true", help="also measure the allocator")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--one-malloc", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_malloc:
+        one_malloc(args.one_malloc, args.repeats)
+        return
+    print(cpu_summary(), flush=True)
+    print(f"threads={torch.get_num_threads()} torch={torch.__version__} repeats={args.repeats}")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base_dir = extract_base(args.base, Path(tmp))
+        for model in args.models.split(","):
+            for batch in [int(b) for b in args.batches.split(",")]:
+                for precision in args.precisions.split(","):
+                    rows = ladder(model, precision, batch, args.repeats, base_dir)
+                    results.extend(rows)
+                    for row in rows:
+                        print_row(row)
+                    if args.malloc_ab:
+                        malloc_ab(model, precision, batch, args.repeats)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
