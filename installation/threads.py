@@ -130,6 +130,13 @@ def configure_torch(requested: int | None = None) -> int:
     if requested is not None:
         torch.set_num_threads(requested)
     count = torch.get_num_threads()
-    wait = os.environ.get("OMP_WAIT_POLICY", "spin (OpenMP's default)")
-    log.info("CPU threads: %d for torch, OpenMP wait policy %s", count, wait)
+    wait = os.environ.get("OMP_WAIT_POLICY", "").upper()
+    if wait == "PASSIVE":  # debug: a startup failure stays one line on stderr
+        log.debug("CPU threads: %d for torch, OpenMP wait policy PASSIVE", count)
+    else:  # the environment turned the policy off: say what that risks
+        log.warning(
+            "CPU threads: %d for torch, OpenMP wait policy %s: idle threads spin, so another "
+            "busy program can freeze the show (unset OMP_WAIT_POLICY / %s to let the app choose)",
+            count, wait or "unset (spin)", ENV_POLICY,
+        )  # fmt: skip
     return count

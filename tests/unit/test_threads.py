@@ -116,7 +116,7 @@ def test_threads_option_reaches_torch(caplog: pytest.LogCaptureFixture) -> None:
     settings = settings_from_argv(["--threads", "1"])
     before = torch.get_num_threads()
     try:
-        with caplog.at_level("INFO", logger="installation.threads"):
+        with caplog.at_level("DEBUG", logger="installation.threads"):
             assert threads.configure_torch(settings.threads) == 1
         assert torch.get_num_threads() == 1
         assert "CPU threads: 1 for torch" in caplog.text
@@ -131,3 +131,13 @@ def test_bad_threads_option_is_one_line(capsys: pytest.CaptureFixture) -> None:
         settings_from_argv(["--threads", "0"])
     assert exit_info.value.code == 2
     assert "--threads" in capsys.readouterr().err
+
+
+def test_a_spinning_policy_from_the_environment_is_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    threads.configure_torch(None)
+    warning = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warning) == 1
+    assert "OpenMP wait policy ACTIVE: idle threads spin" in warning[0].message
