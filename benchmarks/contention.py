@@ -89,8 +89,9 @@ def play(policy_env: dict[str, str], seconds: float, size: str, workdir: Path) -
     result = subprocess.run(command, env=env, capture_output=True, text=True,
                             timeout=seconds * 4 + 300)  # fmt: skip
     if result.returncode != 0 or not stats_path.exists():
-        tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
-        return {"failed": f"exit {result.returncode}: {tail[0]}"}
+        lines = result.stderr.strip().splitlines() or ["no output"]
+        # the table shows the last line; --json keeps a few more for the cause
+        return {"failed": f"exit {result.returncode}: {lines[-1]}", "stderr_tail": lines[-8:]}
     return json.loads(stats_path.read_text())
 
 
