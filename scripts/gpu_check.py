@@ -259,7 +259,7 @@ def headless_run(model: str, seconds: float, workdir: Path, out_dir: Path) -> di
     command = [sys.executable, "run_show.py", str(show), "--headless", "--device", "cuda",
                "--duration", str(seconds), "--no-watch", "--stats-json", str(stats_path),
                "--log-file", str(out_dir / "runs.log")]  # fmt: skip
-    step = run_step(command, timeout_s=seconds * 3 + 240)
+    step = run_step(command, timeout_s=seconds * 2 + 90)
     row = {"model": model, **step}
     if stats_path.exists():
         stats = json.loads(stats_path.read_text())
@@ -311,7 +311,7 @@ def run_checks(
     junit = out_dir / "gpu-tests.xml"
     command = [sys.executable, "-m", "pytest", "tests/gpu", "-q", "-p", "no:cacheprovider",
                f"--junitxml={junit}"]  # fmt: skip
-    tests = run_step(command, timeout_s=420, log_path=out_dir / "gpu-tests.log")
+    tests = run_step(command, timeout_s=240, log_path=out_dir / "gpu-tests.log")
     results["tests_gpu"] = {**tests, **junit_counts(junit)}
     save()
     kernels_md = out_dir / "kernels.md"
@@ -322,7 +322,7 @@ def run_checks(
     ]  # fmt: skip
     if quick:
         command.append("--quick")
-    results["kernels_benchmark"] = run_step(command, timeout_s=kernels_budget_s + 300,
+    results["kernels_benchmark"] = run_step(command, timeout_s=kernels_budget_s + 120,
                                             log_path=out_dir / "kernels.log")  # fmt: skip
     save()
     results["headless_runs"] = []
@@ -349,7 +349,8 @@ def main() -> int:
     p = sub.add_parser("run")
     p.add_argument("--out", type=Path, required=True, help="the results JSON")
     p.add_argument("--seconds", type=float, default=20.0, help="length of each headless run")
-    p.add_argument("--kernels-budget-s", type=float, default=150.0)
+    p.add_argument("--kernels-budget-s", type=float, default=90.0,
+                   help="kernels.py starts no generator run after this (its ops mode runs first)")
     p.add_argument("--quick", action="store_true", help="kernels.py --quick (tiny networks)")
     p.add_argument("--pip-log", type=Path, default=None, help="the offline install's log")
     args = parser.parse_args()

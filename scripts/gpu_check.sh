@@ -4,6 +4,7 @@
 #
 #   bash scripts/gpu_check.sh prepare        # here: wheels of the other packages -> .gpu_wheels/
 #   bash scripts/gpu_check.sh run [FILE]     # there: install them, run the checks, write FILE
+#   bash scripts/gpu_check.sh run --quick    # the same with kernels.py --quick (tiny networks)
 #
 # prepare downloads, for the GPU machine's Python (3.12 unless --python X.Y), the wheels of the
 # project's requirements that machine lacks (not torch: it has its own CUDA build; see
@@ -12,7 +13,9 @@
 # run makes a venv that sees python3's own packages (torch among them), installs the wheels
 # offline, then runs tests/gpu, benchmarks/kernels.py --device cuda and 20 s headless CUDA runs
 # of the demo, a 256 px StyleGAN2 and a StyleGAN3-T network; FILE (default $OUT/gpu_check.json,
-# else ./gpu_check.json) gets every result, with the logs beside it. About 8 minutes on an H100.
+# else ./gpu_check.json) gets every result as it comes, with the logs beside it (7 files), so a
+# call stopped at its time limit still brings back what was done. Meant to fit one 10-minute
+# call: tests/gpu at most 4 min, the kernels benchmark about 2 min, the three runs 1-2 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wheels="${GPU_CHECK_WHEELS:-.gpu_wheels}"  # the wheelhouse (an absolute path or one in the repo)
@@ -28,7 +31,8 @@ case "${1:-}" in
     ;;
   run)
     shift
-    out="${1:-${OUT:-.}/gpu_check.json}"
+    out="${OUT:-.}/gpu_check.json"
+    if [[ $# -gt 0 && "$1" != --* ]]; then out="$1"; shift; fi
     mkdir -p "$(dirname "$out")"
     venv=/tmp/latent-walk-gpu-venv
     [[ -x "$venv/bin/python" ]] || python3 -m venv --system-site-packages "$venv"
@@ -46,10 +50,11 @@ print(sysconfig.get_paths()['platlib'])" >"$("$venv/bin/python" -c \
         "installing the carried wheels alone and going on"
       "$venv/bin/python" -m pip install --no-index --no-deps "$wheels"/*.whl >>"$pip_log" 2>&1 || true
     fi
-    "$venv/bin/python" scripts/gpu_check.py run --out "$out" --pip-log "$pip_log"
+    "$venv/bin/python" scripts/gpu_check.py run --out "$out" --pip-log "$pip_log" "$@"
     ;;
   *)
-    echo "usage: bash scripts/gpu_check.sh prepare [--python X.Y] [--have LIST] | run [FILE]" >&2
+    echo "usage: bash scripts/gpu_check.sh prepare [--python X.Y] [--have LIST]" \
+      "| run [FILE] [--quick] [--seconds S] [--kernels-budget-s S]" >&2
     exit 2
     ;;
 esac
