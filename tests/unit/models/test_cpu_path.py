@@ -1,0 +1,102 @@
+"""The generators' CPU path (issue 19) against their definitions (the 'reference' backend)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import kernels
+from installation.models import Generator
+from installation.models.random_init import initialize_random
+from installation.models.spec import MappingSpec, NetworkSpec, SG2Spec
+from installation.models.stylegan2 import modulate, transposed_conv_by_phases
+from tiny_models import tiny_sg3
+
+
+def tiny_sg2(seed: int = 0) -> Generator:
+    """A random StyleGAN2 (skip, noise, clamp): 16 px, 16 channels, w = 8."""
+    resolutions = (4, 8, 16)
+    synthesis = SG2Spec(
+        img_resolution=16, img_channels=3, w_dim=8, num_ws=6, architecture="skip",
+        channels=(16, 16, 8), fp16_resolutions=(16,), conv_clamp=256,
+    )  # fmt: skip
+    assert list(synthesis.block_resolutions) == list(resolutions)
+    mapping = MappingSpec(z_dim=8, c_dim=0, w_dim=8, num_ws=6, num_layers=2,
+                          embed_features=0, layer_features=8)  # fmt: skip
+    G = Generator(NetworkSpec(architecture="stylegan2", mapping=mapping, synthesis=synthesis))
+    return initialize_random(G, seed=seed)
+
+
+def _ws(G: Generator, batch: int) -> torch.Tensor:
+    z = torch.randn(batch, G.z_dim, generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode():
+        return G.mapping(z)
+
+
+@pytest.mark.parametrize("make", [tiny_sg2, tiny_sg3], ids=["sg2", "sg3"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_cpu_path_matches_the_definition(make, batch):
+    G = make()
+    ws = _ws(G, batch)
+    with torch.inference_mode():
+        with kernels.use_backend("reference"):
+            definition = G.synthesis(ws)
+        fast = G.synthesis(ws)
+    torch.testing.assert_close(fast, definition, rtol=1e-4, atol=1e-4)
+
+
+def test_prepared_weight_follows_a_loaded_state_dict():
+    G, other = tiny_sg2(seed=0), tiny_sg2(seed=1)
+    ws = _ws(G, 2)
+    with torch.inference_mode():
+        G.synthesis(ws)  # prepares and caches the CPU weights
+        G.load_state_dict(other.state_dict())
+        after = G.synthesis(ws)
+        expected = other.synthesis(ws)
+    torch.testing.assert_close(after, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 6, 7), (2, 3, 1, 4)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_transposed_conv_by_phases_equals_conv_transpose2d(shape, channels_last):
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(4, shape[1], 3, 3, generator=torch.Generator().manual_seed(1))
+    expected = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
+    torch.testing.assert_close(transposed_conv_by_phases(x, weight), expected)
+
+
+@pytest.mark.parametrize("size", [2, 16])  # 4 px < 18 weight taps per input: the weight side
+def test_modulating_weight_or_activations_gives_the_same_conv(size):
+    x = torch.randn(1, 6, size, size, generator=torch.Generator().manual_seed(0))
+    weight = torch.randn(2, 6, 3, 3, generator=torch.Generator().manual_seed(1))
+    styles = torch.rand(1, 6, generator=torch.Generator().manual_seed(2)) + 0.5
+    x_mod, w_mod = modulate(x, weight, styles)
+    assert (w_mod is weight) == (size * size <= 2 * 9)
+    expected = F.conv2d(x * styles.reshape(1, 6, 1, 1), weight, padding=1)
+    torch.testing.assert_close(F.conv2d(x_mod, w_mod, padding=1), expected)
+
+
+def test_fast_precision_stays_close_to_exact():
+    G = tiny_sg3()
+    ws = _ws(G, 2)
+    with torch.inference_mode():
+        exact = G.synthesis(ws)
+        fast = G.set_precision("fast").synthesis(ws)
+    mse = float((fast.clamp(-1, 1) - exact.clamp(-1, 1)).square().mean())
+    assert 10 * torch.log10(torch.tensor(4 / mse)) >= 35  # the PSNR guard of the README
+
+
+def test_keep_freed_buffers_sets_glibc_thresholds_in_a_real_process():
+    code = (
+        "from installation.models.allocator import keep_freed_buffers; "
+        "import sys; sys.exit(0 if keep_freed_buffers() else 3)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    if sys.platform.startswith("linux"):
+        assert done.returncode == 0, done.stderr
