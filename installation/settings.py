@@ -9,6 +9,7 @@ import argparse
 import datetime
 import math
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -492,3 +493,27 @@ def output_problem(path: Path, is_folder: bool) -> str | None:
     except OSError as err:
         return f"cannot create files in {ancestor} ({err.strerror or err})"
     return None
+
+
+def input_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a file (one accurate phrase), or None when it can.
+
+    A folder or a device file (/dev/zero: endless bytes) is named as what it is, before
+    anything reads it; "no such file" only when nothing is there.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as err:
+        return f"cannot read it ({err.strerror or err})"
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(mode):
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return "is a device file, not a regular file"
+        return "is a pipe or socket, not a regular file"
+    if not os.access(path, os.R_OK):
+        return "cannot read it (permission denied)"
+    return None
+

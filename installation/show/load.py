@@ -21,6 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from installation.errors import ShowError
+from installation.settings import input_problem
 from installation.show.arrays import (
     NUMBERS,
     ArrayFileError,
@@ -131,7 +132,8 @@ class Checker:
     headers: dict[Path, Any] = field(default_factory=dict)  # array file -> its header(s)
     names_bytes: int = 0  # of the directions names read so far
     array_files: int = 0  # distinct .npy/.npz files looked at
-    paths: dict[str, tuple[Path, bool]] = field(default_factory=dict)  # as written -> resolved
+    # a path as written -> (resolved, why it cannot be read or None)
+    paths: dict[str, tuple[Path, str | None]] = field(default_factory=dict)
 
     def error(self, node: Node, path: str, message: str) -> Any:
         """Record one problem at `node`; returns BAD so callers can `return self.error(...)`.
@@ -333,16 +335,18 @@ class Checker:
         try:
             if text not in self.paths:  # a file named many times is looked up once
                 resolved = (self.folder / Path(text).expanduser()).resolve()
-                self.paths[text] = (resolved, resolved.is_file())
-            resolved, is_file = self.paths[text]
+                self.paths[text] = (resolved, input_problem(resolved))
+            resolved, problem = self.paths[text]
         except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a NUL byte
             return self.error(node, path, f"not a usable path {short(text)!r}: {err}")
         if suffixes and resolved.suffix.lower() not in suffixes:
             return self.error(
                 node, path, f"must end in {' or '.join(suffixes)}, got {short(text)!r}"
             )
-        if not is_file:
+        if problem == "no such file":
             return self.error(node, path, f"file not found: {resolved}")
+        if problem is not None:
+            return self.error(node, path, f"{resolved}: {problem}")
         return resolved
 
     def array_file(

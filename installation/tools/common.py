@@ -11,7 +11,6 @@ import argparse
 import logging
 import math
 import os
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,13 @@ import numpy as np
 
 from installation.device import parse_device
 from installation.errors import InstallationError, ModelLoadError
-from installation.settings import _checked_number, checked_above, checked_range, output_problem
+from installation.settings import (
+    _checked_number,
+    checked_above,
+    checked_range,
+    input_problem,
+    output_problem,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -241,21 +246,11 @@ def check_model_path(path: str | Path) -> Path:
     A folder or a device file (/dev/zero: endless bytes) is refused before anything reads it.
     """
     path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ModelLoadError(f"{path}: no such file") from None
-    except OSError as err:
-        raise ModelLoadError(f"{path}: cannot read it ({err.strerror or err})") from None
-    if stat.S_ISDIR(mode):
-        raise ModelLoadError(f"{path}: is a directory, not a model file (.pkl or .safetensors)")
-    if not stat.S_ISREG(mode):
-        kind = "a device file" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else (
-            "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "special"
-        )  # fmt: skip
-        raise ModelLoadError(f"{path}: is {kind}, not a model file (.pkl or .safetensors)")
-    if not os.access(path, os.R_OK):
-        raise ModelLoadError(f"{path}: cannot read it (permission denied)")
+    problem = input_problem(path)
+    if problem is not None:
+        problem = problem.replace("a regular file", "a model file (.pkl or .safetensors)")
+        problem = problem.replace("not a file", "not a model file (.pkl or .safetensors)")
+        raise ModelLoadError(f"{path}: {problem}")
     return path
 
 

@@ -254,3 +254,18 @@ def test_generate_over_every_nvidia_seed_starts_at_once_and_keeps_going(model, t
     finally:
         process.kill()
         process.wait(10)
+
+
+def test_a_show_naming_a_directory_or_a_device_as_its_model_says_so(tmp_path, capsys):
+    (tmp_path / "adir.pkl").mkdir()
+    walk = "{space: w, path: cubic, seconds_per_keyframe: 2, keyframes: [{seed: 1}, {seed: 2}]}"
+    for model_path, expected in (
+        ("adir.pkl", f"models.m.path: {tmp_path / 'adir.pkl'}: is a directory, not a file"),
+        ("/dev/zero", "models.m.path: /dev/zero: is a device file, not a regular file"),
+    ):
+        show = tmp_path / "show.yaml"
+        show.write_text(f"models:\n  m:\n    path: {model_path}\nsections:\n  - name: a\n"
+                        f"    model: m\n    duration_s: 5\n    walk: {walk}\n", encoding="utf-8")
+        assert latent_walk(["validate", str(show)]) == 1
+        line = one_error_line(capsys)
+        assert line == f"{show}:3: {expected}", line
