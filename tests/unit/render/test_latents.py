@@ -145,3 +145,15 @@ def test_random_walk_noise_loop_mixing_directions(tmp_path: Path, G: Any) -> Non
     centre = resolve_section(loop.sections[0], G).keyframes
     assert centre.shape == (1, NUM_WS, W_DIM)
     np.testing.assert_allclose(centre[0, 0], np.linspace(-1, 1, W_DIM), atol=1e-6)
+
+
+def test_a_class_index_the_model_does_not_have_is_a_show_error(tmp_path: Path) -> None:
+    """class_index past a conditional model's classes: ShowError naming model and range."""
+    spec = MappingSpec(z_dim=Z_DIM, c_dim=3, w_dim=W_DIM, num_ws=NUM_WS, num_layers=2,
+                       embed_features=8, layer_features=8)  # fmt: skip
+    conditional = SimpleNamespace(z_dim=Z_DIM, w_dim=W_DIM, num_ws=NUM_WS, c_dim=3,
+                                  mapping=MappingNetwork(spec))  # fmt: skip
+    show = write_show(tmp_path, "{path: linear, keyframes: [{seed: 1}, {seed: 2}]}",
+                      model="{path: m.pkl, class_index: 3}")  # fmt: skip
+    with pytest.raises(ShowError, match=r"model 'm': class_index 3 is outside 0\.\.2"):
+        resolve_section(show.sections[0], conditional, show.models[0])
