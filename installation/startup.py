@@ -7,11 +7,12 @@ then owns them. Hot reload (`Reloader`) lives in installation/reloading.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
 import kernels.backend
-from installation.device import choose_device
+from installation.device import choose_device, resolve_device
 from installation.errors import InstallationError
 from installation.models import load_generator
 from installation.reloading import Reloader, try_reload  # noqa: F401 - try_reload: app's API
@@ -57,8 +58,11 @@ def load_startup(settings: AppSettings) -> Show:
 def build_renderer(settings: AppSettings, show: Show) -> Built:
     """Load the show's models and resolve its latents (startup; torch work).
 
-    All models of the show load now (a show has few).
+    All models of the show load now (a show has few). A device still `auto` (a caller that is
+    not app.run, which resolves it first) is resolved here, with its log line.
     """
+    if settings.device == "auto":
+        settings = dataclasses.replace(settings, device=resolve_device(settings.device))
     precision = settings.resolved_precision
     generators = {
         entry.name: load_generator(entry.path, settings.device, precision) for entry in show.models
