@@ -678,14 +678,21 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `project` on its own (python -m installation.tools.project MODEL IMAGE ...)."""
-    parser = argparse.ArgumentParser(
+    from installation.device import resolve_device
+    from installation.settings import OneLineParser
+    from installation.tools.common import apply_option_rules
+
+    parser = OneLineParser(
         prog="latent-walk project",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
+    apply_option_rules(parser)  # the same checked options as `latent-walk project`
+    args = parser.parse_args(argv)
     try:
-        return run(parser.parse_args(argv))
+        args.device = resolve_device(args.device)
+        return run(args)
     except InstallationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
