@@ -31,9 +31,8 @@ _CL = torch.channels_last
 
 # Fast-path steps, each measured against the step before in benchmarks/ladder.py (which turns
 # them off one at a time); both are exact to float32 rounding.
-TRANSPOSED_UP = True  # float32 up passes as one depthwise transposed conv (_up_pass_transposed)
-SEPARABLE_2D = True
-TRANSPOSED_UP_ROWS = False  # 2D filters that are outer products run as two 1D passes
+TRANSPOSED_UP = True  # float32 width up passes as one depthwise transposed conv
+SEPARABLE_2D = True  # 2D filters that are outer products run as two 1D passes
 
 
 # ------------------------------------------------------------------------------------------------
@@ -468,25 +467,24 @@ def _pass_1d(x: torch.Tensor, g: torch.Tensor, plan: AxisPlan, dim: int) -> torc
 
 
 def _up_pass_transposed(
-    x: torch.Tensor, g: torch.Tensor, up: int, pad0: int, n_out: int, dim: int
+    x: torch.Tensor, g: torch.Tensor, up: int, pad0: int, n_out: int
 ) -> torch.Tensor:
-    """Zero-insert by `up`, pad by pad0 and correlate with g along dim: one transposed conv.
+    """Zero-insert by `up`, pad by pad0 and correlate with g along the width: one transposed conv.
 
     The same samples as the polyphase pass, computed as one depthwise transposed convolution of
     stride `up`: oneDNN runs those in float32 channels-last an order of magnitude faster than
-    `up` strided convolutions plus the interleave (benchmarks/ladder.py). Its output q is
-    sum_j x[j] k[q - up j] with k = g reversed, i.e. upfirdn's output i = q - (taps - 1 - pad0).
+    `up` strided convolutions plus the interleave (benchmarks/ladder.py); along the height and
+    in bf16 they are slow. Its output q is sum_j x[j] k[q - up j] with k = g reversed, i.e.
+    upfirdn's output i = q - (taps - 1 - pad0).
     """
-    c, taps, n_in = x.shape[1], g.shape[0], x.shape[dim]
-    shape = [c, 1, 1, taps] if dim == 3 else [c, 1, taps, 1]
-    stride = (1, up) if dim == 3 else (up, 1)
-    k = g.flip(0).reshape(shape[1:]).expand(shape)
-    y = F.conv_transpose2d(x.contiguous(memory_format=_CL), k, stride=stride, groups=c)
+    c, taps, n_in = x.shape[1], g.shape[0], x.shape[3]
+    k = g.flip(0).reshape(1, 1, taps).expand(c, 1, 1, taps)
+    y = F.conv_transpose2d(x.contiguous(memory_format=_CL), k, stride=(1, up), groups=c)
     start = taps - 1 - pad0
     full = (n_in - 1) * up + taps
     if start >= 0 and start + n_out <= full:
-        return y.narrow(dim, start, n_out)
-    return _pad_axis(y, dim, -start, start + n_out - full)
+        return y.narrow(3, start, n_out)
+    return _pad_axis(y, 3, -start, start + n_out - full)
 
 
 def _pass_2d(x: torch.Tensor, g: torch.Tensor, px: AxisPlan, py: AxisPlan) -> torch.Tensor:
@@ -538,7 +536,7 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
 
 
 def _is_transposed_up(x: torch.Tensor, up: int, down: int) -> bool:
-    """Whether a 1D pass runs as a transposed conv: float32 up passes (see _up_pass_transposed)."""
+    """Whether a width pass runs as a transposed conv: float32 up (see _up_pass_transposed)."""
     return TRANSPOSED_UP and up > 1 and down == 1 and x.dtype == torch.float32
 
 
@@ -595,15 +593,11 @@ def _separable(
     h = x.shape[2]
     # crop rows first (a view) so the width pass only touches rows the height pass reads
     before, after = -plan_y.start, plan_y.start + plan_y.n_read - h
-    rows_cropped = max(-before, 0)
     x, before, after = _crop_view(x, 2, before, after)
     if _is_transposed_up(x, up[0], down[0]):
-        x = _up_pass_transposed(x, gx, up[0], pad[0], plan_x.n_out, 3)
+        x = _up_pass_transposed(x, gx, up[0], pad[0], plan_x.n_out)
     else:
         x = _pass_1d(x, gx, plan_x, 3)
-    if TRANSPOSED_UP_ROWS and _is_transposed_up(x, up[1], down[1]):
-        pad_y0 = pad[2] + rows_cropped * up[1]  # the cropped rows come off the padding
-        return _up_pass_transposed(x, gy, up[1], pad_y0, plan_y.n_out, 2)
     y_plan = AxisPlan(
         plan_y.phases,
         plan_y.stride,
