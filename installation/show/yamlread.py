@@ -126,6 +126,8 @@ class _Composer:
         if isinstance(event, yaml.ScalarEvent):
             if tag is None or tag == "!":
                 tag = self.resolver.resolve(ScalarNode, event.value, event.implicit)
+                if tag not in PLAIN_TAGS:  # an unquoted date, `=` or `<<`: text as written
+                    tag = YAML_TAG + "str"
             node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         else:
             kind = SequenceNode if isinstance(event, yaml.SequenceStartEvent) else MappingNode

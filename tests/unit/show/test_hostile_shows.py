@@ -353,3 +353,12 @@ def test_a_show_names_a_bounded_number_of_array_files_and_names(folder: Path) ->
         f"{folder / 'show.yaml'}:4: sections[0].directions[{load.MAX_ARRAY_FILES}].file: a show "
         f"names at most {load.MAX_ARRAY_FILES} latent and direction files"
     ]
+
+
+def test_an_unquoted_date_is_text_not_a_forbidden_tag(folder: Path) -> None:
+    show = validate_text("show: {title: 2024-01-01}\n" + section(f"duration_s: 1, {WALK}"),
+                         folder / "show.yaml")  # fmt: skip
+    assert show.settings.title == "2024-01-01"
+    (line,) = refused(folder, "show: {title: !!timestamp 2024-01-01}\n" + section(
+        f"duration_s: 1, {WALK}"))  # fmt: skip
+    assert "show.title: YAML tags are not allowed, got 'tag:yaml.org,2002:timestamp'" in line
