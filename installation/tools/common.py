@@ -21,6 +21,8 @@ import numpy as np
 from installation.device import parse_device
 from installation.errors import InstallationError, ModelLoadError
 from installation.settings import (
+    MAX_FPS,
+    MAX_SHOW_TIME_S,
     _checked_number,
     checked_above,
     checked_range,
@@ -198,6 +200,12 @@ OPTION_TYPES: dict[str, Callable[[str], Any]] = {
     "osc_port": _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535"),
     "wait_reply": checked_range(float, 0, 3600, "s"),
     "device": parse_device,
+    # show times and rates of `render` and `storyboard`: the bounds run_show.py has
+    "start": checked_range(float, 0, MAX_SHOW_TIME_S, "s"),
+    "duration": checked_above(float, 0, MAX_SHOW_TIME_S, "s"),
+    "end": checked_above(float, 0, MAX_SHOW_TIME_S, "s"),
+    "every": checked_above(float, 0, MAX_SHOW_TIME_S, "s"),
+    "fps": checked_above(float, 0, MAX_FPS, "frames/s"),
 }
 DEVICE_HELP = "auto (default: cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N"
 

@@ -204,6 +204,11 @@ def test_tools_check_output_places_and_combined_ranges(model, tmp_path, capsys):
         (["directions", str(model), "--samples", "0"], "argument --samples: expected an integer"),
         (["project", str(model), "x.png", "--steps", "-5"], "argument --steps: expected"),
         (["project", str(model), "x.png", "--lr", "nan"], "argument --lr: expected a number > 0"),
+        (["render", "--fps", "1e9", "--out", str(tmp_path / "v.mp4")],
+         "argument --fps: expected a number > 0 and <= 1000 frames/s"),
+        (["render", "--start", "nan", "--out", str(tmp_path / "v.mp4")], "argument --start: "),
+        (["render", "--out", "/proc/v.mp4"], "--out /proc/v.mp4: cannot create files in /proc"),
+        (["storyboard", "--every", "inf"], "argument --every: expected a number > 0"),
     ]  # fmt: skip
     for args, expected in cases:
         with pytest.raises(SystemExit) as exited:
