@@ -4,6 +4,7 @@
 import datetime
 import json
 import os
+import threading
 import time
 import zoneinfo
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from installation import supervise
 from installation.settings import DEFAULT_SUPERVISE_TIMEOUT_S, settings_from_argv
+from installation.stats import LIVENESS_FD_ENV, Beacon, read_beats
 from installation.supervise import (
     FailureCounter,
     RestartPolicy,
@@ -273,3 +275,43 @@ def test_an_unwritable_status_file_is_a_usage_error(tmp_path, capsys):
 def test_supervisor_module_does_not_pull_in_torch():
     source = Path(supervise.__file__).read_text(encoding="utf-8")
     assert "import torch" not in source and "installation.app" not in source
+
+
+# --- the liveness beat ------------------------------------------------------------------------
+
+
+def test_beats_never_block_a_show_whose_supervisor_does_not_read():
+    read_fd, write_fd = os.pipe()
+    try:
+        beacon = Beacon(write_fd)
+        facts = {"state": "playing", "frames_shown": 12, "show_time_s": 3.25, "note": "x" * 200}
+        thread = threading.Thread(target=lambda: [beacon.beat(facts, is_forced=True)
+                                                  for _ in range(5000)])  # > 64 KiB: pipe full
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()  # a full pipe skips beats, it never blocks the show
+        data = os.read(read_fd, 1 << 20)
+        beats, rest = read_beats(data + b'{"state": "half')
+        assert len(beats) > 100 and beats[-1] == facts and rest == b'{"state": "half'
+        assert beacon.fd == write_fd  # still beating
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_beats_are_once_a_second_unless_forced_and_stop_when_the_supervisor_is_gone():
+    read_fd, write_fd = os.pipe()
+    now = [0.0]
+    beacon = Beacon(write_fd, clock=lambda: now[0])
+    for step in range(30):  # 3 s of display ticks at 10 per second
+        now[0] = step / 10
+        beacon.beat({"state": "playing", "frames_shown": step})
+    beats, _ = read_beats(os.read(read_fd, 65536))
+    assert [b["frames_shown"] for b in beats] == [0, 10, 20]
+    os.close(read_fd)  # the supervisor died: EPIPE (SIGPIPE is ignored by Python)
+    beacon.beat({"state": "playing"}, is_forced=True)
+    assert beacon.fd is None
+    os.close(write_fd)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(LIVENESS_FD_ENV, "")
+        assert Beacon.from_environment().fd is None  # not supervised: beats go nowhere
