@@ -367,6 +367,7 @@ class Child:
             self.process.stderr.close()
             self.stderr_fd = -1
         self.close_beats()
+        self.selector.close()  # idempotent; pump() no longer selects once both are closed
 
     def poll(self) -> int | None:
         """The return code once the child has exited (its stderr read to the end), else None."""
