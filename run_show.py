@@ -49,11 +49,11 @@ def play(argv: list[str] | None) -> int:
         return supervise.run(settings, sys.argv[1:] if argv is None else argv)
     setup_logging(settings.log_level, settings.log_file)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    if not settings.is_offline:  # before torch loads: monitoring sees a slow start as one
-        from installation.stats import announce_start
-
-        announce_start(settings.status_file, settings.show_path)
     try:
+        if not settings.is_offline:  # before torch loads: monitoring sees a slow start as one
+            from installation.stats import announce_start
+
+            announce_start(settings.status_file, settings.show_path)
         from installation import app
 
         threads.configure_torch(settings.threads)
