@@ -216,6 +216,7 @@ def test_supervisor_keeps_a_show_that_cannot_write_its_status_but_restarts_a_fro
                            r"for \d+ s", timeout_s=30)  # fmt: skip
             starts = relay.wait_for(r"show process started pid=(\d+)", count=2, timeout_s=30)
             assert starts[1] != first
+            relay.wait_for(r"installation.app: show started", count=2)  # the new one plays
             supervisor.send_signal(signal.SIGTERM)
             assert supervisor.wait(30) == 0
         finally:
