@@ -116,9 +116,18 @@ def _reference(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, fl
     return _upfirdn2d_reference(x, fd, (1, 1), down, (0, 0, 0, 0), flip_filter, 1)
 
 
+def _fits_one_strip(x: torch.Tensor, fu, up, pad, down) -> bool:
+    """Whether the whole batch's full-rate intermediate fits one strip (small layers, e.g. the
+    demo's: one pass for the batch instead of one per sample, each mostly call overhead)."""
+    n, c, h, w = x.shape
+    mid_w = output_size(w, up[0], 1, pad[0], pad[1], filter_size(fu)[0])
+    mid_h = output_size(h, up[1], 1, pad[2], pad[3], filter_size(fu)[1])
+    return n * c * mid_w * mid_h * x.element_size() <= STRIP_BYTES
+
+
 def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_filter: bool):
     """Same result as `_reference` (to rounding), computed strip by strip without zero stuffing."""
-    if x.shape[0] > 1:
+    if x.shape[0] > 1 and not _fits_one_strip(x, fu, up, pad, down):
         # one sample at a time: strips then stay tall, so the filter halos stay a small overhead
         return torch.cat(
             [

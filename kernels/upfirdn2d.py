@@ -563,6 +563,11 @@ def fast_channels_last(
     """`_fast` without the final layout conversion: a (possibly strided) channels-last result."""
     if f is None:
         f = torch.ones([1, 1])
+    if f.numel() == 1 and up == (1, 1) and down == (1, 1):
+        # a one-tap filter only scales: pad or crop, and multiply (no depthwise convs)
+        scale = float(f.reshape(-1)[0]) ** (2 if f.ndim == 1 else 1) * gain
+        y = _pad_axis(_pad_axis(x, 3, pad[0], pad[1]), 2, pad[2], pad[3])
+        return y * scale
     f = f.to(device=x.device, dtype=x.dtype)
     g = f if flip_filter else f.flip(list(range(f.ndim)))  # correlation kernel
     fw, fh = filter_size(f)

@@ -64,3 +64,16 @@ def test_rank_one_2d_filter_two_passes_match_reference(up, down, pad, monkeypatc
     separable = ufd._fast(*args)
     torch.testing.assert_close(separable, ref, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(separable, two_d, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad", [(0, 0, 0, 0), (2, 1, -1, 3)])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_one_tap_filtered_lrelu_only_pads_and_scales(pad, batch):
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    x = (_rand(batch, 4, 7, 6, seed=4) * 3).contiguous(memory_format=torch.channels_last)
+    b = _rand(4, seed=5)
+    args = (x, None, None, b, (1, 1), (1, 1), pad, 1.7, 0.2, 2.0, False)
+    want = flr._reference(*args)
+    got = flr._fast(*args)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
