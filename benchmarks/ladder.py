@@ -39,24 +39,30 @@ choose_policy()  # as the player runs: idle OpenMP threads sleep (before torch l
 import torch  # noqa: E402
 from generator import build, cpu_summary  # noqa: E402
 
-import kernels  # noqa: E402, F401 (loads kernels.upfirdn2d)
+import kernels  # noqa: E402, F401 (loads the modules whose switches the steps set)
 from installation.models import save_generator  # noqa: E402
 from installation.models.allocator import keep_freed_buffers  # noqa: E402
 
-upfirdn2d_module = sys.modules["kernels.upfirdn2d"]  # the module (kernels.upfirdn2d is the op)
 BASE_REV = "8ee5db4"  # the last commit before the issue-19 CPU work
 PACKAGES = ("installation", "kernels")
 
-# (label, upfirdn2d switches) after step 0; each adds one change to the row above
+# (label, switches as "module.NAME": value) after step 0; each adds one change to the row above
+UFD, FLR = "kernels.upfirdn2d", "kernels.filtered_lrelu"
+_OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
+        f"{UFD}.ONE_TAP_SCALES": False, f"{FLR}.WHOLE_BATCH_STRIP": False}  # fmt: skip
 STEPS: list[tuple[str, dict[str, bool]]] = [
     (
         "CPU modulated conv: shared prepared weight, SG2 up-conv as 4 phase convs, one epilogue",
-        {"SEPARABLE_2D": False, "TRANSPOSED_UP": False},
+        _OFF,
     ),
-    ("+ rank-1 2D FIR filters as two 1D passes", {"SEPARABLE_2D": True, "TRANSPOSED_UP": False}),
+    ("+ rank-1 2D FIR filters as two 1D passes", {**_OFF, f"{UFD}.SEPARABLE_2D": True}),
     (
         "+ float32 width up-passes as one transposed conv",
-        {"SEPARABLE_2D": True, "TRANSPOSED_UP": True},
+        {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True},
+    ),
+    (
+        "+ one-tap filters only pad and scale; small layers one pass per batch",
+        {name: True for name in _OFF},
     ),
 ]
 
@@ -92,15 +98,16 @@ def base_modules(workdir: Path) -> Iterator[object]:
 
 @contextlib.contextmanager
 def switches(values: dict[str, bool]) -> Iterator[None]:
-    """Set kernels.upfirdn2d's fast-path switches for one measurement."""
-    saved = {name: getattr(upfirdn2d_module, name) for name in values}
-    for name, value in values.items():
-        setattr(upfirdn2d_module, name, value)
+    """Set the kernels' fast-path switches ("module.NAME") for one measurement."""
+    targets = {key: key.rpartition(".") for key in values}
+    saved = {key: getattr(sys.modules[mod], name) for key, (mod, _, name) in targets.items()}
+    for key, (mod, _, name) in targets.items():
+        setattr(sys.modules[mod], name, values[key])
     try:
         yield
     finally:
-        for name, value in saved.items():
-            setattr(upfirdn2d_module, name, value)
+        for key, (mod, _, name) in targets.items():
+            setattr(sys.modules[mod], name, saved[key])
 
 
 def timed(fn: Callable[[], torch.Tensor]) -> tuple[float, torch.Tensor]:

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # Bytes of full-rate intermediate computed per strip by `_fast` (measured in benchmarks/kernels.py;
 # small enough to stay in the allocator's reused memory, large enough to amortise the filter halos).
 STRIP_BYTES = 8 << 20
+# A batch whose full-rate intermediate fits one strip runs in one pass (benchmarks/ladder.py
+# turns this off to measure it).
+WHOLE_BATCH_STRIP = True
 
 
 def filtered_lrelu(
@@ -116,7 +119,7 @@ def _reference(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, fl
     return _upfirdn2d_reference(x, fd, (1, 1), down, (0, 0, 0, 0), flip_filter, 1)
 
 
-def _fits_one_strip(x: torch.Tensor, fu, up, pad, down) -> bool:
+def _fits_one_strip(x: torch.Tensor, fu, up, pad) -> bool:
     """Whether the whole batch's full-rate intermediate fits one strip (small layers, e.g. the
     demo's: one pass for the batch instead of one per sample, each mostly call overhead)."""
     n, c, h, w = x.shape
@@ -127,7 +130,7 @@ def _fits_one_strip(x: torch.Tensor, fu, up, pad, down) -> bool:
 
 def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_filter: bool):
     """Same result as `_reference` (to rounding), computed strip by strip without zero stuffing."""
-    if x.shape[0] > 1 and not _fits_one_strip(x, fu, up, pad, down):
+    if x.shape[0] > 1 and not (WHOLE_BATCH_STRIP and _fits_one_strip(x, fu, up, pad)):
         # one sample at a time: strips then stay tall, so the filter halos stay a small overhead
         return torch.cat(
             [

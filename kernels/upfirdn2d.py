@@ -33,6 +33,7 @@ _CL = torch.channels_last
 # them off one at a time); both are exact to float32 rounding.
 TRANSPOSED_UP = True  # float32 width up passes as one depthwise transposed conv
 SEPARABLE_2D = True  # 2D filters that are outer products run as two 1D passes
+ONE_TAP_SCALES = True  # one-tap filters without resampling only pad and scale
 
 
 # ------------------------------------------------------------------------------------------------
@@ -563,7 +564,7 @@ def fast_channels_last(
     """`_fast` without the final layout conversion: a (possibly strided) channels-last result."""
     if f is None:
         f = torch.ones([1, 1])
-    if f.numel() == 1 and up == (1, 1) and down == (1, 1):
+    if ONE_TAP_SCALES and f.numel() == 1 and up == (1, 1) and down == (1, 1):
         # a one-tap filter only scales: pad or crop, and multiply (no depthwise convs)
         scale = float(f.reshape(-1)[0]) ** (2 if f.ndim == 1 else 1) * gain
         y = _pad_axis(_pad_axis(x, 3, pad[0], pad[1]), 2, pad[2], pad[3])
