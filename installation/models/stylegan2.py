@@ -1,6 +1,7 @@
 """StyleGAN2 synthesis network, clean-room from spec §3.3-§3.5 and Karras et al. 2020.
 
-Reads top to bottom: modulated convolution, the three layer types, the block, the network.
+Reads top to bottom: modulated convolution (the definition, then the form the CPU runs), the
+three layer types, the block, the network.
 Parameter and buffer names equal NVIDIA's, so a loaded file maps onto this module one to one.
 """
 
@@ -153,23 +154,25 @@ def uses_cpu_path(x: torch.Tensor) -> bool:
 class PreparedWeight:
     """A parameter as a fast path uses it (cast, re-laid), rebuilt only when the parameter changes.
 
-    Keyed on the parameter's storage, version counter (bumped by in-place writes such as
-    load_state_dict), device and the dtype asked for, so a replaced or edited weight is seen.
+    Keyed on the parameter object, its storage, its version counter (bumped by in-place writes
+    such as load_state_dict), device and the dtype asked for, so a replaced or edited weight is
+    seen.
     """
 
     def __init__(self, prepare: Callable[[torch.Tensor], torch.Tensor]) -> None:
         self.prepare = prepare
+        self.source: torch.Tensor | None = None
         self.key: tuple | None = None
         self.value: torch.Tensor | None = None
 
     def get(self, param: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """The prepared tensor in dtype (channels-last when 4D)."""
         key = (param.data_ptr(), param._version, param.device, dtype)
-        if key != self.key:
+        if param is not self.source or key != self.key:
             value = self.prepare(param.detach()).to(dtype)
             layout = torch.channels_last if value.ndim == 4 else torch.contiguous_format
             self.value = value.contiguous(memory_format=layout)
-            self.key = key
+            self.source, self.key = param, key
         return self.value
 
 

@@ -100,3 +100,17 @@ def test_keep_freed_buffers_sets_glibc_thresholds_in_a_real_process():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     if sys.platform.startswith("linux"):
         assert done.returncode == 0, done.stderr
+
+
+def test_prepared_weight_follows_a_replaced_parameter():
+    G, other = tiny_sg2(seed=0), tiny_sg2(seed=1)
+    ws = _ws(G, 1)
+    with torch.inference_mode():
+        G.synthesis(ws)
+    for name, param in other.named_parameters():
+        module_name, _, attr = name.rpartition(".")
+        setattr(G.get_submodule(module_name), attr, torch.nn.Parameter(param.detach().clone()))
+    for name, buffer in other.named_buffers():
+        G.get_buffer(name).copy_(buffer)  # buffers are not prepared: copied in place
+    with torch.inference_mode():
+        torch.testing.assert_close(G.synthesis(ws), other.synthesis(ws), rtol=0, atol=0)
