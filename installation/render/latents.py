@@ -29,7 +29,8 @@ class SectionLatents:
     loop's centre. mixing_sources: one ws [num_ws, w_dim] per `section.mixing` entry.
     directions: one [num_ws, w_dim] per `section.directions` entry (a [w_dim] file broadcast).
     retime: for `walk.perceptual` sections, one cumulative image-change table per walk segment
-    (render/perceptual.py), which the timeline inverts; None = plain timing.
+    (render/perceptual.py), which the timeline inverts; None = plain timing. retime_shares:
+    each segment's share of the walk's moving time (None: the show's durations).
     """
 
     space: str
@@ -39,6 +40,7 @@ class SectionLatents:
     w_avg: np.ndarray  # [w_dim]
     num_ws: int
     retime: tuple[np.ndarray, ...] | None = None
+    retime_shares: np.ndarray | None = None
 
 
 def as_ws(array: np.ndarray, num_ws: int, w_dim: int) -> np.ndarray | None:
@@ -266,8 +268,10 @@ def resolve_section(
         cache_dir = perceptual.default_cache_dir() if has_file else None
     else:
         cache_dir = perceptual_cache
-    retime = perceptual.segment_retime_tables(section, latents, G, entry=entry, cache_dir=cache_dir)
-    return replace(latents, retime=retime)
+    retime, shares = perceptual.section_retime(
+        section, latents, G, entry=entry, cache_dir=cache_dir
+    )
+    return replace(latents, retime=retime, retime_shares=shares)
 
 
 def resolve_show(show: Show, generators: Mapping[str, Any]) -> dict[str, SectionLatents]:

@@ -6,6 +6,10 @@ consecutive images gives a cumulative change table per segment (monotone, 0 -> 1
 maps the eased segment phase through the (smooth) inverse of that table
 (`installation/walk/timeline.py`).
 
+A walk of several segments also shares its moving time among them by their image change (each
+within 1/3 and 3 times its own duration), so a short hop between two similar seeds does not crawl
+while a long one races.
+
 psi automation is part of what is measured: each sample is truncated by the psi the section has
 at the moment the retimed walk passes it (at low psi the same path step changes the picture less,
 so the walk hurries there). Where it passes depends on the tables, so they are measured twice:
@@ -40,10 +44,13 @@ log = logging.getLogger(__name__)
 BATCH = 16
 SAMPLES_PER_S = 4  # table samples per second of the longest segment ...
 SAMPLES_MIN, SAMPLES_MAX = 16, 64  # ... within these bounds
-CACHE_VERSION = 2  # 2: psi automation measured, samples per second, smooth inverse
+SHARE_RANGE = (1 / 3, 3.0)  # a segment's retimed duration, relative to the show's
+PSI_PASSES = 3  # measurements with psi automation: at the plain timing, then twice re-timed
+CACHE_VERSION = 3  # 2: psi automation measured, samples per second; 3: time shares
 UNIFORM_MIX = 1e-3  # share of a uniform table mixed in, so tables are strictly increasing
 
-_memory: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = {}
+Retime = tuple[tuple[np.ndarray, ...], np.ndarray | None]  # (tables, shares)
+_memory: dict[tuple[Any, ...], Retime] = {}
 
 
 def default_cache_dir() -> Path:
@@ -83,28 +90,37 @@ def _disk_key(
     return digest.hexdigest()
 
 
-def _read_cache(path: Path, n_segments: int, samples: int) -> tuple[np.ndarray, ...] | None:
-    """Tables from a cache file, or None when it is missing, unreadable or does not fit."""
+def _read_cache(path: Path, n_segments: int, samples: int) -> Retime | None:
+    """(tables, shares) from a cache file, or None when it is missing, broken or does not fit."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
             tables = np.asarray(npz["tables"], dtype=np.float64)
+            shares = np.asarray(npz["shares"], dtype=np.float64) if "shares" in npz else None
     except Exception as exc:  # a broken file of any kind is ignored (and rewritten)
         log.warning("ignoring broken perceptual cache %s: %s", path, exc)
         return None
-    if tables.shape != (n_segments, samples + 1) or not np.all(np.isfinite(tables)):
+    fits = tables.shape == (n_segments, samples + 1) and np.all(np.isfinite(tables))
+    if shares is not None:
+        fits = fits and shares.shape == (n_segments,) and bool(np.all(shares > 0))
+        shares = shares if len(shares) > 1 else None
+    if not fits:
         log.warning("ignoring perceptual cache %s: unexpected content", path)
         return None
-    return tuple(tables)
+    return tuple(tables), shares
 
 
-def _write_cache(path: Path, tables: tuple[np.ndarray, ...]) -> None:
-    """Write tables atomically; failures only log."""
+def _write_cache(path: Path, retime: Retime) -> None:
+    """Write (tables, shares) atomically; failures only log."""
+    tables, shares = retime
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, tables=np.stack(tables))
+        if shares is None:
+            np.savez(tmp, tables=np.stack(tables))
+        else:
+            np.savez(tmp, tables=np.stack(tables), shares=shares)
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("cannot write perceptual cache %s: %s", path, exc)
@@ -200,22 +216,41 @@ def sample_count(section: Section, n_keyframes: int) -> int:
 
 
 def _passing_times(
-    section: Section, n_keyframes: int, tables: tuple[np.ndarray, ...] | None, samples: int
+    section: Section, n_keyframes: int, retime: Retime | None, samples: int
 ) -> np.ndarray:
     """Walk seconds [n_segments, samples + 1] at which the walk passes each table sample.
 
-    With `tables` the retimed walk reaches path phase q when its eased phase equals the
-    table's value at q; without, when the eased phase equals q.
+    With `retime` the retimed walk reaches path phase q when its eased phase equals the
+    table's value at q, on the shared-out durations; without, when the eased phase equals q.
     """
+    tables, shares = retime if retime is not None else (None, None)
     grid = np.linspace(0.0, 1.0, samples + 1)
     dense = np.linspace(0.0, 1.0, 1025)
     times = []
-    for index, (start_s, duration_s, easing) in enumerate(segment_timing(section, n_keyframes)):
+    timing = segment_timing(section, n_keyframes, shares)
+    for index, (start_s, duration_s, easing) in enumerate(timing):
         eased = grid if tables is None else np.asarray(tables[index], np.float64)
         curve = np.asarray(ease(easing, dense), np.float64)  # eased phase of each plain phase
         phase = np.interp(eased, curve, dense)  # the plain (time) phase of each eased phase
         times.append(start_s + phase * duration_s)
     return np.stack(times)
+
+
+def time_shares(section: Section, n_keyframes: int, totals: np.ndarray) -> np.ndarray | None:
+    """Each segment's share of the moving time, by its image change `totals` [n_segments].
+
+    Bounded to SHARE_RANGE times the segment's own share of the show's durations; None for a
+    walk of one segment or one without change.
+    """
+    totals = np.asarray(totals, np.float64)
+    if len(totals) < 2 or not np.all(np.isfinite(totals)) or totals.sum() <= 0:
+        return None
+    durations = np.array([d for _, d, _ in segment_timing(section, n_keyframes)])
+    nominal = durations / durations.sum()
+    shares = np.clip(totals / totals.sum(), nominal * SHARE_RANGE[0], nominal * SHARE_RANGE[1])
+    for _ in range(8):  # renormalise, keeping the bounds
+        shares = np.clip(shares / shares.sum(), nominal * SHARE_RANGE[0], nominal * SHARE_RANGE[1])
+    return shares / shares.sum()
 
 
 def _measure(
@@ -226,14 +261,16 @@ def _measure(
     size_px: int,
     entry: ModelEntry | None,
     truncation: tuple[np.ndarray, int | None] | None,
-    n_segments: int,
+    n_keyframes: int,
     samples: int,
-) -> tuple[np.ndarray, ...]:
-    """One change table per segment from the rendered points (truncated as given)."""
+) -> Retime:
+    """(tables, shares) from the rendered points (truncated as given)."""
     images = render_small(G, points, space, size_px, entry, truncation)
-    return tuple(
-        change_table(images[i * (samples + 1) : (i + 1) * (samples + 1)]) for i in range(n_segments)
-    )
+    n_segments = len(points) // (samples + 1)
+    parts = [images[i * (samples + 1) : (i + 1) * (samples + 1)] for i in range(n_segments)]
+    totals = np.array([float((p[1:] - p[:-1]).abs().flatten(1).mean(1).sum()) for p in parts])
+    tables = tuple(change_table(part) for part in parts)
+    return tables, time_shares(section, n_keyframes, totals)
 
 
 def segment_retime_tables(
@@ -247,6 +284,22 @@ def segment_retime_tables(
 ) -> tuple[np.ndarray, ...]:
     """Cumulative image-change table per walk segment (float64 [samples + 1], 0 -> 1, increasing).
 
+    The tables of section_retime(), which takes the same arguments.
+    """
+    return section_retime(section, latents, G, samples, size_px, entry, cache_dir)[0]
+
+
+def section_retime(
+    section: Section,
+    latents: Any,
+    G: Any,
+    samples: int | None = None,
+    size_px: int = 64,
+    entry: ModelEntry | None = None,
+    cache_dir: Path | None = None,
+) -> Retime:
+    """(one change table per walk segment, each segment's share of the moving time or None).
+
     Args:
         section: the section whose walk is measured.
         latents: its resolved latents (SectionLatents; only `keyframes` and `space` are read).
@@ -256,12 +309,14 @@ def segment_retime_tables(
         entry: the model entry (psi/cutoff/class for z walks; model path for the disk key).
         cache_dir: directory of the on-disk cache, or None for memory only.
     Returns:
-        One table per segment (noise_loop: one for the whole loop).
+        Tables float64 [samples + 1] (0 -> 1, increasing; noise_loop: one for the whole loop)
+        and shares float64 [n_segments] summing to 1 (None for one segment).
     """
     keyframes = np.asarray(latents.keyframes, dtype=np.float32)
     space = getattr(latents, "space", section.walk.space)
+    n_keyframes = len(keyframes)
     if samples is None:
-        samples = sample_count(section, len(keyframes))
+        samples = sample_count(section, n_keyframes)
     key = (
         id(G),
         section.name,
@@ -272,7 +327,7 @@ def segment_retime_tables(
     )
     if key in _memory:
         return _memory[key]
-    n_segments = segment_count(section, len(keyframes))
+    n_segments = segment_count(section, n_keyframes)
     cache_file = None
     if cache_dir is not None:
         cache_file = (
@@ -287,22 +342,22 @@ def segment_retime_tables(
         [segment_latent(section, keyframes, i, grid) for i in range(n_segments)]
     )  # [n_segments * (samples + 1), ...]
     measure = lambda truncation: _measure(  # noqa: E731
-        section, points, space, G, size_px, entry, truncation, n_segments, samples
+        section, points, space, G, size_px, entry, truncation, n_keyframes, samples
     )
     psi_signal = section.automation.psi
     if psi_signal is None:
-        tables = measure(None)
+        retime = measure(None)
     else:
         cutoff_signal = section.automation.cutoff
         cutoff = entry.cutoff if entry is not None else None
-        tables = None
-        for _ in range(2):  # psi where the plain walk passes, then where the retimed one does
-            times = _passing_times(section, len(keyframes), tables, samples).reshape(-1)
+        retime = None
+        for _ in range(PSI_PASSES):  # psi where the plain walk passes, then the retimed one
+            times = _passing_times(section, n_keyframes, retime, samples).reshape(-1)
             psi = np.array([evaluate(psi_signal, float(t)) for t in times])
-            if cutoff_signal is not None:  # a changing cutoff: the one at the segment's middle
+            if cutoff_signal is not None:  # a changing cutoff: the one at the walk's middle
                 cutoff = max(int(round(evaluate(cutoff_signal, float(np.median(times))))), 0)
-            tables = measure((psi, cutoff))
-    _memory[key] = tables
+            retime = measure((psi, cutoff))
+    _memory[key] = retime
     if cache_file is not None:
-        _write_cache(cache_file, tables)
-    return tables
+        _write_cache(cache_file, retime)
+    return retime

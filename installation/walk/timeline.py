@@ -45,8 +45,9 @@ class SectionLatentsLike(Protocol):
     directions: tuple[np.ndarray, ...]  # [num_ws, w_dim] each, one per section.directions
     w_avg: np.ndarray  # [w_dim]
     num_ws: int
-    # optional: `retime`, one cumulative image-change table [samples + 1] per walk segment
-    # (render/perceptual.py), read with getattr(latents, "retime", None)
+    # optional: `retime`, one cumulative image-change table [samples + 1] per walk segment, and
+    # `retime_shares`, each segment's share [n_segments] of the walk's moving time
+    # (render/perceptual.py), read with getattr(latents, ..., None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,29 +188,49 @@ def monotone_cubic(x: np.ndarray, y: np.ndarray, at: float) -> float:
     return float(h00 * y[k] + h10 * h * slopes[k] + h01 * y[k + 1] + h11 * h * slopes[k + 1])
 
 
-def segment_timing(section: Section, n_keyframes: int) -> list[tuple[float, float, str]]:
+def segment_timing(
+    section: Section, n_keyframes: int, shares: np.ndarray | None = None
+) -> list[tuple[float, float, str]]:
     """(start, duration, easing) in walk seconds of the moving part of each walk segment.
 
     The first pass of the walk; holds come before their segment's start. A noise loop is one
-    segment with linear timing.
+    segment with linear timing. `shares`: each segment's share of the moving time (perceptual
+    walks), instead of the durations the show gives.
     """
     walk = section.walk
     n_segments = segment_count(section, n_keyframes)
     if walk.path == "noise_loop":
         return [(0.0, walk.period_s(), "linear")]
+    durations = _segment_durations(section, n_segments, shares)
     if walk.path == "random_walk":
-        spk = walk.seconds_per_keyframe
-        return [(i * spk, spk, walk.easing) for i in range(n_segments)]
+        starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+        return [(float(a), float(d), walk.easing) for a, d in zip(starts, durations, strict=True)]
     timing = []
     start_s = 0.0
     for index in range(n_segments):
         key = walk.keyframes[index] if index < len(walk.keyframes) else None
         start_s += key.hold_s if key else 0.0
-        duration = key.duration_s if key and key.duration_s is not None else None
-        duration_s = walk.seconds_per_keyframe if duration is None else duration
-        timing.append((start_s, duration_s, (key.easing if key else None) or walk.easing))
-        start_s += duration_s
+        timing.append((start_s, durations[index], (key.easing if key else None) or walk.easing))
+        start_s += durations[index]
     return timing
+
+
+def _segment_durations(
+    section: Section, n_segments: int, shares: np.ndarray | None = None
+) -> list[float]:
+    """Seconds of each walk segment's movement: as the show says, or its moving time by shares."""
+    walk = section.walk
+    if walk.path == "random_walk":
+        durations = [walk.seconds_per_keyframe] * n_segments
+    else:
+        durations = []
+        for index in range(n_segments):
+            key = walk.keyframes[index] if index < len(walk.keyframes) else None
+            duration = key.duration_s if key and key.duration_s is not None else None
+            durations.append(walk.seconds_per_keyframe if duration is None else duration)
+    if shares is None or len(shares) != n_segments or n_segments < 2:
+        return durations
+    return [float(x) for x in np.asarray(shares, np.float64) * sum(durations)]
 
 
 def segment_count(section: Section, n_keyframes: int) -> int:
@@ -263,6 +284,7 @@ def walk_latent(
     keyframes: np.ndarray,
     walk_t_s: float,
     retime: Sequence[np.ndarray] | None = None,
+    shares: np.ndarray | None = None,
 ) -> np.ndarray:
     """The walk's latent at section time walk_t_s (wrapped by the walk's period).
 
@@ -272,6 +294,8 @@ def walk_latent(
         walk_t_s: section time in seconds.
         retime: optional cumulative image-change table per segment (perceptual walks): the eased
             segment phase is mapped through its inverse.
+        shares: optional share of the moving time per segment (perceptual walks), instead of
+            the durations the show gives.
     Returns:
         [...] float64 latent.
     """
@@ -285,16 +309,14 @@ def walk_latent(
             phase = whole + retime_phase(retime[0], phase - whole)
         return segment_latent(section, keyframes, 0, phase)
     if walk.path == "random_walk":
-        u = walk_t_s / walk.seconds_per_keyframe
-        if not walk.closed:
-            u = math.fmod(u, max(len(keyframes) - 1, 1))
-            u = u + max(len(keyframes) - 1, 1) if u < 0 else u
-        whole = math.floor(u)
-        eased = float(ease(walk.easing, u - whole))
+        n_segments = segment_count(section, len(keyframes))
+        durations = _segment_durations(section, n_segments, shares)
+        whole, phase = segment_at(durations, walk_t_s, loop=True)
+        eased = float(ease(walk.easing, phase))
         if retime:
             eased = retime_phase(retime[whole % len(retime)], eased)
         return catmull_rom(keyframes, whole + eased, walk.closed)
-    return _keyframe_latent(section, keyframes, walk_t_s, retime)
+    return _keyframe_latent(section, keyframes, walk_t_s, retime, shares)
 
 
 def _keyframe_latent(
@@ -302,18 +324,19 @@ def _keyframe_latent(
     keyframes: np.ndarray,
     walk_t_s: float,
     retime: Sequence[np.ndarray] | None = None,
+    shares: np.ndarray | None = None,
 ) -> np.ndarray:
     """linear / slerp / cubic through keyframes with holds and per-segment durations, easing."""
     walk = section.walk
     count = len(keyframes)
     n_segments = min(count if walk.closed else count - 1, len(walk.keyframes))
+    moving_s = _segment_durations(section, max(n_segments, 0), shares)
     durations_s: list[float] = []  # [hold_0, seg_0, hold_1, seg_1, ..., hold_{K-1}(, seg_{K-1})]
     for index in range(count):
         key = walk.keyframes[index] if index < len(walk.keyframes) else None
         durations_s.append(key.hold_s if key else 0.0)
         if index < n_segments:
-            duration = key.duration_s if key and key.duration_s is not None else None
-            durations_s.append(duration if duration is not None else walk.seconds_per_keyframe)
+            durations_s.append(moving_s[index])
     slot, phase = segment_at(durations_s, walk_t_s, loop=True)
     index, rest = _slot_keyframe(slot, count, n_segments)
     if not rest:  # a hold
@@ -352,6 +375,7 @@ def lead_in_latent(
     keyframes: np.ndarray,
     walk_t_s: float,
     retime: Sequence[np.ndarray] | None = None,
+    shares: np.ndarray | None = None,
 ) -> np.ndarray:
     """walk_latent, continued before section time 0 without a jump (a crossfade's lead-in).
 
@@ -360,9 +384,9 @@ def lead_in_latent(
     """
     walk = section.walk
     if walk_t_s >= 0 or walk.closed or walk.path == "noise_loop":
-        return walk_latent(section, keyframes, walk_t_s, retime)
-    start = walk_latent(section, keyframes, 0.0, retime)
-    ahead = walk_latent(section, keyframes, LEAD_IN_STEP_S, retime)
+        return walk_latent(section, keyframes, walk_t_s, retime, shares)
+    start = walk_latent(section, keyframes, 0.0, retime, shares)
+    ahead = walk_latent(section, keyframes, LEAD_IN_STEP_S, retime, shares)
     return start + (walk_t_s / LEAD_IN_STEP_S) * (ahead - start)
 
 
@@ -500,7 +524,8 @@ class Timeline:
         cutoff_value = values.get("cutoff")
         cutoff = entry.cutoff if cutoff_value is None else max(int(round(cutoff_value)), 0)
         retime = getattr(latents, "retime", None)
-        latent = lead_in_latent(section, latents.keyframes, section_t_s, retime)
+        shares = getattr(latents, "retime_shares", None)
+        latent = lead_in_latent(section, latents.keyframes, section_t_s, retime, shares)
         edits = None
         if section.walk.space == "w":
             latent = self._edit_ws(section, latents, latent, section_t_s, psi, cutoff, live)

@@ -10,12 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from installation.models import Generator
-from installation.models.random_init import initialize_random
-from installation.models.spec import MappingSpec, NetworkSpec
-from installation.models.stylegan3 import design_synthesis
 from installation.render.show_renderer import ShowRenderer
 from installation.show.load import load_show
+from tiny_models import wide_tiny_sg3
 
 FPS = 30  # the shows' rate (output.fps)
 MAX_STEP_RATIO = 1.5
@@ -36,18 +33,6 @@ def worst_ratio(steps: np.ndarray) -> float:
     """The largest ratio between consecutive steps, either way."""
     ratios = steps[1:] / steps[:-1]
     return float(np.max(np.maximum(ratios, 1.0 / ratios)))
-
-
-def small_sg3(seed: int) -> Generator:
-    """A random StyleGAN3-T of 16 px with w_dim 64: tiny images, but a latent space wide enough
-    that random directions are nearly orthogonal, as in real models (w_dim 8 is not)."""
-    synthesis = design_synthesis(w_dim=64, img_resolution=16, channel_base=256, channel_max=16)
-    mapping = MappingSpec(
-        z_dim=64, c_dim=0, w_dim=64, num_ws=synthesis.num_ws, num_layers=2,
-        embed_features=0, layer_features=64,
-    )  # fmt: skip
-    G = Generator(NetworkSpec(architecture="stylegan3-t", mapping=mapping, synthesis=synthesis))
-    return initialize_random(G, seed=seed).eval()
 
 
 SECTIONS = """\
@@ -83,7 +68,7 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> ShowRenderer:
         "  other: {path: other.safetensors, psi: 0.8}\nsections:\n" + SECTIONS
     )
     (root / "show.yaml").write_text(text, encoding="utf-8")
-    generators = {"tiny": small_sg3(0), "other": small_sg3(1)}
+    generators = {"tiny": wide_tiny_sg3(0), "other": wide_tiny_sg3(1)}
     return ShowRenderer(load_show(root / "show.yaml"), generators, "cpu")
 
 

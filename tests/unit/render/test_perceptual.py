@@ -16,7 +16,7 @@ from installation.render.perceptual import render_small, segment_retime_tables
 from installation.show.load import load_show
 from installation.show.schema import Show
 from installation.walk.timeline import Timeline
-from tiny_models import tiny_sg3
+from tiny_models import tiny_sg3, wide_tiny_sg3
 
 W_DIM, NUM_WS, SIZE = 8, 16, 16
 
@@ -88,8 +88,9 @@ def test_retiming_makes_change_steadier(tmp_path: Path, G: Any) -> None:
     """Per segment, the per-frame image change varies much less with the re-timing than without."""
     show = uneven_cubic(tmp_path)
     latents = resolve_section(show.sections[0], G, perceptual_cache=None)
-    retimed = Timeline(show, {"s": latents})
-    plain = Timeline(show, {"s": replace(latents, retime=None)})
+    # the segments keep their own durations here (no time shares), so each window is a segment
+    retimed = Timeline(show, {"s": replace(latents, retime_shares=None)})
+    plain = Timeline(show, {"s": replace(latents, retime=None, retime_shares=None)})
     cvs = [
         (step_cv(G, plain, start_s, 4.0, 32), step_cv(G, retimed, start_s, 4.0, 32))
         for start_s in (0.0, 4.0)
@@ -131,3 +132,33 @@ def test_disk_cache_reused_and_broken_file_rewritten(
     np.testing.assert_allclose(np.stack(third), np.stack(first), atol=1e-12)
     with np.load(files[0]) as npz:
         np.testing.assert_allclose(npz["tables"], np.stack(first), atol=1e-12)
+
+
+def test_loop_with_psi_automation_changes_at_a_steady_rate(tmp_path: Path) -> None:
+    """A closed loop whose psi breathes: with psi measured and the time shared among segments,
+    the per-frame change varies by <= 0.15 (coefficient of variation, issue 14), far less than
+    with plain timing or with per-segment tables that leave psi out (the re-timing before)."""
+    G = wide_tiny_sg3()  # w_dim 64: seeds far apart in directions of their own, as in real models
+    show = write_show(
+        tmp_path,
+        "{path: cubic, closed: true, easing: linear, perceptual: true, seconds_per_keyframe: 4,"
+        " keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}\n"
+        "    automation: {psi: {keys: [[0, 0.3], [6, 1.0], [12, 0.3]], easing: sine_in_out}}",
+    )
+    section = show.sections[0]
+    latents = resolve_section(section, G, perceptual_cache=None)
+    no_psi = replace(section, automation=replace(section.automation, psi=None))
+    old_tables = segment_retime_tables(no_psi, latents, G)
+    variants = {
+        "plain": replace(latents, retime=None, retime_shares=None),
+        "before": replace(latents, retime=old_tables, retime_shares=None),
+        "now": latents,
+    }
+    cvs = {
+        name: step_cv(G, Timeline(show, {"s": variant}), 0.0, 12.0, 60)
+        for name, variant in variants.items()
+    }
+    print("cv of per-frame change over the loop:", cvs)
+    assert latents.retime_shares is not None and latents.retime_shares.sum() == pytest.approx(1)
+    assert cvs["now"] <= 0.15
+    assert cvs["now"] < 0.5 * min(cvs["before"], cvs["plain"])
