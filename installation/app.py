@@ -321,6 +321,7 @@ class Reporter:
         self.status_file = status_file
         self.beacon = beacon or Beacon.from_environment()
         self.next_status_s = 0.0
+        self.is_playing_reported = False  # the first playing tick writes at once (state change)
 
     def loading(self, board: StatusBoard) -> None:
         """While the models load: state `loading`, so a slow first start is seen as alive."""
@@ -341,9 +342,11 @@ class Reporter:
                 "show_time_s": round(clock.show_time_s(now_s), 3), "paused": clock.is_paused,
                 "speed": clock.rate,
             })  # fmt: skip
-        if self.status_file is not None and now_s >= self.next_status_s:
+        is_due = now_s >= self.next_status_s or not self.is_playing_reported
+        if self.status_file is not None and is_due:
             write_status(self.status_file, board, state, pacer, loop)
             self.next_status_s = now_s + STATUS_FILE_INTERVAL_S
+            self.is_playing_reported = True
 
 
 def open_presenter(settings: AppSettings) -> Presenter:
