@@ -9,7 +9,6 @@ step 0's image (exact mode: float32 rounding; fast: bf16).
 
     python benchmarks/ladder.py                                  # SG2-256 and SG3-T-256, b1
     python benchmarks/ladder.py --models sg2-256 --batches 1,8 --precisions exact,fast
-    python benchmarks/ladder.py --malloc-ab                      # + the allocator step
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ from generator import build, cpu_summary  # noqa: E402
 
 import kernels  # noqa: E402, F401 (loads the modules whose switches the steps set)
 from installation.models import save_generator  # noqa: E402
-from installation.models.allocator import keep_freed_buffers  # noqa: E402
 
 BASE_REV = "8ee5db4"  # the last commit before the issue-19 CPU work
 PACKAGES = ("installation", "kernels")
@@ -154,36 +152,6 @@ def ladder(model: str, precision: str, batch: int, repeats: int, base_dir: Path)
     return rows
 
 
-def malloc_ab(model: str, precision: str, batch: int, repeats: int) -> None:
-    """Today's code with glibc's default allocator against keep_freed_buffers(), alternating
-    subprocesses (mallopt is process-wide and can't be undone)."""
-    results: dict[str, list[float]] = {"default": [], "keep_freed_buffers": []}
-    for _ in range(2):
-        for mode in results:
-            cmd = [sys.executable, __file__, "--one-malloc", f"{model}:{precision}:{batch}:{mode}",
-                   "--repeats", str(repeats)]  # fmt: skip
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            results[mode].extend(json.loads(out.strip().splitlines()[-1]))
-    default = statistics.median(results["default"])
-    tuned = statistics.median(results["keep_freed_buffers"])
-    print(f"{model} {precision} b{batch}  allocator: default {default:.1f} ms/frame, "
-          f"keep_freed_buffers {tuned:.1f} ms/frame, gain {default / tuned:.2f}x "
-          f"(alternating subprocesses)", flush=True)  # fmt: skip
-
-
-def one_malloc(config: str, repeats: int) -> None:
-    model, precision, batch, mode = config.split(":")
-    if mode == "keep_freed_buffers":
-        keep_freed_buffers()
-    G = build(model).set_precision(precision)
-    z = torch.randn(int(batch), G.z_dim, generator=torch.Generator().manual_seed(1))
-    with torch.inference_mode():
-        ws = G.mapping(z)
-        G.synthesis(ws)
-        times = [timed(lambda: G.synthesis(ws))[0] / int(batch) * 1e3 for _ in range(repeats)]
-    print(json.dumps(times))
-
-
 def print_row(row: dict) -> None:
     print(
         f"{row['model']:<9} {row['precision']:<6} b{row['batch']:<2} "
@@ -201,13 +169,8 @@ def main() -> None:
     parser.add_argument("--batches", default="1")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--base", default=BASE_REV, help="git revision of step 0")
-    parser.add_argument("--malloc-ab", action="store_true", help="also measure the allocator")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--one-malloc", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one_malloc:
-        one_malloc(args.one_malloc, args.repeats)
-        return
     print(cpu_summary(), flush=True)
     print(f"threads={torch.get_num_threads()} torch={torch.__version__} repeats={args.repeats}")
     results = []
@@ -220,8 +183,6 @@ def main() -> None:
                     results.extend(rows)
                     for row in rows:
                         print_row(row)
-                    if args.malloc_ab:
-                        malloc_ab(model, precision, batch, args.repeats)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
