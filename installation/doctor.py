@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from installation.device import CUDA_SETUP_HINT
 from installation.settings import DEFAULT_SHOW_PATH, AppSettings
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 Status = Literal["OK", "WARN", "FAIL"]
 
 SETUP_HINT = "bash scripts/setup.sh"
-CUDA_SETUP_HINT = "LATENT_WALK_TORCH=torch bash scripts/setup.sh"  # a CUDA build of torch
 DEMO_MODEL_PATH = DEFAULT_SHOW_PATH.parent.parent / "assets" / "demo" / "demo-sg3.safetensors"
 NAME_WIDTH = 15  # report column of check names ("imageio-ffmpeg", "display-EGL", "model x")
 DEMO_TIMED_FRAMES = 4  # frames timed for the CPU estimate (after one warm-up frame)

@@ -38,7 +38,10 @@ CSRC = Path(__file__).parent / "csrc"
 FAIL_ENV = "LATENT_WALK_KERNELS_FAIL"
 CACHE_ENV = "LATENT_WALK_KERNEL_CACHE"
 OPTIONS: tuple[str, ...] = ("--std=c++17",)
-INSTALL_HINT = "pip install 'latent-walk[gpu]' (cuda-bindings and nvidia-cuda-nvrtc)"
+INSTALL_HINT = (  # the gpu extra of this checkout (the package is not on PyPI)
+    "LATENT_WALK_TORCH=torch bash scripts/setup.sh, or .venv/bin/pip install -e '.[gpu]': "
+    "cuda-bindings and nvidia-cuda-nvrtc"
+)
 _MAGIC = b"LWK1"  # cache file: magic, sha256 of the payload, payload
 _LOG_LINES = 6  # lines of NVRTC's log quoted in a reason
 
