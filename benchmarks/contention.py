@@ -8,6 +8,13 @@ default: OpenMP's idle threads sleep, installation/threads.py) and once with tor
 all rows from one run of this script, the two policies interleaved so drift in the machine's
 load hits both alike.
 
+Where the burners run matters on Linux, whose scheduler shares the CPU between sessions (CFS
+autogroup, on by default on desktops: /proc/sys/kernel/sched_autogroup_enabled) and between
+systemd cgroups before it shares it between threads. `--burner-session own` (the default) runs
+the burners as one other program in its own session, as an update, a virus scan or a second
+program is; `--burner-session shared` runs them as children of this script, in the show's own
+session, where they compete thread by thread with the show's threads (the harder case).
+
 Bar (issue 14): with 2 burners, the default policy keeps generated frames/s >= 50 % of its
 quiet figure and the longest frame gap <= 0.5 s. Other load on the machine (not ours) makes the
 "quiet" rows less quiet; the load average before each run is printed beside it.
@@ -15,6 +22,7 @@ quiet figure and the longest frame gap <= 0.5 s. Other load on the machine (not 
     python benchmarks/contention.py                  # 30 s per run, 6 runs: about 5 minutes
     python benchmarks/contention.py --seconds 15 --burners 0,2 --repeats 3
     python benchmarks/contention.py --policies "default,1 thread,torch (old)"
+    python benchmarks/contention.py --burner-session shared   # burners in the show's session
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -63,15 +72,38 @@ def cpu_description() -> str:
     return f"{model}, {os.cpu_count()} logical CPUs, {isa}"
 
 
-def start_burners(count: int) -> list[subprocess.Popen]:
-    """`count` processes that each keep one core busy until killed."""
+BURNER_SESSIONS = ("own", "shared")
+# one other program in a session of its own: it starts `count` busy processes and waits
+PROGRAM_CODE = (
+    "import subprocess, sys\n"
+    "code = {burner!r}\n"
+    "children = [subprocess.Popen([sys.executable, '-c', code]) for _ in range({count})]\n"
+    "for child in children:\n"
+    "    child.wait()\n"
+)
+
+
+def start_burners(count: int, session: str = "own") -> list[subprocess.Popen]:
+    """`count` processes that each keep one core busy until killed.
+
+    session "own": one other program, in its own session (and so its own scheduler autogroup),
+    running them; "shared": children of this script, in the show's session.
+    """
+    if count == 0:
+        return []
+    if session == "own":
+        code = PROGRAM_CODE.format(burner=BURNER_CODE, count=count)
+        return [subprocess.Popen([sys.executable, "-c", code], start_new_session=True)]
     return [subprocess.Popen([sys.executable, "-c", BURNER_CODE]) for _ in range(count)]
 
 
 def stop_burners(burners: list[subprocess.Popen]) -> None:
-    """Kill the burner processes this script started."""
+    """Kill the burner processes this script started (with their process group, if their own)."""
     for burner in burners:
-        burner.kill()
+        if os.getpgid(burner.pid) == burner.pid:  # a session leader: its busy children too
+            os.killpg(burner.pid, signal.SIGKILL)
+        else:
+            burner.kill()
     for burner in burners:
         burner.wait()
 
@@ -96,7 +128,8 @@ def play(policy_env: dict[str, str], seconds: float, size: str, workdir: Path) -
 
 
 def measure(
-    burner_counts: list[int], policies: list[str], seconds: float, size: str, repeats: int
+    burner_counts: list[int], policies: list[str], seconds: float, size: str, repeats: int,
+    session: str = "own",
 ) -> list[dict]:
     """Every (burners, policy) run, policies interleaved within each burner count.
 
@@ -108,7 +141,7 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         play(POLICIES["default"], 2.0, size, Path(tmp))  # warm-up
         for count in burner_counts:
-            burners = start_burners(count)
+            burners = start_burners(count, session)
             try:
                 runs: dict[str, list[dict]] = {policy: [] for policy in policies}
                 for _ in range(repeats):
@@ -152,11 +185,13 @@ def verdict(rows: list[dict]) -> str:
     )
 
 
-def print_table(rows: list[dict], seconds: float, size: str) -> None:
+def print_table(rows: list[dict], seconds: float, size: str, session: str = "own") -> None:
     """One markdown table, every row from this run, plus the bar's verdict."""
     quiet = {r["policy"]: r.get("generated_fps") for r in rows if r["burners"] == 0}
     print(f"\n{cpu_description()}; Python {platform.python_version()}")
-    print(f"demo show headless {size}, {seconds:g} s show time per run, fast precision\n")
+    where = {"own": "one other program in its own session", "shared": "in the show's session"}
+    print(f"demo show headless {size}, {seconds:g} s show time per run, fast precision; "
+          f"burners: {where[session]}\n")  # fmt: skip
     print("| burners | policy | load avg before | generated fps | vs quiet | shown fps "
           "| longest gap s | gen ms median | gen ms p95 |")  # fmt: skip
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -184,6 +219,10 @@ def main() -> None:
     parser.add_argument("--policies", default=DEFAULT_POLICIES,
                         help=f"comma-separated, of: {', '.join(POLICIES)}")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=1, help="runs per row (median)")
+    parser.add_argument("--burner-session", choices=BURNER_SESSIONS, default="own",
+                        help="own: the burners are one other program in its own session (an "
+                        "update, a scan); shared: children of this script, in the show's "
+                        "session (default: own)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     burner_counts = [int(v) for v in args.burners.split(",")]
@@ -191,8 +230,9 @@ def main() -> None:
     unknown = [name for name in policies if name not in POLICIES]
     if unknown:
         parser.error(f"--policies: unknown {', '.join(unknown)}; expected {', '.join(POLICIES)}")
-    rows = measure(burner_counts, policies, args.seconds, args.size, max(1, args.repeats))
-    print_table(rows, args.seconds, args.size)
+    rows = measure(burner_counts, policies, args.seconds, args.size, max(1, args.repeats),
+                   args.burner_session)  # fmt: skip
+    print_table(rows, args.seconds, args.size, args.burner_session)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2))
 
