@@ -37,6 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from machine import cpu_description  # noqa: E402 (benchmarks/machine.py, beside this script)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SHOW = ROOT / "shows" / "demo.yaml"
 BURNER_CODE = "while True:\n    pass\n"
@@ -51,25 +53,8 @@ POLICIES = {
     "1 thread": {"LATENT_WALK_THREADS": "1"},  # the default wait policy, one torch thread
 }
 DEFAULT_POLICIES = "default,torch (old)"
-ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 BAR_FPS_SHARE = 0.5
 BAR_GAP_S = 0.5
-
-
-def cpu_description() -> str:
-    """CPU model, logical CPUs and the ISA flags that matter for torch (from /proc/cpuinfo)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    isa = " ".join(flag for flag in ISA_FLAGS if flag in flags) or "none of " + ",".join(ISA_FLAGS)
-    return f"{model}, {os.cpu_count()} logical CPUs, {isa}"
 
 
 BURNER_SESSIONS = ("own", "shared")

@@ -18,11 +18,9 @@ warm-up, all measured in one run of this script.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -39,6 +37,7 @@ choose_policy()  # as the player runs (before torch loads)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from machine import cpu_description  # noqa: E402 (benchmarks/machine.py, beside this script)
 
 from installation.models import Generator, load_generator  # noqa: E402
 from installation.models.random_init import initialize_random  # noqa: E402
@@ -54,21 +53,6 @@ GOALS_S = {
     ("demo", "fast", 8): 1 / 60,
 }
 PEAK_SHAPE = (8, 512, 32, 32)  # [N, C, H, W] of the peak conv: a StyleGAN 32 px 512-channel layer
-ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
-
-
-def cpu_summary() -> str:
-    """One line: the CPU model, logical CPUs and which of ISA_FLAGS it has."""
-    model, flags = platform.processor() or platform.machine(), set()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    isa = " ".join(flag for flag in ISA_FLAGS if flag in flags) or "none of " + ",".join(ISA_FLAGS)
-    return f"cpu={model} logical_cpus={os.cpu_count()} isa={isa}"
 
 
 def conv_peak_gflops(dtype: torch.dtype, repeats: int = 5) -> float:
@@ -190,7 +174,7 @@ def main() -> None:
         result = run_one(model, precision, int(batch), args.repeats, args.device)
         print(json.dumps(result))
         return
-    print(cpu_summary(), flush=True)
+    print(cpu_description(), flush=True)
     peaks = {"exact": conv_peak_gflops(torch.float32), "fast": conv_peak_gflops(torch.bfloat16)}
     print(f"conv peak (3x3, {list(PEAK_SHAPE)} channels-last): float32 {peaks['exact']:.0f} "
           f"GFLOP/s, bf16 {peaks['fast']:.0f} GFLOP/s", flush=True)  # fmt: skip

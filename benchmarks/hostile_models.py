@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -22,25 +21,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import hostile_models as hm  # noqa: E402
+from machine import cpu_description  # noqa: E402 (benchmarks/machine.py, beside this script)
 
 import golden_pickles as gp  # noqa: E402
 
 BAR_SECONDS = 5.0
-
-
-def cpu_description() -> str:
-    """CPU model and the ISA flags that matter for torch on CPU."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == (platform.processor() or "unknown CPU"):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    wanted = ["avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16"]
-    return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of interest'}"
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from machine import cpu_description  # benchmarks/machine.py
+
 REPO = Path(__file__).resolve().parents[1]
 HEAD = "models:\n  m: {path: m.pkl}\nsections:\n"
 WALK = "walk: {path: linear, keyframes: [{seed: 1}, {seed: 2}]}"
@@ -128,27 +130,12 @@ def run_case(path: str) -> tuple[float, float, str]:
     return float(seconds or "nan"), usage.ru_maxrss / 1024, result or f"exit {child.returncode}"
 
 
-def cpu_line() -> str:
-    """CPU model and the ISA flags that matter here."""
-    model, flags = platform.processor() or "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    return f"{model}; {os.cpu_count()} CPUs; flags: {' '.join(shown) or '-'}"
-
-
 def main() -> None:
     """Print one line per case: median seconds, peak RSS (and above the baseline), result."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (median)")
     args = parser.parse_args()
-    print(f"# {cpu_line()}; python {platform.python_version()}")
+    print(f"# {cpu_description()}; python {platform.python_version()}")
     base_mb = statistics.median(run_case("-")[1] for _ in range(args.repeat))
     print(f"# baseline (imports only): peak RSS {base_mb:.0f} MB; bar: <= 10 s and <= 1 GB")
     print(f"{'case':30s} {'median s':>9s} {'max s':>7s} {'peak MB':>8s} {'+MB':>6s}  result")

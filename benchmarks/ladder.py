@@ -36,7 +36,8 @@ from installation.threads import choose_policy  # noqa: E402
 choose_policy()  # as the player runs: idle OpenMP threads sleep (before torch loads)
 
 import torch  # noqa: E402
-from generator import build, cpu_summary  # noqa: E402
+from generator import build  # noqa: E402
+from machine import cpu_description  # noqa: E402
 
 import kernels  # noqa: E402, F401 (loads the modules whose switches the steps set)
 from installation.models import save_generator  # noqa: E402
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--base", default=BASE_REV, help="git revision of step 0")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    print(cpu_summary(), flush=True)
+    print(cpu_description(), flush=True)
     print(f"threads={torch.get_num_threads()} torch={torch.__version__} repeats={args.repeats}")
     results = []
     with tempfile.TemporaryDirectory() as tmp:

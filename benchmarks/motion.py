@@ -19,8 +19,6 @@ side by side in one run:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine import cpu_description  # noqa: E402 (benchmarks/machine.py, beside this script)
 
 from installation.models import load_generator  # noqa: E402
 from installation.render import perceptual  # noqa: E402
@@ -49,27 +49,12 @@ def steps(renderer: ShowRenderer, times: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(images, axis=0)).reshape(len(images) - 1, -1).mean(axis=1)
 
 
-def cpu_line() -> str:
-    """CPU model and the ISA flags that matter for the generator."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{model}, {os.cpu_count()} CPUs, {' '.join(isa) or 'no AVX2'}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fps", type=float, default=5.0, help="frame rate of the loop check")
     parser.add_argument("--show", type=Path, default=ROOT / "shows" / "demo.yaml")
     args = parser.parse_args()
-    print(cpu_line())
+    print(cpu_description())
     show = load_show(args.show)
     generators = {
         name: load_generator(entry.path).set_precision("fast")

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from contention import cpu_description
+from machine import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SHOW = ROOT / "shows" / "demo.yaml"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import random
 import socket
 import subprocess
@@ -35,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 # idle OpenMP threads sleep: on a busy PC spinning ones starve everything (issue 14)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from machine import cpu_description  # noqa: E402 (benchmarks/machine.py, beside this script)
 from pythonosc.osc_message_builder import build_msg  # noqa: E402
 
 FINAL_PSI = 1.75  # the storm's last value; its own values lie in 0..1
 FINAL_REPEATS, FINAL_INTERVAL_S = 10, 0.05  # the last value is sent again, as a sender would
 STORM_HOSTS = 200
-ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 DEMO_MODEL = ROOT / "assets" / "demo" / "demo-sg3.safetensors"
 SHOW_TEXT = f"""\
 models:
@@ -61,21 +60,6 @@ sections:
     live:
       psi: {{range: [-1, 2], slew_s: 0, hold_s: 600}}
 """
-
-
-def machine() -> str:
-    """CPU model, logical CPUs and the ISA flags that matter for torch."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and ":" in line:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and ":" in line:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    isa = " ".join(flag for flag in ISA_FLAGS if flag in flags) or "-"
-    return f"{model}, {os.cpu_count()} logical CPUs, ISA: {isa}, load average {os.getloadavg()}"
 
 
 def storm_messages(rng: random.Random) -> list[bytes]:
@@ -352,7 +336,7 @@ def main() -> None:
         storm_child(int(args.storm_child[0]), float(args.storm_child[1]),
                     float(args.storm_child[2]))
         return
-    print(f"# OSC storm benchmark\n\nmachine: {machine()}\n"
+    print(f"# OSC storm benchmark\n\nmachine: {cpu_description()}, load average {os.getloadavg()}\n"
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")  # fmt: skip
     amplification(args.amp_s)
     backlog(args.quiet_s, args.storm_s, args.storm_rate, args.device, args.precision, args.fps)
