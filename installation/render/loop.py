@@ -493,10 +493,6 @@ class RenderLoop:
         index, section = self._playing(show_s)
         return index, section.name
 
-    def _section_at(self, show_s: float) -> Any:
-        """The section playing at show_s."""
-        return self._playing(show_s)[1]
-
     def section_at(self, show_s: float) -> Any:
         """The section playing at show_s (any thread may ask: OSC checks what it steers)."""
         return self._playing(show_s)[1]
@@ -506,7 +502,7 @@ class RenderLoop:
         if command.name == "speed":
             self._set_speed(command.value, now_wall_s, now_show_s)
             return
-        section = self._section_at(now_show_s)
+        section = self.section_at(now_show_s)
         if live_range(section, command.name) is None:
             self.live_log.log(logging.WARNING, "live %r is not steerable in section %r (its "
                               "live block lists: %s)", command.name, section.name,
@@ -521,7 +517,7 @@ class RenderLoop:
 
     def _glide_to(self, command: GlideTo, now_wall_s: float, now_show_s: float) -> None:
         """Glide from the walk to a seed's or a stored latent's ws; it holds, then hands back."""
-        model = self._section_at(now_show_s).model
+        model = self.section_at(now_show_s).model
         try:
             if command.seed is not None:
                 target = self.renderer.target_ws(model, int(command.seed))  # type: ignore[attr-defined]
@@ -582,7 +578,7 @@ class RenderLoop:
             self.renderer.mixing_override = None  # type: ignore[attr-defined]
             log.info("mixing=show")
         else:
-            model = self._section_at(now_show_s).model
+            model = self.section_at(now_show_s).model
             source = self.renderer.target_ws(model, int(command.seed))  # type: ignore[attr-defined]
             first = max(int(command.first), 0)
             self.renderer.mixing_override = (source, first, command.stop)  # type: ignore[attr-defined]
@@ -612,7 +608,7 @@ class RenderLoop:
         if output.target == "speed":
             self._set_speed(output.value, now_wall_s, now_show_s)
             return
-        section = self._section_at(now_show_s)
+        section = self.section_at(now_show_s)
         if live_range(section, output.target) is None:
             self.live_log.log(logging.WARNING, "sensor %r: live %r is not steerable in section "
                               "%r", command.name, output.target, section.name)  # fmt: skip
@@ -626,7 +622,7 @@ class RenderLoop:
         """Run the show clock at `speed` (clamped to the section's live range, if it has one)."""
         assert self.clock is not None
         low, high = SPEED_RANGE
-        section = self._section_at(now_show_s)
+        section = self.section_at(now_show_s)
         param = _live_param(section, "speed")
         if param is not None:
             low, high = param.range
@@ -695,7 +691,7 @@ class RenderLoop:
         """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
         assert self.clock is not None
         log.info("seek show_time_s=%.3f section=%r by=%s", target_s,
-                 self._section_at(target_s).name, type(command).__name__)  # fmt: skip
+                 self.section_at(target_s).name, type(command).__name__)  # fmt: skip
         # like the start: render the target's frame first, then run the clock from it
         self.clock = self.clock.seek(now_wall_s, target_s)
         self._render([target_s], self.clock.epoch)
