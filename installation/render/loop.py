@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -57,9 +57,6 @@ from installation.walk.timeline import (
     section_jump_s,
     section_start_in_pass_s,
 )
-
-if TYPE_CHECKING:
-    from installation.supervision import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +100,20 @@ class BatchRenderer(Protocol):
     def render_batch(
         self, slots: Sequence[tuple[int, float]], live: Any = None, epoch: int = 0,
     ) -> list[Frame]: ...  # fmt: skip
+
+
+class Heartbeat(Protocol):
+    """What the loop tells whoever watches the render thread (run/ recovery's Heartbeat)."""
+
+    is_abandoned: bool
+
+    def beat(self, activity: str) -> None: ...
+
+    def pass_done(self, pass_s: float, is_measured: bool = True) -> None: ...
+
+    def pass_failed(self, error: BaseException) -> None: ...
+
+    def crashed(self, error: BaseException) -> None: ...
 
 
 class Reloading(Protocol):
@@ -205,6 +216,11 @@ class RenderLoop:
         for name in RENDERER_OVERRIDES:  # live noise mode and mixing (OSC) outlive the renderer
             if hasattr(old.renderer, name) and hasattr(self.renderer, name):
                 setattr(self.renderer, name, getattr(old.renderer, name))
+
+    @property
+    def show(self) -> Any:
+        """The newest show (a reload or /show/load brings another); any thread may ask."""
+        return self.renderer.timeline.show
 
     @property
     def is_abandoned(self) -> bool:
