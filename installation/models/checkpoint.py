@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 
 from installation.errors import ModelLoadError
 
+from .build import build_generator
 from .spec import NetworkSpec, SpecError, check_spec
 
 if TYPE_CHECKING:
@@ -107,7 +108,5 @@ def _spec(metadata: dict[str, str], path: str | os.PathLike) -> NetworkSpec:
 
 def load_checkpoint(path: str | os.PathLike) -> Generator:
     """Build a Generator from our checkpoint (names and shapes checked)."""
-    from .load import build_generator
-
     spec, tensors = read_checkpoint(path)
     return build_generator(spec, tensors, source=str(path))
