@@ -2,9 +2,9 @@
 """Play a latent-walk show: `python run_show.py [shows/demo.yaml] [--windowed] [--headless] ...`.
 
 Parses the command line, sets up logging and hands over to installation.app.run(), or with
---supervise to installation.supervise.run() (the show as a restarted child process); nothing
-else. A startup failure prints its reason on stderr (a broken show: one line per problem) and
-exits non-zero (2: no display).
+--supervise to installation.run.process_keeper.run() (the show as a restarted child process);
+nothing else. A startup failure prints its reason on stderr (a broken show: one line per
+problem) and exits non-zero (2: no display).
 SIGTERM quits like Ctrl-C (`systemctl stop`, the supervisor's restart): the show stops cleanly.
 The CPU thread policy is chosen first, before anything imports torch (installation/threads.py).
 """
@@ -44,14 +44,14 @@ def play(argv: list[str] | None) -> int:
 
     settings = settings_from_argv(argv)
     if settings.is_supervised:  # the supervisor imports neither torch nor GL
-        from installation import supervise
+        from installation.run import process_keeper
 
-        return supervise.run(settings, sys.argv[1:] if argv is None else argv)
+        return process_keeper.run(settings, sys.argv[1:] if argv is None else argv)
     setup_logging(settings.log_level, settings.log_file)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if not settings.is_offline:  # before torch loads: monitoring sees a slow start as one
-            from installation.stats import announce_start
+            from installation.run.stats import announce_start
 
             announce_start(settings.status_file, settings.show_path)
         from installation import app

@@ -42,19 +42,18 @@ from installation.display.presenter import (
 from installation.display.window import WindowPresenter, require_display
 from installation.errors import InstallationError
 from installation.faults import FaultInjector, FaultyRenderer, parse_faults
-from installation.offline import render_offline
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop, RenderStats
-from installation.settings import (
-    FALLBACK_REFRESH_HZ,
-    HEADLESS_FPS,
-    OSC_DEFAULT_ALLOW,
-    OSC_DEFAULT_HEARTBEAT_S,
-    OSC_DEFAULT_HOST,
-    AppSettings,
+from installation.run.offline import render_offline
+from installation.run.recovery import (
+    EXIT_TOO_MANY_RECOVERIES,
+    Heartbeat,
+    RecoveryPolicy,
+    RenderChoices,
+    Supervisor,
+    thread_stack,
 )
-from installation.show.schema import OscSettings, Show
-from installation.startup import (  # noqa: F401 - check_device, Reloader: part of app's API
+from installation.run.startup import (  # noqa: F401 - check_device, Reloader: part of app's API
     Built,
     Reloader,
     RunInfo,
@@ -63,7 +62,7 @@ from installation.startup import (  # noqa: F401 - check_device, Reloader: part 
     load_startup,
     try_reload,
 )
-from installation.stats import (
+from installation.run.stats import (
     Beacon,
     cuda_peak_mb,
     log_summary,
@@ -74,14 +73,15 @@ from installation.stats import (
     starting_status,
     write_stats,
 )
-from installation.supervision import (
-    EXIT_TOO_MANY_RECOVERIES,
-    Heartbeat,
-    RecoveryPolicy,
-    RenderChoices,
-    Supervisor,
-    thread_stack,
+from installation.settings import (
+    FALLBACK_REFRESH_HZ,
+    HEADLESS_FPS,
+    OSC_DEFAULT_ALLOW,
+    OSC_DEFAULT_HEARTBEAT_S,
+    OSC_DEFAULT_HOST,
+    AppSettings,
 )
+from installation.show.schema import OscSettings, Show
 from installation.walk.commands import (
     Command,
     HoldSection,

@@ -48,7 +48,7 @@ def clip_start_s(show_path: Path, seconds: float) -> float:
 def render_frames(show_path: Path, start_s: float, seconds: float, fps: float) -> list[np.ndarray]:
     """The show's frames [H, W, 3] uint8 from start_s for `seconds`, at the model's own size."""
     from installation.progress import Progress
-    from installation.startup import build_renderer, load_startup
+    from installation.run.startup import build_renderer, load_startup
 
     settings = AppSettings(show_path=show_path, precision="fast", device="cpu", is_watching=False)
     renderer, _, _ = build_renderer(settings, load_startup(settings))

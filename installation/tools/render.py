@@ -1,6 +1,7 @@
 """`latent-walk render SHOW --out FILE`: the show rendered offline to an MP4 or PNG frames.
 
-The documented way to render (`run_show.py --out` does the same through installation/offline.py).
+The documented way to render (`run_show.py --out` does the same through
+installation/run/offline.py).
 It prints the plan, then an estimate of the whole render measured on the first frames, with the
 quicker `--preview` (fast precision, the model's own size or smaller) as the alternative.
 """
@@ -119,7 +120,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the show; the plan, the estimate, the progress and the result go to stderr."""
-    from installation.offline import render_offline  # torch comes in here
+    from installation.run.offline import render_offline  # torch comes in here
 
     settings = AppSettings(
         show_path=args.show,

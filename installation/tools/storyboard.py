@@ -93,7 +93,7 @@ def tile_label(section: str, seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Render the show at each tile time and write the labelled sheet; print what was written."""
-    from installation.startup import build_renderer, load_startup  # torch comes in here
+    from installation.run.startup import build_renderer, load_startup  # torch comes in here
 
     settings = AppSettings(
         show_path=args.show, precision=args.precision, device=args.device,

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
-from installation import app, supervision
+from installation import app
 from installation.display.offscreen import OffscreenPresenter
 from installation.errors import InstallationError
 from installation.render import loop as loop_module
+from installation.run import recovery
 from installation.settings import AppSettings
 from tiny_models import tiny_show_tree
 
@@ -56,8 +57,8 @@ def show_path(tmp_path_factory) -> Path:
 @pytest.fixture
 def quick(monkeypatch):
     """Supervision in seconds: short backoff, 2 failed passes, short retry delay."""
-    monkeypatch.setattr(supervision, "BACKOFF_FIRST_S", 0.3)
-    monkeypatch.setattr(supervision, "FAILED_PASSES_LIMIT", 2)
+    monkeypatch.setattr(recovery, "BACKOFF_FIRST_S", 0.3)
+    monkeypatch.setattr(recovery, "FAILED_PASSES_LIMIT", 2)
     monkeypatch.setattr(loop_module, "RETRY_DELAY_S", 0.05)
 
 
@@ -183,7 +184,7 @@ def test_a_recovery_rebuilds_the_show_playing_now_not_the_startup_one(
 
 
 def test_repeated_faults_take_degrade_steps(monkeypatch, caplog, tmp_path, show_path, quick):
-    monkeypatch.setattr(supervision, "DEGRADE_AFTER", 1)
+    monkeypatch.setattr(recovery, "DEGRADE_AFTER", 1)
     exit_code, stats, status, _, records = run_show(
         monkeypatch, caplog, tmp_path, show_path, max_duration_s=12.0, max_batch=4,
         inject_faults="raise@1:4",  # every render thread fails for 4 s
@@ -209,7 +210,7 @@ def test_too_many_recoveries_exit_with_their_own_status(show_path, tmp_path):
          "--max-recoveries", "2", "--stats-json", str(stats_path)],
         capture_output=True, text=True, timeout=TIMEOUT_S, env=env, cwd=REPO,
     )  # fmt: skip
-    assert result.returncode == supervision.EXIT_TOO_MANY_RECOVERIES == 75, result.stderr[-2000:]
+    assert result.returncode == recovery.EXIT_TOO_MANY_RECOVERIES == 75, result.stderr[-2000:]
     assert "too many recoveries (2 within 600 s): exiting with status 75" in result.stderr
     stats = json.loads(stats_path.read_text())
     assert stats["recoveries"] == 2 and stats["exit"] == "too many recoveries"
@@ -226,7 +227,7 @@ def test_a_bad_fault_spec_is_a_one_line_usage_error():
 
 
 def test_a_hang_while_loading_the_models_is_a_startup_error(monkeypatch, caplog):
-    monkeypatch.setattr(supervision, "STARTUP_ALLOWANCE_S", 0.5)
+    monkeypatch.setattr(recovery, "STARTUP_ALLOWANCE_S", 0.5)
     release = threading.Event()
 
     def stuck_build(settings):

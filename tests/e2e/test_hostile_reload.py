@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from installation import app, reloading, supervision
+from installation import app
 from installation.display.offscreen import OffscreenPresenter
 from installation.render import loop as loop_module
+from installation.run import recovery, show_reload
 from installation.settings import AppSettings
 from tiny_models import tiny_show_tree
 
@@ -110,8 +111,8 @@ def timed_presenters(monkeypatch) -> list[TimedPresenter]:
 def test_hostile_saves_over_a_playing_show_are_rejected_and_frames_keep_coming(
     monkeypatch, caplog, tmp_path
 ) -> None:
-    monkeypatch.setattr(supervision, "BACKOFF_FIRST_S", 0.3)
-    monkeypatch.setattr(supervision, "FAILED_PASSES_LIMIT", 2)
+    monkeypatch.setattr(recovery, "BACKOFF_FIRST_S", 0.3)
+    monkeypatch.setattr(recovery, "FAILED_PASSES_LIMIT", 2)
     monkeypatch.setattr(loop_module, "RETRY_DELAY_S", 0.05)
     show_path = tiny_show_tree(tmp_path / "tree", SHOW_TEXT)
     saves = hostile_saves(show_path.parent)
@@ -167,8 +168,8 @@ def test_a_reload_past_its_deadline_is_given_up_and_the_show_plays_on(
 ) -> None:
     """A build that never finishes (a stuck model load) is rejected at its deadline."""
     release = threading.Event()
-    monkeypatch.setattr(reloading, "BUILD_DEADLINE_S", 1.0)
-    monkeypatch.setattr(reloading, "load_generator", lambda *args, **kwargs: release.wait(60))
+    monkeypatch.setattr(show_reload, "BUILD_DEADLINE_S", 1.0)
+    monkeypatch.setattr(show_reload, "load_generator", lambda *args, **kwargs: release.wait(60))
     show_path = tiny_show_tree(tmp_path / "tree", SHOW_TEXT)
     (show_path.parent / "other.safetensors").write_bytes(b"")
     presenters = timed_presenters(monkeypatch)

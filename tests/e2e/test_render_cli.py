@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 import torch
 
-from installation import offline
 from installation.cli import main
 from installation.models import load_generator
 from installation.render.show_renderer import ShowRenderer
+from installation.run import offline
 from installation.settings import AppSettings
 from installation.show.load import load_show
 from tiny_models import TINY_SIZE_PX, tiny_show_tree

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from installation.models import save_generator
-from installation.supervise import RestartPolicy, Supervisor, next_restart_s
+from installation.run.process_keeper import RestartPolicy, Supervisor, next_restart_s
 from tiny_models import tiny_sg3
 
 REPO = Path(__file__).resolve().parents[2]
@@ -235,7 +235,8 @@ def test_after_a_kill_the_restarted_show_time_is_within_1_s_of_where_it_would_be
 def test_a_killed_supervisor_takes_its_child_along(tmp_path):
     """PR_SET_PDEATHSIG: a supervisor killed with no chance to stop its child leaves none."""
     parent = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from installation.supervise import Child; "
+        [sys.executable, "-c", "import sys, time; "
+         "from installation.run.process_keeper import Child; "
          "child = Child([sys.executable, '-c', 'import time; time.sleep(60)']); "
          "print(child.pid, flush=True); time.sleep(60)"],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
@@ -294,7 +295,7 @@ def fake_supervisor(tmp_path: Path, exit_code: str = "", **kwargs) -> Supervisor
 
 def test_quick_failures_make_the_supervisor_give_up(tmp_path, caplog):
     supervisor = fake_supervisor(tmp_path, exit_code="3")
-    with caplog.at_level(logging.INFO, logger="installation.supervise"):
+    with caplog.at_level(logging.INFO, logger="installation.run.process_keeper"):
         assert supervisor.run() == 1
     starts = [r for r in caplog.records if r.getMessage().startswith("show process started")]
     deaths = [r.getMessage() for r in caplog.records if "show process died" in r.getMessage()]
@@ -312,7 +313,7 @@ def test_restart_at_swaps_in_a_fresh_child_continuing_the_show_time(tmp_path, ca
     supervisor = fake_supervisor(
         tmp_path, restart_at=at, wall_clock=lambda: base_s + time.monotonic() - started_s
     )
-    with caplog.at_level(logging.INFO, logger="installation.supervise"):
+    with caplog.at_level(logging.INFO, logger="installation.run.process_keeper"):
         assert supervisor.run() == 0  # the fresh child ends by itself (exit 0) after 1 s
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("nightly restart at 04:00:00") for m in messages)

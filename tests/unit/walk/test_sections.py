@@ -15,7 +15,7 @@ import pytest
 from fake_latents import FakeLatents, constant_ws
 from installation.show.load import validate_text
 from installation.walk.paths import segment_at
-from installation.walk.reload import SwitchingTimeline
+from installation.walk.switching import SwitchingTimeline
 from installation.walk.timeline import (
     Timeline,
     section_index_at,

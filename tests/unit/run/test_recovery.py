@@ -10,7 +10,7 @@ import pytest
 from installation.faults import Fault, FaultInjector, FaultyRenderer, InjectedFault, parse_faults
 from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
-from installation.supervision import (
+from installation.run.recovery import (
     Heartbeat,
     RecoveryPolicy,
     RenderChoices,

@@ -29,10 +29,10 @@ from installation.display.video import (
     video_kind,
 )
 from installation.progress import Progress, format_duration, plural
+from installation.run.startup import build_renderer, load_startup
+from installation.run.stats import cuda_peak_mb, peak_rss_mb, write_stats
 from installation.settings import VIDEO_FPS, AppSettings
 from installation.show.schema import Show
-from installation.startup import build_renderer, load_startup
-from installation.stats import cuda_peak_mb, peak_rss_mb, write_stats
 
 log = logging.getLogger(__name__)
 

@@ -48,12 +48,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from installation.logs import DATE_FORMAT, LOG_FORMAT, SafeWatchedFileHandler
+from installation.run.stats import LIVENESS_FD_ENV, read_beats
 from installation.settings import AppSettings
-from installation.stats import LIVENESS_FD_ENV, read_beats
 
 log = logging.getLogger(__name__)
 
-RUN_SHOW = Path(__file__).resolve().parent.parent / "run_show.py"
+RUN_SHOW = Path(__file__).resolve().parents[2] / "run_show.py"
 # options that only the supervisor reads, and whether each takes a value
 SUPERVISOR_OPTIONS = {"--supervise": False, "--supervise-timeout": True, "--restart-at": True}
 EXIT_USAGE = 2  # run_show.py: bad options or no display; restarting would repeat it
@@ -77,7 +77,7 @@ class RestartPolicy:
     hang_timeout_s: float = 60.0  # --supervise-timeout: the status file not rewritten this long
     # no new frame (not paused) this long (or hang_timeout_s if longer): a backstop only; the
     # show's own render-thread supervision handles picture stalls and allows a reload 300 s
-    # (installation/supervision.py STARTUP_ALLOWANCE_S)
+    # (installation/run/recovery.py STARTUP_ALLOWANCE_S)
     frame_stall_s: float = 330.0
     startup_grace_s: float = 300.0  # first status allowed this late (model load, kernel build)
     hang_kill_grace_s: float = 5.0  # a hung child: SIGTERM, then SIGKILL after this

@@ -32,7 +32,7 @@ from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
 from installation.show.load import load_show
 from installation.show.schema import Show
-from installation.walk.reload import SwitchingTimeline
+from installation.walk.switching import SwitchingTimeline
 from installation.walk.timeline import Timeline
 
 log = logging.getLogger(__name__)

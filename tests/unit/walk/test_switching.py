@@ -8,10 +8,10 @@ import pytest
 
 from fake_latents import FakeLatents, constant_ws
 from installation.errors import ShowError
+from installation.run.startup import try_reload
 from installation.show.load import validate_text
 from installation.show.schema import Show
-from installation.startup import try_reload
-from installation.walk.reload import SwitchingTimeline, next_boundary_s
+from installation.walk.switching import SwitchingTimeline, next_boundary_s
 from installation.walk.timeline import Timeline
 
 

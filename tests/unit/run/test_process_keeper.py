@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from installation import supervise
-from installation.settings import DEFAULT_SUPERVISE_TIMEOUT_S, settings_from_argv
-from installation.stats import LIVENESS_FD_ENV, Beacon, read_beats
-from installation.supervise import (
+from installation.run import process_keeper
+from installation.run.process_keeper import (
     FailureCounter,
     RestartPolicy,
     StatusSample,
@@ -25,6 +23,8 @@ from installation.supervise import (
     next_restart_s,
     read_status,
 )
+from installation.run.stats import LIVENESS_FD_ENV, Beacon, read_beats
+from installation.settings import DEFAULT_SUPERVISE_TIMEOUT_S, settings_from_argv
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
@@ -273,7 +273,7 @@ def test_an_unwritable_status_file_is_a_usage_error(tmp_path, capsys):
 
 
 def test_supervisor_module_does_not_pull_in_torch():
-    source = Path(supervise.__file__).read_text(encoding="utf-8")
+    source = Path(process_keeper.__file__).read_text(encoding="utf-8")
     assert "import torch" not in source and "installation.app" not in source
 
 

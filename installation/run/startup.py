@@ -2,7 +2,7 @@
 
 `load_startup` is cheap and runs on the main thread (errors before any window opens);
 `build_renderer` loads the models and resolves the latents, and runs on the render thread, which
-then owns them. Hot reload (`Reloader`) lives in installation/reloading.py.
+then owns them. Hot reload (`Reloader`) lives in installation/run/show_reload.py.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import kernels.backend
 from installation.device import choose_device, resolve_device
 from installation.errors import InstallationError
 from installation.models import load_generator
-from installation.reloading import Reloader, try_reload  # noqa: F401 - try_reload: app's API
 from installation.render.latents import resolve_show
 from installation.render.loop import BatchRenderer
 from installation.render.show_renderer import ShowRenderer
+from installation.run.show_reload import Reloader, try_reload  # noqa: F401 - try_reload: app's API
 from installation.settings import AppSettings
 from installation.show.load import load_show
 from installation.show.schema import Show
