@@ -12,16 +12,13 @@ import ipaddress
 import logging
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from installation.errors import ShowError
-from installation.settings import input_problem
 from installation.show.arrays import (
     NUMBERS,
     ArrayFileError,
@@ -29,6 +26,20 @@ from installation.show.arrays import (
     npy_info,
     npz_infos,
     read_npz,
+)
+from installation.show.checker import (
+    BAD,
+    MAX_ERRORS,
+    Checker,
+    TooManyErrors,
+    all_ok,
+    describe,
+    find,
+    got,
+    opt,
+    read_list,
+    read_pair,
+    unknown_key,
 )
 from installation.show.schema import (
     AUTOMATION_TARGETS,
@@ -40,16 +51,13 @@ from installation.show.schema import (
     LIVE_DEFAULT_SLEW_S,
     LIVE_TARGETS,
     MAX_CUTOFF,
-    MAX_INTEGER,
     MAX_KEYFRAMES,
     MAX_LAYER,
     MAX_LOOPS,
     MAX_NOISE_HARMONICS,
     MAX_NOISE_RADIUS,
-    MAX_NUMBER,
     MAX_PSI,
     MAX_RANDOM_WALK_COUNT,
-    MAX_SEED,
     MAX_SHOW_S,
     MAX_SIZE_PX,
     MAX_TIME_S,
@@ -89,70 +97,25 @@ from installation.show.schema import (
     Walk,
 )
 from installation.show.yamlread import (
-    MAX_NUMBER_CHARS,
-    NUMBER_TAGS,
     compose,
     join,
     read_show_text,
-    scalar_value,
     short,
 )
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-MAX_ERRORS = 200  # problems reported from one file
 KEYFRAME_FORMS = ("seed", "w", "z", "projected", "mean", "random")
 KEYFRAME_TIMING = ("hold_s", "duration_s", "easing")
 
 
-class TooManyErrors(Exception):
-    """More than MAX_ERRORS problems: checking stops there."""
-
-
-class _Missing:
-    """Marks a value that could not be read (its error is already recorded)."""
-
-
-BAD: Any = _Missing()
-
-
 @dataclass
-class Checker:
-    """Walks the node tree, collects errors and resolves paths against the show's folder."""
+class ShowChecker(Checker):
+    """The Checker of a show: it also reads the headers of the latent and direction files."""
 
-    name: str  # the show file as the user named it, for messages
-    folder: Path
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    constructor: yaml.constructor.SafeConstructor = field(
-        default_factory=yaml.constructor.SafeConstructor
-    )
-    flagged: set[int] = field(default_factory=set)  # nodes with an error already (tags, ...)
-    text: str = ""  # the file's text, for hints
     headers: dict[Path, Any] = field(default_factory=dict)  # array file -> its header(s)
     names_bytes: int = 0  # of the directions names read so far
     array_files: int = 0  # distinct .npy/.npz files looked at
-    # a path as written -> (resolved, why it cannot be read or None)
-    paths: dict[str, tuple[Path, str | None]] = field(default_factory=dict)
-
-    def error(self, node: Node, path: str, message: str) -> Any:
-        """Record one problem at `node`; returns BAD so callers can `return self.error(...)`.
-
-        Raises:
-            TooManyErrors: past MAX_ERRORS (a file of thousands of mistakes is not read on).
-        """
-        if id(node) in self.flagged:  # one message per node (its tag was already reported)
-            return BAD
-        if len(self.errors) >= MAX_ERRORS:
-            raise TooManyErrors
-        line = node.start_mark.line + 1
-        where = f"{path}: " if path else ""
-        self.errors.append((line, f"{self.name}:{line}: {where}{message}"))
-        return BAD
-
-    def value(self, node: Node) -> Any:
-        """The Python value of a scalar node (None for null), or UNREADABLE."""
-        return scalar_value(node, self.constructor)
 
     def npy_info(self, path: Path) -> ArrayInfo:
         """The checked header of a .npy (read once per file)."""
@@ -194,161 +157,6 @@ class Checker:
             self.headers[key] = [str(n) for n in read_npz(path, ("names",))["names"]]
         return self.headers[key]
 
-    # -- structure ---------------------------------------------------------------------------
-
-    def mapping(
-        self, node: Node, path: str, required: tuple[str, ...], optional: tuple[str, ...]
-    ) -> dict[str, Node] | None:
-        """Check a mapping's keys: unknown ones (with a did-you-mean) and missing ones."""
-        if not isinstance(node, MappingNode):
-            self.error(node, path, f"must be a mapping, got {describe(self, node)}")
-            return None
-        allowed = required + optional
-        found: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str):
-                continue  # a list or mapping as a key: reported with the YAML structure
-            if key not in allowed:
-                self.error(key_node, join(path, short(key)), unknown_key(key, allowed))
-                continue
-            found[key] = value_node
-        for key in required:
-            if key not in found:
-                self.error(node, path, f"missing required key '{key}'")
-        return found
-
-    def named_mapping(self, node: Node, path: str) -> list[tuple[str, Node, Node]] | None:
-        """A mapping of user-chosen names: [(name, key node, value node)]."""
-        if not isinstance(node, MappingNode):
-            self.error(node, path, f"must be a mapping of names, got {describe(self, node)}")
-            return None
-        return [(str(k.value), k, v) for k, v in node.value if isinstance(k, ScalarNode)]
-
-    def sequence(
-        self, node: Node, path: str, min_len: int = 0, max_len: int | None = None
-    ) -> list[Node] | None:
-        """A list node's items, with a minimum (and maximum) length."""
-        if not isinstance(node, SequenceNode):
-            self.error(node, path, f"must be a list, got {describe(self, node)}")
-            return None
-        if len(node.value) < min_len:
-            self.error(node, path, f"must have at least {min_len} item(s), got {len(node.value)}")
-            return None
-        if max_len is not None and len(node.value) > max_len:
-            self.error(node, path, f"must have at most {max_len} items, got {len(node.value)}")
-            return None
-        return list(node.value)
-
-    # -- scalars -----------------------------------------------------------------------------
-
-    def integer(
-        self,
-        node: Node,
-        path: str,
-        minimum: int | None = None,
-        nullable: bool = False,
-        maximum: int = MAX_INTEGER,
-    ) -> Any:
-        """An int (not a bool), optionally >= minimum, and <= maximum."""
-        v = self.value(node)
-        if nullable and v is None:
-            return None
-        ok = isinstance(v, int) and not isinstance(v, bool)
-        if ok and (minimum is None or v >= minimum):
-            if v <= maximum:
-                return v
-            return self.error(node, path, f"must be at most {maximum}, got {got(self, node)}")
-        bound = f" >= {minimum}" if minimum is not None else ""
-        null = " or null" if nullable else ""
-        return self.error(node, path, f"must be an integer{bound}{null}, got {too_long(node)}"
-                          f"{got(self, node)}")  # fmt: skip
-
-    def number(
-        self,
-        node: Node,
-        path: str,
-        gt: float | None = None,
-        ge: float | None = None,
-        at_least: float | None = None,
-        at_most: float = MAX_NUMBER,
-    ) -> Any:
-        """A float (ints accepted), optionally > gt or >= ge, at least `at_least`, and with
-        |value| <= at_most. Ints of any size and denormals are compared, never converted first.
-        """
-        v = self.value(node)
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and not _is_nan_or_inf(v)
-        if ok and (gt is None or v > gt) and (ge is None or v >= ge):
-            if at_least is not None and v < at_least:
-                return self.error(
-                    node, path, f"must be at least {at_least:g}, got {got(self, node)}"
-                )
-            if -at_most <= v <= at_most:
-                return float(v)
-            if at_least is not None:
-                span = f"from {at_least:g} to {at_most:g}"
-            elif gt is not None or ge is not None:
-                span = f"at most {at_most:g}"
-            else:
-                span = f"from {-at_most:g} to {at_most:g}"
-            return self.error(node, path, f"must be a number {span}, got {got(self, node)}")
-        bound = f" > {gt:g}" if gt is not None else f" >= {ge:g}" if ge is not None else ""
-        return self.error(node, path, f"must be a number{bound}, got {too_long(node)}"
-                          f"{got(self, node)}")  # fmt: skip
-
-    def seconds(self, node: Node, path: str, positive: bool = False) -> Any:
-        """A time in seconds: >= 0 (or, if `positive`, >= MIN_TIME_S), at most MAX_TIME_S."""
-        if positive:
-            return self.number(node, path, gt=0, at_least=MIN_TIME_S, at_most=MAX_TIME_S)
-        return self.number(node, path, ge=0, at_most=MAX_TIME_S)
-
-    def seed(self, node: Node, path: str) -> Any:
-        """A seed as NVIDIA's tools take it: 0 .. 2**32 - 1."""
-        return self.integer(node, path, 0, maximum=MAX_SEED)
-
-    def boolean(self, node: Node, path: str) -> Any:
-        """true or false."""
-        v = self.value(node)
-        if isinstance(v, bool):
-            return v
-        return self.error(node, path, f"must be true or false, got {got(self, node)}")
-
-    def string(self, node: Node, path: str) -> Any:
-        """A non-empty string."""
-        v = self.value(node)
-        if isinstance(v, str) and v:
-            return v
-        return self.error(node, path, f"must be a non-empty string, got {got(self, node)}")
-
-    def choice(self, node: Node, path: str, choices: tuple[str, ...]) -> Any:
-        """One of `choices`, naming them all when it is not."""
-        v = self.value(node)
-        if isinstance(v, str) and v in choices:
-            return v
-        return self.error(node, path, f"{got(self, node)} is not one of {', '.join(choices)}")
-
-    def file(self, node: Node, path: str, suffixes: tuple[str, ...]) -> Any:
-        """A path relative to the show's folder, resolved; it must exist and end in `suffixes`."""
-        text = self.string(node, path)
-        if text is BAD:
-            return BAD
-        try:
-            if text not in self.paths:  # a file named many times is looked up once
-                resolved = (self.folder / Path(text).expanduser()).resolve()
-                self.paths[text] = (resolved, input_problem(resolved))
-            resolved, problem = self.paths[text]
-        except (OSError, RuntimeError, ValueError) as err:  # a loop of links, a NUL byte
-            return self.error(node, path, f"not a usable path {short(text)!r}: {err}")
-        if suffixes and resolved.suffix.lower() not in suffixes:
-            return self.error(
-                node, path, f"must end in {' or '.join(suffixes)}, got {short(text)!r}"
-            )
-        if problem == "no such file":
-            return self.error(node, path, f"file not found: {resolved}")
-        if problem is not None:
-            return self.error(node, path, f"{resolved}: {problem}")
-        return resolved
-
     def array_file(
         self, node: Node, path: str, suffix: str, ranks: tuple[int, ...], shape_text: str
     ) -> Any:
@@ -375,50 +183,6 @@ class Checker:
                 node, path, f"{resolved} must have shape {shape_text}, got {list(shape)}"
             )
         return resolved
-
-
-def too_long(node: Node) -> str:
-    """'a number of 401 characters: ' for a number too long to convert (yamlread), else ''."""
-    is_number = isinstance(node, ScalarNode) and node.tag in NUMBER_TAGS
-    if is_number and len(node.value) > MAX_NUMBER_CHARS:
-        return f"a number of {len(node.value)} characters: "
-    return ""
-
-
-def _is_nan_or_inf(v: int | float) -> bool:
-    """True for nan and ±inf (an int of any size is neither)."""
-    return isinstance(v, float) and not math.isfinite(v)
-
-
-def unknown_key(key: str, allowed: tuple[str, ...]) -> str:
-    """'unknown key; did you mean ...' or the list of allowed keys."""
-    close = difflib.get_close_matches(short(key, 100), allowed, n=1)
-    if close:
-        return f"unknown key; did you mean '{close[0]}'?"
-    return f"unknown key; expected one of {', '.join(allowed)}"
-
-
-def describe(c: Checker, node: Node) -> str:
-    """A short account of what a node is, for 'got ...'."""
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return got(c, node)
-
-
-def got(c: Checker, node: Node) -> str:
-    """A scalar as the user wrote it (cut short): 'abc', -1, null, true."""
-    if not isinstance(node, ScalarNode):
-        return describe(c, node)
-    v = c.value(node)
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return repr(short(v))
-    return short(str(node.value))
 
 
 # -- the format ------------------------------------------------------------------------------
@@ -453,7 +217,7 @@ def _validate(text: str, path: str | Path) -> Show:
     """validate_text without its last-resort guard."""
     name = str(path)
     root, structure, flagged = compose(text, name)
-    c = Checker(name, Path(path).resolve().parent, flagged=flagged, text=text)
+    c = ShowChecker(name, Path(path).resolve().parent, flagged=flagged, text=text)
     c.errors.extend(structure)
     if root is None:
         raise ShowError(f"{name}:1: the file is empty; a show needs 'models' and 'sections'")
@@ -468,21 +232,7 @@ def _validate(text: str, path: str | Path) -> Show:
     return show
 
 
-def opt(
-    c: Checker,
-    keys: dict[str, Node],
-    key: str,
-    path: str,
-    read: Callable[[Node, str], T],
-    default: T,
-) -> T:
-    """Read `key` with `read` when present, else `default`."""
-    if key not in keys:
-        return default
-    return read(keys[key], join(path, key))
-
-
-def read_show(c: Checker, root: Node, show_path: Path) -> Show:
+def read_show(c: ShowChecker, root: Node, show_path: Path) -> Show:
     """The top level: show, models, sections; then the cross-references."""
     keys = c.mapping(root, "", ("models", "sections"), ("show", "sensors")) or {}
     settings = opt(c, keys, "show", "", lambda n, p: read_settings(c, n, p), ShowSettings())
@@ -519,7 +269,7 @@ def read_show(c: Checker, root: Node, show_path: Path) -> Show:
 
 
 def cross_check(
-    c: Checker,
+    c: ShowChecker,
     keys: dict[str, Node],
     settings: Any,
     model_names: tuple[str, ...],
@@ -577,7 +327,7 @@ def cross_check(
 
 
 def check_lengths(
-    c: Checker, keys: dict[str, Node], speed: float, sections: list[Any], nodes: list[Node]
+    c: ShowChecker, keys: dict[str, Node], speed: float, sections: list[Any], nodes: list[Node]
 ) -> None:
     """Each section, and one pass of the show, lasts at most MAX_SHOW_S (no sum overflows)."""
     total_s = 0.0
@@ -596,21 +346,7 @@ def check_lengths(
                 f"most {MAX_SHOW_S:g} s")  # fmt: skip
 
 
-def find(node: Node | None, *path: str) -> Node | None:
-    """The node at a key path in nested mappings, or None."""
-    for key in path:
-        if not isinstance(node, MappingNode):
-            return None
-        node = next((v for k, v in node.value if k.value == key), None)
-    return node
-
-
-def all_ok(*values: Any) -> bool:
-    """No value is BAD."""
-    return not any(v is BAD for v in values)
-
-
-def read_settings(c: Checker, node: Node, path: str) -> Any:
+def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
     """The `show:` block."""
     path = "show"
     keys = c.mapping(
@@ -633,13 +369,13 @@ def read_settings(c: Checker, node: Node, path: str) -> Any:
     return ShowSettings(*parts) if all_ok(*parts) else BAD
 
 
-def read_speed(c: Checker, node: Node, path: str) -> Any:
+def read_speed(c: ShowChecker, node: Node, path: str) -> Any:
     """The show's speed factor, SPEED_RANGE."""
     low, high = SPEED_RANGE
     return c.number(node, path, gt=0, at_least=low, at_most=high)
 
 
-def read_hz(c: Checker, node: Node, path: str) -> Any:
+def read_hz(c: ShowChecker, node: Node, path: str) -> Any:
     """A frequency in Hz: > 0, at least 1 / MAX_TIME_S, at most 1 / MIN_TIME_S."""
     return c.number(node, path, gt=0, at_least=1 / MAX_TIME_S, at_most=1 / MIN_TIME_S)
 
@@ -650,7 +386,7 @@ OSC_ALLOW_WORDS = ("loopback", "local", "any")
 OSC_ALLOW_HELP = "loopback, local, any, an IP address or a CIDR network like 10.0.0.0/24"
 
 
-def read_osc(c: Checker, node: Node, path: str) -> Any:
+def read_osc(c: ShowChecker, node: Node, path: str) -> Any:
     """`osc: {port, host, allow, feedback: [host, port], heartbeat_s}`, every key optional."""
     keys = c.mapping(node, path, (), ("port", "host", "allow", "feedback", "heartbeat_s"))
     if keys is None:
@@ -664,7 +400,7 @@ def read_osc(c: Checker, node: Node, path: str) -> Any:
     return OscSettings(*parts) if all_ok(*parts) else BAD
 
 
-def read_port(c: Checker, node: Node, path: str, nullable: bool = False) -> Any:
+def read_port(c: ShowChecker, node: Node, path: str, nullable: bool = False) -> Any:
     """A UDP port, 1..65535 (or null when `nullable`)."""
     v = c.value(node) if isinstance(node, ScalarNode) else BAD
     if nullable and v is None:
@@ -675,7 +411,7 @@ def read_port(c: Checker, node: Node, path: str, nullable: bool = False) -> Any:
     return c.error(node, path, f"must be a port number 1..65535{null}, got {got(c, node)}")
 
 
-def read_host(c: Checker, node: Node, path: str) -> Any:
+def read_host(c: ShowChecker, node: Node, path: str) -> Any:
     """A host name or IP address to bind to or send to (no spaces, no port)."""
     text = c.string(node, path)
     if text is BAD:
@@ -687,7 +423,7 @@ def read_host(c: Checker, node: Node, path: str) -> Any:
     return text
 
 
-def read_allow(c: Checker, node: Node, path: str) -> Any:
+def read_allow(c: ShowChecker, node: Node, path: str) -> Any:
     """A list of allow-list entries (a single entry may be written without the list)."""
     items = [node] if isinstance(node, ScalarNode) else c.sequence(node, path, min_len=1)
     if items is None:
@@ -709,16 +445,12 @@ def read_allow(c: Checker, node: Node, path: str) -> Any:
     return tuple(out) if all_ok(*out) else BAD
 
 
-def read_feedback(c: Checker, node: Node, path: str) -> Any:
+def read_feedback(c: ShowChecker, node: Node, path: str) -> Any:
     """[host, port] of a tablet that also gets replies and heartbeats."""
-    items = c.sequence(node, path)
-    if items is None:
-        return BAD
-    if len(items) != 2:
-        return c.error(node, path, f"must be [host, port], got {len(items)} item(s)")
-    host = read_host(c, items[0], f"{path}[0]")
-    port = read_port(c, items[1], f"{path}[1]")
-    return (host, port) if all_ok(host, port) else BAD
+    return read_pair(
+        c, node, path, "[host, port]", "item(s)",
+        lambda n, p: read_host(c, n, p), lambda n, p: read_port(c, n, p),
+    )  # fmt: skip
 
 
 # -- sensors ---------------------------------------------------------------------------------
@@ -737,7 +469,7 @@ SMOOTHING_KEYS = {
 }
 
 
-def read_sensors(c: Checker, node: Node, path: str) -> Any:
+def read_sensors(c: ShowChecker, node: Node, path: str) -> Any:
     """`sensors: {name: {target, input, output, curve, smoothing, dead_band, timeout_s, index}}`."""
     entries = c.named_mapping(node, path)
     if entries is None:
@@ -754,21 +486,19 @@ def read_sensors(c: Checker, node: Node, path: str) -> Any:
     return tuple(out) if all_ok(*out) else BAD
 
 
-def read_sensor(c: Checker, node: Node, path: str, name: str) -> Any:
+def read_sensor(c: ShowChecker, node: Node, path: str, name: str) -> Any:
     """One sensor mapping."""
     keys = c.mapping(node, path, ("target", "input", "output"), SENSOR_KEYS)
     if keys is None:
         return BAD
     target = opt(c, keys, "target", path, lambda n, p: read_live_target(c, n, p), BAD)
     low_high = "[from, to] (two different numbers)"
-    rng_in = opt(c, keys, "input", path, lambda n, p: read_pair(c, n, p, low_high), BAD)
-    rng_out = opt(c, keys, "output", path, lambda n, p: read_pair(c, n, p, low_high), BAD)
+    rng_in = opt(c, keys, "input", path, lambda n, p: read_span(c, n, p, low_high), BAD)
+    rng_out = opt(c, keys, "output", path, lambda n, p: read_span(c, n, p, low_high), BAD)
     curve = opt(c, keys, "curve", path, lambda n, p: c.choice(n, p, SENSOR_CURVES), "linear")
     smoothing = opt(c, keys, "smoothing", path, lambda n, p: read_smoothing(c, n, p), Smoothing())
     dead_band = opt(c, keys, "dead_band", path, lambda n, p: c.number(n, p, ge=0), 0.0)
-    timeout = opt(
-        c, keys, "timeout_s", path, c.seconds, SENSOR_DEFAULT_TIMEOUT_S
-    )
+    timeout = opt(c, keys, "timeout_s", path, c.seconds, SENSOR_DEFAULT_TIMEOUT_S)
     index = opt(c, keys, "index", path, lambda n, p: c.integer(n, p, minimum=0), 0)
     if index is not BAD and index >= SENSOR_MAX_VALUES:
         index = c.error(
@@ -781,7 +511,7 @@ def read_sensor(c: Checker, node: Node, path: str, name: str) -> Any:
     return Sensor(name, *parts) if all_ok(*parts) else BAD
 
 
-def read_live_target(c: Checker, node: Node, path: str) -> Any:
+def read_live_target(c: ShowChecker, node: Node, path: str) -> Any:
     """A live parameter name: one of LIVE_TARGETS or direction/<name>."""
     v = c.value(node) if isinstance(node, ScalarNode) else None
     if isinstance(v, str) and (
@@ -794,16 +524,12 @@ def read_live_target(c: Checker, node: Node, path: str) -> Any:
     return c.error(node, path, f"{got(c, node)} is not one of {expected}{hint}")
 
 
-def read_pair(c: Checker, node: Node, path: str, help_text: str) -> Any:
+def read_span(c: ShowChecker, node: Node, path: str, help_text: str) -> Any:
     """[a, b] of two different numbers (either order)."""
-    items = c.sequence(node, path)
-    if items is None:
+    pair = read_pair(c, node, path, help_text, "number(s)", c.number)
+    if pair is BAD:
         return BAD
-    if len(items) != 2:
-        return c.error(node, path, f"must be {help_text}, got {len(items)} number(s)")
-    a, b = (c.number(n, f"{path}[{i}]") for i, n in enumerate(items))
-    if not all_ok(a, b):
-        return BAD
+    a, b = pair
     if a == b:
         return c.error(node, path, f"must be {help_text}, got [{a:g}, {b:g}]")
     if abs(a - b) < MIN_SPAN:  # mapping onto a span this small divides by (nearly) zero
@@ -811,7 +537,7 @@ def read_pair(c: Checker, node: Node, path: str, help_text: str) -> Any:
     return (a, b)
 
 
-def read_smoothing(c: Checker, node: Node, path: str) -> Any:
+def read_smoothing(c: ShowChecker, node: Node, path: str) -> Any:
     """`none`, or `{kind: none | exponential | one_euro, ...its parameters}`."""
     if isinstance(node, ScalarNode):
         if c.value(node) in ("none", None):
@@ -839,17 +565,15 @@ def read_smoothing(c: Checker, node: Node, path: str) -> Any:
     tau = opt(
         c, keys, "time_constant_s", path, lambda n, p: c.seconds(n, p, positive=True),
         d.time_constant_s,
-    )
-    min_cutoff = opt(
-        c, keys, "min_cutoff_hz", path, lambda n, p: read_hz(c, n, p), d.min_cutoff_hz
-    )
+    )  # fmt: skip
+    min_cutoff = opt(c, keys, "min_cutoff_hz", path, lambda n, p: read_hz(c, n, p), d.min_cutoff_hz)
     beta = opt(c, keys, "beta", path, lambda n, p: c.number(n, p, ge=0), d.beta)
     d_cutoff = opt(c, keys, "d_cutoff_hz", path, lambda n, p: read_hz(c, n, p), d.d_cutoff_hz)
     parts = (kind, tau, min_cutoff, beta, d_cutoff)
     return Smoothing(*parts) if all_ok(*parts) else BAD
 
 
-def read_reload(c: Checker, node: Node, path: str) -> Any:
+def read_reload(c: ShowChecker, node: Node, path: str) -> Any:
     """`reload: {when: now | section_end, crossfade_s}`."""
     keys = c.mapping(node, path, (), ("when", "crossfade_s"))
     if keys is None:
@@ -860,7 +584,7 @@ def read_reload(c: Checker, node: Node, path: str) -> Any:
     return ReloadSettings(when, fade) if all_ok(when, fade) else BAD
 
 
-def read_output(c: Checker, node: Node, path: str) -> Any:
+def read_output(c: ShowChecker, node: Node, path: str) -> Any:
     """`output: {size_px: [w, h], fps}`."""
     keys = c.mapping(node, path, (), ("size_px", "fps"))
     if keys is None:
@@ -874,18 +598,15 @@ def read_output(c: Checker, node: Node, path: str) -> Any:
     return OutputSettings(size, fps) if all_ok(size, fps) else BAD
 
 
-def read_size(c: Checker, node: Node, path: str) -> Any:
+def read_size(c: ShowChecker, node: Node, path: str) -> Any:
     """[width, height] in pixels."""
-    items = c.sequence(node, path)
-    if items is None:
-        return BAD
-    if len(items) != 2:
-        return c.error(node, path, f"must be [width, height], got {len(items)} numbers")
-    w, h = (c.integer(n, f"{path}[{i}]", 1, maximum=MAX_SIZE_PX) for i, n in enumerate(items))
-    return (w, h) if all_ok(w, h) else BAD
+    return read_pair(
+        c, node, path, "[width, height]", "numbers",
+        lambda n, p: c.integer(n, p, 1, maximum=MAX_SIZE_PX),
+    )  # fmt: skip
 
 
-def read_colour(c: Checker, node: Node, path: str) -> Any:
+def read_colour(c: ShowChecker, node: Node, path: str) -> Any:
     """'#rrggbb' (quote it in YAML: # starts a comment)."""
     v = c.value(node) if isinstance(node, ScalarNode) else None
     if isinstance(v, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", v):
@@ -903,7 +624,7 @@ def read_colour(c: Checker, node: Node, path: str) -> Any:
     )
 
 
-def read_time(c: Checker, node: Node, path: str) -> Any:
+def read_time(c: ShowChecker, node: Node, path: str) -> Any:
     """'HH:MM' (24-hour clock)."""
     # YAML 1.1 reads an unquoted 10:00 as the integer 600: take the text as written.
     text = node.value if isinstance(node, ScalarNode) else ""
@@ -913,7 +634,7 @@ def read_time(c: Checker, node: Node, path: str) -> Any:
     return c.error(node, path, f'must be a time "HH:MM" (00:00 to 23:59), got {got(c, node)}')
 
 
-def read_hours(c: Checker, node: Node, path: str) -> Any:
+def read_hours(c: ShowChecker, node: Node, path: str) -> Any:
     """`opening_hours: {days, from, to, outside}`."""
     keys = c.mapping(node, path, ("from", "to"), ("days", "outside"))
     if keys is None:
@@ -935,7 +656,7 @@ def read_hours(c: Checker, node: Node, path: str) -> Any:
     return OpeningHours(days, start, end, outside)
 
 
-def read_model(c: Checker, node: Node, path: str, name: str) -> Any:
+def read_model(c: ShowChecker, node: Node, path: str, name: str) -> Any:
     """One entry of `models:`."""
     keys = c.mapping(node, path, ("path",), ("psi", "cutoff", "noise_mode", "class_index"))
     if keys is None:
@@ -956,7 +677,7 @@ def read_model(c: Checker, node: Node, path: str, name: str) -> Any:
 SECTION_KEYS = ("transition", "live", "automation", "mixing", "directions", "duration_s", "loops")
 
 
-def read_section(c: Checker, node: Node, path: str) -> Any:
+def read_section(c: ShowChecker, node: Node, path: str) -> Any:
     """One entry of `sections:`."""
     keys = c.mapping(node, path, ("name", "model", "walk"), SECTION_KEYS)
     if keys is None:
@@ -989,22 +710,7 @@ def read_section(c: Checker, node: Node, path: str) -> Any:
     return Section(*parts) if all_ok(*parts) else BAD
 
 
-def read_list(
-    c: Checker,
-    node: Node,
-    path: str,
-    read: Callable[[Checker, Node, str], Any],
-    max_len: int | None = None,
-) -> Any:
-    """A list whose items `read` builds."""
-    items = c.sequence(node, path, max_len=max_len)
-    if items is None:
-        return BAD
-    out = tuple(read(c, n, f"{path}[{i}]") for i, n in enumerate(items))
-    return out if all_ok(*out) else BAD
-
-
-def read_transition(c: Checker, node: Node, path: str) -> Any:
+def read_transition(c: ShowChecker, node: Node, path: str) -> Any:
     """`transition: {kind, duration_s}`."""
     keys = c.mapping(node, path, ("kind",), ("duration_s",))
     if keys is None:
@@ -1021,7 +727,7 @@ def read_transition(c: Checker, node: Node, path: str) -> Any:
     return Transition(kind, dur) if all_ok(kind, dur) else BAD
 
 
-def read_live(c: Checker, node: Node, path: str) -> Any:
+def read_live(c: ShowChecker, node: Node, path: str) -> Any:
     """`live: {param: {range: [lo, hi], slew_s, hold_s}}`."""
     entries = c.named_mapping(node, path)
     if entries is None:
@@ -1045,16 +751,12 @@ def read_live(c: Checker, node: Node, path: str) -> Any:
     return tuple(out) if all_ok(*out) else BAD
 
 
-def read_range(c: Checker, node: Node, path: str) -> Any:
+def read_range(c: ShowChecker, node: Node, path: str) -> Any:
     """[low, high] with low < high."""
-    items = c.sequence(node, path)
-    if items is None:
+    pair = read_pair(c, node, path, "[low, high]", "numbers", c.number)
+    if pair is BAD:
         return BAD
-    if len(items) != 2:
-        return c.error(node, path, f"must be [low, high], got {len(items)} numbers")
-    lo, hi = (c.number(n, f"{path}[{i}]") for i, n in enumerate(items))
-    if not all_ok(lo, hi):
-        return BAD
+    lo, hi = pair
     if lo >= hi:
         return c.error(node, path, f"must be [low, high] with low < high, got [{lo:g}, {hi:g}]")
     return (lo, hi)
@@ -1073,7 +775,7 @@ WALK_KEYS = (
 )
 
 
-def read_walk(c: Checker, node: Node, path: str) -> Any:
+def read_walk(c: ShowChecker, node: Node, path: str) -> Any:
     """`walk:` of a section."""
     keys = c.mapping(node, path, ("path",), tuple(k for k in WALK_KEYS if k != "path"))
     if keys is None:
@@ -1128,7 +830,7 @@ def read_walk(c: Checker, node: Node, path: str) -> Any:
     return Walk(*parts) if all_ok(*parts) else BAD
 
 
-def read_noise(c: Checker, node: Node, path: str) -> Any:
+def read_noise(c: ShowChecker, node: Node, path: str) -> Any:
     """`noise: {seed, radius, harmonics}`."""
     keys = c.mapping(node, path, (), ("seed", "radius", "harmonics"))
     if keys is None:
@@ -1146,7 +848,7 @@ def read_noise(c: Checker, node: Node, path: str) -> Any:
     return NoiseLoop(seed, radius, harmonics) if all_ok(seed, radius, harmonics) else BAD
 
 
-def read_random_walk(c: Checker, node: Node, path: str) -> Any:
+def read_random_walk(c: ShowChecker, node: Node, path: str) -> Any:
     """`random_walk: {seed, count}`."""
     keys = c.mapping(node, path, (), ("seed", "count"))
     if keys is None:
@@ -1160,7 +862,7 @@ def read_random_walk(c: Checker, node: Node, path: str) -> Any:
     return RandomWalk(seed, count) if all_ok(seed, count) else BAD
 
 
-def read_keyframe(c: Checker, node: Node, path: str, timing: bool = True) -> Any:
+def read_keyframe(c: ShowChecker, node: Node, path: str, timing: bool = True) -> Any:
     """One keyframe form: seed, w, z, projected, mean or random (plus psi and timing)."""
     extra = ("psi", *KEYFRAME_TIMING) if timing else ("psi",)
     keys = c.mapping(node, path, (), KEYFRAME_FORMS + extra)
@@ -1201,7 +903,7 @@ def read_keyframe(c: Checker, node: Node, path: str, timing: bool = True) -> Any
     return Keyframe(*parts) if all_ok(*parts) else BAD
 
 
-def read_signal(c: Checker, node: Node, path: str, constant: bool = False) -> Any:
+def read_signal(c: ShowChecker, node: Node, path: str, constant: bool = False) -> Any:
     """A Curve `{keys, easing}` or an Lfo `{lfo: {...}}` (or a plain number if `constant`)."""
     if constant and isinstance(node, ScalarNode):
         return c.number(node, path)
@@ -1223,7 +925,7 @@ def read_signal(c: Checker, node: Node, path: str, constant: bool = False) -> An
     return Curve(pairs, easing) if all_ok(pairs, easing) else BAD
 
 
-def read_keys(c: Checker, node: Node, path: str) -> Any:
+def read_keys(c: ShowChecker, node: Node, path: str) -> Any:
     """[[time_s, value], ...] with time strictly ascending."""
     items = c.sequence(node, path, min_len=1)
     if items is None:
@@ -1249,7 +951,7 @@ def read_keys(c: Checker, node: Node, path: str) -> Any:
     return tuple(pairs)
 
 
-def read_lfo(c: Checker, node: Node, path: str) -> Any:
+def read_lfo(c: ShowChecker, node: Node, path: str) -> Any:
     """`lfo: {period_s, amplitude, center, phase}`."""
     keys = c.mapping(node, path, ("period_s",), ("amplitude", "center", "phase"))
     if keys is None:
@@ -1261,7 +963,7 @@ def read_lfo(c: Checker, node: Node, path: str) -> Any:
     return Lfo(period, amp, center, phase) if all_ok(period, amp, center, phase) else BAD
 
 
-def read_automation(c: Checker, node: Node, path: str) -> Any:
+def read_automation(c: ShowChecker, node: Node, path: str) -> Any:
     """`automation: {target: curve or lfo}`."""
     keys = c.mapping(node, path, (), AUTOMATION_TARGETS)
     if keys is None:
@@ -1292,7 +994,7 @@ AUTOMATION_LIMITS = {"psi": (-MAX_PSI, MAX_PSI), "cutoff": (0.0, float(MAX_CUTOF
 LAYERS_HELP = 'coarse, middle, fine, "N-", "N-M" or [N, M] with 0 <= N <= M'
 
 
-def read_layers(c: Checker, node: Node, path: str) -> Any:
+def read_layers(c: ShowChecker, node: Node, path: str) -> Any:
     """coarse | middle | fine | "8-" | "0-3" | [8, 13] | 5, as inclusive ws rows."""
     layers = _layers(c, node)
     if layers is None:
@@ -1303,7 +1005,7 @@ def read_layers(c: Checker, node: Node, path: str) -> Any:
     return layers
 
 
-def _layers(c: Checker, node: Node) -> Layers | None:
+def _layers(c: ShowChecker, node: Node) -> Layers | None:
     """The Layers `node` spells (rows not yet bounded), or None."""
     if isinstance(node, SequenceNode):
         v = [c.value(n) for n in node.value]
@@ -1325,7 +1027,7 @@ def _layers(c: Checker, node: Node) -> Layers | None:
     return None
 
 
-def read_mixing(c: Checker, node: Node, path: str) -> Any:
+def read_mixing(c: ShowChecker, node: Node, path: str) -> Any:
     """`{layers, from: keyframe}`."""
     keys = c.mapping(node, path, ("layers", "from"), ())
     if keys is None:
@@ -1335,7 +1037,7 @@ def read_mixing(c: Checker, node: Node, path: str) -> Any:
     return Mixing(layers, source) if all_ok(layers, source) else BAD
 
 
-def read_direction(c: Checker, node: Node, path: str) -> Any:
+def read_direction(c: ShowChecker, node: Node, path: str) -> Any:
     """`{file: .npy | .npz, index | name (.npz), layers, intensity, scale}`."""
     keys = c.mapping(
         node, path, ("file",), ("index", "name", "layers", "intensity", "scale")
@@ -1367,7 +1069,7 @@ def read_direction(c: Checker, node: Node, path: str) -> Any:
     return Direction(file, layers, intensity, index=index, entry=entry, scale=scale)
 
 
-def read_npy_direction(c: Checker, keys: dict[str, Node], path: str) -> Any:
+def read_npy_direction(c: ShowChecker, keys: dict[str, Node], path: str) -> Any:
     """(file, None, None, False) for a .npy of shape [w_dim] or [num_ws, w_dim]."""
     for key in ("index", "name"):
         if key in keys:
@@ -1380,7 +1082,7 @@ def read_npy_direction(c: Checker, keys: dict[str, Node], path: str) -> Any:
     return file, None, None, False
 
 
-def read_npz_direction(c: Checker, node: Node, keys: dict[str, Node], path: str) -> Any:
+def read_npz_direction(c: ShowChecker, node: Node, keys: dict[str, Node], path: str) -> Any:
     """(file, index, name, has_std) for entry `index` or `name` of a directions .npz.
 
     The file comes from `latent-walk directions`: `directions` [K, w_dim] or [K, num_ws, w_dim],
@@ -1434,7 +1136,7 @@ def read_npz_direction(c: Checker, node: Node, keys: dict[str, Node], path: str)
 
 
 def _npz_entry(
-    c: Checker,
+    c: ShowChecker,
     node: Node,
     keys: dict[str, Node],
     path: str,
