@@ -17,6 +17,7 @@ from typing import Any
 
 from installation.device import resolve_device
 from installation.errors import InstallationError
+from installation.logs import setup_logging
 from installation.settings import ENV_KERNELS, OneLineParser
 from installation.tools.common import (
     apply_option_rules,
@@ -157,7 +158,7 @@ def osc_value(text: str) -> int | float | bool | str:
 
 
 def cmd_osc_send(args: argparse.Namespace) -> int:
-    from installation.control.osc import send_message
+    from installation.control.osc_client import send_message
 
     values = [osc_value(text) for text in args.args]
     replies = send_message(args.host, args.port, args.address, values, args.wait_reply)
@@ -266,10 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     problem = check_combinations(args)
     if problem is not None:
         subcommand_parser(parser, args.command).error(problem)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(threadName)s %(levelname)s %(name)s: %(message)s",
-    )
+    if not logging.getLogger().handlers:  # a host that set logging up already (tests) keeps it
+        setup_logging(logging.DEBUG if args.verbose else logging.WARNING)
     logging.getLogger("installation.device").setLevel(logging.INFO)  # which device, and why
     try:
         if getattr(args, "device", None) is not None:  # every tool: auto -> cuda or cpu, once

@@ -13,6 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
+from installation.control.access import (  # noqa: E402
+    EXPENSIVE_PER_S,
+    REFUSALS_PER_S,
+    STATUS_REPLIES_PER_S,
+)
 from installation.control.addresses import (  # noqa: E402
     ADDRESSES,
     LOG_INTERVAL_S,
@@ -28,18 +33,14 @@ from installation.control.mailbox import (  # noqa: E402
     is_expensive,
 )
 from installation.control.osc import (  # noqa: E402
-    EXPENSIVE_PER_S,
-    LOCAL_NETWORKS,
-    LOOPBACK_NETWORKS,
-    MAX_BUNDLE_DEPTH,
     MAX_DATAGRAMS_PER_S,
     MAX_LOGGED_HOSTS,
     MAX_REPLY_TARGETS,
-    REFUSALS_PER_S,
     REPLY_BYTES_PER_S,
     SENDER_QUIET_S,
-    STATUS_REPLIES_PER_S,
 )
+from installation.control.osc_framing import MAX_BUNDLE_DEPTH  # noqa: E402
+from installation.netcheck import LOCAL_NETWORKS, LOOPBACK_NETWORKS  # noqa: E402
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "osc.md"
 

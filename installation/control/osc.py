@@ -26,47 +26,52 @@ Counting: `received` counts messages, except that a datagram dropped before pars
 rate-limited, malformed) counts as one. So `received == accepted + rejected + denied +
 rate_limited + malformed` always; `datagrams` counts raw datagrams.
 
-Why bundles are parsed here and not by python-osc (1.10.2): its bundle parser loops forever on
-an element size <= -4 (a 20-byte datagram stops the thread for good, logging a root-logger
-WARNING per turn), and `Dispatcher.call_handlers_for_packet` swallows parse errors (so they
-could not be counted). Messages are still decoded by python-osc's `OscMessage`, after a check
-that the type tags are ones it knows (it would log a root WARNING per unknown tag character).
-The server is python-osc's `BlockingOSCUDPServer` with a `Dispatcher(strict_timing=False)`
-whose default handler is `_on_message`, the one function every message goes to.
+The pieces, as python-osc splits them: datagram framing (osc_framing.py: messages and bundles
+out of a datagram, the size limits, and why bundles are not parsed by python-osc), access
+control (access.py: the allow-list and each sender host's budgets), this server, and the
+operator's client (osc_client.py). The server is python-osc's `BlockingOSCUDPServer` with a
+`Dispatcher(strict_timing=False)` whose default handler is `_on_message`, the one function
+every message goes to.
 """
 
 from __future__ import annotations
 
 import errno
-import ipaddress
 import logging
 import math
-import numbers
-import socket
-import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_message import OscMessage
-from pythonosc.osc_message import ParseError as MessageParseError
-from pythonosc.osc_message_builder import build_msg
 from pythonosc.osc_server import BlockingOSCUDPServer
-from pythonosc.parsing.osc_types import BuildError
-from pythonosc.parsing.osc_types import ParseError as TypeParseError
 
+from installation.control.access import (
+    EXPENSIVE_PER_S,
+    MAX_SENDERS,
+    SENDER_MEMORY_S,
+    AllowList,
+    SenderBudgets,
+    TokenBucket,
+)
 from installation.control.addresses import LogLimiter, MessageError, parse
 from installation.control.mailbox import is_expensive, merge, merge_key
+from installation.control.osc_framing import (
+    MAX_DATAGRAM_BYTES,
+    PARSE_ERRORS,
+    build_datagram,
+    is_osc_start,
+    osc_value,
+    read_messages,
+)
 from installation.errors import ControlError
 from installation.walk.commands import Command
 
 log = logging.getLogger(__name__)
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Status = Callable[[], dict[str, float | int | str | bool]]
 Refusal = Callable[[Command], str | None]  # why the show would not take a command now
 
@@ -76,29 +81,10 @@ class CommandSink(Protocol):
 
     def put(self, item: Command, block: bool = ..., timeout: float | None = ...) -> None: ...
 
-LOOPBACK_NETWORKS: tuple[Network, ...] = (
-    ipaddress.ip_network("127.0.0.0/8"),
-    ipaddress.ip_network("::1/128"),
-)
-# "local" means the private and link-local ranges (RFC 1918, RFC 3927, RFC 4193, RFC 4291), not
-# the subnets of this machine's interfaces: the standard library cannot list those on every OS
-# without running `ip`/`ipconfig`. For a stricter list name the gallery's CIDR explicitly.
-LOCAL_NETWORKS: tuple[Network, ...] = tuple(
-    ipaddress.ip_network(cidr)
-    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7",
-                 "fe80::/10")
-)  # fmt: skip
 
 POLL_S = 0.05  # the server loop's socket timeout: how late a heartbeat or stop() may come
-MAX_DATAGRAM_BYTES = 65535  # socketserver's default of 8192 would cut large bundles
-MAX_BUNDLE_DEPTH = 8  # nested bundles deeper than this are malformed
-SENDER_MEMORY_S = 60.0  # a sender host's budgets are forgotten after this long without a datagram
 SENDER_QUIET_S = 10.0  # heartbeats stop going to a sender quiet (no accepted message) this long
 MAX_REPLY_TARGETS = 16  # (host, port) pairs that get heartbeats; the least recent one goes
-MAX_SENDERS = 1024  # remembered sender hosts (budgets); the oldest are forgotten
-EXPENSIVE_PER_S = 2.0  # expensive commands a second per sender host (burst 2x)
-STATUS_REPLIES_PER_S = 2.0  # status replies a second per sender host (burst 2x)
-REFUSALS_PER_S = 4.0  # /status/refused replies a second per sender host (burst 2x)
 REPLY_BYTES_PER_S = 8192.0  # all replies and heartbeats together (burst: one second's worth)
 MAX_REASON_CHARS = 200  # the reason of a /status/refused reply
 MAX_ECHO_CHARS = 120  # the address it repeats (the sender chose it: any length)
@@ -107,17 +93,6 @@ MAX_DATAGRAMS_PER_S = 2000.0  # the osc thread reads no faster (burst 0.1 s): a 
 STATUS_CACHE_S = 0.1  # replies within this reuse the status datagrams already built
 MAX_LOGGED_HOSTS = 32  # log lines keyed by sender host: the first hosts each, then all others
 HOUSEKEEPING_S = 10.0
-_BUNDLE_PREFIX = b"#bundle\x00"
-_KNOWN_TYPE_TAGS = b"ihfdsbrmtTFN[]"  # what python-osc 1.10.2 decodes
-# What python-osc's message decoder may raise on hostile bytes (notes/stack.md §3).
-_PARSE_ERRORS = (
-    MessageParseError, TypeParseError, UnicodeDecodeError, TypeError, ValueError, IndexError,
-    struct.error, OverflowError,
-)  # fmt: skip
-
-
-class MalformedDatagram(ValueError):
-    """A datagram is not OSC (or not OSC this server can read)."""
 
 
 @dataclass
@@ -143,78 +118,6 @@ class OscCounters:
 
     def snapshot(self) -> OscCounters:
         return replace(self)
-
-
-def allow_networks(allow: Sequence[str]) -> tuple[tuple[Network, ...], bool]:
-    """Allow-list entries -> (networks, is_any).
-
-    Entries: "loopback", "local" (private and link-local ranges), "any" (everyone; must be
-    explicit), an address ("192.168.1.20") or a CIDR network ("192.168.1.0/24").
-
-    Raises:
-        ControlError: an entry is none of these, or the list is empty.
-    """
-    if isinstance(allow, str):
-        allow = (allow,)
-    networks: list[Network] = []
-    is_any = False
-    for entry in allow:
-        word = entry.strip().lower()
-        if word == "any":
-            is_any = True
-        elif word == "loopback":
-            networks.extend(LOOPBACK_NETWORKS)
-        elif word == "local":
-            networks.extend(LOCAL_NETWORKS)
-        else:
-            try:
-                networks.append(ipaddress.ip_network(word, strict=False))
-            except ValueError:
-                raise ControlError(
-                    f"OSC allow-list: {entry!r} is not loopback, local, any, an IP address or a "
-                    "CIDR network"
-                ) from None
-    if not networks and not is_any:
-        raise ControlError("OSC allow-list is empty: nobody could steer the show")
-    return tuple(networks), is_any
-
-
-class _TokenBucket:
-    """`rate_per_s` tokens a second, at most `capacity`; a message takes one."""
-
-    __slots__ = ("rate_per_s", "capacity", "tokens", "last_s")
-
-    def __init__(self, rate_per_s: float, capacity: float, now_s: float) -> None:
-        self.rate_per_s = rate_per_s
-        self.capacity = capacity
-        self.tokens = capacity
-        self.last_s = now_s
-
-    def refill(self, now_s: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now_s - self.last_s) * self.rate_per_s)
-        self.last_s = now_s
-
-    def has_token(self, now_s: float) -> bool:
-        self.refill(now_s)
-        return self.tokens >= 1.0
-
-    def take(self, now_s: float, amount: float = 1.0) -> bool:
-        self.refill(now_s)
-        if self.tokens < amount:
-            return False
-        self.tokens -= amount
-        return True
-
-
-@dataclass
-class _Sender:
-    """One sender host's budgets and its expensive commands waiting for that budget."""
-
-    messages: _TokenBucket
-    expensive: _TokenBucket
-    status: _TokenBucket
-    refusals: _TokenBucket
-    deferred: OrderedDict[Hashable, Command] = field(default_factory=OrderedDict)
 
 
 class _Server(BlockingOSCUDPServer):
@@ -285,8 +188,7 @@ class OscControl:
             raise ControlError(f"OSC rate limit must be > 0 messages/s, got {rate_limit_per_s}")
         if not heartbeat_s >= 0:
             raise ControlError(f"OSC heartbeat must be >= 0 s (0 = off), got {heartbeat_s}")
-        self._networks, self._is_any = allow_networks(allow)
-        self._allow_text = ",".join([allow] if isinstance(allow, str) else allow)
+        self._allow = AllowList(allow)
         self._commands = commands
         self._status = status
         self._refusal = refusal
@@ -296,13 +198,13 @@ class OscControl:
         self.counters = OscCounters()
         self._limiter = LogLimiter(log)  # keyed by address and reason
         self._host_limiter = LogLimiter(log, max_keys=MAX_LOGGED_HOSTS)  # keyed by sender host
-        self._allowed: dict[str, bool] = {}
-        self._senders: OrderedDict[str, _Sender] = OrderedDict()  # host -> budgets, oldest first
+        # sender host -> budgets, the least recent first
+        self._senders: OrderedDict[str, SenderBudgets] = OrderedDict()
         self._deferring: set[str] = set()  # hosts with deferred expensive commands
         self._recent: OrderedDict[tuple, float] = OrderedDict()  # reply target -> last accepted
         now_s = time.monotonic()
-        self._reply_budget = _TokenBucket(reply_bytes_per_s, reply_bytes_per_s, now_s)
-        self._intake = _TokenBucket(MAX_DATAGRAMS_PER_S, 0.1 * MAX_DATAGRAMS_PER_S, now_s)
+        self._reply_budget = TokenBucket(reply_bytes_per_s, reply_bytes_per_s, now_s)
+        self._intake = TokenBucket(MAX_DATAGRAMS_PER_S, 0.1 * MAX_DATAGRAMS_PER_S, now_s)
         self._status_cache: tuple[float, list[bytes]] = (-math.inf, [])
         self._is_reply_due = False
         self._refusals: list[tuple[str, str]] = []  # (address, reason) of the datagram at hand
@@ -372,7 +274,7 @@ class OscControl:
         self._next_heartbeat_s = time.monotonic() + self.heartbeat_s
         log.info(
             "listening on %s:%d allow=%s rate_limit=%g/s heartbeat=%g s feedback_target=%s",
-            self.host, self.port, self._allow_text, self.rate_limit_per_s, self.heartbeat_s,
+            self.host, self.port, self._allow.text, self.rate_limit_per_s, self.heartbeat_s,
             self.feedback_target,
         )  # fmt: skip
         while not self._stopping.is_set():
@@ -401,12 +303,12 @@ class OscControl:
         self._intake.refill(time.monotonic())
         self._intake.tokens -= 1.0  # may go below 0: _pace() then waits it off
         ip = str(sender[0])
-        if not self._is_allowed(ip):
+        if not self._allow.is_allowed(ip):
             c.received += 1
             c.denied += 1
             self._host_limiter.log(
                 f"denied {ip}", logging.WARNING,
-                "dropped datagrams from %s: not in the allow-list (%s)", ip, self._allow_text,
+                "dropped datagrams from %s: not in the allow-list (%s)", ip, self._allow.text,
             )  # fmt: skip
             return False
         if not self._sender(ip).messages.has_token(time.monotonic()):
@@ -414,7 +316,7 @@ class OscControl:
             c.rate_limited += 1
             self._log_rate_limited(ip)
             return False
-        if not (data.startswith(b"/") or data.startswith(_BUNDLE_PREFIX)):
+        if not is_osc_start(data):
             self._malformed(ip, data, "neither an OSC message nor a bundle")
             return False
         return True
@@ -422,8 +324,8 @@ class OscControl:
     def _handle_datagram(self, data: bytes, sender: tuple) -> None:
         """Parse an admitted datagram, hand each message to the handler, reply (within budgets)."""
         try:
-            messages = list(_messages(data))
-        except _PARSE_ERRORS as exc:
+            messages = list(read_messages(data))
+        except PARSE_ERRORS as exc:
             self._malformed(str(sender[0]), data, f"{type(exc).__name__}: {exc}")
             return
         if not messages:
@@ -439,7 +341,7 @@ class OscControl:
         for address, reason in self._refusals:
             if not budgets.refusals.take(now_s):
                 break
-            refused = _build("/status/refused",
+            refused = build_datagram("/status/refused",
                              [address[:MAX_ECHO_CHARS], reason[:MAX_REASON_CHARS]])  # fmt: skip
             if refused is not None:
                 self._send([refused], target)
@@ -504,7 +406,7 @@ class OscControl:
                 return reason
         return None
 
-    def _defer(self, ip: str, budgets: _Sender, command: Command) -> None:
+    def _defer(self, ip: str, budgets: SenderBudgets, command: Command) -> None:
         """Hold an expensive command at its sender until its budget refills (newest merged)."""
         self.counters.deferred += 1
         key = merge_key(command) or ("once", type(command).__name__)
@@ -575,37 +477,15 @@ class OscControl:
                 del self._senders[ip]
                 self._deferring.discard(ip)
         self._forget_quiet_targets(now_s)
-        if len(self._allowed) > MAX_SENDERS:
-            self._allowed.clear()
+        self._allow.forget_answers(MAX_SENDERS)
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _is_allowed(self, ip: str) -> bool:
-        if self._is_any:
-            return True
-        is_allowed = self._allowed.get(ip)
-        if is_allowed is None:
-            try:
-                address = ipaddress.ip_address(ip.split("%", 1)[0])  # drop an IPv6 scope
-            except ValueError:
-                address = None
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-                address = address.ipv4_mapped
-            is_allowed = address is not None and any(address in n for n in self._networks)
-            self._allowed[ip] = is_allowed
-        return is_allowed
-
-    def _sender(self, ip: str) -> _Sender:
+    def _sender(self, ip: str) -> SenderBudgets:
         """The budgets of sender host `ip` (made on its first datagram)."""
         budgets = self._senders.get(ip)
         if budgets is None:
-            now_s = time.monotonic()
-
-            def bucket(rate_per_s: float) -> _TokenBucket:
-                return _TokenBucket(rate_per_s, 2.0 * rate_per_s, now_s)
-
-            budgets = _Sender(bucket(self.rate_limit_per_s), bucket(EXPENSIVE_PER_S),
-                              bucket(STATUS_REPLIES_PER_S), bucket(REFUSALS_PER_S))  # fmt: skip
+            budgets = SenderBudgets.full(self.rate_limit_per_s, time.monotonic())
             self._senders[ip] = budgets
         else:
             self._senders.move_to_end(ip)
@@ -659,12 +539,12 @@ class OscControl:
             self._internal_error("in the status callback")
             state = {}
         show_time_s = state.get("show_time_s", 0.0)
-        datagrams = [_build("/heartbeat", [_osc_value(show_time_s)])]
+        datagrams = [build_datagram("/heartbeat", [osc_value(show_time_s)])]
         for key, value in state.items():
-            datagrams.append(_build(f"/status/{key}", [_osc_value(value)]))
-        datagrams.append(_build("/status/end", []))
+            datagrams.append(build_datagram(f"/status/{key}", [osc_value(value)]))
+        datagrams.append(build_datagram("/status/end", []))
         if datagrams[0] is None:
-            datagrams[0] = _build("/heartbeat", [0.0])
+            datagrams[0] = build_datagram("/heartbeat", [0.0])
         return [d for d in datagrams if d is not None]
 
     def _send(self, datagrams: list[bytes], target: tuple) -> None:
@@ -685,113 +565,3 @@ class OscControl:
                 f"send {target[0]}", logging.WARNING, "cannot send feedback to %s: %s",
                 target, exc.strerror or exc,
             )  # fmt: skip
-
-
-def _messages(data: bytes, depth: int = 0) -> Iterator[OscMessage]:
-    """The messages of a datagram in order: a message, or a bundle's elements (recursively).
-
-    Raises:
-        MalformedDatagram, or one of _PARSE_ERRORS from python-osc's message decoder.
-    """
-    if data.startswith(b"/"):
-        _check_type_tags(data)
-        yield OscMessage(data)
-        return
-    if not data.startswith(_BUNDLE_PREFIX):
-        raise MalformedDatagram("a bundle element is neither a message nor a bundle")
-    if depth >= MAX_BUNDLE_DEPTH:
-        raise MalformedDatagram(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
-    index = len(_BUNDLE_PREFIX) + 8  # the timetag is ignored: messages are handled at once
-    if len(data) < index:
-        raise MalformedDatagram("a bundle shorter than its header")
-    while index < len(data):
-        if index + 4 > len(data):
-            raise MalformedDatagram("a bundle element size is cut off")
-        (size,) = struct.unpack_from(">i", data, index)
-        index += 4
-        if size <= 0 or size % 4 or index + size > len(data):
-            raise MalformedDatagram(f"a bundle element size of {size} bytes")
-        yield from _messages(data[index : index + size], depth + 1)
-        index += size
-
-
-def _check_type_tags(data: bytes) -> None:
-    """Reject type tags python-osc cannot decode (it would log a root WARNING for each)."""
-    end = data.find(b"\x00")
-    if end < 0:
-        raise MalformedDatagram("the address is not terminated")
-    start = (end // 4 + 1) * 4  # strings are padded to 4 bytes
-    if start >= len(data):
-        return  # no type tags: no arguments
-    tag_end = data.find(b"\x00", start)
-    tags = data[start : tag_end if tag_end >= 0 else len(data)]
-    if tags[:1] != b"," or tags[1:].strip(_KNOWN_TYPE_TAGS):
-        raise MalformedDatagram(f"unsupported type tags {tags[:40]!r}")
-
-
-def _osc_value(value: object) -> int | float | str:
-    """A status value as OSC sends it: bools as 0/1, numbers as int/float, else a string."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return value if isinstance(value, str) else str(value)
-
-
-def _build(address: str, values: list[Any]) -> bytes | None:
-    try:
-        return build_msg(address, values).dgram
-    except (BuildError, ValueError, struct.error) as exc:
-        log.warning("cannot build %s %r: %s", address, values, exc)
-        return None
-
-
-# -- a client for operators (latent-walk osc-send) ------------------------------------------------
-
-
-def send_message(
-    host: str, port: int, address: str, values: Sequence[Any], wait_reply_s: float = 0.0
-) -> list[tuple[str, list[Any]]]:
-    """Send one OSC message from a fresh UDP socket; with `wait_reply_s` > 0 collect the replies.
-
-    Returns:
-        The replies that came back to the sending socket within `wait_reply_s`, up to the end of
-        the answer (/status/end, or /status/refused), as (address, arguments), in arrival
-        order; [] when not waiting.
-
-    Raises:
-        ControlError: a bad address or value, an unknown host, or a failed send.
-    """
-    if not address.startswith("/"):
-        raise ControlError(f"an OSC address starts with '/', got {address!r}")
-    try:
-        datagram = build_msg(address, list(values)).dgram
-    except (BuildError, ValueError) as exc:
-        raise ControlError(f"cannot build {address} {list(values)!r}: {exc}") from None
-    try:
-        family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.sendto(datagram, sockaddr)
-            return _collect_replies(sock, wait_reply_s)
-    except OSError as exc:
-        raise ControlError(f"OSC {host}:{port}: {exc.strerror or exc}") from None
-
-
-def _collect_replies(sock: socket.socket, wait_s: float) -> list[tuple[str, list[Any]]]:
-    replies: list[tuple[str, list[Any]]] = []
-    deadline_s = time.monotonic() + wait_s
-    while (left_s := deadline_s - time.monotonic()) > 0:
-        sock.settimeout(left_s)
-        try:
-            data, _ = sock.recvfrom(MAX_DATAGRAM_BYTES)
-        except TimeoutError:
-            break
-        try:
-            replies.extend((m.address, list(m.params)) for m in _messages(data))
-        except _PARSE_ERRORS as exc:
-            replies.append(("(malformed reply)", [f"{len(data)} bytes: {exc}"]))
-        if replies[-1][0] in ("/status/end", "/status/refused"):  # the whole answer is here
-            break
-    return replies
