@@ -15,6 +15,7 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -35,6 +36,15 @@ CENTRAL_ENTRY_BYTES = 46  # fixed part of one central directory entry
 MAX_MEMBER_NAME = 255
 # what reading a damaged, encrypted or exotic zip member raises
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError, EOFError)
+# The array names of each kind of .npz, defined once for every reader (and the show check):
+# a latent (w or ws), the first name present wins: `ws` as stored latents (latents/<name>.npz)
+# may name it, `w` as `latent-walk project` writes it.
+LATENT_KEYS = ("ws", "w")
+# a `latent-walk directions` file: directions [K, w_dim] or [K, num_ws, w_dim], std [K]
+# (optional), names [K] (optional; else pc0 … pc<K-1>)
+DIRECTIONS_KEY = "directions"
+DIRECTION_STD_KEY = "std"
+DIRECTION_NAMES_KEY = "names"
 
 
 class ArrayFileError(ValueError):
@@ -100,6 +110,46 @@ def read_npz(
             except ZIP_ERRORS as err:
                 raise ArrayFileError(f"{path}[{name}]: cannot read: {err}") from None
     return out
+
+
+def latent_key(names: Iterable[str], keys: tuple[str, ...] = LATENT_KEYS) -> str | None:
+    """The first of `keys` among a .npz's array names; None when it holds none of them."""
+    present = set(names)
+    return next((key for key in keys if key in present), None)
+
+
+def read_latent_file(path: Path, keys: tuple[str, ...] = LATENT_KEYS) -> np.ndarray:
+    """The float32 array of a .npy, or of a .npz's first array named in `keys`.
+
+    Headers are checked before any data is read; a .npz may hold other arrays too.
+
+    Raises:
+        ArrayFileError: the file cannot be read safely, holds no numbers, or (a .npz) has
+            none of `keys`; the text names the file.
+    """
+    if Path(path).suffix.lower() != ".npz":
+        return np.asarray(read_npy(path), dtype=np.float32)
+    arrays = read_npz(path, keys, kinds=NUMBERS)
+    key = latent_key(arrays, keys)
+    if key is None:
+        found = ", ".join(npz_infos(path)) or "none"
+        wanted = " or ".join(repr(k) for k in keys)
+        raise ArrayFileError(f"{path}: no {wanted} array (found: {found})")
+    return np.asarray(arrays[key], dtype=np.float32)
+
+
+def read_direction(path: Path, index: int, is_sigma: bool) -> np.ndarray:
+    """Entry `index` of a directions .npz as float32, times its std when `is_sigma`.
+
+    Raises:
+        ArrayFileError: the file cannot be read safely.
+        KeyError, IndexError: it has no such array or entry (the show check rules both out).
+    """
+    arrays = read_npz(path, (DIRECTIONS_KEY, DIRECTION_STD_KEY), kinds=NUMBERS)
+    array = np.asarray(arrays[DIRECTIONS_KEY][index], dtype=np.float32)
+    if is_sigma:
+        array = array * np.float32(arrays[DIRECTION_STD_KEY][index])
+    return array
 
 
 def _file_size(path: Path) -> int:

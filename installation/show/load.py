@@ -20,9 +20,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from installation.errors import ShowError
 from installation.show.arrays import (
+    DIRECTION_NAMES_KEY,
+    DIRECTION_STD_KEY,
+    DIRECTIONS_KEY,
+    LATENT_KEYS,
     NUMBERS,
     ArrayFileError,
     ArrayInfo,
+    latent_key,
     npy_info,
     npz_infos,
     read_npz,
@@ -96,12 +101,7 @@ from installation.show.schema import (
     Transition,
     Walk,
 )
-from installation.show.yamlread import (
-    compose,
-    join,
-    read_show_text,
-    short,
-)
+from installation.show.yamlread import compose, join, read_show_text, short
 
 log = logging.getLogger(__name__)
 
@@ -154,26 +154,30 @@ class ShowChecker(Checker):
             if self.names_bytes + nbytes > MAX_NAMES_TOTAL:
                 return None
             self.names_bytes += nbytes
-            self.headers[key] = [str(n) for n in read_npz(path, ("names",))["names"]]
+            names = read_npz(path, (DIRECTION_NAMES_KEY,))[DIRECTION_NAMES_KEY]
+            self.headers[key] = [str(n) for n in names]
         return self.headers[key]
 
     def array_file(
         self, node: Node, path: str, suffix: str, ranks: tuple[int, ...], shape_text: str
     ) -> Any:
-        """A .npy (or .npz with key w) of one of `ranks`, checked from its header only."""
+        """A .npy (or a .npz's latent, LATENT_KEYS) of one of `ranks`, checked from its header."""
         resolved = self.file(node, path, (suffix,))
         if resolved is BAD:
             return BAD
         try:
             if suffix == ".npz":
                 infos = self.npz_infos(resolved)
-                if "w" not in infos:
-                    keys = ", ".join(infos) or "none"
-                    return self.error(node, path, f"{resolved} has no array 'w' (has {keys})")
-                if infos["w"].dtype.kind not in NUMBERS:
-                    return self.error(node, path, f"{resolved}: 'w' holds {infos['w'].dtype} "
+                key = latent_key(infos)
+                if key is None:
+                    has = ", ".join(infos) or "none"
+                    wanted = " or ".join(repr(k) for k in LATENT_KEYS)
+                    return self.error(node, path, f"{resolved} has no array {wanted} (has {has})")
+                if infos[key].dtype.kind not in NUMBERS:
+                    return self.error(node, path, f"{resolved}: {key!r} holds {infos[key].dtype} "
                                       "values; expected numbers")  # fmt: skip
-                shape = infos["w"].shape
+                shape = infos[key].shape
+                shape_text = f"{shape_text} (key {key})"
             else:
                 shape = self.npy_info(resolved).shape
         except ArrayFileError as exc:
@@ -886,7 +890,7 @@ def read_keyframe(c: ShowChecker, node: Node, path: str, timing: bool = True) ->
     elif kind == "z":
         file = c.array_file(n, p, ".npy", (1,), "[z_dim]")
     elif kind == "projected":
-        file = c.array_file(n, p, ".npz", (1, 2), "[w_dim] or [num_ws, w_dim] (key w)")
+        file = c.array_file(n, p, ".npz", (1, 2), "[w_dim] or [num_ws, w_dim]")
     elif not (isinstance(n, ScalarNode) and c.value(n) is True):
         seed = c.error(n, p, f"must be true, got {got(c, n)}")
     psi = opt(c, keys, "psi", path, lambda m, q: c.number(m, q, at_most=MAX_PSI), None)
@@ -1095,17 +1099,17 @@ def read_npz_direction(c: ShowChecker, node: Node, keys: dict[str, Node], path: 
         return BAD
     try:
         infos = c.npz_infos(file)
-        if "directions" not in infos:
+        if DIRECTIONS_KEY not in infos:
             has = ", ".join(infos) or "none"
             return c.error(
                 keys["file"], file_path,
                 f"{file} has no array 'directions' (has {has}); make one with "
                 "`latent-walk directions`",
             )  # fmt: skip
-        shape = infos["directions"].shape
-        if infos["directions"].dtype.kind not in NUMBERS:
+        shape = infos[DIRECTIONS_KEY].shape
+        if infos[DIRECTIONS_KEY].dtype.kind not in NUMBERS:
             return c.error(keys["file"], file_path, f"{file}: 'directions' holds "
-                           f"{infos['directions'].dtype} values; expected numbers")  # fmt: skip
+                           f"{infos[DIRECTIONS_KEY].dtype} values; expected numbers")  # fmt: skip
         if len(shape) not in (2, 3) or not 0 < shape[0] <= MAX_DIRECTIONS:
             return c.error(
                 keys["file"], file_path,
@@ -1113,11 +1117,11 @@ def read_npz_direction(c: ShowChecker, node: Node, keys: dict[str, Node], path: 
                 f"1 <= K <= {MAX_DIRECTIONS}, got {list(shape)}",
             )  # fmt: skip
         count = shape[0]
-        std = infos.get("std")
+        std = infos.get(DIRECTION_STD_KEY)
         if std is not None and (std.shape != (count,) or std.dtype.kind not in NUMBERS):
             return c.error(keys["file"], file_path, f"{file}: 'std' must hold {count} numbers, "
                            f"got {std.dtype} {list(std.shape)}")  # fmt: skip
-        names_info = infos.get("names")
+        names_info = infos.get(DIRECTION_NAMES_KEY)
         names: list[str] = []
         if names_info is not None and (names_info.shape, names_info.dtype.kind) == ((count,), "U"):
             if names_info.nbytes > MAX_NAMES_BYTES:
