@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import ipaddress
 import logging
 import math
 import re
@@ -19,6 +18,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from installation.errors import ShowError
+from installation.netcheck import ALLOW_HELP, PORT_TEXT, allow_entry, is_host, is_port
 from installation.show.arrays import (
     DIRECTION_NAMES_KEY,
     DIRECTION_STD_KEY,
@@ -386,10 +386,6 @@ def read_hz(c: ShowChecker, node: Node, path: str) -> Any:
 
 # -- OSC -------------------------------------------------------------------------------------
 
-OSC_ALLOW_WORDS = ("loopback", "local", "any")
-OSC_ALLOW_HELP = "loopback, local, any, an IP address or a CIDR network like 10.0.0.0/24"
-
-
 def read_osc(c: ShowChecker, node: Node, path: str) -> Any:
     """`osc: {port, host, allow, feedback: [host, port], heartbeat_s}`, every key optional."""
     keys = c.mapping(node, path, (), ("port", "host", "allow", "feedback", "heartbeat_s"))
@@ -409,10 +405,10 @@ def read_port(c: ShowChecker, node: Node, path: str, nullable: bool = False) -> 
     v = c.value(node) if isinstance(node, ScalarNode) else BAD
     if nullable and v is None:
         return None
-    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535:
+    if is_port(v):
         return v
     null = " or null" if nullable else ""
-    return c.error(node, path, f"must be a port number 1..65535{null}, got {got(c, node)}")
+    return c.error(node, path, f"must be {PORT_TEXT}{null}, got {got(c, node)}")
 
 
 def read_host(c: ShowChecker, node: Node, path: str) -> Any:
@@ -420,7 +416,7 @@ def read_host(c: ShowChecker, node: Node, path: str) -> Any:
     text = c.string(node, path)
     if text is BAD:
         return BAD
-    if not re.fullmatch(r"[A-Za-z0-9_.:%-]+", text) or text.count(":") == 1:
+    if not is_host(text):
         return c.error(
             node, path, f"must be a host name or an IP address (no port, no spaces), got {text!r}"
         )
@@ -436,16 +432,13 @@ def read_allow(c: ShowChecker, node: Node, path: str) -> Any:
     for i, item in enumerate(items):
         p = path if item is node else f"{path}[{i}]"
         v = c.value(item) if isinstance(item, ScalarNode) else None
-        if isinstance(v, str) and v.strip().lower() in OSC_ALLOW_WORDS:
-            out.append(v.strip().lower())
-            continue
         try:
-            ipaddress.ip_network(v.strip() if isinstance(v, str) else "", strict=False)
+            entry = allow_entry(v if isinstance(v, str) else "")
         except ValueError as exc:
             reason = f" ({exc})" if isinstance(v, str) and "/" in v else ""
-            out.append(c.error(item, p, f"must be {OSC_ALLOW_HELP}, got {got(c, item)}{reason}"))
+            out.append(c.error(item, p, f"must be {ALLOW_HELP}, got {got(c, item)}{reason}"))
             continue
-        out.append(v.strip())
+        out.append(entry if isinstance(entry, str) else v.strip())
     return tuple(out) if all_ok(*out) else BAD
 
 
