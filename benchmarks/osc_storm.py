@@ -229,7 +229,7 @@ def backlog(
             loop = board.loop
             if loop is None:
                 return None
-            entry = loop.live.at(time.perf_counter()).get("psi")
+            entry = loop.player.live.at(time.perf_counter()).get("psi")
             return None if entry is None else entry[0]
 
         def drive() -> None:

@@ -135,11 +135,11 @@ class FaultyRenderer:
         object.__setattr__(self, "_renderer", renderer)
         object.__setattr__(self, "_injector", injector)
 
-    def render_batch(self, slots: Sequence[tuple[int, float]], live: Any = None,
+    def render_batch(self, slots: Sequence[tuple[int, float]], params: Any = None,
                      epoch: int = 0) -> list[Any]:  # fmt: skip
         """Inject the fault that is due, then render."""
         self._injector.before_pass()
-        return self._renderer.render_batch(slots, live=live, epoch=epoch)
+        return self._renderer.render_batch(slots, params, epoch=epoch)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._renderer, name)

@@ -12,11 +12,9 @@ import logging
 from typing import Any
 
 from installation.walk.commands import Command, GoToSection, SensorInput, SetLive, SetSpeed
-from installation.walk.timeline import LIVE_DEFAULT_RANGES, live_range
+from installation.walk.timeline import LIVE_DEFAULT_RANGES, SPEED_RANGE, live_range
 
 log = logging.getLogger(__name__)
-
-SPEED_RANGE = (0.05, 10.0)  # RenderLoop.SPEED_RANGE: speed is steerable in every section
 
 
 def steerable(section: Any) -> dict[str, tuple[float, float]]:

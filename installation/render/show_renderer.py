@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,15 +21,17 @@ import torch.nn.functional as F
 from installation.models.latents import seed_z
 from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
-from installation.render.latents import SectionLatents, resolve_show
+from installation.render.latents import SectionLatents, as_ws, resolve_show
+from installation.show.arrays import NUMBERS, npz_infos, read_npy, read_npz
 from installation.show.schema import Show
-from installation.walk.timeline import FrameParams, LiveInput, Timeline
+from installation.walk.timeline import FrameParams, LiveInput, Timeline, resolved
 
 log = logging.getLogger(__name__)
 
 # CPU frames leave as float16 planes: half the bytes of float32 to upload, and the shader's
 # conversion stays within one 8-bit level of NVIDIA's (Frame.rgb8()).
 PLANES_DTYPE = torch.float16
+LATENTS_FOLDER = "latents"  # stored latents for GlideTo, next to the show file
 
 
 class ShowRenderer:
@@ -54,34 +57,31 @@ class ShowRenderer:
             latents = resolve_show(show, self.generators)
         self.timeline = Timeline(show, latents)
         self._warned_no_camera: set[str] = set()
-        # live overrides, set by the render loop (render thread): noise mode, style mixing
-        self.noise_mode_override: str | None = None
-        self.mixing_override: tuple[np.ndarray, int, int | None] | None = None
 
     def render(self, index: int, show_time_s: float, live: LiveInput | None = None) -> Frame:
-        """Render the frame for `show_time_s` (live values override the schedule)."""
+        """Render the frame the schedule has at `show_time_s` (live values override it)."""
         return self.render_batch([(index, show_time_s)], live=live)[0]
 
     def render_batch(
         self,
         slots: Sequence[tuple[int, float]],
-        live: LiveInput | Sequence[LiveInput | None] | None = None,
+        params: Sequence[FrameParams] | None = None,
         epoch: int = 0,
+        live: LiveInput | None = None,
     ) -> list[Frame]:
         """Render several frames (index, show time) in as few generator passes as possible.
 
+        `params`: each slot's resolved frame parameters (the Player's, in a live show); None
+        takes the schedule's (offline renders: the timeline at each show time, with `live`).
         Frames that share a model, noise mode and noise strength go through the synthesis
         network together ([N, num_ws, w_dim], one camera matrix each); crossfade partners join
-        their group. `live`: one LiveInput for all frames, or one per slot. CPU frames come
-        back as float planes (the shader converts them), CUDA frames as uint8 converted on the
-        device and copied through pinned memory (Frame docstring).
+        their group. CPU frames come back as float planes (the shader converts them), CUDA
+        frames as uint8 converted on the device and copied through pinned memory (Frame
+        docstring).
         """
         started_s = time.perf_counter()
-        lives = live if isinstance(live, list | tuple) else [live] * len(slots)
-        params = [
-            self.timeline.at(show_time_s, slot_live)
-            for (_, show_time_s), slot_live in zip(slots, lives, strict=True)
-        ]
+        if params is None:
+            params = [resolved(self.timeline.at(show_time_s, live)) for _, show_time_s in slots]
         requests = list(params) + [p.crossfade[0] for p in params if p.crossfade is not None]
         with torch.inference_mode():
             images = self._images(requests)  # one [C, H, W] float per request
@@ -105,8 +105,7 @@ class ShowRenderer:
         """Images [C, H, W] float32 of the requests, rendered in groups that share a pass."""
         groups: dict[tuple[str, str, float | None], list[int]] = {}
         for i, p in enumerate(requests):
-            noise_mode = self.noise_mode_override or p.noise_mode
-            groups.setdefault((p.model, noise_mode, p.noise_strength), []).append(i)
+            groups.setdefault((p.model, p.noise_mode, p.noise_strength), []).append(i)
         images: list[torch.Tensor | None] = [None] * len(requests)
         for indices in groups.values():
             batch = self.images([requests[i] for i in indices])  # [n, C, H, W]
@@ -125,8 +124,8 @@ class ShowRenderer:
     def ws(self, params: FrameParams) -> torch.Tensor:
         """The frame's ws [num_ws, w_dim] float32 on the device, with the live overrides."""
         ws = self._scheduled_ws(params)
-        if self.mixing_override is not None:  # live style mixing: rows from another seed
-            source, first, stop = self.mixing_override
+        if params.live_mixing is not None:  # live style mixing: rows from another seed
+            source, first, stop = params.live_mixing
             if tuple(source.shape) == tuple(ws.shape):
                 ws = ws.clone()
                 ws[first:stop] = torch.from_numpy(source[first:stop]).to(ws.device, ws.dtype)
@@ -151,6 +150,33 @@ class ShowRenderer:
             ws = G.mapping(z, c, truncation_psi=entry.psi, truncation_cutoff=entry.cutoff)[0]
         return ws.float().cpu().numpy()
 
+    def stored_ws(self, name: str, model: str) -> np.ndarray:
+        """ws [num_ws, w_dim] from latents/<name>.npy|.npz next to the show file (no pickles)."""
+        folder = Path(self.show.path).parent / LATENTS_FOLDER
+        path = next((p for p in (folder / f"{name}.npy", folder / f"{name}.npz") if p.is_file()),
+                    None)  # fmt: skip
+        if path is None or "/" in name or name.startswith("."):
+            raise ValueError(f"no {name}.npy or {name}.npz in {folder}")
+        # sizes checked from the headers before anything is read (ArrayFileError: a ValueError)
+        if path.suffix == ".npz":
+            arrays = read_npz(path, ("ws", "w"), kinds=NUMBERS)
+            key = next((k for k in ("ws", "w") if k in arrays), None)
+            if key is None:
+                found = ", ".join(npz_infos(path))
+                raise ValueError(f"{path}: no 'ws' or 'w' array (found: {found})")
+            array = np.asarray(arrays[key], dtype=np.float32)
+        else:
+            array = np.asarray(read_npy(path), dtype=np.float32)
+        G = self.generators[model]
+        num_ws, w_dim = int(G.num_ws), int(G.w_dim)
+        if array.size == num_ws * w_dim:  # any layout of exactly the ws' numbers
+            array = array.reshape(num_ws, w_dim)
+        ws = as_ws(array, num_ws, w_dim)  # the stored-w rules the show loader uses
+        if ws is None:
+            raise ValueError(f"{path}: shape {array.shape}, model {model!r} needs "
+                             f"[{num_ws}, {w_dim}] or [{w_dim}]")  # fmt: skip
+        return np.ascontiguousarray(ws)
+
     def _scheduled_ws(self, params: FrameParams) -> torch.Tensor:
         """The frame's ws as the timeline scheduled them (mapping for a z walk)."""
         G = self.generators[params.model]
@@ -158,7 +184,7 @@ class ShowRenderer:
         if params.space == "w":
             return latent
         entry = self.show.model(params.model)
-        psi = entry.psi if params.psi is None else params.psi
+        psi = params.resolved_psi
         c = None
         c_dim = int(getattr(G, "c_dim", 0))
         if c_dim > 0:
@@ -203,8 +229,7 @@ class ShowRenderer:
                 )  # fmt: skip
         if first.noise_strength is not None and not getattr(G, "is_stylegan3", False):
             kwargs["noise_scale"] = first.noise_strength  # SG3 has no noise inputs
-        noise_mode = self.noise_mode_override or first.noise_mode
-        img = G.synthesis(ws, noise_mode=noise_mode, **kwargs)  # [N, C, H, W]
+        img = G.synthesis(ws, noise_mode=first.noise_mode, **kwargs)  # [N, C, H, W]
         return img.float()
 
 

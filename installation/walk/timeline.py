@@ -34,6 +34,7 @@ LIVE_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "rotate_deg": (-360.0, 360.0),
 }
 DIRECTION_LIVE_RANGE = (-20.0, 20.0)
+SPEED_RANGE = (0.05, 10.0)  # live show speed limits (times real time), in every section
 LIVE_LATENT = "latent"  # live key of a glide target: (ws [num_ws, w_dim], weight)
 
 
@@ -72,7 +73,7 @@ class FrameParams:
     model: str
     latent: np.ndarray
     space: str
-    psi: float | None  # automation/live psi, or None = the model entry's
+    psi: float | None  # automation/live psi, or None: `default_psi` (see resolved_psi)
     cutoff: int | None
     noise_mode: str
     noise_strength: float | None  # None = the file's noise
@@ -81,6 +82,16 @@ class FrameParams:
     crossfade: tuple[FrameParams, float] | None = None
     ws_edits: WsEdits | None = None
     live_ws: tuple[np.ndarray, float] | None = None  # live glide target ws and its weight
+    # psi without automation or live input: the model entry's for a z walk (the renderer maps z
+    # with it); 1 for a w walk, whose keyframes carry their truncation already
+    default_psi: float = 1.0
+    # live style mixing (the Player's): ws rows first..stop-1 from `source`, after the edits
+    live_mixing: tuple[np.ndarray, int, int | None] | None = None
+
+    @property
+    def resolved_psi(self) -> float:
+        """The psi this frame is mapped with: its own, else `default_psi` (never None)."""
+        return self.default_psi if self.psi is None else self.psi
 
     def same_as(self, other: FrameParams) -> bool:
         """Field-by-field equality, arrays compared exactly (== is identity here)."""
@@ -95,6 +106,11 @@ class FrameParams:
                 if (a is None) != (b is None):
                     return False
                 if a is not None and (a[1] != b[1] or not np.array_equal(a[0], b[0])):
+                    return False
+            elif f.name == "live_mixing":
+                if (a is None) != (b is None):
+                    return False
+                if a is not None and (a[1:] != b[1:] or not np.array_equal(a[0], b[0])):
                     return False
             elif f.name == "ws_edits":
                 if (a is None) != (b is None):
@@ -419,13 +435,10 @@ def _blends_in_latent_space(frame: FrameParams, partner: FrameParams, same_model
     return True
 
 
-def _blend_frames(
-    frame: FrameParams, partner: FrameParams, weight: float, entry_psi: float
-) -> FrameParams:
+def _blend_frames(frame: FrameParams, partner: FrameParams, weight: float) -> FrameParams:
     """`frame` moved towards `partner` by `weight`: latent, psi, noise and camera blended.
 
-    A psi of None stands for the model entry's `entry_psi` (the renderer maps z walks with it;
-    w walks carry their psi in the latent already).
+    A psi of None stands for the frame's resolved psi (FrameParams.resolved_psi).
     """
 
     def mix(a: float, b: float) -> float:
@@ -433,8 +446,7 @@ def _blend_frames(
 
     psi = frame.psi
     if frame.psi is not None or partner.psi is not None:
-        a, b = (entry_psi if x is None else x for x in (frame.psi, partner.psi))
-        psi = mix(a, b)
+        psi = mix(frame.resolved_psi, partner.resolved_psi)
     noise = frame.noise_strength
     if frame.noise_strength is not None or partner.noise_strength is not None:
         a, b = (1.0 if x is None else x for x in (frame.noise_strength, partner.noise_strength))
@@ -502,7 +514,7 @@ class Timeline:
         if transition.kind == "crossfade" and _blends_in_latent_space(
             frame, partner, self.show.sections[next_index].model == section.model
         ):
-            return _blend_frames(frame, partner, weight, self.show.model(section.model).psi)
+            return _blend_frames(frame, partner, weight)
         return _replace(frame, crossfade=(partner, weight))
 
     def _section_frame(self, index: int, local_s: float, live: LiveInput | None) -> FrameParams:
@@ -545,6 +557,7 @@ class Timeline:
             rotate_deg=values.get("rotate_deg", 0.0),
             ws_edits=edits,
             live_ws=_live_ws(live),
+            default_psi=base_psi,
         )
 
     def _edit_ws(
@@ -661,6 +674,25 @@ def _with_live(
     if scheduled is None or weight >= 1.0:
         return target
     return float(scheduled + max(weight, 0.0) * (target - scheduled))
+
+
+def resolved(
+    params: FrameParams,
+    noise_mode: str | None = None,
+    mixing: tuple[np.ndarray, int, int | None] | None = None,
+) -> FrameParams:
+    """The frame with nothing left to the renderer to decide: psi a number, the live noise mode
+    (None: the show's) and live style mixing filled in, its crossfade partner likewise."""
+    crossfade = params.crossfade
+    if crossfade is not None:
+        crossfade = (resolved(crossfade[0], noise_mode, mixing), crossfade[1])
+    return _replace(
+        params,
+        psi=params.resolved_psi,
+        noise_mode=noise_mode or params.noise_mode,
+        live_mixing=mixing,
+        crossfade=crossfade,
+    )
 
 
 def _replace(frame: FrameParams, **changes: object) -> FrameParams:

@@ -17,6 +17,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from stub_timeline import StubTimeline
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
@@ -275,12 +276,11 @@ def test_presented_pixels_equal_the_generator_output(demo_copy, tmp_path):
 class FlakyRenderer:
     """Renders solid frames whose value is the index; raises for batches with `failing` ones."""
 
-    timeline = None
-
     def __init__(self, failing: set[int]) -> None:
         self.failing = failing
+        self.timeline = StubTimeline()
 
-    def render_batch(self, slots, live=None, epoch=0) -> list[Frame]:
+    def render_batch(self, slots, params=None, epoch=0) -> list[Frame]:
         if any(index in self.failing for index, _ in slots):
             raise RuntimeError(f"boom at {slots[0][0]}")
         return [
@@ -421,7 +421,7 @@ def test_outside_opening_hours_a_named_section_plays(demo_copy, monkeypatch):
         demo_copy, monkeypatch, '{from: "10:00", to: "18:00", outside: orbit}', 20
     )
     loop = board.loop
-    assert loop.hold_s is not None
+    assert loop.player.hold_s is not None
     assert not loop.clock.is_paused  # the held section plays
     show_s = loop.clock.show_time_s(time.perf_counter())
     assert loop.section_index_at(show_s)[1] == "orbit"

@@ -7,8 +7,8 @@ import pytest
 
 from installation.control.addresses import parse
 from installation.control.steering import SPEED_RANGE, describe_steerable, refusal, steerable
-from installation.render import loop as loop_module
 from installation.show.load import load_show, validate_text
+from installation.walk import player as player_module
 from installation.walk.commands import GoToSection, SensorInput, SetLive, SetSpeed
 
 DEMO = Path(__file__).resolve().parents[3] / "shows" / "demo.yaml"
@@ -77,4 +77,4 @@ def test_a_sensor_the_show_maps_is_taken(tmp_path) -> None:
 
 
 def test_the_speed_range_is_the_render_loops() -> None:
-    assert SPEED_RANGE == loop_module.SPEED_RANGE
+    assert SPEED_RANGE == player_module.SPEED_RANGE

@@ -115,12 +115,12 @@ def test_live_mixing_replaces_rows_and_off_restores(setup):
     commands.put(SetMixing(seed=5, first=4, stop=None))
     mixed = step_frames(loop, clock, frames, 2)[-1]
     source = renderer.target_ws("tiny", 5)
-    params = renderer.timeline.at(mixed.show_time_s)
+    params = loop.player.params_at(mixed.show_time_s, clock())
     ws = renderer.ws(params).numpy()
     np.testing.assert_allclose(ws[4:], source[4:], atol=1e-6)
     commands.put(SetMixing(seed=None))
     step_frames(loop, clock, frames, 1)
-    assert renderer.mixing_override is None
+    assert loop.player.mixing is None
 
 
 def test_noise_mode_override_is_checked(setup, caplog):
@@ -128,7 +128,7 @@ def test_noise_mode_override_is_checked(setup, caplog):
     commands.put(SetNoiseMode("random"))
     commands.put(SetNoiseMode("loud"))
     step_frames(loop, clock, frames, 1)
-    assert renderer.noise_mode_override == "random"
+    assert loop.player.noise_mode == "random"
     assert "noise mode 'loud' dropped" in caplog.text
 
 
@@ -198,4 +198,4 @@ def test_a_stored_latent_announcing_terabytes_is_dropped_from_its_header(setup, 
     assert len(step_frames(loop, clock, frames, 2)) == 2  # the loop renders on
     assert "glide to 'huge' dropped" in caplog.text
     assert "an array here is at most 64 MiB" in caplog.text
-    assert loop.latent_target is None
+    assert loop.player.latent_target is None

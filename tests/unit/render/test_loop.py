@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from stub_timeline import stub_params
 
 from installation.render import loop as loop_module
 from installation.render.frame import Frame
@@ -41,6 +42,9 @@ class FakeTimeline:
     def active(self, t_s: float):
         return 0.0, self
 
+    def at(self, t_s: float, live=None):
+        return stub_params(t_s)
+
 
 class CostRenderer:
     """Advances the fake clock by a per-pass cost: `fixed_s + per_frame_s * n` per batch."""
@@ -52,7 +56,7 @@ class CostRenderer:
         self.ready_wall_s: dict[int, float] = {}
         self.fail_next = 0
 
-    def render_batch(self, slots, live=None, epoch=0):
+    def render_batch(self, slots, params=None, epoch=0):
         cost_s = self.fixed_s + self.per_frame_s * len(slots)
         self.clock.now_s += cost_s
         if self.fail_next:
@@ -215,11 +219,11 @@ def test_a_held_section_plays_again_and_again_then_the_show_goes_on_where_it_was
     assert max(times_s) > 4.9 and loop.clock.epoch >= 3  # played to its end, started again twice
     commands.put(HoldSection(None))
     loop.step()
-    assert loop.hold_s is None
+    assert loop.player.hold_s is None
     assert loop.clock.anchor_show_s == pytest.approx(was_s, abs=0.01)
     commands.put(HoldSection("nope"))  # no such section: logged, nothing held
     loop.step()
-    assert loop.hold_s is None
+    assert loop.player.hold_s is None
 
 
 def test_go_to_unknown_section_is_logged_and_ignored(caplog):
@@ -269,10 +273,9 @@ def test_loop_thread_stops_on_event():
 
 def test_a_replacement_loop_takes_over_the_clock_and_the_live_overrides():
     loop, renderer, clock, frames, commands = make_loop(0.0, 0.005, fps=30.0)
-    renderer.noise_mode_override, renderer.mixing_override = "random", ("ws", 4, None)
+    loop.player.noise_mode, loop.player.mixing = "random", ("ws", 4, None)
     run_for(loop, clock, 0.5)
     fresh = CostRenderer(clock, 0.0, 0.005)
-    fresh.noise_mode_override, fresh.mixing_override = None, None
     new = RenderLoop(fresh, frames, commands, LoopSettings(fps=30.0), clock, resume_from=loop)
-    assert (fresh.noise_mode_override, fresh.mixing_override) == ("random", ("ws", 4, None))
+    assert (new.player.noise_mode, new.player.mixing) == ("random", ("ws", 4, None))
     assert new.stats is loop.stats and new.next_index == loop.next_index

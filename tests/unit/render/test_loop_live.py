@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from stub_timeline import stub_params
 
 from installation.render.frame import Frame
-from installation.render.loop import SPEED_RANGE, LoopSettings, RenderLoop
+from installation.render.loop import LoopSettings, RenderLoop
+from installation.walk.player import SPEED_RANGE
 from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, LiveParam
 from installation.walk.commands import Blackout, SetLive, SetSpeed
 
@@ -30,9 +32,13 @@ class FakeClock:
 
 
 class LiveTimeline:
-    """Section 'open' (no live block) 0-100 s, 'strict' (psi and speed listed) 100-200 s."""
+    """Section 'open' (no live block) 0-100 s, 'strict' (psi and speed listed) 100-200 s.
 
-    def __init__(self) -> None:
+    Records each frame's live values, with the wall time its pass started."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.records: list[tuple[float, dict, float]] = []  # (show time, live, started wall)
         self.lengths_s = [100.0, 100.0]
         self.show = SimpleNamespace(
             sections=[
@@ -44,23 +50,26 @@ class LiveTimeline:
     def active(self, t_s: float):
         return 0.0, self
 
+    def at(self, t_s: float, live=None):
+        assert live is not None
+        self.records.append((t_s, dict(live), self.clock.now_s))
+        return stub_params(t_s)
+
 
 class RecordingRenderer:
     """Costs `per_frame_s` of fake wall time per frame; records each slot's live values."""
 
     def __init__(self, clock: FakeClock, per_frame_s: float) -> None:
         self.clock, self.per_frame_s = clock, per_frame_s
-        self.timeline = LiveTimeline()
-        self.records: list[tuple[float, dict, float]] = []  # (show time, live, started wall)
+        self.timeline = LiveTimeline(clock)
+        self.records = self.timeline.records  # (show time, live, started wall) per frame
 
-    def render_batch(self, slots, live=None, epoch=0):
-        assert live is not None and len(live) == len(slots)
-        started_s = self.clock.now_s
+    def render_batch(self, slots, params=None, epoch=0):
+        assert params is not None and len(params) == len(slots)
         self.clock.now_s += self.per_frame_s * len(slots)
         pixels = np.zeros((2, 2, 3), np.uint8)
         frames = []
-        for (index, t_s), values in zip(slots, live, strict=True):
-            self.records.append((t_s, dict(values), started_s))
+        for index, t_s in slots:
             frames.append(Frame(pixels, index, t_s, self.per_frame_s * 1000, epoch=epoch))
         return frames
 
@@ -157,10 +166,10 @@ def test_default_hold_applies_without_a_live_block():
     commands.put(SetLive("direction/grain", 3.0))  # directions are allowed without a block
     sent_wall_s = clock.now_s
     loop.step()
-    assert loop.live.tracks["direction/grain"].slew_s == LIVE_DEFAULT_SLEW_S
-    assert loop.live.tracks["direction/grain"].hold_s == LIVE_DEFAULT_HOLD_S
-    assert loop.live.at(sent_wall_s + LIVE_DEFAULT_HOLD_S) == {"direction/grain": (3.0, 1.0)}
-    assert loop.live.at(sent_wall_s + LIVE_DEFAULT_HOLD_S + LIVE_DEFAULT_SLEW_S) == {}
+    assert loop.player.live.tracks["direction/grain"].slew_s == LIVE_DEFAULT_SLEW_S
+    assert loop.player.live.tracks["direction/grain"].hold_s == LIVE_DEFAULT_HOLD_S
+    assert loop.player.live.at(sent_wall_s + LIVE_DEFAULT_HOLD_S) == {"direction/grain": (3.0, 1.0)}
+    assert loop.player.live.at(sent_wall_s + LIVE_DEFAULT_HOLD_S + LIVE_DEFAULT_SLEW_S) == {}
 
 
 @pytest.mark.parametrize(
@@ -178,7 +187,7 @@ def test_a_name_the_section_does_not_allow_is_logged_once_and_not_sent(caplog, s
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and name in r.message]
     assert len(warnings) == 1
     assert "not steerable" in warnings[0].message
-    assert loop.live.tracks == {}
+    assert loop.player.live.tracks == {}
     assert renderer.records and all(live == {} for _, live, _ in renderer.records)
 
 
@@ -244,7 +253,7 @@ def test_set_speed_is_clamped_to_the_sections_speed_range():
         commands.put(command)
         loop.step()
         assert loop.clock.rate == pytest.approx(rate)
-    assert loop.live.tracks == {}  # speed is the clock's, not a live value
+    assert loop.player.live.tracks == {}  # speed is the clock's, not a live value
 
 
 def test_blackout_fades_the_level_and_restores_at_once():

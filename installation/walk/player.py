@@ -1,0 +1,411 @@
+"""Player: the one owner of the walk's live state, and the one place a command gets its meaning.
+
+Every control source (the keyboard, OSC, sensors, opening hours, a show reload; tomorrow HTTP,
+MIDI, audio, a network clock) only builds commands (`walk/commands.py`). The render thread hands
+each one to `Player.apply`, which changes the live state: the show clock (pause, speed, seeks),
+live values gliding in and holding, a glide to a place in latent space, a held section, the
+picture's fade, and the noise-mode and style-mixing overrides. `params_at(t)` turns the schedule
+(the timeline) and that state into one frame's fully resolved parameters.
+
+What a command asks of the render loop itself (render a seek's frame first, reload a show file)
+comes back as a `Reaction`; the loop only paces, batches and renders. Wall time is always an
+argument, so tests drive the player with plain numbers. After a render-thread recovery the new
+loop takes the old loop's Player over as one object.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from installation.logs import RateLimitedLog
+from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, NOISE_MODES
+from installation.walk.clock import ClockState
+from installation.walk.commands import (
+    Blackout,
+    Command,
+    GlideTo,
+    GoToSection,
+    HoldSection,
+    JumpSection,
+    LoadShow,
+    ReloadShow,
+    Seek,
+    SensorInput,
+    SetLive,
+    SetMixing,
+    SetNoiseMode,
+    SetPaused,
+    SetSpeed,
+    TogglePause,
+)
+from installation.walk.live import LiveValues
+from installation.walk.sensors import SensorBank, SensorReadingError
+from installation.walk.timeline import (
+    LIVE_LATENT,
+    SPEED_RANGE,
+    FrameParams,
+    LiveInput,
+    live_range,
+    resolved,
+    section_index_at,
+    section_jump_s,
+    section_start_in_pass_s,
+)
+
+log = logging.getLogger(__name__)
+
+SENSOR_SLEW_S = 0.1  # a sensor's glide when its target is not in the section's live block
+# (the sensor's own smoothing does the real work; this only hides the message steps)
+
+
+class TimelineLike(Protocol):
+    """The schedule the player follows (walk/timeline.py Timeline, or the reload switch)."""
+
+    show: Any
+
+    def at(self, t_s: float, live: LiveInput | None = None) -> FrameParams: ...
+
+    def active(self, t_s: float) -> tuple[float, Any]: ...
+
+
+class LatentPlaces(Protocol):
+    """Where a glide or a live mixing can go (the renderer knows the networks and the files)."""
+
+    def target_ws(self, model: str, seed: int) -> np.ndarray: ...
+
+    def stored_ws(self, name: str, model: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Fade:
+    """The picture's level (0 black .. 1 normal) going from `start` to `end` over `fade_s`."""
+
+    start: float
+    end: float
+    started_wall_s: float
+    fade_s: float
+
+    def level_at(self, wall_s: float) -> float:
+        """Level at wall time `wall_s`."""
+        if self.fade_s <= 0:
+            return self.end
+        phase = min(max((wall_s - self.started_wall_s) / self.fade_s, 0.0), 1.0)
+        return self.start + phase * (self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """What a command asks of the render loop after the player applied it."""
+
+    seek_s: float | None = None  # render this show time first, then run the clock from it
+    seek_by: str = ""  # the command type behind the seek (logged)
+    is_reload: bool = False  # re-read the show file
+    load_show: str | None = None  # switch to this show of the shows folder
+    is_speed_changed: bool = False  # the clock's rate changed at the current show time
+
+
+class Player:
+    """The walk's live state (render thread only; other threads read single attributes)."""
+
+    def __init__(self, timeline: TimelineLike, places: Any = None) -> None:
+        """`timeline`: the schedule; `places`: a LatentPlaces (None: no glides, no mixing)."""
+        self.timeline = timeline
+        self.places = places
+        self.clock: ClockState | None = None  # None until the first frame is ready
+        self.live = LiveValues()
+        self.latent_target: np.ndarray | None = None  # ws of the last GlideTo
+        self.hold_s: tuple[float, float] | None = None  # (start, end) of a held section
+        self.resume_s = 0.0  # show time to go back to when a hold ends
+        self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
+        self.noise_mode: str | None = None  # live noise mode override (None: the show's)
+        self.mixing: tuple[np.ndarray, int, int | None] | None = None  # live style mixing
+        self.needs_still = False  # paused: render the frame at the paused time once
+        self.sensor_bank: SensorBank | None = None  # built from the show's `sensors` on first use
+        self.sensor_bank_show: Any = None
+        self.live_log = RateLimitedLog(log, interval_s=60.0)
+
+    @property
+    def show(self) -> Any:
+        """The newest show (a reload brings another)."""
+        return self.timeline.show
+
+    def take_over(self, timeline: TimelineLike, places: Any) -> ClockState | None:
+        """Follow a new render thread's schedule and renderer; the clock it should resume.
+
+        The clock goes back to None until the new thread's first frame is ready (as at start).
+        """
+        self.timeline, self.places = timeline, places
+        clock, self.clock = self.clock, None
+        return clock
+
+    # -- frame parameters -------------------------------------------------------------------
+
+    def params_at(self, show_s: float, now_wall_s: float) -> FrameParams:
+        """The frame for show time `show_s`, fully resolved, as it will be when it is on screen."""
+        params = self.timeline.at(show_s, self.live_at(show_s, now_wall_s))
+        return resolved(params, noise_mode=self.noise_mode, mixing=self.mixing)
+
+    def live_at(self, show_s: float, now_wall_s: float) -> dict[str, Any]:
+        """Live values as they will be when the frame for show_s is on screen."""
+        wall_s = now_wall_s if self.clock is None else self.clock.wall_time_s(show_s)
+        if not math.isfinite(wall_s):  # paused
+            wall_s = now_wall_s
+        live: dict[str, Any] = dict(self.live.at(max(wall_s, now_wall_s)))
+        if LIVE_LATENT in live:  # the glide's weight, with its target ws
+            live[LIVE_LATENT] = (self.latent_target, live[LIVE_LATENT][1])
+        return live
+
+    def held(self, times_s: Sequence[float]) -> tuple[list[float], float | None]:
+        """The planned times inside a held section, and the show time to restart it at (or None).
+
+        A held section plays again from its start at its end: once no planned time is left
+        before the end, the loop seeks to the start.
+        """
+        if self.hold_s is None:
+            return list(times_s), None
+        kept = [t_s for t_s in times_s if t_s < self.hold_s[1]]
+        return kept, (None if kept else self.hold_s[0])
+
+    # -- sections -----------------------------------------------------------------------------
+
+    def playing(self, show_s: float) -> tuple[int, Any]:
+        """(index, section) playing at show_s, in the timeline segment playing then."""
+        offset_s, timeline = self.timeline.active(show_s)
+        index = section_index_at(timeline.lengths_s, show_s - offset_s)
+        return index, timeline.show.sections[index]
+
+    def section_at(self, show_s: float) -> Any:
+        """The section playing at show_s (any thread may ask: OSC checks what it steers)."""
+        return self.playing(show_s)[1]
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def apply(self, command: Command, now_wall_s: float) -> Reaction:
+        """Give one command its meaning at wall time `now_wall_s` (render thread only)."""
+        clock = self.clock
+        if clock is None:
+            return Reaction()
+        now_show_s = clock.show_time_s(now_wall_s)
+        if isinstance(command, TogglePause | SetPaused):
+            is_paused = not clock.is_paused if isinstance(command, TogglePause) else (
+                command.is_paused
+            )  # fmt: skip
+            self.clock = clock.paused(now_wall_s, is_paused)
+            if is_paused != clock.is_paused:
+                log.info("show %s show_time_s=%.3f", "paused" if is_paused else "resumed",
+                         now_show_s)  # fmt: skip
+            self.needs_still = is_paused  # frames already scheduled ahead stay valid
+        elif isinstance(command, JumpSection | GoToSection | Seek):
+            target_s = self._target_s(command, now_show_s)
+            if target_s is not None:
+                return Reaction(seek_s=target_s, seek_by=type(command).__name__)
+        elif isinstance(command, ReloadShow):
+            return Reaction(is_reload=True)
+        elif isinstance(command, LoadShow):
+            return Reaction(load_show=command.name)
+        elif isinstance(command, SetLive):
+            return self._set_live(command, now_wall_s, now_show_s)
+        elif isinstance(command, SetSpeed):
+            return self._set_speed(command.speed, now_wall_s, now_show_s)
+        elif isinstance(command, Blackout):
+            level = min(max(command.level, 0.0), 1.0)
+            self.fade = Fade(self.fade.level_at(now_wall_s), level, now_wall_s,
+                             max(command.fade_s, 0.0))  # fmt: skip
+            log.info("fade level=%g fade_s=%g", level, command.fade_s)
+        elif isinstance(command, GlideTo):
+            self._glide_to(command, now_wall_s, now_show_s)
+        elif isinstance(command, SetNoiseMode):
+            self._set_noise_mode(command.mode)
+        elif isinstance(command, SetMixing):
+            self._set_mixing(command, now_show_s)
+        elif isinstance(command, SensorInput):
+            return self._sensor(command, now_wall_s, now_show_s)
+        elif isinstance(command, HoldSection):
+            return self._hold_section(command.name, now_show_s)
+        else:
+            log.error("unknown command dropped: %r", command)
+        return Reaction()
+
+    def _set_live(self, command: SetLive, now_wall_s: float, now_show_s: float) -> Reaction:
+        """Steer a live parameter with the playing section's range, slew and hold."""
+        if command.name == "speed":
+            return self._set_speed(command.value, now_wall_s, now_show_s)
+        section = self.section_at(now_show_s)
+        if live_range(section, command.name) is None:
+            self.live_log.log(logging.WARNING, "live %r is not steerable in section %r (its "
+                              "live block lists: %s)", command.name, section.name,
+                              ", ".join(p.name for p in section.live) or "-")  # fmt: skip
+            return Reaction()
+        param = _live_param(section, command.name)
+        slew_s = LIVE_DEFAULT_SLEW_S if param is None else param.slew_s
+        hold_s = LIVE_DEFAULT_HOLD_S if param is None else param.hold_s
+        self.live.set(command.name, command.value, now_wall_s, slew_s, hold_s)
+        self.live.forget_finished(now_wall_s)
+        self._show_change_while_paused()
+        return Reaction()
+
+    def _glide_to(self, command: GlideTo, now_wall_s: float, now_show_s: float) -> None:
+        """Glide from the walk to a seed's or a stored latent's ws; it holds, then hands back."""
+        model = self.section_at(now_show_s).model
+        try:
+            if command.seed is not None:
+                target = self.places.target_ws(model, int(command.seed))
+                what = f"seed {command.seed}"
+            else:
+                target = self.places.stored_ws(str(command.latent), model)
+                what = f"latent {command.latent!r}"
+        except (OSError, ValueError, KeyError) as err:
+            log.error("glide to %s dropped: %s", command.seed if command.latent is None
+                      else repr(command.latent), err)  # fmt: skip
+            return
+        self.latent_target = target
+        self.live.set(LIVE_LATENT, 0.0, now_wall_s, max(command.glide_s, 0.0),
+                      LIVE_DEFAULT_HOLD_S)  # fmt: skip
+        self._show_change_while_paused()
+        log.info("glide to %s glide_s=%g hold_s=%g model=%s", what, command.glide_s,
+                 LIVE_DEFAULT_HOLD_S, model)  # fmt: skip
+
+    def _set_noise_mode(self, mode: str | None) -> None:
+        """StyleGAN2 noise from now on: const, random, none, or None for the show's."""
+        if mode is not None and mode not in NOISE_MODES:
+            log.error("noise mode %r dropped: expected one of %s", mode, ", ".join(NOISE_MODES))
+            return
+        self.noise_mode = mode
+        self._show_change_while_paused()
+        log.info("noise mode=%s", mode or "show")
+
+    def _set_mixing(self, command: SetMixing, now_show_s: float) -> None:
+        """Live style mixing: ws rows first..stop-1 from a seed (None: the show's own mixing)."""
+        if command.seed is None:
+            self.mixing = None
+            log.info("mixing=show")
+        else:
+            model = self.section_at(now_show_s).model
+            source = self.places.target_ws(model, int(command.seed))
+            first = max(int(command.first), 0)
+            self.mixing = (source, first, command.stop)
+            log.info("mixing seed=%d rows=%d..%s", command.seed, first,
+                     "end" if command.stop is None else command.stop - 1)  # fmt: skip
+        self._show_change_while_paused()
+
+    def _show_change_while_paused(self) -> None:
+        """A live change while paused: render the still again so the screen shows it."""
+        self.needs_still = self.clock is not None and self.clock.is_paused
+
+    def _sensor(self, command: SensorInput, now_wall_s: float, now_show_s: float) -> Reaction:
+        """Map a sensor reading through the show's `sensors` block onto its live target."""
+        show = self.timeline.show  # the newest show (a reload brings its own sensors)
+        if self.sensor_bank is None or self.sensor_bank_show is not show:
+            self.sensor_bank = SensorBank(getattr(show, "sensors", ()))
+            self.sensor_bank_show = show
+        try:
+            output = self.sensor_bank.feed(command.name, command.values, now_wall_s)
+        except SensorReadingError as err:
+            self.live_log.log(logging.WARNING, "sensor reading dropped: %s", err)
+            return Reaction()
+        if output is None:
+            self.live_log.log(logging.WARNING, "sensor %r is not in the show (it has: %s)",
+                              command.name, ", ".join(self.sensor_bank.names) or "-")  # fmt: skip
+            return Reaction()
+        if output.target == "speed":
+            return self._set_speed(output.value, now_wall_s, now_show_s)
+        section = self.section_at(now_show_s)
+        if live_range(section, output.target) is None:
+            self.live_log.log(logging.WARNING, "sensor %r: live %r is not steerable in section "
+                              "%r", command.name, output.target, section.name)  # fmt: skip
+            return Reaction()
+        param = _live_param(section, output.target)
+        slew_s = SENSOR_SLEW_S if param is None else param.slew_s
+        self.live.set(output.target, output.value, now_wall_s, slew_s, output.hold_s)
+        self._show_change_while_paused()
+        return Reaction()
+
+    def _set_speed(self, speed: float, now_wall_s: float, now_show_s: float) -> Reaction:
+        """Run the show clock at `speed` (clamped to the section's live range, if it has one)."""
+        assert self.clock is not None
+        low, high = SPEED_RANGE
+        section = self.section_at(now_show_s)
+        param = _live_param(section, "speed")
+        if param is not None:
+            low, high = param.range
+        speed = float(min(max(speed, low), high, SPEED_RANGE[1]))
+        speed = max(speed, SPEED_RANGE[0])
+        self.clock = self.clock.with_rate(now_wall_s, speed)
+        log.info("speed=%g show_time_s=%.3f", speed, now_show_s)
+        return Reaction(is_speed_changed=True)
+
+    def _target_s(
+        self, command: JumpSection | GoToSection | Seek, now_show_s: float
+    ) -> float | None:
+        """Show time a seek-like command goes to, or None (logged) when it names nothing."""
+        if isinstance(command, Seek):
+            return max(0.0, command.show_s)
+        offset_s, timeline = self.timeline.active(now_show_s)
+        lengths_s = timeline.lengths_s
+        local_s = now_show_s - offset_s
+        if isinstance(command, JumpSection):
+            return offset_s + section_jump_s(lengths_s, local_s, command.delta)
+        names = [section.name for section in timeline.show.sections]
+        index = command.target
+        if isinstance(index, str):
+            if index not in names:
+                log.error("go to section %r: no such section (have: %s)", index, ", ".join(names))
+                return None
+            index = names.index(index)
+        if not 0 <= index < len(names):
+            log.error("go to section %d: out of range 0..%d", index, len(names) - 1)
+            return None
+        return offset_s + section_start_in_pass_s(lengths_s, local_s, index)
+
+    def _hold_section(self, name: str | None, now_show_s: float) -> Reaction:
+        """Start playing section `name` in a loop, or (None) end the hold where the show was."""
+        if name is None:
+            if self.hold_s is None:
+                return Reaction()
+            self.hold_s = None
+            return Reaction(seek_s=self.resume_s, seek_by=HoldSection.__name__)
+        start_s = self._target_s(GoToSection(name), now_show_s)
+        if start_s is None:  # no such section (logged): the show plays on
+            return Reaction()
+        offset_s, timeline = self.timeline.active(start_s)
+        index = [section.name for section in timeline.show.sections].index(name)
+        length_s = timeline.lengths_s[index]
+        if not length_s > 0:
+            log.error("hold section %r: it has no length; the show plays on", name)
+            return Reaction()
+        if self.hold_s is None:
+            self.resume_s = now_show_s
+        self.hold_s = (start_s, start_s + length_s)
+        log.info("holding section %r show_time_s=%.3f..%.3f (back to %.3f after)", name,
+                 start_s, start_s + length_s, self.resume_s)  # fmt: skip
+        return Reaction(seek_s=start_s, seek_by=HoldSection.__name__)
+
+    # -- the clock ----------------------------------------------------------------------------
+
+    def start_clock(self, now_wall_s: float, start_s: float, resume: ClockState | None) -> None:
+        """Run the clock from show time start_s at now_wall_s (a resumed clock keeps its rate,
+        pause and epoch)."""
+        clock = ClockState(anchor_wall_s=now_wall_s) if resume is None else resume
+        self.clock = replace(clock, anchor_wall_s=now_wall_s, anchor_show_s=start_s)
+
+    def seek(self, now_wall_s: float, target_s: float) -> None:
+        """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
+        assert self.clock is not None
+        self.clock = self.clock.seek(now_wall_s, target_s)
+        self.needs_still = False
+
+    def anchor(self, now_wall_s: float) -> None:
+        """Let the clock run from its current show time at now_wall_s (after a seek's frame)."""
+        assert self.clock is not None
+        self.clock = replace(self.clock, anchor_wall_s=now_wall_s)
+
+
+def _live_param(section: Any, name: str) -> Any:
+    """The section's `live` entry for `name` (its range, slew, hold), or None."""
+    return next((param for param in section.live if param.name == name), None)
