@@ -7,21 +7,35 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import math
 import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from installation.device import parse_device
-
-Precision = Literal["fast", "exact"]
-Fit = Literal["letterbox", "fill", "stretch"]
-KernelBackend = Literal["auto", "cuda", "torch", "reference"]
+from installation.display.fit import FITS, Fit
+from installation.options import (
+    KERNEL_BACKENDS,
+    PRECISIONS,
+    KernelBackend,
+    Precision,
+    checked_above,
+    checked_range,
+    clock_time,
+    duration,
+    epoch,
+    fps,
+    host_port,
+    parse_size,
+    port,
+    positive_int,
+    show_time,
+    timeout,
+)
 
 # The default show ships with the project; resolved from the checkout so `python run_show.py`
 # works from any working directory.
@@ -41,18 +55,14 @@ OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local networ
 OSC_DEFAULT_ALLOW = ("loopback", "local")  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
-# Bounds of the numeric options: beyond them no show plays (a 16k texture, a 1 kHz display, a
-# show time of 30 years) and a typo would only fail later, deeper, with a traceback.
-MAX_SIZE_PX = 16384  # GL_MAX_TEXTURE_SIZE of current GPUs
-MAX_FPS = 1000.0
-MAX_SHOW_TIME_S = 1e9  # --start, --duration: about 31 years
-MAX_FRAMES = 2**31 - 1
+# Bounds of run_show.py's own numeric options (the shared ones are in installation/options.py).
 MAX_DISPLAY_INDEX = 63
 MAX_BATCH = 256
 MAX_THREADS = 1024  # --threads: more than any CPU has cores
 MAX_LATENCY_MS = 60_000.0
-MAX_TIMEOUT_S = 86_400.0  # --hang-timeout, --supervise-timeout: a day
 MAX_RECOVERIES = 100_000
+DEVICE_HELP = "auto (default: cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N"
+KERNELS_HELP = f"resampling kernels (default auto, or ${ENV_KERNELS})"
 
 
 @dataclass(frozen=True)
@@ -126,106 +136,6 @@ class AppSettings:
         return self.window_size_px or DEFAULT_WINDOW_SIZE_PX
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'1280x720' -> (1280, 720)."""
-    width, sep, height = text.lower().partition("x")
-    try:
-        size = (int(width), int(height))
-    except ValueError:
-        size = (0, 0)
-    if not sep or min(size) <= 0 or max(size) > MAX_SIZE_PX:
-        raise argparse.ArgumentTypeError(
-            f"expected WIDTHxHEIGHT in pixels (1..{MAX_SIZE_PX} each), e.g. 1280x720, got {text!r}"
-        )
-    return size
-
-
-def _checked_number(
-    convert: Callable[[str], float], is_ok: Callable[[float], bool], expected: str
-) -> Callable[[str], Any]:
-    """An argparse type: `convert(text)` that must satisfy `is_ok`, else 'expected <expected>'."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not is_ok(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-
-    return parse
-
-
-def checked_range(
-    convert: Callable[[str], float], low: float, high: float, unit: str = "",
-    is_low_open: bool = False,
-) -> Callable[[str], Any]:  # fmt: skip
-    """An argparse type: a finite number (an integer with convert=int) in low..high.
-
-    `is_low_open`: low itself is refused (> low, e.g. a rate or a duration > 0).
-    """
-    kind = "an integer" if convert is int else "a number"
-    bounds = f"> {_plain(low)} and <= {_plain(high)}" if is_low_open else (
-        f"in {_plain(low)}..{_plain(high)}"
-    )  # fmt: skip
-    expected = f"{kind} {bounds}{f' {unit}' if unit else ''}"
-
-    def is_ok(value: float) -> bool:
-        is_above = value > low if is_low_open else value >= low
-        return math.isfinite(value) and is_above and value <= high
-
-    return _checked_number(convert, is_ok, expected)
-
-
-def _plain(value: float) -> str:
-    """1e9 -> '1000000000', 0.5 -> '0.5': bounds as a user types them."""
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
-
-
-def checked_above(
-    convert: Callable[[str], float], low: float, high: float, unit: str = ""
-) -> Callable[[str], Any]:
-    """An argparse type: a finite number > low and <= high."""
-    return checked_range(convert, low, high, unit, is_low_open=True)
-
-
-_positive_float = checked_above(float, 0, 1e9)
-_positive_int = checked_range(int, 1, MAX_FRAMES)
-_non_negative_int = checked_range(int, 0, MAX_FRAMES)
-_non_negative_float = checked_range(float, 0, 1e9)
-_port = _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535")
-_fps = checked_above(float, 0, MAX_FPS, "frames/s")
-_show_time = checked_range(float, 0, MAX_SHOW_TIME_S, "s")
-_duration = checked_above(float, 0, MAX_SHOW_TIME_S, "s")
-_timeout = checked_above(float, 0, MAX_TIMEOUT_S, "s")
-_epoch = checked_range(float, 0, 1e11, "s")
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    """argparse type: 'HOST:PORT' -> (host, port)."""
-    host, sep, port_text = text.rpartition(":")
-    try:
-        port = int(port_text)
-    except ValueError:
-        port = 0
-    if not sep or not host or not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT like 192.168.1.20:9001, got {text!r}")
-    return host, port
-
-
-def _clock_time(text: str) -> datetime.time:
-    """argparse type: 'HH:MM' (24-hour local time) -> datetime.time."""
-    hours, sep, minutes = text.partition(":")
-    try:
-        value = datetime.time(int(hours), int(minutes)) if sep and len(minutes) == 2 else None
-    except ValueError:
-        value = None
-    if value is None:
-        raise argparse.ArgumentTypeError(f"expected a time HH:MM like 04:30, got {text!r}")
-    return value
-
-
 def _fault_spec(text: str) -> str:
     """argparse type: a --inject-faults SPEC (testing), checked by installation/faults.py."""
     from installation.faults import parse_faults
@@ -246,6 +156,42 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
 
 
+def shared_options() -> dict[str, dict[str, Any]]:
+    """The options run_show.py shares with `latent-walk render` and `storyboard`, defined once.
+
+    Each name maps to its add_argument keywords (type or choices, default, metavar; a help only
+    where every program words it alike). Built per parser: --kernels' default reads
+    $LATENT_WALK_KERNELS then.
+    """
+    return {
+        "show": {"nargs": "?", "type": Path, "default": DEFAULT_SHOW_PATH},
+        "--start": {"type": show_time, "default": 0.0, "metavar": "S"},
+        "--frames": {"type": positive_int, "default": None, "metavar": "N"},
+        "--duration": {"type": duration, "default": None, "metavar": "S"},
+        "--fps": {"type": fps, "default": None},
+        "--size": {"type": parse_size, "default": None, "metavar": "WxH"},
+        "--out": {"default": None, "metavar": "FILE.mp4|DIR/"},
+        "--fit": {"choices": FITS, "default": "letterbox"},
+        "--precision": {"choices": PRECISIONS, "default": None},
+        "--device": {"type": parse_device, "default": "auto", "metavar": "DEVICE",
+                     "help": DEVICE_HELP},  # fmt: skip
+        "--kernels": {"choices": KERNEL_BACKENDS, "default": os.environ.get(ENV_KERNELS, "auto"),
+                      "help": KERNELS_HELP},  # fmt: skip
+        "--stats-json": {"type": Path, "default": None, "metavar": "FILE"},
+    }
+
+
+def add_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str,
+    help_text: str | None = None, **changes: Any,
+) -> argparse.Action:  # fmt: skip
+    """Add the shared option `name` (see shared_options) with this program's help and changes."""
+    keywords = shared_options()[name] | changes
+    if help_text is not None:
+        keywords["help"] = help_text
+    return parser.add_argument(name, **keywords)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The run_show.py command line."""
     parser = OneLineParser(
@@ -253,27 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play a latent-walk show fullscreen (or windowed, or headless), or render it "
         "to a video file.",
     )
-    parser.add_argument(
-        "show", nargs="?", type=Path, default=DEFAULT_SHOW_PATH,
-        help="show file (YAML); default: shows/demo.yaml",
-    )  # fmt: skip
+    add_option(parser, "show", "show file (YAML); default: shows/demo.yaml")
     screen = parser.add_argument_group("screen")
     screen.add_argument("--display", type=checked_range(int, 0, MAX_DISPLAY_INDEX), default=0,
                         metavar="N",
                         help="display index for fullscreen (default 0)")  # fmt: skip
     screen.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
-    screen.add_argument(
-        "--size", type=parse_size, default=None, metavar="WxH",
-        help="window / offscreen size in pixels (default 1280x720); with --out the video's "
-        "size (default: the show's output.size_px, else the model's)",
-    )  # fmt: skip
-    screen.add_argument(
-        "--fps",
-        type=_fps,
-        default=None,
-        help="display rate cap (default: the monitor's refresh, else "
-        f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless; --out: the show's output.fps)",
-    )
+    add_option(screen, "--size", "window / offscreen size in pixels (default 1280x720); with "
+               "--out the video's size (default: the show's output.size_px, else the model's)")
+    add_option(screen, "--fps", "display rate cap (default: the monitor's refresh, else "
+               f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless; --out: the show's "
+               "output.fps)")  # fmt: skip
     screen.add_argument("--headless", action="store_true",
                         help="render into an offscreen EGL framebuffer; no window")  # fmt: skip
     screen.add_argument(
@@ -281,37 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="unattended: Esc/q/window close do not quit (Ctrl+Shift+Q does)",
     )
-    screen.add_argument("--fit", choices=("letterbox", "fill", "stretch"), default="letterbox",
-                        help="when the frame's aspect differs from the screen's: black bars "
-                        "(default), crop to fill, or stretch")  # fmt: skip
+    add_option(screen, "--fit", "when the frame's aspect differs from the screen's: black bars "
+               "(default), crop to fill, or stretch")  # fmt: skip
     screen.add_argument("--no-blend", action="store_true",
                         help="show generated frames as they are; by default consecutive frames "
                         "are blended when they come slower than the display")  # fmt: skip
     screen.add_argument("--no-watch", action="store_true",
                         help="no reload when the show file changes (r still reloads)")  # fmt: skip
     stop = parser.add_argument_group("what to play")
-    stop.add_argument("--start", type=_show_time, default=0.0, metavar="S",
-                      help="begin at show time S seconds")  # fmt: skip
-    stop.add_argument("--epoch-of-start", dest="start_epoch", type=_epoch, default=None,
+    add_option(stop, "--start", "begin at show time S seconds")
+    stop.add_argument("--epoch-of-start", dest="start_epoch", type=epoch, default=None,
                       help=argparse.SUPPRESS)  # --supervise: --start was the show time then
-    stop.add_argument("--frames", type=_positive_int, default=None, metavar="N",
-                      help="stop after N frames shown (or written)")  # fmt: skip
-    stop.add_argument("--duration", type=_duration, default=None, metavar="S",
-                      help="stop after S seconds of show time")  # fmt: skip
-    stop.add_argument("--out", default=None, metavar="FILE.mp4|DIR/",
-                      help="render the show offline to an H.264 MP4 or a PNG sequence "
-                      "(frame-exact, not real time; one pass of the show unless --frames or "
-                      "--duration)")  # fmt: skip
+    add_option(stop, "--frames", "stop after N frames shown (or written)")
+    add_option(stop, "--duration", "stop after S seconds of show time")
+    add_option(stop, "--out", "render the show offline to an H.264 MP4 or a PNG sequence "
+               "(frame-exact, not real time; one pass of the show unless --frames or "
+               "--duration)")  # fmt: skip
     model = parser.add_argument_group("generator")
-    model.add_argument("--precision", choices=("fast", "exact"), default=None,
-                       help="fast: bf16/fp16 where it helps; exact: float32 (default: fast "
-                       "live, exact for --out)")  # fmt: skip
-    model.add_argument("--device", type=parse_device, default="auto", metavar="DEVICE",
-                       help="auto (default: cuda when torch sees a GPU, else cpu), cpu, cuda "
-                       "or cuda:N")  # fmt: skip
-    model.add_argument("--kernels", choices=("auto", "cuda", "torch", "reference"),
-                       default=os.environ.get(ENV_KERNELS, "auto"),
-                       help=f"resampling kernels (default auto, or ${ENV_KERNELS})")  # fmt: skip
+    add_option(model, "--precision", "fast: bf16/fp16 where it helps; exact: float32 (default: "
+               "fast live, exact for --out)")  # fmt: skip
+    add_option(model, "--device")
+    add_option(model, "--kernels")
     model.add_argument("--batch", type=checked_range(int, 1, MAX_BATCH),
                        default=DEFAULT_MAX_BATCH, metavar="N",
                        help="most future frames per generator pass (lookahead; 1 = off; "
@@ -329,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_LATENCY_MS:g}; live input uses one frame)",
     )
     control = parser.add_argument_group("control")
-    control.add_argument("--osc-port", type=_port, default=None, metavar="PORT",
+    control.add_argument("--osc-port", type=port, default=None, metavar="PORT",
                          help="listen for OSC on this UDP port (default: the show's "
                          "show.osc.port; none: no OSC)")  # fmt: skip
     control.add_argument(
@@ -340,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     control.add_argument(
         "--osc-feedback",
-        type=_host_port,
+        type=host_port,
         default=None,
         metavar="HOST:PORT",
         help="also send status replies and heartbeats here (e.g. a tablet's receive port)",
@@ -355,13 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
-    logs.add_argument(
-        "--stats-json",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="write run statistics (frames, timings, memory) here on exit",
-    )
+    add_option(logs, "--stats-json", "write run statistics (frames, timings, memory) here on exit")
     logs.add_argument(
         "--status-file", type=Path, default=None, metavar="FILE",
         help="keep a status JSON here for monitoring (state starting/loading/playing/"
@@ -369,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         "memory), written from the start and every 2 s",
     )  # fmt: skip
     render = parser.add_argument_group("render thread supervision (docs/operators.md)")
-    render.add_argument("--hang-timeout", type=_timeout, default=None, metavar="S",
+    render.add_argument("--hang-timeout", type=timeout, default=None, metavar="S",
                         help="a render thread without a heartbeat for S seconds is hung and is "
                         "replaced (default: 20, or 10 x the slowest pass if longer)")  # fmt: skip
     render.add_argument("--max-recoveries", type=checked_range(int, 1, MAX_RECOVERIES),
@@ -383,13 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run the show as a child process and restart it when it dies "
                            "or stops making progress, continuing the show time")  # fmt: skip
     supervise.add_argument(
-        "--supervise-timeout", type=_timeout, default=None,
+        "--supervise-timeout", type=timeout, default=None,
         metavar="S", help="with --supervise: restart a show that gave no sign of life (a "
         "liveness beat or a status write) for S seconds (default "
         f"{DEFAULT_SUPERVISE_TIMEOUT_S:g}; a show with no new frame for 330 s, not paused, is "
         "restarted too)",
     )  # fmt: skip
-    supervise.add_argument("--restart-at", type=_clock_time, default=None, metavar="HH:MM",
+    supervise.add_argument("--restart-at", type=clock_time, default=None, metavar="HH:MM",
                            help="with --supervise: restart the show process every day at this "
                            "local time, continuing the show time")  # fmt: skip
     return parser
@@ -399,8 +319,9 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
     """Parse run_show.py arguments into AppSettings (argparse exits 2 on bad usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.kernels not in ("auto", "cuda", "torch", "reference"):
-        parser.error(f"${ENV_KERNELS}={args.kernels!r}: expected auto, cuda, torch or reference")
+    if args.kernels not in KERNEL_BACKENDS:
+        *others, last = KERNEL_BACKENDS
+        parser.error(f"${ENV_KERNELS}={args.kernels!r}: expected {', '.join(others)} or {last}")
     check_supervise_options(parser, args)
     check_output_paths(parser, args)
     return AppSettings(

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import moderngl
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from installation.errors import InstallationError
 from installation.render.frame import Frame
 
+from .fit import FITS, Fit
 from .overlay import Overlay
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,6 @@ PAUSE = "pause"  # pause or resume the show (space)
 NEXT_SECTION = "next_section"  # jump to the next timeline section (Right, PageDown)
 PREV_SECTION = "prev_section"  # jump to the previous timeline section (Left, PageUp)
 TOGGLE_OVERLAY = "toggle_overlay"  # show or hide the status overlay (f)
-
-Fit = Literal["letterbox", "fill", "stretch"]
-FITS: tuple[str, ...] = ("letterbox", "fill", "stretch")  # the values of Fit, for checks
 
 
 class DisplayError(InstallationError):

@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 import torch
 
+from installation.options import Precision as Precision  # one home, torch-free (the CLI too)
+
 Architecture = Literal["stylegan2", "stylegan3-t", "stylegan3-r"]
 SG2Kind = Literal["orig", "skip", "resnet"]
-Precision = Literal["exact", "fast"]
 
 
 def layer_dtype(

@@ -18,17 +18,11 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from installation import options
 from installation.device import parse_device
 from installation.errors import InstallationError, ModelLoadError
-from installation.settings import (
-    MAX_FPS,
-    MAX_SHOW_TIME_S,
-    _checked_number,
-    checked_above,
-    checked_range,
-    input_problem,
-    output_problem,
-)
+from installation.options import checked_above, checked_range
+from installation.settings import DEVICE_HELP, input_problem, output_problem
 
 if TYPE_CHECKING:
     import torch
@@ -60,10 +54,10 @@ MAX_SEED = 2**32 - 1
 MAX_GRID_IMAGES = 4096  # `generate --grid`: one PNG of 64 x 64 tiles at most
 MAX_RANGE_PARTS = 1000  # '0,1,4-6': parts of one list
 
-# argparse types for the tools' options (settings.py's one number checker: finite, in range).
-positive_int = checked_range(int, 1, 2**31 - 1)
-non_negative_int = checked_range(int, 0, 2**31 - 1)
-positive_float = checked_above(float, 0, 1e9)
+# argparse types for the tools' options (installation/options.py: finite, in range).
+positive_int = options.positive_int
+non_negative_int = options.non_negative_int
+positive_float = options.positive_float
 seed_number = checked_range(int, 0, MAX_SEED)
 # Truncation psi and the StyleGAN3 camera: the ranges OSC's /psi, /camera/translate and
 # /camera/rotate accept (control/addresses.py), so a value found here works live too.
@@ -196,18 +190,17 @@ OPTION_TYPES: dict[str, Callable[[str], Any]] = {
     "noise_reg": checked_range(float, 0, 1e9),
     "preview_range": checked_above(float, 0, 100),
     "preview_steps": checked_range(int, 1, 100),
-    "port": _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535"),
-    "osc_port": _checked_number(int, lambda v: 1 <= v <= 65535, "a port number 1..65535"),
+    "port": options.port,
+    "osc_port": options.port,
     "wait_reply": checked_range(float, 0, 3600, "s"),
     "device": parse_device,
     # show times and rates of `render` and `storyboard`: the bounds run_show.py has
-    "start": checked_range(float, 0, MAX_SHOW_TIME_S, "s"),
-    "duration": checked_above(float, 0, MAX_SHOW_TIME_S, "s"),
-    "end": checked_above(float, 0, MAX_SHOW_TIME_S, "s"),
-    "every": checked_above(float, 0, MAX_SHOW_TIME_S, "s"),
-    "fps": checked_above(float, 0, MAX_FPS, "frames/s"),
+    "start": options.show_time,
+    "duration": options.duration,
+    "end": options.duration,  # a show time > 0, bounded as a duration
+    "every": options.duration,
+    "fps": options.fps,
 }
-DEVICE_HELP = "auto (default: cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N"
 
 
 def apply_option_rules(parser: argparse.ArgumentParser) -> None:

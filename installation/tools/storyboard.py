@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from installation.errors import InstallationError
 from installation.progress import Progress, format_duration, plural
-from installation.settings import (
-    DEFAULT_SHOW_PATH,
-    ENV_KERNELS,
-    AppSettings,
-    _non_negative_float,
-)
+from installation.settings import AppSettings, add_option
 from installation.tools import common
 
 # Tiles are the frames' own size up to this; larger frames are scaled down (a 1024 px show
@@ -36,18 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "storyboard", help="a labelled contact sheet of a show every N seconds (section, time)"
     )
-    p.add_argument(
-        "show", nargs="?", type=Path, default=DEFAULT_SHOW_PATH,
-        help="show file (default shows/demo.yaml)",
-    )  # fmt: skip
+    add_option(p, "show", "show file (default shows/demo.yaml)")
     p.add_argument(
         "--every", type=common.positive_float, default=10.0, metavar="S",
         help="one tile every S seconds of show time (default 10)",
     )  # fmt: skip
-    p.add_argument(
-        "--start", type=_non_negative_float, default=0.0, metavar="S",
-        help="first tile at show time S (default 0)",
-    )  # fmt: skip
+    add_option(p, "--start", "first tile at show time S (default 0)")
     p.add_argument(
         "--end", type=common.positive_float, default=None, metavar="S",
         help="tiles before show time S (default: the end of one pass of the show)",
@@ -58,16 +45,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--tile-px", type=common.positive_int, default=None,
         help=f"tile size (default: the frames' size, at most {MAX_DEFAULT_TILE_PX})",
     )  # fmt: skip
-    p.add_argument(
-        "--precision", choices=("fast", "exact"), default="fast",
-        help="fast (default: what the player shows) or exact (float32)",
-    )  # fmt: skip
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument(
-        "--kernels", choices=("auto", "cuda", "torch", "reference"),
-        default=os.environ.get(ENV_KERNELS, "auto"),
-        help=f"resampling kernels (default auto, or ${ENV_KERNELS})",
-    )  # fmt: skip
+    add_option(p, "--precision", "fast (default: what the player shows) or exact (float32)",
+               default="fast")  # fmt: skip
+    add_option(p, "--device")
+    add_option(p, "--kernels")
     p.add_argument("--batch", type=common.positive_int, default=8, help="frames rendered at once")
     p.set_defaults(func=run)
 
