@@ -7,6 +7,7 @@ from torch import nn
 
 import kernels
 
+from .latents import truncate_ws
 from .spec import MappingSpec
 
 
@@ -106,7 +107,4 @@ class MappingNetwork(nn.Module):
             return ws
         if self.w_avg is None:
             raise ValueError("this generator stores no w_avg, so truncation is not available")
-        ws = ws.clone()
-        rows = slice(None) if cutoff is None else slice(None, cutoff)
-        ws[:, rows] = self.w_avg.lerp(ws[:, rows], psi)
-        return ws
+        return truncate_ws(ws, self.w_avg, psi, cutoff)  # a copy

@@ -52,7 +52,10 @@ class Frame:
         """The image as [H, W, 3] uint8 (planes: NVIDIA's x*127.5+128, clamped, truncated)."""
         if not self.is_planar:
             return self.pixels
-        x = np.clip(self.pixels.astype(np.float32) * 127.5 + 128.0, 0.0, 255.0).astype(np.uint8)
+        # imported here: display/ imports this module, and installation.models imports torch
+        from installation.models.latents import float_to_uint8
+
+        x = float_to_uint8(self.pixels)  # [C, H, W]
         if x.shape[0] == 1:  # grayscale model
             x = np.repeat(x, 3, axis=0)
         return np.ascontiguousarray(x.transpose(1, 2, 0))

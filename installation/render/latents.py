@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from installation.errors import ShowError
+from installation.models.latents import map_z, seed_to_z
 from installation.show.arrays import ArrayFileError, read_npy, read_npz
 from installation.show.schema import Direction, Keyframe, ModelEntry, Section, Show
-from installation.walk.paths import random_walk_seeds, seed_to_z
+from installation.walk.paths import random_walk_seeds
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,25 +89,17 @@ class _Resolver:
         psi = self.entry.psi if psi is None else psi
         if not self.has_w_avg:
             psi = 1.0
-        device = self.mapping_device()
-        c = None
         c_dim = int(getattr(self.G, "c_dim", 0))
-        if c_dim > 0:
-            c = torch.zeros(1, c_dim, device=device)
-            if self.entry.class_index is not None:
-                if self.entry.class_index >= c_dim:
-                    raise ShowError(
-                        f"model {self.entry.name!r}: class_index {self.entry.class_index} is "
-                        f"outside 0..{c_dim - 1} (the model has {c_dim} classes)"
-                    )
-                c[0, self.entry.class_index] = 1.0
-        with torch.inference_mode():
-            ws = self.G.mapping(
-                torch.from_numpy(z[None].astype(np.float32)).to(device),  # [1, z_dim]
-                c,
-                truncation_psi=psi,
-                truncation_cutoff=self.entry.cutoff,
+        class_index = self.entry.class_index
+        if c_dim > 0 and class_index is not None and class_index >= c_dim:
+            raise ShowError(
+                f"model {self.entry.name!r}: class_index {class_index} is "
+                f"outside 0..{c_dim - 1} (the model has {c_dim} classes)"
             )
+        device = self.mapping_device()
+        z_t = torch.from_numpy(z[None].astype(np.float32)).to(device)  # [1, z_dim]
+        with torch.inference_mode():
+            ws = map_z(self.G, z_t, class_index, psi, self.entry.cutoff)
         return ws[0].detach().cpu().numpy().astype(np.float32)  # [num_ws, w_dim]
 
     def load_array(self, path: Path, field: str, is_npz: bool) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from installation.models.latents import map_z
 from installation.show.schema import ModelEntry, Section
 from installation.walk.easing import ease
 from installation.walk.timeline import (
@@ -144,14 +145,9 @@ def _to_ws(
     psi = entry.psi if entry is not None and truncate else 1.0
     if getattr(G.mapping, "w_avg", None) is None:
         psi = 1.0
-    c = None
-    c_dim = int(getattr(G, "c_dim", 0))
-    if c_dim > 0:
-        c = torch.zeros(latents.shape[0], c_dim, device=latents.device)
-        if entry is not None and entry.class_index is not None:
-            c[:, entry.class_index] = 1.0
+    class_index = entry.class_index if entry is not None else None
     cutoff = entry.cutoff if entry is not None else None
-    return G.mapping(latents, c, truncation_psi=psi, truncation_cutoff=cutoff)
+    return map_z(G, latents, class_index, psi, cutoff)
 
 
 def render_small(

@@ -294,8 +294,9 @@ def format_rows(rows: Sequence[int]) -> str:
     return ",".join(str(r) for r in rows)
 
 
-def class_vector(G: Any, class_idx: int | None) -> torch.Tensor | None:
-    """One-hot c [1, c_dim] for conditional models (None for unconditional ones)."""
+def checked_class(G: Any, class_idx: int | None) -> int | None:
+    """--class checked against the model: the class of a conditional model (required), None for
+    an unconditional one (a given --class is ignored with a warning)."""
     if G.c_dim == 0:
         if class_idx is not None:
             log.warning("--class ignored: the model is unconditional")
@@ -304,11 +305,7 @@ def class_vector(G: Any, class_idx: int | None) -> torch.Tensor | None:
         raise InstallationError(f"the model is conditional: pass --class 0..{G.c_dim - 1}")
     if not 0 <= class_idx < G.c_dim:
         raise InstallationError(f"--class {class_idx} is outside 0..{G.c_dim - 1}")
-    import torch
-
-    c = torch.zeros(1, G.c_dim)
-    c[0, class_idx] = 1
-    return c
+    return class_idx
 
 
 def seeds_ws(
@@ -316,20 +313,23 @@ def seeds_ws(
     seeds: Sequence[int],
     psi: float = 1.0,
     cutoff: int | None = None,
-    c: torch.Tensor | None = None,
+    class_index: int | None = None,
 ) -> torch.Tensor:
-    """ws [N, num_ws, w_dim] of NVIDIA-compatible seeds, on the mapping network's device."""
+    """ws [N, num_ws, w_dim] of NVIDIA-compatible seeds, on the mapping network's device.
+
+    class_index: a conditional model's class (checked_class); None for an unconditional model.
+    """
     import torch
 
-    from installation.models.latents import seed_z
+    from installation.models.latents import map_z, seed_z
 
+    if class_index is None and G.c_dim > 0:
+        raise InstallationError(f"the model is conditional: pass --class 0..{G.c_dim - 1}")
     device = G.mapping.fc0.weight.device
     z = torch.cat([seed_z(seed, G.z_dim) for seed in seeds]).to(device)  # [N, z_dim]
-    if c is not None:
-        c = c.to(device).expand(len(seeds), -1)
     with torch.inference_mode():
         try:
-            return G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+            return map_z(G, z, class_index, psi, cutoff)
         except ValueError as exc:  # no w_avg to truncate toward, or a missing class
             raise InstallationError(f"{exc} (psi {psi:g})") from None
 

@@ -114,6 +114,8 @@ def sample_moments(
     """
     import torch
 
+    from installation.models.latents import class_vector
+
     if samples < 2:
         raise InstallationError(f"--samples {samples}: need at least 2 for a covariance")
     generator = torch.Generator().manual_seed(seed)
@@ -128,8 +130,8 @@ def sample_moments(
             z = torch.randn(n, G.z_dim, generator=generator)  # [n, z_dim]
             c = None
             if G.c_dim:
-                c = torch.eye(G.c_dim)[torch.randint(G.c_dim, (n,), generator=generator)]
-                c = c.to(device)
+                labels = torch.randint(G.c_dim, (n,), generator=generator)
+                c = class_vector(G.c_dim, labels, device=device)  # [n, c_dim]
             w = G.mapping(z.to(device), c)[:, 0].to("cpu", torch.float64)  # [n, w_dim]
             if shift is None:
                 shift = w.mean(dim=0)
@@ -242,7 +244,7 @@ def preview_centre(G: Any, arrays: dict[str, np.ndarray], args: argparse.Namespa
     """ws [num_ws, w_dim] the preview moves around: --preview-seed's w, else w_avg (mean_w)."""
     if args.preview_seed is not None:
         ws = common.seeds_ws(
-            G, [args.preview_seed], args.psi, c=common.class_vector(G, args.class_idx)
+            G, [args.preview_seed], args.psi, class_index=common.checked_class(G, args.class_idx)
         )
         return ws[0].cpu().numpy().astype(np.float64)
     w_avg = getattr(G.mapping, "w_avg", None)

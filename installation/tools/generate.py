@@ -91,14 +91,14 @@ def run(args: argparse.Namespace) -> int:
     """Render each seed to seedNNNN.png (and .npy, grid.png); print what was written."""
     import torch  # here, not at the top: `latent-walk --help` starts without torch
 
-    from installation.models.latents import seed_z, to_uint8
+    from installation.models.latents import map_z, seed_z, to_uint8
     from installation.models.stylegan3 import camera_transform
 
     columns = grid_columns(len(args.seeds), args.grid_columns) if args.grid else 0
     G = common.load_model(args.model, device=args.device, precision=args.precision)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    c = common.class_vector(G, args.class_idx)
+    class_index = common.checked_class(G, args.class_idx)
     synthesis_kwargs: dict[str, Any] = {"noise_mode": args.noise}
     if args.translate is not None or args.rotate is not None:
         if not G.is_stylegan3:
@@ -113,11 +113,11 @@ def run(args: argparse.Namespace) -> int:
     started_s = time.perf_counter()
     with torch.inference_mode(), Progress(len(args.seeds), "generate", unit="image") as progress:
         for seed in args.seeds:
-            ws = G.mapping(seed_z(seed, G.z_dim).to(args.device), c, args.psi, args.cutoff)
+            z = seed_z(seed, G.z_dim).to(args.device)  # [1, z_dim]
+            ws = map_z(G, z, class_index, args.psi, args.cutoff)
             if mix_rows:
-                ws_mix = G.mapping(
-                    seed_z(args.mix_seed, G.z_dim).to(args.device), c, args.psi, args.cutoff
-                )
+                z_mix = seed_z(args.mix_seed, G.z_dim).to(args.device)
+                ws_mix = map_z(G, z_mix, class_index, args.psi, args.cutoff)
                 ws[:, mix_rows] = ws_mix[:, mix_rows]
             img = to_uint8(G.synthesis(ws, **synthesis_kwargs))[0]
             if args.grid:

@@ -127,9 +127,9 @@ def image_tensor(rgb: np.ndarray, channels: int, device: torch.device | str) -> 
 
 def to_rgb8(img: torch.Tensor) -> np.ndarray:
     """[1, C, H, W] float ~[-1, 1] -> [H, W, 3] uint8 (NVIDIA's x * 127.5 + 128, clamped)."""
-    import torch
+    from installation.models.latents import float_to_uint8
 
-    x = (img.detach()[0].float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    x = float_to_uint8(img.detach()[0])  # [C, H, W]
     if x.shape[0] == 1:
         x = x.repeat(3, 1, 1)
     return x.permute(1, 2, 0).cpu().numpy()
@@ -313,7 +313,8 @@ def w_statistics(
     """(w_avg [w_dim], w_std): the file's w_avg (else the sample mean) and the RMS distance of
     `samples` mapped random z from it (conditional models: classes drawn uniformly)."""
     import torch
-    import torch.nn.functional as F
+
+    from installation.models.latents import class_vector
 
     gen = torch.Generator().manual_seed(seed)
     device = next(G.mapping.parameters()).device
@@ -321,7 +322,7 @@ def w_statistics(
     c = None
     if G.c_dim > 0:
         labels = torch.randint(G.c_dim, (samples,), generator=gen)
-        c = F.one_hot(labels, G.c_dim).to(device=device, dtype=torch.float32)
+        c = class_vector(G.c_dim, labels, device=device)  # [samples, c_dim]
     with torch.no_grad():
         w = G.mapping(z, c)[:, 0]  # [samples, w_dim]
     w_avg = getattr(G.mapping, "w_avg", None)

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         if args.mix_with is not None
         else []
     )
-    c = common.class_vector(G, args.class_idx)
+    class_index = common.checked_class(G, args.class_idx)
     seeds = list(range(args.first, args.first + args.count))
     started = time.perf_counter()
     paths = common.sheet_paths(args.out, len(seeds), args.per_sheet)
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     with Progress(len(seeds), "seeds", unit="seed") as progress:
         for index, path in enumerate(paths):
             chunk = seeds[index * args.per_sheet : (index + 1) * args.per_sheet]
-            write_sheet(G, chunk, args, rows, c, path, progress)
+            write_sheet(G, chunk, args, rows, class_index, path, progress)
     elapsed_s = time.perf_counter() - started
     where = paths[0] if len(paths) == 1 else f"{len(paths)} sheets {paths[0]} … {paths[-1].name}"
     print(f"wrote {plural(len(seeds), 'seed')} to {where} in {elapsed_s:.1f} s")
@@ -95,14 +95,14 @@ def write_sheet(
     seeds: list[int],
     args: argparse.Namespace,
     rows: list[int],
-    c: object,
+    class_index: int | None,
     path: Path,
     progress: Progress,
 ) -> None:
     """Render `seeds` (mixed when rows) and write one labelled sheet (and their ws)."""
-    ws = common.seeds_ws(G, seeds, args.psi, args.cutoff, c)  # [N, num_ws, w_dim]
+    ws = common.seeds_ws(G, seeds, args.psi, args.cutoff, class_index)  # [N, num_ws, w_dim]
     if rows:
-        ws_mix = common.seeds_ws(G, [args.mix_with], args.psi, args.cutoff, c)  # [1, ...]
+        ws_mix = common.seeds_ws(G, [args.mix_with], args.psi, args.cutoff, class_index)  # [1,...]
         ws = ws.clone()
         ws[:, rows] = ws_mix[:, rows]
     images = common.render_ws(G, ws, args.batch, args.noise, on_batch=progress.update)

@@ -1,5 +1,5 @@
 """Latent paths as pure functions of time: lerp/slerp, Catmull-Rom splines, periodic noise loops,
-seeds, and which segment of a timeline a time falls in.
+seeds, and which segment of a timeline a time falls in (a seed's z: models/latents.py seed_to_z).
 
 Time is always an argument (seconds of show time or a phase); nothing here reads a clock.
 The splines are uniform Catmull-Rom (tangent at keyframe k is (p[k+1] - p[k-1]) / 2).
@@ -222,11 +222,6 @@ def random_walk_seeds(seed: int, count: int, low: int = 0, high: int = 2**31 - 1
         raise ValueError(f"need low < high, got low={low} high={high}")
     rng = np.random.default_rng(seed)
     return [int(value) for value in rng.integers(low, high, size=count)]
-
-
-def seed_to_z(seed: int, z_dim: int) -> np.ndarray:
-    """NVIDIA's z for a seed: np.random.RandomState(seed).randn(z_dim) as float32, shape [z_dim]."""
-    return np.random.RandomState(seed).randn(z_dim).astype(np.float32)
 
 
 def segment_at(durations_s: Sequence[float], t_s: float, loop: bool) -> tuple[int, float]:

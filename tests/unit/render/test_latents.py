@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from installation.errors import ShowError
+from installation.models.latents import seed_to_z
 from installation.models.mapping import MappingNetwork
 from installation.models.spec import MappingSpec
 from installation.render.latents import resolve_section, resolve_show
 from installation.show.load import load_show
 from installation.show.schema import Show
-from installation.walk.paths import random_walk_seeds, seed_to_z
+from installation.walk.paths import random_walk_seeds
 from installation.walk.timeline import Timeline
 
 Z_DIM, W_DIM, NUM_WS = 8, 8, 16

@@ -10,7 +10,6 @@ from installation.walk.paths import (
     noise_loop,
     random_walk_seeds,
     seed_loop_w,
-    seed_to_z,
     segment_at,
     slerp,
 )
@@ -179,13 +178,6 @@ def test_random_walk_seeds_are_reproducible_and_in_range():
     assert all(isinstance(seed, int) and 10 <= seed < 20 for seed in seeds)
     assert random_walk_seeds(9, 20) != random_walk_seeds(10, 20)
     assert random_walk_seeds(9, 0) == []
-
-
-def test_seed_to_z_follows_nvidia_convention():
-    for seed in [0, 1, 42, 2**31 - 1]:
-        z = seed_to_z(seed, 512)
-        assert z.dtype == np.float32 and z.shape == (512,)
-        np.testing.assert_array_equal(z, np.random.RandomState(seed).randn(512).astype(np.float32))
 
 
 # --- segment_at -------------------------------------------------------------------------------
