@@ -2,7 +2,8 @@
 // Shows one frame, or a mix of two, from either pixel layout (installation/render/frame.py):
 //   packed: RGB8 texture, already in [0, 1];
 //   planes: a texture array whose layers are the [C, H, W] float planes (C = 1 or 3), converted
-//           here exactly like Frame.rgb8(): floor(clamp(x * 127.5 + 128, 0, 255)) / 255.
+//           here exactly like float_to_uint8() in installation/models/latents.py (the Python
+//           rule, used by Frame.rgb8()): floor(clamp(x * 127.5 + 128, 0, 255)) / 255.
 // QuadDrawer inserts `#define SLOT0 n` and `#define SLOT1 n` after the #version line, with n = 0
 // (packed), 1 or 3 (planes), and SLOT1 = -1 when nothing is blended: one program per layout
 // combination, because llvmpipe runs both sides of a branch and an all-layouts shader was ~7x
