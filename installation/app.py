@@ -26,7 +26,6 @@ import numpy as np
 
 import kernels.backend
 from installation.control.mailbox import CommandQueue
-from installation.control.steering import describe_steerable, refusal
 from installation.device import resolve_device
 from installation.display.offscreen import OffscreenPresenter
 from installation.display.pacing import FramePacer, PaceCounters, Pick
@@ -91,6 +90,7 @@ from installation.walk.commands import (
     TogglePause,
 )
 from installation.walk.hours import fade_level
+from installation.walk.steering import describe_steerable, refusal
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from installation.control.addresses import parse
-from installation.control.steering import SPEED_RANGE, describe_steerable, refusal, steerable
 from installation.show.load import load_show, validate_text
 from installation.walk import player as player_module
 from installation.walk.commands import GoToSection, SensorInput, SetLive, SetSpeed
+from installation.walk.steering import SPEED_RANGE, describe_steerable, refusal, steerable
 
 DEMO = Path(__file__).resolve().parents[3] / "shows" / "demo.yaml"
 
