@@ -157,7 +157,7 @@ class OscControl:
             accepted messages put commands on it.
         status: returns the app's state for feedback, e.g. {"section": "intro",
             "show_time_s": 12.3, "paused": False, ...}; called on the osc thread.
-        allow: senders allowed to steer (see `allow_networks`); others are dropped.
+        allow: senders allowed to steer (see `access.allow_networks`); others are dropped.
         rate_limit_per_s: messages a second per sender IP (burst: twice that).
         feedback_target: (host, port) that also gets every status reply and heartbeat, e.g. a
             tablet that listens on another port than the one it sends from.
