@@ -173,10 +173,17 @@ def shared_options() -> dict[str, dict[str, Any]]:
         "--out": {"default": None, "metavar": "FILE.mp4|DIR/"},
         "--fit": {"choices": FITS, "default": "letterbox"},
         "--precision": {"choices": PRECISIONS, "default": None},
-        "--device": {"type": parse_device, "default": "auto", "metavar": "DEVICE",
-                     "help": DEVICE_HELP},  # fmt: skip
-        "--kernels": {"choices": KERNEL_BACKENDS, "default": os.environ.get(ENV_KERNELS, "auto"),
-                      "help": KERNELS_HELP},  # fmt: skip
+        "--device": {
+            "type": parse_device,
+            "default": "auto",
+            "metavar": "DEVICE",
+            "help": DEVICE_HELP,
+        },
+        "--kernels": {
+            "choices": KERNEL_BACKENDS,
+            "default": os.environ.get(ENV_KERNELS, "auto"),
+            "help": KERNELS_HELP,
+        },
         "--stats-json": {"type": Path, "default": None, "metavar": "FILE"},
     }
 
@@ -206,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="display index for fullscreen (default 0)")  # fmt: skip
     screen.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
     add_option(screen, "--size", "window / offscreen size in pixels (default 1280x720); with "
-               "--out the video's size (default: the show's output.size_px, else the model's)")
+               "--out the video's size (default: the show's output.size_px, else the "
+               "model's)")  # fmt: skip
     add_option(screen, "--fps", "display rate cap (default: the monitor's refresh, else "
                f"{FALLBACK_REFRESH_HZ:g}; {HEADLESS_FPS:g} headless; --out: the show's "
                "output.fps)")  # fmt: skip
@@ -226,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no reload when the show file changes (r still reloads)")  # fmt: skip
     stop = parser.add_argument_group("what to play")
     add_option(stop, "--start", "begin at show time S seconds")
-    stop.add_argument("--epoch-of-start", dest="start_epoch", type=epoch, default=None,
-                      help=argparse.SUPPRESS)  # --supervise: --start was the show time then
+    stop.add_argument(
+        "--epoch-of-start", dest="start_epoch", type=epoch, default=None, help=argparse.SUPPRESS
+    )  # --supervise: --start was the show time then
     add_option(stop, "--frames", "stop after N frames shown (or written)")
     add_option(stop, "--duration", "stop after S seconds of show time")
     add_option(stop, "--out", "render the show offline to an H.264 MP4 or a PNG sequence "
@@ -296,8 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                         default=None, metavar="N",
                         help="after N render-thread recoveries within 10 minutes, exit with "
                         "status 75 so the process is restarted (default 10)")  # fmt: skip
-    render.add_argument("--inject-faults", type=_fault_spec, default=None,
-                        help=argparse.SUPPRESS)  # testing only (installation/faults.py)
+    render.add_argument(
+        "--inject-faults", type=_fault_spec, default=None, help=argparse.SUPPRESS
+    )  # testing only (installation/faults.py)
     supervise = parser.add_argument_group("supervision (docs/operators.md)")
     supervise.add_argument("--supervise", action="store_true",
                            help="run the show as a child process and restart it when it dies "
@@ -437,4 +447,3 @@ def input_problem(path: Path) -> str | None:
     if not os.access(path, os.R_OK):
         return "cannot read it (permission denied)"
     return None
-
