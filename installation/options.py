@@ -1,8 +1,8 @@
 """Option types: each checked command-line value of run_show.py and latent-walk, defined once.
 
-A leaf module (nothing from the app, no torch): settings.py, cli.py and the tools take their
-argparse types and choices from here, and the layers below may import the names they share
-(`Precision`). A bad value is one argparse error naming what was expected, e.g.
+A leaf module (no torch; of the app only netcheck.py, the port rule): settings.py, cli.py and
+the tools take their argparse types and choices from here, and the layers below may import the
+names they share (`Precision`). A bad value is one argparse error naming what was expected, e.g.
 `expected a number > 0 and <= 1000 frames/s, got '0'`.
 """
 
@@ -13,6 +13,8 @@ import datetime
 import math
 from collections.abc import Callable
 from typing import Any, Literal, get_args
+
+from installation.netcheck import PORT_TEXT, is_port
 
 # The generator's arithmetic: fast (bf16/fp16 where it helps) or exact (float32).
 Precision = Literal["fast", "exact"]
@@ -30,7 +32,6 @@ MAX_SHOW_TIME_S = 1e9  # --start, --duration: about 31 years
 MAX_FRAMES = 2**31 - 1
 MAX_TIMEOUT_S = 86_400.0  # --hang-timeout, --supervise-timeout: a day
 MAX_EPOCH_S = 1e11  # --epoch-of-start: a wall-clock time in epoch s (the year 5138)
-MAX_PORT = 65535
 
 
 def checked_number(
@@ -87,7 +88,7 @@ positive_float = checked_above(float, 0, 1e9)
 non_negative_float = checked_range(float, 0, 1e9)
 positive_int = checked_range(int, 1, MAX_FRAMES)
 non_negative_int = checked_range(int, 0, MAX_FRAMES)
-port = checked_number(int, lambda v: 1 <= v <= MAX_PORT, f"a port number 1..{MAX_PORT}")
+port = checked_number(int, is_port, PORT_TEXT)  # the rule of a show's show.osc.port too
 fps = checked_above(float, 0, MAX_FPS, "frames/s")
 show_time = checked_range(float, 0, MAX_SHOW_TIME_S, "s")  # --start
 duration = checked_above(float, 0, MAX_SHOW_TIME_S, "s")
@@ -116,7 +117,7 @@ def host_port(text: str) -> tuple[str, int]:
         port_number = int(port_text)
     except ValueError:
         port_number = 0
-    if not sep or not host or not 1 <= port_number <= MAX_PORT:
+    if not sep or not host or not is_port(port_number):
         raise argparse.ArgumentTypeError(f"expected HOST:PORT like 192.168.1.20:9001, got {text!r}")
     return host, port_number
 
