@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from installation.netcheck import MAX_PORT, MIN_PORT
 from installation.show.schema import (
     AUTOMATION_TARGETS,
     DAYS,
@@ -398,13 +399,14 @@ def _pair(desc: str) -> dict[str, Any]:
 def osc_schema() -> dict[str, Any]:
     """`show.osc`: where OSC listens, who may send, where feedback goes."""
     host = {"type": "string", "description": "host name or IP address"}
+    port = {"type": "integer", "minimum": MIN_PORT, "maximum": MAX_PORT}
     return _obj(
         "OSC control (the command line overrides each field)",
         {
             "port": {
                 "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": 65535,
+                "minimum": MIN_PORT,
+                "maximum": MAX_PORT,
                 "description": "UDP port to listen on (null: no OSC unless --osc-port)",
             },
             "host": {**host, "description": "address to listen on (default 0.0.0.0)"},
@@ -418,7 +420,7 @@ def osc_schema() -> dict[str, Any]:
             "feedback": {
                 "type": "array",
                 "description": "[host, port] that also gets status replies and heartbeats",
-                "prefixItems": [host, {"type": "integer", "minimum": 1, "maximum": 65535}],
+                "prefixItems": [host, port],
                 "minItems": 2,
                 "maxItems": 2,
             },
