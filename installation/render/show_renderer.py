@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from installation.models.latents import seed_z
 from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
-from installation.render.latents import SectionLatents, as_ws, resolve_show
+from installation.render.resolve import SectionLatents, as_ws, resolve_show
 from installation.show.arrays import NUMBERS, npz_infos, read_npy, read_npz
 from installation.show.schema import Show
 from installation.walk.timeline import FrameParams, LiveInput, Timeline, resolved

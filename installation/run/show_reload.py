@@ -27,7 +27,7 @@ from typing import Any
 
 from installation.errors import ShowError
 from installation.models import load_generator
-from installation.render.latents import resolve_show
+from installation.render.resolve import resolve_show
 from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
 from installation.show.load import load_show

@@ -15,8 +15,8 @@ import kernels.backend
 from installation.device import choose_device, resolve_device
 from installation.errors import InstallationError
 from installation.models import load_generator
-from installation.render.latents import resolve_show
 from installation.render.loop import BatchRenderer
+from installation.render.resolve import resolve_show
 from installation.render.show_renderer import ShowRenderer
 from installation.run.show_reload import Reloader, try_reload  # noqa: F401 - try_reload: app's API
 from installation.settings import AppSettings

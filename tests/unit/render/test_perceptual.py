@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from installation.render import perceptual
-from installation.render.latents import resolve_section
 from installation.render.perceptual import render_small, segment_retime_tables
+from installation.render.resolve import resolve_section
 from installation.show.load import load_show
 from installation.show.schema import Show
 from installation.walk.timeline import Timeline

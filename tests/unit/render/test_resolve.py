@@ -14,7 +14,7 @@ from installation.errors import ShowError
 from installation.models.latents import seed_to_z
 from installation.models.mapping import MappingNetwork
 from installation.models.spec import MappingSpec
-from installation.render.latents import resolve_section, resolve_show
+from installation.render.resolve import resolve_section, resolve_show
 from installation.show.load import load_show
 from installation.show.schema import Show
 from installation.walk.paths import random_walk_seeds

@@ -11,7 +11,7 @@ import torch
 from installation.cli import main
 from installation.errors import ShowError
 from installation.models import load_generator, save_generator
-from installation.render.latents import resolve_section
+from installation.render.resolve import resolve_section
 from installation.render.show_renderer import ShowRenderer
 from installation.show.load import load_show
 from tiny_models import tiny_sg3
