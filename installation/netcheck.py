@@ -17,6 +17,7 @@ MAX_PORT = 65535  # UDP port numbers are 16 bits; 0 means "any free port" to bin
 PORT_TEXT = f"a port number {MIN_PORT}..{MAX_PORT}"
 
 ALLOW_WORDS = ("loopback", "local", "any")
+DEFAULT_ALLOW = ("loopback", "local")  # this machine and private networks
 ALLOW_HELP = "loopback, local, any, an IP address or a CIDR network like 10.0.0.0/24"
 LOOPBACK_NETWORKS: tuple[Network, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from installation.device import parse_device
 from installation.display.fit import FITS, Fit
+from installation.netcheck import DEFAULT_ALLOW
 from installation.options import (
     KERNEL_BACKENDS,
     PRECISIONS,
@@ -52,7 +53,7 @@ DEFAULT_MAX_BATCH = 8  # lookahead: most frames per generator pass (measured: be
 DEFAULT_LATENCY_MS = 300.0  # longest generator pass the lookahead may plan
 ENV_KERNELS = "LATENT_WALK_KERNELS"  # environment default for --kernels
 OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local network
-OSC_DEFAULT_ALLOW = ("loopback", "local")  # this machine and private networks
+OSC_DEFAULT_ALLOW = DEFAULT_ALLOW  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
 # Bounds of run_show.py's own numeric options (the shared ones are in installation/options.py).

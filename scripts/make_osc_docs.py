@@ -40,7 +40,7 @@ from installation.control.osc import (  # noqa: E402
     SENDER_QUIET_S,
 )
 from installation.control.osc_framing import MAX_BUNDLE_DEPTH  # noqa: E402
-from installation.netcheck import LOCAL_NETWORKS, LOOPBACK_NETWORKS  # noqa: E402
+from installation.netcheck import DEFAULT_ALLOW, LOCAL_NETWORKS, LOOPBACK_NETWORKS  # noqa: E402
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "osc.md"
 
@@ -73,6 +73,7 @@ def address_table() -> str:
 def render() -> str:
     """The whole of docs/osc.md."""
     loopback = ", ".join(str(n) for n in LOOPBACK_NETWORKS)
+    default_allow = " and ".join(f"`{entry}`" for entry in DEFAULT_ALLOW)
     local = ", ".join(str(n) for n in LOCAL_NETWORKS)
     interval = f"{LOG_INTERVAL_S:g}"
     return f"""\
@@ -140,7 +141,7 @@ The server accepts datagrams only from senders in its allow-list; others are dro
 - an address (`192.168.10.21`) or a CIDR network (`192.168.10.0/24`)
 - `any`: everyone; it has to be given explicitly.
 
-The default is `loopback` and `local`.
+The default is {default_allow}.
 
 ## Rate limits
 

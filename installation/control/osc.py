@@ -68,6 +68,7 @@ from installation.control.osc_framing import (
     read_messages,
 )
 from installation.errors import ControlError
+from installation.netcheck import DEFAULT_ALLOW
 from installation.walk.commands import Command
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class OscControl:
         port: int,
         commands: CommandSink,
         status: Status,
-        allow: Sequence[str] = ("loopback", "local"),
+        allow: Sequence[str] = DEFAULT_ALLOW,
         rate_limit_per_s: float = 200.0,
         feedback_target: tuple[str, int] | None = None,
         heartbeat_s: float = 2.0,
