@@ -22,7 +22,7 @@ from installation.models.latents import seed_z
 from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
 from installation.render.resolve import SectionLatents, as_ws, resolve_show
-from installation.show.arrays import NUMBERS, npz_infos, read_npy, read_npz
+from installation.show.arrays import read_latent_file
 from installation.show.schema import Show
 from installation.walk.timeline import FrameParams, LiveInput, Timeline, resolved
 
@@ -157,16 +157,7 @@ class ShowRenderer:
                     None)  # fmt: skip
         if path is None or "/" in name or name.startswith("."):
             raise ValueError(f"no {name}.npy or {name}.npz in {folder}")
-        # sizes checked from the headers before anything is read (ArrayFileError: a ValueError)
-        if path.suffix == ".npz":
-            arrays = read_npz(path, ("ws", "w"), kinds=NUMBERS)
-            key = next((k for k in ("ws", "w") if k in arrays), None)
-            if key is None:
-                found = ", ".join(npz_infos(path))
-                raise ValueError(f"{path}: no 'ws' or 'w' array (found: {found})")
-            array = np.asarray(arrays[key], dtype=np.float32)
-        else:
-            array = np.asarray(read_npy(path), dtype=np.float32)
+        array = read_latent_file(path)  # headers checked first (ArrayFileError: a ValueError)
         G = self.generators[model]
         num_ws, w_dim = int(G.num_ws), int(G.w_dim)
         if array.size == num_ws * w_dim:  # any layout of exactly the ws' numbers
