@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from installation.models.latents import seed_z
+from installation.models.latents import edit_ws, float_to_uint8, map_z, seed_z
 from installation.models.stylegan3 import camera_transform
 from installation.render.frame import Frame
 from installation.render.resolve import SectionLatents, as_ws, resolve_show
@@ -127,8 +127,7 @@ class ShowRenderer:
         if params.live_mixing is not None:  # live style mixing: rows from another seed
             source, first, stop = params.live_mixing
             if tuple(source.shape) == tuple(ws.shape):
-                ws = ws.clone()
-                ws[first:stop] = torch.from_numpy(source[first:stop]).to(ws.device, ws.dtype)
+                ws = edit_ws(ws, [(first, stop, source)])
         if params.live_ws is not None:  # a live glide to a place in latent space
             target, weight = params.live_ws
             if tuple(np.shape(target)) == tuple(ws.shape) and weight > 0:
@@ -141,13 +140,8 @@ class ShowRenderer:
         G = self.generators[model]
         entry = self.show.model(model)
         z = seed_z(seed, int(G.z_dim)).to(self.device)
-        c = None
-        if int(getattr(G, "c_dim", 0)) > 0:
-            c = torch.zeros(1, int(G.c_dim), device=self.device)
-            if entry.class_index is not None:
-                c[0, entry.class_index] = 1.0
         with torch.inference_mode():
-            ws = G.mapping(z, c, truncation_psi=entry.psi, truncation_cutoff=entry.cutoff)[0]
+            ws = map_z(G, z, entry.class_index, entry.psi, entry.cutoff)[0]
         return ws.float().cpu().numpy()
 
     def stored_ws(self, name: str, model: str) -> np.ndarray:
@@ -175,25 +169,10 @@ class ShowRenderer:
         if params.space == "w":
             return latent
         entry = self.show.model(params.model)
-        psi = params.resolved_psi
-        c = None
-        c_dim = int(getattr(G, "c_dim", 0))
-        if c_dim > 0:
-            c = torch.zeros(1, c_dim, device=self.device)
-            if entry.class_index is not None:
-                c[0, entry.class_index] = 1.0
-        ws = G.mapping(latent[None], c, truncation_psi=psi, truncation_cutoff=params.cutoff)[0]
+        ws = map_z(G, latent[None], entry.class_index, params.resolved_psi, params.cutoff)[0]
         edits = params.ws_edits
-        if edits is not None:
-            ws = ws.clone()
-            for first, stop, source in edits.mixing:
-                ws[first:stop] = torch.from_numpy(np.asarray(source[first:stop], np.float32)).to(
-                    ws.device, ws.dtype
-                )
-            if edits.delta is not None:
-                ws = ws + torch.from_numpy(np.asarray(edits.delta, np.float32)).to(
-                    ws.device, ws.dtype
-                )
+        if edits is not None:  # z walk: mixing rows and directions after mapping
+            ws = edit_ws(ws, edits.mixing, edits.delta)
         return ws
 
     def image(self, params: FrameParams) -> torch.Tensor:
@@ -246,7 +225,7 @@ def _host_pixels(images: torch.Tensor) -> np.ndarray:
         return images.to(PLANES_DTYPE).contiguous().numpy()
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
-    x = (images[:, :3] * 127.5 + 128).clamp_(0, 255).to(torch.uint8)  # NVIDIA's conversion
+    x = float_to_uint8(images[:, :3])
     x = x.permute(0, 2, 3, 1).contiguous()  # [N, H, W, 3]
     host = torch.empty(x.shape, dtype=torch.uint8, pin_memory=True)
     host.copy_(x, non_blocking=True)

@@ -2,7 +2,7 @@
 
 No clocks and no unseeded randomness: the same (show, t_s, live) always gives the same frame, so
 offline renders, live play and several machines on one clock agree. Keyframe latents come in
-already resolved (see `installation/render/latents.py`); this module only interpolates them.
+already resolved (see `installation/render/resolve.py`); this module only interpolates them.
 
 Time: sections are scheduled in show seconds (`Section.length_s(speed)`); inside a section, the
 walk, automation and LFOs run on section time = seconds since the section began x show speed.
@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from installation.models.latents import edit_ws, truncate_ws
 from installation.show.schema import Curve, Layers, Lfo, Section, Show
 from installation.walk.easing import ease
 from installation.walk.paths import catmull_rom, lerp, noise_loop, segment_at, slerp
@@ -39,7 +40,7 @@ LIVE_LATENT = "latent"  # live key of a glide target: (ws [num_ws, w_dim], weigh
 
 
 class SectionLatentsLike(Protocol):
-    """What the timeline needs of a resolved section (render/latents.py SectionLatents)."""
+    """What the timeline needs of a resolved section (render/resolve.py SectionLatents)."""
 
     keyframes: np.ndarray  # [K, num_ws, w_dim] (space w) or [K, z_dim] (space z)
     mixing_sources: tuple[np.ndarray, ...]  # [num_ws, w_dim] each, one per section.mixing
@@ -571,16 +572,11 @@ class Timeline:
         live: LiveInput | None = None,
     ) -> np.ndarray:
         """Truncate by scheduled psi, then mix rows, then add directions: ws [num_ws, w_dim]."""
-        ws = np.array(ws, dtype=np.float64)  # [num_ws, w_dim], a copy
+        ws = np.asarray(ws, dtype=np.float64)  # [num_ws, w_dim]
         if psi is not None:
-            rows = slice(0, cutoff)
-            ws[rows] = latents.w_avg + psi * (ws[rows] - latents.w_avg)
+            ws = truncate_ws(ws, latents.w_avg, psi, cutoff)
         edits = self._ws_edits(section, latents, section_t_s, live)
-        for first, stop, source in edits.mixing:
-            ws[first:stop] = source[first:stop]
-        if edits.delta is not None:
-            ws += edits.delta
-        return ws
+        return edit_ws(ws, edits.mixing, edits.delta)
 
     def _ws_edits(
         self,
