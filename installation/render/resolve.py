@@ -17,7 +17,7 @@ import torch
 
 from installation.errors import ShowError
 from installation.models.latents import map_z, seed_to_z
-from installation.show.arrays import ArrayFileError, read_npy, read_npz
+from installation.show.arrays import ArrayFileError, read_direction, read_latent_file
 from installation.show.schema import Direction, Keyframe, ModelEntry, Section, Show
 from installation.walk.paths import random_walk_seeds
 
@@ -102,24 +102,19 @@ class _Resolver:
             ws = map_z(self.G, z_t, class_index, psi, self.entry.cutoff)
         return ws[0].detach().cpu().numpy().astype(np.float32)  # [num_ws, w_dim]
 
-    def load_array(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
-        """The array in a .npy, or key 'w' of a .npz; unreadable files raise ShowError.
+    def load_array(self, path: Path, field: str) -> np.ndarray:
+        """The array of a .npy, or a .npz's latent (LATENT_KEYS); unreadable files raise ShowError.
 
         Sizes are checked from the headers before anything is read (show/arrays.py).
         """
         try:
-            if is_npz:
-                arrays = read_npz(path, ("w",))
-                if "w" not in arrays:
-                    raise ArrayFileError(f"{path}: no array 'w'")
-                return np.asarray(arrays["w"], dtype=np.float32)
-            return np.asarray(read_npy(path), dtype=np.float32)
+            return read_latent_file(path)
         except ArrayFileError as exc:
             raise ShowError(f"{self.where(field)}: {exc}") from None
 
-    def ws_file(self, path: Path, field: str, is_npz: bool) -> np.ndarray:
+    def ws_file(self, path: Path, field: str) -> np.ndarray:
         """A w file as ws [num_ws, w_dim] from [w_dim] (broadcast), [num_ws, w_dim] or [1, ...]."""
-        array = self.load_array(path, field, is_npz)
+        array = self.load_array(path, field)
         ws = as_ws(array, self.num_ws, self.w_dim)
         if ws is not None:
             return ws
@@ -131,9 +126,9 @@ class _Resolver:
 
     def z_file(self, path: Path, field: str) -> np.ndarray:
         """A z file as [z_dim] ([1, z_dim] accepted)."""
-        array = self.load_array(path, field, is_npz=False).reshape(-1)
+        array = self.load_array(path, field).reshape(-1)
         if array.shape != (self.z_dim,):
-            found = tuple(self.load_array(path, field, is_npz=False).shape)
+            found = tuple(self.load_array(path, field).shape)
             raise ShowError(
                 f"{self.where(field)}: {path}: expected shape [z_dim] = ({self.z_dim},) "
                 f"for model {self.section.model!r}, found {found}"
@@ -154,7 +149,7 @@ class _Resolver:
             return self.map_z(self.z_file(keyframe.path, field), keyframe.psi)
         if keyframe.kind in ("w", "projected"):
             assert keyframe.path is not None
-            return self.ws_file(keyframe.path, field, is_npz=keyframe.kind == "projected")
+            return self.ws_file(keyframe.path, field)
         return np.broadcast_to(self.w_avg, (self.num_ws, self.w_dim)).copy()  # mean
 
     def z(self, keyframe: Keyframe, field: str) -> np.ndarray:
@@ -200,13 +195,10 @@ class _Resolver:
         """A direction as [num_ws, w_dim]: a .npy file, or entry `index` of a directions .npz
         (times its std when scale is 'sigma')."""
         if direction.index is None:
-            return self.ws_file(direction.path, field, is_npz=False)
+            return self.ws_file(direction.path, field)
         path, index = direction.path, direction.index
         try:
-            arrays = read_npz(path, ("directions", "std"), kinds="fiu")
-            array = np.asarray(arrays["directions"][index], dtype=np.float32)
-            if direction.scale == "sigma":
-                array = array * np.float32(arrays["std"][index])
+            array = read_direction(path, index, is_sigma=direction.scale == "sigma")
         except (ArrayFileError, KeyError, IndexError) as exc:
             raise ShowError(f"{self.where(field)}: cannot read {path}: {exc}") from None
         ws = as_ws(array, self.num_ws, self.w_dim)
