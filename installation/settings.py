@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import stat
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from installation.options import (
     epoch,
     fps,
     host_port,
+    output_problem,
     parse_size,
     port,
     positive_int,
@@ -399,52 +398,3 @@ def check_output_paths(parser: argparse.ArgumentParser, args: argparse.Namespace
         problem = None if path is None else output_problem(path, is_folder=False)
         if problem is not None:
             parser.error(f"{option} {path}: {problem}")
-
-
-def output_problem(path: Path, is_folder: bool) -> str | None:
-    """Why `path` (a file, or a folder when `is_folder`) cannot be written; None when it can.
-
-    The path itself is not created: a file it already is must be writable; otherwise its
-    nearest existing ancestor must be a folder that takes a new file (tried with a temporary
-    file, so a read-only file system or /proc is found out as well as permissions).
-    """
-    if path.exists():
-        if path.is_dir() != is_folder:
-            return "is a directory, not a file" if path.is_dir() else "is a file, not a directory"
-        if not os.access(path, os.W_OK):
-            return "not writable (permission denied or a read-only file system)"
-        return None
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        return f"cannot create it: {ancestor} is not a directory"
-    try:
-        with tempfile.TemporaryFile(dir=ancestor):
-            pass
-    except OSError as err:
-        return f"cannot create files in {ancestor} ({err.strerror or err})"
-    return None
-
-
-def input_problem(path: Path) -> str | None:
-    """Why `path` cannot be read as a file (one accurate phrase), or None when it can.
-
-    A folder or a device file (/dev/zero: endless bytes) is named as what it is, before
-    anything reads it; "no such file" only when nothing is there.
-    """
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "no such file"
-    except OSError as err:
-        return f"cannot read it ({err.strerror or err})"
-    if stat.S_ISDIR(mode):
-        return "is a directory, not a file"
-    if not stat.S_ISREG(mode):
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            return "is a device file, not a regular file"
-        return "is a pipe or socket, not a regular file"
-    if not os.access(path, os.R_OK):
-        return "cannot read it (permission denied)"
-    return None

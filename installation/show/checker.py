@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from installation.settings import input_problem
+from installation.options import input_problem
 from installation.show.schema import MAX_INTEGER, MAX_NUMBER, MAX_SEED, MAX_TIME_S, MIN_TIME_S
 from installation.show.yamlread import MAX_NUMBER_CHARS, NUMBER_TAGS, join, scalar_value, short
 

@@ -21,8 +21,8 @@ import numpy as np
 from installation import options
 from installation.device import parse_device
 from installation.errors import InstallationError, ModelLoadError
-from installation.options import checked_above, checked_range
-from installation.settings import DEVICE_HELP, input_problem, output_problem
+from installation.options import checked_above, checked_range, input_problem, output_problem
+from installation.settings import DEVICE_HELP
 
 if TYPE_CHECKING:
     import torch

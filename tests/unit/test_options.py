@@ -17,7 +17,8 @@ import torch
 from installation.cli import main as latent_walk
 from installation.device import choose_device
 from installation.models import save_generator
-from installation.settings import output_problem, settings_from_argv
+from installation.options import output_problem
+from installation.settings import settings_from_argv
 from installation.tools.common import IntRanges, parse_int_ranges, parse_layer_range
 from tiny_models import tiny_sg3
 
