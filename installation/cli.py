@@ -102,7 +102,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     import torch
 
     from installation.models import load_generator, save_generator
-    from installation.models.latents import seed_z
+    from installation.models.latents import class_vector, seed_z
 
     started = time.perf_counter()
     G = load_model(args.model)
@@ -112,7 +112,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     G2 = load_generator(out)
     reload_s = time.perf_counter() - started
     z = seed_z(0, G.z_dim)
-    c = torch.eye(G.c_dim)[:1] if G.c_dim else None
+    c = class_vector(G.c_dim, 0)  # class 0 of a conditional model
     with torch.inference_mode():
         same = torch.equal(G(z, c), G2(z, c))
     if not same:

@@ -12,6 +12,7 @@ import math
 import torch
 
 from .generator import Generator
+from .latents import class_vector
 
 
 @torch.no_grad()
@@ -45,9 +46,8 @@ def initialize_random(G: Generator, seed: int = 0) -> Generator:
 
 
 def _labels(G: Generator, n: int) -> torch.Tensor | None:
-    if G.c_dim == 0:
-        return None
-    return torch.eye(G.c_dim)[torch.arange(n) % G.c_dim]
+    """One-hot labels [n, c_dim] cycling through the classes (None: unconditional)."""
+    return class_vector(G.c_dim, torch.arange(n) % G.c_dim) if G.c_dim else None
 
 
 def _init_sg3_input(G: Generator, gen: torch.Generator) -> None:
