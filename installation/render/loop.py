@@ -1,12 +1,16 @@
 """RenderLoop: the render thread's work: drain commands -> schedule show times -> render -> frames.
 
+Commands get their meaning in the Player (walk/player.py), which the loop hands each one to; the
+loop itself only paces, batches and renders, and does what the Player's Reaction asks (render a
+seek's frame first, reload the show file).
+
 The walk is scheduled, so the loop renders future frames ahead of the show clock, several in one
 generator pass (lookahead) when that is what keeps up with the display, within a latency budget
 that live input shortens. It never runs further ahead than it must: the first frame of a batch
 is started just early enough to be ready (plus one frame when the presenter blends).
 
-Show time lives in a ClockState that only this thread replaces (pause, seek, section jumps); the
-main thread reads `loop.clock` to pace the frames it receives. Every wall time comes from the
+Show time lives in the Player's ClockState, which only this thread replaces (pause, seek, section
+jumps); the main thread reads `loop.clock` to pace the frames it receives. Every wall time comes from the
 injected `wall_clock`, so tests drive the loop step by step with a fake clock.
 """
 

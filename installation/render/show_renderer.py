@@ -1,9 +1,10 @@
-"""ShowRenderer: show time -> timeline frame parameters -> image -> Frame (render thread work).
+"""ShowRenderer: frame parameters -> image -> Frame (render thread work).
 
-Per frame: `Timeline.at(t)` -> ws (space w: the latent as is; space z: mapping with the frame's
-psi/cutoff, then the WsEdits: mixing rows replaced, direction delta added) -> camera transform
-(StyleGAN3 only) -> `G.synthesis` -> pixels. During an image crossfade the partner frame is
-rendered the same way, resized to the main frame's size and blended in float.
+Per frame (the Player's resolved FrameParams, or the schedule's for an offline render): ws
+(space w: the latent as is; space z: `models/latents.py map_z` with the frame's psi/cutoff, then
+its WsEdits), the live mixing and glide -> camera transform (StyleGAN3 only) -> `G.synthesis` ->
+pixels. During an image crossfade the partner frame is rendered the same way, resized to the main
+frame's size and blended in float. It keeps no live state: that is the Player's.
 """
 
 from __future__ import annotations
