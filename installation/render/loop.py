@@ -10,8 +10,8 @@ that live input shortens. It never runs further ahead than it must: the first fr
 is started just early enough to be ready (plus one frame when the presenter blends).
 
 Show time lives in the Player's ClockState, which only this thread replaces (pause, seek, section
-jumps); the main thread reads `loop.clock` to pace the frames it receives. Every wall time comes from the
-injected `wall_clock`, so tests drive the loop step by step with a fake clock.
+jumps); the main thread reads `loop.clock` to pace the frames it receives. Every wall time comes
+from the injected `wall_clock`, so tests drive the loop step by step with a fake clock.
 """
 
 from __future__ import annotations
