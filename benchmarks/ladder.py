@@ -9,6 +9,9 @@ step 0's image (exact mode: float32 rounding; fast: bf16).
 
     python benchmarks/ladder.py                                  # SG2-256 and SG3-T-256, b1
     python benchmarks/ladder.py --models sg2-256 --batches 1,8 --precisions exact,fast
+    python benchmarks/ladder.py --models demo --batches 8 --from-step 4   # before, steps 4 on
+
+Each row also gives the load average (other programs on the machine) when its runs ended.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import importlib
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -48,7 +52,12 @@ PACKAGES = ("installation", "kernels")
 # (label, switches as "module.NAME": value) after step 0; each adds one change to the row above
 UFD, FLR = "kernels.upfirdn2d", "kernels.filtered_lrelu"
 _OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
-        f"{UFD}.ONE_TAP_SCALES": False, f"{FLR}.WHOLE_BATCH_STRIP": False}  # fmt: skip
+        f"{UFD}.ONE_TAP_SCALES": False, f"{FLR}.WHOLE_BATCH_STRIP": False,
+        f"{FLR}.FUSED_ACTIVATION": False, f"{UFD}.CONV_LRELU": False,
+        f"{UFD}.CHANNEL_ROWS": False}  # fmt: skip
+_STEP4 = {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True,
+          f"{UFD}.ONE_TAP_SCALES": True, f"{FLR}.WHOLE_BATCH_STRIP": True}  # fmt: skip
+_STEP5 = {**_STEP4, f"{FLR}.FUSED_ACTIVATION": True, f"{UFD}.CONV_LRELU": True}
 STEPS: list[tuple[str, dict[str, bool]]] = [
     (
         "CPU modulated conv: shared prepared weight, SG2 up-conv as 4 phase convs, one epilogue",
@@ -59,8 +68,14 @@ STEPS: list[tuple[str, dict[str, bool]]] = [
         "+ float32 width up-passes as one transposed conv",
         {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True},
     ),
+    ("+ one-tap filters only pad and scale; small layers one pass per batch", _STEP4),
     (
-        "+ one-tap filters only pad and scale; small layers one pass per batch",
+        "+ filtered_lrelu's nonlinearity on its up pass: lrelu as the depthwise conv's oneDNN "
+        "post-op, clamp in the height interleave",
+        _STEP5,
+    ),
+    (
+        "+ per-channel scales and biases as channels-last rows (long inner loops)",
         {name: True for name in _OFF},
     ),
 ]
@@ -115,8 +130,10 @@ def timed(fn: Callable[[], torch.Tensor]) -> tuple[float, torch.Tensor]:
     return time.perf_counter() - started, out
 
 
-def ladder(model: str, precision: str, batch: int, repeats: int, base_dir: Path) -> list[dict]:
-    """Measure every step for one configuration; returns one dict per step."""
+def ladder(
+    model: str, precision: str, batch: int, repeats: int, base_dir: Path, from_step: int = 1
+) -> list[dict]:
+    """Measure step 0 and steps from_step on for one configuration; returns one dict per step."""
     G = build(model)
     with tempfile.TemporaryDirectory() as tmp, base_modules(base_dir) as base_models:
         path = save_generator(G, Path(tmp) / "model.safetensors")
@@ -128,7 +145,7 @@ def ladder(model: str, precision: str, batch: int, repeats: int, base_dir: Path)
     with torch.inference_mode():
         ws = G.mapping(z)
         runs.append((f"before ({BASE_REV})", lambda: G_base.synthesis(ws)))
-        for label, values in STEPS:
+        for label, values in STEPS[from_step - 1 :]:
 
             def run(values=values) -> torch.Tensor:
                 with switches(values):
@@ -140,6 +157,7 @@ def ladder(model: str, precision: str, batch: int, repeats: int, base_dir: Path)
         for _ in range(repeats):
             for i, (_, fn) in enumerate(runs):
                 times[i].append(timed(fn)[0])
+    load = os.getloadavg()[0]  # other programs' load on this machine, at the end of the runs
     rows = []
     for i, (label, _) in enumerate(runs):
         ms = statistics.median(times[i]) / batch * 1e3
@@ -149,6 +167,7 @@ def ladder(model: str, precision: str, batch: int, repeats: int, base_dir: Path)
             "gain_vs_previous": rows[-1]["ms_per_frame"] / ms if rows else 1.0,
             "gain_vs_before": rows[0]["ms_per_frame"] / ms if rows else 1.0,
             "max_abs_diff_vs_before": float((outputs[i] - outputs[0]).abs().max()),
+            "load_average": load,
         })  # fmt: skip
     return rows
 
@@ -158,7 +177,7 @@ def print_row(row: dict) -> None:
         f"{row['model']:<9} {row['precision']:<6} b{row['batch']:<2} "
         f"{row['ms_per_frame']:>9.1f} ms  x{row['gain_vs_previous']:>5.2f} prev  "
         f"x{row['gain_vs_before']:>5.2f} before  maxdiff {row['max_abs_diff_vs_before']:.1e}  "
-        f"{row['step']}",
+        f"load {row['load_average']:.1f}  {row['step']}",
         flush=True,
     )
 
@@ -170,6 +189,7 @@ def main() -> None:
     parser.add_argument("--batches", default="1")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--base", default=BASE_REV, help="git revision of step 0")
+    parser.add_argument("--from-step", type=int, default=1, help="skip the steps before this")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     print(cpu_description(), flush=True)
@@ -180,7 +200,7 @@ def main() -> None:
         for model in args.models.split(","):
             for batch in [int(b) for b in args.batches.split(",")]:
                 for precision in args.precisions.split(","):
-                    rows = ladder(model, precision, batch, args.repeats, base_dir)
+                    rows = ladder(model, precision, batch, args.repeats, base_dir, args.from_step)
                     results.extend(rows)
                     for row in rows:
                         print_row(row)

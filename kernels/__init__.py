@@ -7,11 +7,19 @@ definition), "torch" (exact fast PyTorch, the default) or "cuda" (arrives with t
 from kernels.backend import Backend, current, reason, select, use_backend
 from kernels.bias_act import bias_act
 from kernels.filtered_lrelu import filtered_lrelu
-from kernels.upfirdn2d import downsample2d, filter2d, setup_filter, upfirdn2d, upsample2d
+from kernels.upfirdn2d import (
+    channel_operand,
+    downsample2d,
+    filter2d,
+    setup_filter,
+    upfirdn2d,
+    upsample2d,
+)
 
 __all__ = [
     "Backend",
     "bias_act",
+    "channel_operand",
     "current",
     "downsample2d",
     "filter2d",

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -23,7 +24,9 @@ import torch.nn.functional as F
 
 from kernels import _compile, backend
 from kernels.upfirdn2d import (
+    Activation,
     _memory_format,
+    channel_operand,
     check_filter,
     check_image,
     fast_channels_last,
@@ -42,6 +45,11 @@ STRIP_BYTES = 8 << 20
 # A batch whose full-rate intermediate fits one strip runs in one pass (benchmarks/ladder.py
 # turns this off to measure it).
 WHOLE_BATCH_STRIP = True
+# The nonlinearity rides on the up pass: the lrelu as the height phase convs' oneDNN post-op
+# (upfirdn2d.CONV_LRELU; else after the clamp, see `_activation`), the clamp in the copies that
+# interleave the phases, instead of three passes (interleave, lrelu, clamp) over the full-rate
+# intermediate. The same float32 values; benchmarks/ladder.py turns it off to measure it.
+FUSED_ACTIVATION = True
 
 
 def filtered_lrelu(
@@ -128,6 +136,27 @@ def _fits_one_strip(x: torch.Tensor, fu, up, pad) -> bool:
     return n * c * mid_w * mid_h * x.element_size() <= STRIP_BYTES
 
 
+@functools.lru_cache(maxsize=64)
+def _activation(slope: float, clamp: float | None, dtype: torch.dtype) -> Activation | None:
+    """clamp(lrelu(t), -clamp, clamp) as lrelu(clamp(t, lo, clamp)), or None where not exact.
+
+    The two are equal for every t of dtype when lrelu(lo) rounds to -clamp exactly (rounding is
+    monotonic): t < lo gives -clamp both ways, t in [lo, clamp] is inside the clamp range after
+    the lrelu. Checked here in dtype; slopes outside (0, 1] and NaN bounds keep the plain order.
+    """
+    if clamp is None:
+        return Activation(slope)
+    if not 0 < slope <= 1 or not math.isfinite(clamp):
+        return None
+    if slope == 1:
+        return Activation(slope, -clamp, clamp)
+    lo = torch.tensor(-clamp / slope, dtype=dtype)
+    hi = torch.tensor(clamp, dtype=dtype)
+    if float(hi) != clamp or float(F.leaky_relu(lo, slope)) != float(-hi):
+        return None
+    return Activation(slope, float(lo), clamp)
+
+
 def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_filter: bool):
     """Same result as `_reference` (to rounding), computed strip by strip without zero stuffing."""
     if x.shape[0] > 1 and not (WHOLE_BATCH_STRIP and _fits_one_strip(x, fu, up, pad)):
@@ -148,10 +177,11 @@ def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_fi
     # lrelu is positively homogeneous: fold a positive gain into the up filter
     up_gain = up[0] * up[1] * (gain if gain > 0 else 1.0)
     post_gain = 1.0 if gain > 0 else gain
+    act = _activation(slope, clamp, x.dtype) if FUSED_ACTIVATION and post_gain == 1 else None
 
     xb = torch.empty_like(x, memory_format=torch.channels_last)  # bias + layout in one pass
     if b is not None:
-        torch.add(x, b.to(x.dtype).reshape(1, -1, 1, 1), out=xb)
+        torch.add(x, channel_operand(b.to(x.dtype), x), out=xb)
     else:
         xb.copy_(x)
 
@@ -163,13 +193,14 @@ def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_fi
         m0, m1 = o0 * down[1], (o1 - 1) * down[1] + fdh  # full-rate rows this strip needs
         sy0 = py0 - m0
         sy1 = (m1 - m0) + fuh - 1 - h * up[1] - sy0
-        t = fast_channels_last(xb, fu, up, (1, 1), (px0, px1, sy0, sy1), flip_filter, up_gain)
-        if slope != 1:
-            F.leaky_relu_(t, slope)
-        if post_gain != 1:
-            t.mul_(post_gain)
-        if clamp is not None:
-            t.clamp_(-clamp, clamp)
+        t = fast_channels_last(xb, fu, up, (1, 1), (px0, px1, sy0, sy1), flip_filter, up_gain, act)
+        if act is None:
+            if slope != 1:
+                F.leaky_relu_(t, slope)
+            if post_gain != 1:
+                t.mul_(post_gain)
+            if clamp is not None:
+                t.clamp_(-clamp, clamp)
         y = fast_channels_last(t, fd, (1, 1), down, (0, 0, 0, 0), flip_filter, 1.0)
         if out is None:
             if o1 == out_h:  # a single strip

@@ -10,6 +10,7 @@ Three implementations take the same normalised arguments:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -30,9 +31,17 @@ Padding = tuple[int, int, int, int]  # (x0, x1, y0, y1)
 _CL = torch.channels_last
 
 # Fast-path steps, each measured against the step before in benchmarks/ladder.py (which turns
-# them off one at a time); both are exact to float32 rounding.
+# them off one at a time); all are exact to float32 rounding (CONV_LRELU, CHANNEL_ROWS: the
+# same float32 values; CONV_LRELU rounds bf16 once instead of twice).
 TRANSPOSED_UP = True  # float32 width up passes as one depthwise transposed conv
 SEPARABLE_2D = True  # 2D filters that are outer products run as two 1D passes
+# The leaky ReLU of filtered_lrelu's up pass runs as a post-op of oneDNN's depthwise convolution
+# (torch.ops.mkldnn._convolution_pointwise, the op inductor fuses into on CPUs), where available.
+CONV_LRELU = True
+# Per-channel operands of elementwise ops on channels-last images are channels-last rows
+# (see channel_operand).
+CHANNEL_ROWS = True
+CHANNEL_ROWS_BELOW = 64  # float32: rows only below this many channels (no gain measured above)
 ONE_TAP_SCALES = True  # one-tap filters without resampling only pad and scale
 
 
@@ -432,39 +441,135 @@ def _crop_view(x: torch.Tensor, dim: int, before: int, after: int) -> tuple[torc
     return x, max(before, 0), max(after, 0)
 
 
-def _interleave(ys: list[torch.Tensor], dim: int) -> torch.Tensor:
-    """Interleave same-shaped channels-last phase outputs along dim 2 (height) or 3 (width)."""
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise epilogue of a pass, applied in place: clamp to [lo, hi], then leaky ReLU.
+
+    lo and hi are None (no clamp) or both set; slope 1 means no leaky ReLU. filtered_lrelu
+    builds one whose result equals its lrelu-then-clamp exactly (see `_activation` there), so
+    hi is its clamp, and where the convolution did the leaky ReLU the rest is a clamp to
+    [-hi, hi].
+    """
+
+    slope: float
+    lo: float | None = None
+    hi: float | None = None
+
+    def copy_(self, dst: torch.Tensor, src: torch.Tensor) -> None:
+        """Write src into dst with the first of its ops done on the way (clamp, else lrelu)."""
+        if self.lo is not None:
+            torch.clamp(src, self.lo, self.hi, out=dst)
+        elif self.slope != 1:
+            torch.ops.aten.leaky_relu.out(src, self.slope, out=dst)
+        else:
+            dst.copy_(src)
+
+    def finish_(self, t: torch.Tensor) -> torch.Tensor:
+        """The ops `copy_` left out, in place on t (the leaky ReLU after a clamp)."""
+        if self.lo is not None and self.slope != 1:
+            F.leaky_relu_(t, self.slope)
+        return t
+
+    def apply_(self, t: torch.Tensor) -> torch.Tensor:
+        """All of it, in place on t."""
+        if self.lo is not None:
+            t.clamp_(self.lo, self.hi)
+        if self.slope != 1:
+            F.leaky_relu_(t, self.slope)
+        return t
+
+
+def _interleave(ys: list[torch.Tensor], dim: int, act: Activation | None = None) -> torch.Tensor:
+    """Interleave same-shaped channels-last phase outputs along dim 2 (height) or 3 (width).
+
+    With `act`, the result is activated too: its first op rides on the interleaving copies.
+    """
     if len(ys) == 1:
-        return ys[0]
+        return ys[0] if act is None else act.apply_(ys[0])
     n, c, h, w = ys[0].shape
     p = len(ys)
     if dim == 3:
         out = ys[0].new_empty([n, h, w, p, c])
         for i, y in enumerate(ys):
             out[:, :, :, i, :] = y.permute(0, 2, 3, 1)
-        return out.view(n, h, w * p, c).permute(0, 3, 1, 2)
+        y = out.view(n, h, w * p, c).permute(0, 3, 1, 2)
+        return y if act is None else act.apply_(y)
     out = ys[0].new_empty([n, h, p, w, c])
     for i, y in enumerate(ys):
-        out[:, :, i, :, :] = y.permute(0, 2, 3, 1)
-    return out.view(n, h * p, w, c).permute(0, 3, 1, 2)
+        if act is None:
+            out[:, :, i, :, :] = y.permute(0, 2, 3, 1)
+        else:
+            act.copy_(out[:, :, i, :, :], y.permute(0, 2, 3, 1))
+    y = out.view(n, h * p, w, c).permute(0, 3, 1, 2)
+    return y if act is None else act.finish_(y)
 
 
-def _pass_1d(x: torch.Tensor, g: torch.Tensor, plan: AxisPlan, dim: int) -> torch.Tensor:
-    """Run one separable polyphase pass along dim (2 = height, 3 = width) on a channels-last x."""
+def _pass_1d(
+    x: torch.Tensor, g: torch.Tensor, plan: AxisPlan, dim: int, act: Activation | None = None
+) -> torch.Tensor:
+    """Run one separable polyphase pass along dim (2 = height, 3 = width) on a channels-last x,
+    then `act` (in place) if given."""
     c = x.shape[1]
     x = _pad_axis(x, dim, -plan.start, plan.start + plan.n_read - x.shape[dim])
     x = x.contiguous(memory_format=_CL)
     bank = _phase_filters(g, plan.taps)  # [P, L]
     shape = [c, 1, 1, bank.shape[1]] if dim == 3 else [c, 1, bank.shape[1], 1]
     stride = (1, plan.stride) if dim == 3 else (plan.stride, 1)
-    ys = [
-        F.conv2d(x, bank[p].reshape(shape[1:]).expand(shape), stride=stride, groups=c)
-        for p in range(plan.phases)
-    ]
-    y = _interleave(ys, dim)
+    weights = [bank[p].reshape(shape[1:]).expand(shape) for p in range(plan.phases)]
+    ys = _convs_with_lrelu(x, weights, stride, act) if dim == 2 and act is not None else None
+    if ys is not None:  # the leaky ReLU is done: the clamp (as lrelu-then-clamp) is left
+        rest = None if act.lo is None else Activation(1.0, -act.hi, act.hi)
+        y = _interleave(ys, dim, rest)
+    else:
+        ys = [F.conv2d(x, weight, stride=stride, groups=c) for weight in weights]
+        y = _interleave(ys, dim, act)
     if y.shape[dim] != plan.n_out:
         y = y.narrow(dim, plan.shift, plan.n_out)
     return y
+
+
+def _convs_with_lrelu(
+    x: torch.Tensor, weights: list[torch.Tensor], stride: tuple[int, int], act: Activation
+) -> list[torch.Tensor] | None:
+    """Depthwise convs of x, each followed by act's leaky ReLU as a oneDNN post-op, or None.
+
+    None where the op can't run: off (CONV_LRELU), no slope, not a float32 or (supported) bf16
+    CPU tensor, or oneDNN refusing it (then CONV_LRELU is turned off, with one warning).
+    float32 results equal conv then leaky_relu_ exactly; bf16 ones are rounded once instead of
+    twice.
+    """
+    global CONV_LRELU
+    if not CONV_LRELU or act.slope == 1 or x.device.type != "cpu":
+        return None
+    if x.dtype != torch.float32 and not (x.dtype == torch.bfloat16 and _bf16_convs()):
+        return None
+    try:
+        return [_conv_lrelu(x, w, stride, act.slope) for w in weights]
+    except (RuntimeError, AttributeError, NotImplementedError) as err:
+        CONV_LRELU = False
+        log.warning("oneDNN conv + leaky ReLU unavailable (%s); running them apart", err)
+        return None
+
+
+def _conv_lrelu(
+    x: torch.Tensor, weight: torch.Tensor, stride: tuple[int, int], slope: float
+) -> torch.Tensor:
+    """leaky_relu(conv2d(x, weight, stride, groups=C), slope) in one oneDNN primitive."""
+    return torch.ops.mkldnn._convolution_pointwise(
+        x, weight.contiguous(), None, [0, 0], list(stride), [1, 1], x.shape[1],
+        "leaky_relu", [slope], "",
+    )  # fmt: skip
+
+
+@functools.cache
+def _bf16_convs() -> bool:
+    """Whether oneDNN runs bf16 convolutions natively here (AVX-512-bf16, AMX)."""
+    try:
+        return bool(
+            torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    except (RuntimeError, AttributeError):
+        return False
 
 
 def _up_pass_transposed(
@@ -531,6 +636,27 @@ def _fast(
     return y.contiguous(memory_format=_memory_format(x))
 
 
+def channel_operand(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """v ([C] or [N, C]) shaped as an elementwise operand for x [N, C, H, W]: the same values.
+
+    For a channels-last x with 16-bit values or few channels, v comes as a channels-last
+    [1 or N, C, 1, W] row (broadcast only along the height), so the op's inner loop runs over W*C
+    contiguous elements instead of C: a bf16 bias add on the demo's 8-channel layers ran 7x
+    faster. Elsewhere it is v as [1 or N, C, 1, 1].
+    """
+    v = v.reshape(-1, x.shape[1], 1, 1)
+    n, c, h, w = x.shape
+    if (
+        CHANNEL_ROWS
+        and h > 1
+        and (x.element_size() < 4 or c < CHANNEL_ROWS_BELOW)
+        and x.is_contiguous(memory_format=_CL)
+        and not x.is_contiguous()
+    ):
+        return v.expand(v.shape[0], c, 1, w).contiguous(memory_format=_CL)
+    return v
+
+
 def _memory_format(x: torch.Tensor) -> torch.memory_format:
     is_cl = x.is_contiguous(memory_format=_CL) and not x.is_contiguous()
     return _CL if is_cl else torch.contiguous_format
@@ -559,16 +685,27 @@ def _separable_factors(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | N
 
 
 def fast_channels_last(
-    x, f, up: Scaling, down: Scaling, pad: Padding, flip_filter: bool, gain: float
+    x,
+    f,
+    up: Scaling,
+    down: Scaling,
+    pad: Padding,
+    flip_filter: bool,
+    gain: float,
+    act: Activation | None = None,
 ) -> torch.Tensor:
-    """`_fast` without the final layout conversion: a (possibly strided) channels-last result."""
+    """`_fast` without the final layout conversion: a (possibly strided) channels-last result.
+
+    With `act`, the result is activated in place as well (filtered_lrelu's nonlinearity); a last
+    pass that interleaves height phases does the clamp in its copies instead of a pass of its own.
+    """
     if f is None:
         f = torch.ones([1, 1])
     if ONE_TAP_SCALES and f.numel() == 1 and up == (1, 1) and down == (1, 1):
         # a one-tap filter only scales: pad or crop, and multiply (no depthwise convs)
         scale = float(f.reshape(-1)[0]) ** (2 if f.ndim == 1 else 1) * gain
         y = _pad_axis(_pad_axis(x, 3, pad[0], pad[1]), 2, pad[2], pad[3])
-        return y * scale
+        return y * scale if act is None else act.apply_(y * scale)
     f = f.to(device=x.device, dtype=x.dtype)
     g = f if flip_filter else f.flip(list(range(f.ndim)))  # correlation kernel
     fw, fh = filter_size(f)
@@ -578,11 +715,12 @@ def fast_channels_last(
     if g.ndim == 2:
         factors = _separable_factors(g) if SEPARABLE_2D else None
         if factors is None:
-            return _pass_2d(x, g * gain, plan_x, plan_y)
+            y = _pass_2d(x, g * gain, plan_x, plan_y)
+            return y if act is None else act.apply_(y)
         col, row = factors
-        return _separable(x, row * gain, col, up, down, pad, plan_x, plan_y)
+        return _separable(x, row * gain, col, up, down, pad, plan_x, plan_y, act)
     g = g * math.sqrt(gain)
-    return _separable(x, g, g, up, down, pad, plan_x, plan_y)
+    return _separable(x, g, g, up, down, pad, plan_x, plan_y, act)
 
 
 def _separable(
@@ -594,8 +732,9 @@ def _separable(
     pad: Padding,
     plan_x: AxisPlan,
     plan_y: AxisPlan,
+    act: Activation | None = None,
 ) -> torch.Tensor:
-    """A width pass with the correlation kernel gx, then a height pass with gy."""
+    """A width pass with the correlation kernel gx, then a height pass with gy (then `act`)."""
     h = x.shape[2]
     # crop rows first (a view) so the width pass only touches rows the height pass reads
     before, after = -plan_y.start, plan_y.start + plan_y.n_read - h
@@ -613,4 +752,4 @@ def _separable(
         plan_y.shift,
         plan_y.n_out,
     )
-    return _pass_1d(x, gy, y_plan, 2)
+    return _pass_1d(x, gy, y_plan, 2, act)

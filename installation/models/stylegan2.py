@@ -143,7 +143,7 @@ def modulate(
     if n == 1 and weight.numel() // in_ch < h * w:
         scaled = weight * styles.to(weight.dtype).reshape(1, in_ch, 1, 1)
         return x, scaled.contiguous(memory_format=torch.channels_last)
-    return x * styles.to(x.dtype).reshape(n, in_ch, 1, 1), weight
+    return x * kernels.channel_operand(styles.to(x.dtype), x), weight
 
 
 def uses_cpu_path(x: torch.Tensor) -> bool:
@@ -257,9 +257,8 @@ class SynthesisLayer(nn.Module):
         # lrelu(v) * g = lrelu(v * g) for g > 0: y d g + (noise + b) g, then lrelu and clamp
         squares = self.weight_squares.get(self.weight, torch.float32)
         scale = demodulation_from_squares(squares, styles) * act_gain  # [N, O]
-        shift = (self.bias * act_gain).reshape(1, -1, 1, 1)
-        n, out_ch = scale.shape
-        y = torch.addcmul(shift.to(y.dtype), y, scale.to(y.dtype).reshape(n, out_ch, 1, 1))
+        shift = kernels.channel_operand((self.bias * act_gain).to(y.dtype), y)
+        y = torch.addcmul(shift, y, kernels.channel_operand(scale.to(y.dtype), y))
         if noise is not None:
             y = y.add_((noise * act_gain).to(y.dtype))
         y = F.leaky_relu_(y, 0.2)

@@ -277,7 +277,7 @@ def modulated_conv2d_cpu(
         d = demodulation_from_squares(squares, styles)  # [N, O]
     x, prepared = modulate(x, prepared, styles * input_gain)
     y = F.conv2d(x, prepared, padding=padding)
-    return y if d is None else y.mul_(d.to(y.dtype).reshape(y.shape[0], -1, 1, 1))
+    return y if d is None else y.mul_(kernels.channel_operand(d.to(y.dtype), y))
 
 
 class SynthesisLayer(nn.Module):

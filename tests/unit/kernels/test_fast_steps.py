@@ -77,3 +77,108 @@ def test_one_tap_filtered_lrelu_only_pads_and_scales(pad, batch):
     got = flr._fast(*args)
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
+FLR_CASES = [
+    # (up, down, fu taps, fd taps, pad, gain, slope, clamp): SG3's layers and the odd ones
+    (2, 2, 12, 12, (9, 8, 9, 8), 2**0.5, 0.2, 256.0),
+    (4, 2, 24, 12, (-6, -9, -6, -9), 2**0.5, 0.2, 256.0),
+    (2, 2, 12, 12, (9, 8, 9, 8), 2**0.5, 0.2, None),
+    (2, 2, 12, 12, (9, 8, 9, 8), 1.0, 1.0, 4.0),
+    (2, 2, 12, 12, (9, 8, 9, 8), -1.5, 0.2, 3.0),  # negative gain: the unfused order
+    (2, 2, 12, 12, (9, 8, 9, 8), 2**0.5, 0.3, 0.7),  # -clamp/slope not exact in float32
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("up,down,fu_taps,fd_taps,pad,gain,slope,clamp", FLR_CASES)
+def test_fused_activation_equals_separate_passes(
+    up, down, fu_taps, fd_taps, pad, gain, slope, clamp, dtype, monkeypatch
+):
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    # large values (inputs to 400, bias to 150): the clamp bites on both sides
+    x = (_rand(2, 5, 14, 13, seed=6) * 400).to(dtype).contiguous(memory_format=torch.channels_last)
+    fu = torch.rand(fu_taps, generator=torch.Generator().manual_seed(7)) / fu_taps * 2
+    fd = torch.rand(fd_taps, generator=torch.Generator().manual_seed(8)) / fd_taps
+    b = (_rand(5, seed=9) * 50).to(dtype)
+    args = (x, fu.to(dtype), fd.to(dtype), b, (up, up), (down, down), pad, gain, slope, clamp)
+    monkeypatch.setattr(flr, "FUSED_ACTIVATION", False)
+    separate = flr._fast(*args, False)
+    monkeypatch.setattr(flr, "FUSED_ACTIVATION", True)
+    monkeypatch.setattr(ufd, "CONV_LRELU", False)
+    clamp_in_copies = flr._fast(*args, False)
+    monkeypatch.setattr(ufd, "CONV_LRELU", True)
+    conv_post_op = flr._fast(*args, False)
+    assert torch.equal(clamp_in_copies, separate)
+    if dtype == torch.float32:
+        assert torch.equal(conv_post_op, separate)
+    else:  # oneDNN rounds the conv's output to bf16 after its leaky ReLU, not before
+        torch.testing.assert_close(conv_post_op.float(), separate.float(), rtol=0.02, atol=0.5)
+    want = flr._reference(*[a.float() if isinstance(a, torch.Tensor) else a for a in args], False)
+    exact = dtype == torch.float32
+    tol = {"rtol": 1e-4, "atol": 1e-3} if exact else {"rtol": 0.02, "atol": 1.0}
+    torch.testing.assert_close(conv_post_op.float(), want, **tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_clamp_before_lrelu_is_exact_around_its_bound(dtype):
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    act = flr._activation(0.2, 256.0, dtype)
+    assert act is not None and act.hi == 256.0
+    # every value of dtype from -4000 to 4000 near the lower bound, and a spread elsewhere
+    lo = torch.tensor(act.lo, dtype=dtype)
+    near = lo.float() + torch.arange(-2000, 2000, dtype=torch.float32) * 2e-3
+    t = torch.cat(
+        [near, torch.linspace(-5000, 5000, 40001), torch.tensor([float("inf"), -float("inf")])]
+    )
+    t = t.to(dtype)
+    want = torch.nn.functional.leaky_relu(t, 0.2).clamp(-256.0, 256.0)
+    assert torch.equal(act.apply_(t.clone()), want)
+
+
+def test_activation_keeps_the_separate_order_where_it_cannot_be_exact():
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    assert flr._activation(-0.1, 256.0, torch.float32) is None  # slope < 0: not monotonic
+    assert flr._activation(1.5, 256.0, torch.float32) is None
+    assert flr._activation(0.2, float("inf"), torch.float32) is None
+    assert flr._activation(0.2, None, torch.float32).lo is None
+
+
+def test_conv_lrelu_falls_back_with_one_warning(monkeypatch, caplog):
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    x = (_rand(1, 4, 10, 9, seed=10) * 3).contiguous(memory_format=torch.channels_last)
+    fu = torch.rand(12, generator=torch.Generator().manual_seed(11)) / 6
+    args = (x, fu, fu / 2, None, (2, 2), (2, 2), (9, 8, 9, 8), 2**0.5, 0.2, 1.0, False)
+    monkeypatch.setattr(flr, "FUSED_ACTIVATION", False)
+    want = flr._fast(*args)
+    monkeypatch.setattr(flr, "FUSED_ACTIVATION", True)
+    monkeypatch.setattr(ufd, "CONV_LRELU", True)
+
+    def refuse(*_args):
+        raise RuntimeError("no oneDNN here")
+
+    monkeypatch.setattr(ufd, "_conv_lrelu", refuse)
+    with caplog.at_level("WARNING", logger="kernels.upfirdn2d"):
+        first = flr._fast(*args)
+        second = flr._fast(*args)
+    assert torch.equal(first, want) and torch.equal(second, want)
+    assert ufd.CONV_LRELU is False
+    warnings = [r for r in caplog.records if "oneDNN" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("channels", [3, 8, 200])
+def test_channel_operand_rows_give_the_same_values(dtype, channels):
+    x = _rand(2, channels, 5, 7, seed=12).to(dtype).contiguous(memory_format=torch.channels_last)
+    v = _rand(2, channels, seed=13).to(dtype)
+    b = _rand(channels, seed=14).to(dtype)
+    row = ufd.channel_operand(v, x)
+    assert row.shape[:3] == (2, channels, 1)
+    assert torch.equal(x * row, x * v.reshape(2, channels, 1, 1))
+    assert torch.equal(x + ufd.channel_operand(b, x), x + b.reshape(1, channels, 1, 1))
+    if dtype == torch.bfloat16 or channels < ufd.CHANNEL_ROWS_BELOW:
+        assert row.shape[3] == 7 and row.is_contiguous(memory_format=torch.channels_last)
+        assert (x * row).is_contiguous(memory_format=torch.channels_last)
+    plain = ufd.channel_operand(v, x.contiguous())  # not channels-last: plain broadcasting
+    assert plain.shape == (2, channels, 1, 1)

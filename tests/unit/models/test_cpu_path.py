@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -101,3 +103,19 @@ def test_prepared_weight_follows_a_replaced_parameter():
         G.get_buffer(name).copy_(buffer)  # buffers are not prepared: copied in place
     with torch.inference_mode():
         torch.testing.assert_close(G.synthesis(ws), other.synthesis(ws), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("make", [tiny_sg2, tiny_sg3], ids=["sg2", "sg3"])
+def test_fused_activation_and_channel_rows_keep_exact_bits(make, monkeypatch):
+    """The issue-19 steps that only regroup elementwise work: exact output bit for bit."""
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    ufd = importlib.import_module("kernels.upfirdn2d")
+    G = make()
+    ws = _ws(G, 3)
+    with torch.inference_mode():
+        on = {"exact": G.synthesis(ws), "fast": G.set_precision("fast").synthesis(ws)}
+        for module, name in [(flr, "FUSED_ACTIVATION"), (ufd, "CONV_LRELU"), (ufd, "CHANNEL_ROWS")]:
+            monkeypatch.setattr(module, name, False)
+        off = {"fast": G.synthesis(ws), "exact": G.set_precision("exact").synthesis(ws)}
+    assert torch.equal(on["exact"], off["exact"])
+    torch.testing.assert_close(on["fast"], off["fast"], rtol=0.05, atol=0.05)
