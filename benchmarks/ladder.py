@@ -54,10 +54,11 @@ UFD, FLR = "kernels.upfirdn2d", "kernels.filtered_lrelu"
 _OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
         f"{UFD}.ONE_TAP_SCALES": False, f"{FLR}.WHOLE_BATCH_STRIP": False,
         f"{FLR}.FUSED_ACTIVATION": False, f"{UFD}.CONV_LRELU": False,
-        f"{UFD}.CHANNEL_ROWS": False}  # fmt: skip
+        f"{UFD}.CHANNEL_ROWS": False, f"{UFD}.CONV_PADDING": False}  # fmt: skip
 _STEP4 = {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True,
           f"{UFD}.ONE_TAP_SCALES": True, f"{FLR}.WHOLE_BATCH_STRIP": True}  # fmt: skip
 _STEP5 = {**_STEP4, f"{FLR}.FUSED_ACTIVATION": True, f"{UFD}.CONV_LRELU": True}
+_STEP6 = {**_STEP5, f"{UFD}.CHANNEL_ROWS": True}
 STEPS: list[tuple[str, dict[str, bool]]] = [
     (
         "CPU modulated conv: shared prepared weight, SG2 up-conv as 4 phase convs, one epilogue",
@@ -74,8 +75,9 @@ STEPS: list[tuple[str, dict[str, bool]]] = [
         "post-op, clamp in the height interleave",
         _STEP5,
     ),
+    ("+ per-channel scales and biases as channels-last rows (long inner loops)", _STEP6),
     (
-        "+ per-channel scales and biases as channels-last rows (long inner loops)",
+        "+ the FIR passes' zero padding inside the depthwise convs (no padded copies)",
         {name: True for name in _OFF},
     ),
 ]

@@ -41,6 +41,8 @@ CONV_LRELU = True
 # Per-channel operands of elementwise ops on channels-last images are channels-last rows
 # (see channel_operand).
 CHANNEL_ROWS = True
+# Zero padding of the polyphase passes done inside the depthwise conv, not as a padded copy.
+CONV_PADDING = True
 CHANNEL_ROWS_BELOW = 64  # float32: rows only below this many channels (no gain measured above)
 ONE_TAP_SCALES = True  # one-tap filters without resampling only pad and scale
 
@@ -510,26 +512,42 @@ def _pass_1d(
     """Run one separable polyphase pass along dim (2 = height, 3 = width) on a channels-last x,
     then `act` (in place) if given."""
     c = x.shape[1]
-    x = _pad_axis(x, dim, -plan.start, plan.start + plan.n_read - x.shape[dim])
+    x, before, after = _crop_view(x, dim, -plan.start, plan.start + plan.n_read - x.shape[dim])
+    # zero padding inside the conv (oneDNN pads on the fly) instead of a zero-filled copy of x:
+    # the conv pads both sides by `both`; the first `skip` outputs of each phase are then extra
+    both = max(before, after)
+    skip, misaligned = divmod(both - before, plan.stride)
+    if CONV_PADDING and both > 0 and not misaligned:
+        padding = (0, both) if dim == 3 else (both, 0)
+    else:
+        x, padding, skip = _pad_axis(x, dim, before, after), (0, 0), 0
     x = x.contiguous(memory_format=_CL)
     bank = _phase_filters(g, plan.taps)  # [P, L]
     shape = [c, 1, 1, bank.shape[1]] if dim == 3 else [c, 1, bank.shape[1], 1]
     stride = (1, plan.stride) if dim == 3 else (plan.stride, 1)
     weights = [bank[p].reshape(shape[1:]).expand(shape) for p in range(plan.phases)]
-    ys = _convs_with_lrelu(x, weights, stride, act) if dim == 2 and act is not None else None
+    ys = None
+    if dim == 2 and act is not None:
+        ys = _convs_with_lrelu(x, weights, stride, padding, act)
+    rest = act
     if ys is not None:  # the leaky ReLU is done: the clamp (as lrelu-then-clamp) is left
         rest = None if act.lo is None else Activation(1.0, -act.hi, act.hi)
-        y = _interleave(ys, dim, rest)
     else:
-        ys = [F.conv2d(x, weight, stride=stride, groups=c) for weight in weights]
-        y = _interleave(ys, dim, act)
+        ys = [F.conv2d(x, w, stride=stride, padding=padding, groups=c) for w in weights]
+    if ys[0].shape[dim] != plan.n_groups:
+        ys = [y.narrow(dim, skip, plan.n_groups) for y in ys]
+    y = _interleave(ys, dim, rest)
     if y.shape[dim] != plan.n_out:
         y = y.narrow(dim, plan.shift, plan.n_out)
     return y
 
 
 def _convs_with_lrelu(
-    x: torch.Tensor, weights: list[torch.Tensor], stride: tuple[int, int], act: Activation
+    x: torch.Tensor,
+    weights: list[torch.Tensor],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    act: Activation,
 ) -> list[torch.Tensor] | None:
     """Depthwise convs of x, each followed by act's leaky ReLU as a oneDNN post-op, or None.
 
@@ -544,7 +562,7 @@ def _convs_with_lrelu(
     if x.dtype != torch.float32 and not (x.dtype == torch.bfloat16 and _bf16_convs()):
         return None
     try:
-        return [_conv_lrelu(x, w, stride, act.slope) for w in weights]
+        return [_conv_lrelu(x, w, stride, padding, act.slope) for w in weights]
     except (RuntimeError, AttributeError, NotImplementedError) as err:
         CONV_LRELU = False
         log.warning("oneDNN conv + leaky ReLU unavailable (%s); running them apart", err)
@@ -552,11 +570,15 @@ def _convs_with_lrelu(
 
 
 def _conv_lrelu(
-    x: torch.Tensor, weight: torch.Tensor, stride: tuple[int, int], slope: float
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    slope: float,
 ) -> torch.Tensor:
-    """leaky_relu(conv2d(x, weight, stride, groups=C), slope) in one oneDNN primitive."""
+    """leaky_relu(conv2d(x, weight, stride, padding, groups=C), slope): one oneDNN primitive."""
     return torch.ops.mkldnn._convolution_pointwise(
-        x, weight.contiguous(), None, [0, 0], list(stride), [1, 1], x.shape[1],
+        x, weight.contiguous(), None, list(padding), list(stride), [1, 1], x.shape[1],
         "leaky_relu", [slope], "",
     )  # fmt: skip
 

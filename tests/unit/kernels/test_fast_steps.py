@@ -182,3 +182,28 @@ def test_channel_operand_rows_give_the_same_values(dtype, channels):
         assert (x * row).is_contiguous(memory_format=torch.channels_last)
     plain = ufd.channel_operand(v, x.contiguous())  # not channels-last: plain broadcasting
     assert plain.shape == (2, channels, 1, 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize(
+    "taps,up,down,pad",
+    [
+        (4, 1, 1, (1, 1, 1, 1)),  # SG2's FIR after the up conv
+        (4, 1, 2, (1, 1, 1, 1)),  # stride 2, aligned
+        (4, 1, 2, (2, 1, 1, 2)),  # stride 2, before and after differ (odd skip: F.pad)
+        (12, 2, 1, (9, 8, 9, 8)),
+        (12, 1, 2, (0, 0, 3, 0)),
+        (6, 3, 2, (-2, 4, 3, -1)),
+    ],
+)
+def test_padding_in_the_conv_equals_a_padded_copy(taps, up, down, pad, dtype, monkeypatch):
+    x = _rand(2, 3, 11, 12, seed=15).to(dtype).contiguous(memory_format=torch.channels_last)
+    f = torch.rand(taps, generator=torch.Generator().manual_seed(16)).to(dtype)
+    args = (x, f, (up, up), (down, down), pad, False, float(up * up))
+    monkeypatch.setattr(ufd, "CONV_PADDING", False)
+    copied = ufd._fast(*args)
+    monkeypatch.setattr(ufd, "CONV_PADDING", True)
+    in_conv = ufd._fast(*args)
+    assert torch.equal(in_conv, copied)
+    if dtype == torch.float32:
+        torch.testing.assert_close(in_conv, ufd._reference(*args), rtol=1e-5, atol=1e-5)
