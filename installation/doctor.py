@@ -261,9 +261,12 @@ def check_osc(settings: AppSettings, show: Any) -> CheckResult:
     options = osc_options(settings, show)
     if options is None:
         return ok("osc", "OSC off (no --osc-port and no show.osc.port)")
-    host, port = options["host"], options["port"]
+    host, port = options.host, options.port
     try:
-        control = OscControl(commands=queue.SimpleQueue(), status=dict, **options)
+        control = OscControl(
+            host, port, queue.SimpleQueue(), dict, allow=options.allow,
+            feedback_target=options.feedback_target, heartbeat_s=options.heartbeat_s,
+        )  # fmt: skip
     except ControlError as err:
         is_taken = "is taken" in str(err)
         advice = (
@@ -274,7 +277,7 @@ def check_osc(settings: AppSettings, show: Any) -> CheckResult:
         )
         return CheckResult("osc", "FAIL", str(err), advice)
     control.stop()
-    return ok("osc", f"UDP {host}:{port} is free (allow={','.join(options['allow'])})")
+    return ok("osc", f"UDP {host}:{port} is free (allow={','.join(options.allow)})")
 
 
 def disk_result(free_bytes: int, where: Path) -> CheckResult:

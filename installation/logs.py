@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s [%(threadName)s] %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -31,17 +32,27 @@ def setup_logging(
     log_file: str | os.PathLike | None = None,
     max_bytes: int = LOG_FILE_MAX_BYTES,
     backups: int = LOG_FILE_BACKUPS,
+    log_file_mode: Literal["rotate", "follow"] = "rotate",
 ) -> None:
-    """Configure the root logger once: stderr, plus `log_file` (appended, size-rotated)."""
+    """Configure the root logger once: stderr, plus `log_file` (appended).
+
+    The one logging set-up of the show, its process keeper and the `latent-walk` command line.
+    `log_file_mode` "rotate": this process rotates the file by size (the show); "follow": another
+    process rotates it and this one reopens the file after each rotation, so its lines land in
+    the current log (the process keeper, which shares the show's --log-file).
+    """
     formatter = logging.Formatter(LOG_FORMAT, datefmt=DATE_FORMAT)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            SafeRotatingFileHandler(
-                log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        if log_file_mode == "follow":
+            handlers.append(SafeWatchedFileHandler(log_file, encoding="utf-8"))
+        else:
+            handlers.append(
+                SafeRotatingFileHandler(
+                    log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+                )
             )
-        )
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

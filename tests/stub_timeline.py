@@ -24,7 +24,8 @@ class StubTimeline:
     def __init__(self, lengths_s: list[float] | None = None, names: list[str] | None = None):
         self.lengths_s = lengths_s or [2.0, 3.0]
         names = names or [chr(ord("a") + i) for i in range(len(self.lengths_s))]
-        self.show = SimpleNamespace(sections=[SimpleNamespace(name=n, live=()) for n in names])
+        self.show = SimpleNamespace(sections=[SimpleNamespace(name=n, live=()) for n in names],
+                                    settings=SimpleNamespace(opening_hours=None))  # fmt: skip
 
     def active(self, t_s: float):
         return 0.0, self

@@ -1,6 +1,6 @@
 """`run_show.py --supervise`: the show runs as a child process that is restarted when it dies.
 
-The supervisor is a small parent process (no torch, no GL, one thread). It starts
+The supervisor (ProcessKeeper) is a small parent process (no torch, no GL, one thread). It starts
 `run_show.py <the same options> --status-file FILE` and watches it:
 
 - the child dies (a signal, a crash, a non-zero exit): it is started again after a back-off of
@@ -34,7 +34,6 @@ import ctypes
 import datetime
 import json
 import logging
-import logging.handlers
 import os
 import selectors
 import shutil
@@ -47,7 +46,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from installation.logs import DATE_FORMAT, LOG_FORMAT, SafeWatchedFileHandler
+from installation.logs import setup_logging
+from installation.run.backoff import backoff_s
 from installation.run.stats import LIVENESS_FD_ENV, read_beats
 from installation.settings import AppSettings
 
@@ -84,11 +84,9 @@ class RestartPolicy:
     stop_grace_s: float = 15.0  # an orderly stop (the app joins its render thread up to 10 s)
     fresh_child_s: float = 600.0  # --restart-at skips a child started less than this before
 
-
-def backoff_s(failure_count: int, policy: RestartPolicy) -> float:
-    """Wait before restart number `failure_count` (1-based): 1, 2, 4 ... capped at the max."""
-    exponent = min(max(failure_count - 1, 0), 30)
-    return min(policy.backoff_first_s * 2.0**exponent, policy.backoff_max_s)
+    def backoff_s(self, failure_count: int) -> float:
+        """Wait before restart number `failure_count` (1-based): 1, 2, 4 ... capped at the max."""
+        return backoff_s(failure_count, self.backoff_first_s, self.backoff_max_s)
 
 
 class FailureCounter:
@@ -112,7 +110,7 @@ class FailureCounter:
         self.quick_failures += ran_s < self.policy.quick_failure_s
         if self.quick_failures >= self.policy.give_up_after:
             return None
-        return backoff_s(self.failures, self.policy)
+        return self.policy.backoff_s(self.failures)
 
 
 def child_argv(
@@ -448,7 +446,7 @@ class Watchdog:
         return None
 
 
-class Supervisor:
+class ProcessKeeper:
     """Starts the show, watches it, restarts it; run() returns the supervisor's exit code.
 
     `command_for(start_s, epoch_s)` gives the child's command line: start_s None for the first
@@ -626,27 +624,6 @@ def last_words(child: Child) -> str:
     return ' last_stderr="' + " | ".join(child.tail).replace('"', "'") + '"'
 
 
-def setup_supervisor_logging(settings: AppSettings) -> None:
-    """stderr, plus --log-file through a handler that follows the child's log rotation.
-
-    The child appends to the same file and rotates it; a WatchedFileHandler reopens the file
-    after the rename, so supervisor lines land in the current log (it never rotates itself).
-    """
-    formatter = logging.Formatter(LOG_FORMAT, datefmt=DATE_FORMAT)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if settings.log_file is not None:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(SafeWatchedFileHandler(settings.log_file, encoding="utf-8"))
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
-    root.setLevel(settings.log_level)
-
-
 def run(settings: AppSettings, argv: Sequence[str]) -> int:
     """Supervise `run_show.py argv` (argv already parsed into `settings`); the exit code.
 
@@ -655,7 +632,8 @@ def run(settings: AppSettings, argv: Sequence[str]) -> int:
     the child's liveness beats say it is alive.
     """
     status_file = settings.status_file
-    setup_supervisor_logging(settings)
+    # the child appends to the same --log-file and rotates it; the keeper follows the rotation
+    setup_logging(settings.log_level, settings.log_file, log_file_mode="follow")
     private_dir = None
     if status_file is None:
         runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
@@ -670,7 +648,7 @@ def run(settings: AppSettings, argv: Sequence[str]) -> int:
         return [sys.executable, str(RUN_SHOW), *argv]
 
     policy = RestartPolicy(hang_timeout_s=settings.supervise_timeout_s)
-    supervisor = Supervisor(command_for, status_file, policy, settings.restart_at)
+    supervisor = ProcessKeeper(command_for, status_file, policy, settings.restart_at)
     previous = {sig: signal.signal(sig, supervisor.request_stop) for sig in STOP_SIGNALS}
     log.info("supervisor started pid=%d timeout_s=%g restart_at=%s status_file=%s", os.getpid(),
              policy.hang_timeout_s, settings.restart_at or "-", status_file)  # fmt: skip

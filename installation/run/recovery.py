@@ -1,10 +1,11 @@
-"""Supervision policy for the render thread: heartbeat, hang deadline, backoff, degrade ladder.
+"""Render-thread recovery: heartbeat, hang deadline, backoff, degrade ladder.
 
-Pure policy with an injected wall clock; it starts no threads (app.play does). The render thread
-beats its Heartbeat (what it does, since when); the main thread asks the Supervisor each tick
-whether that thread needs replacing (a hang, failed passes in a row, a crash), and on a recovery
-the Supervisor says how long to back off, which degrade step to take, or that the process should
-exit with EXIT_TOO_MANY_RECOVERIES so an outer supervisor (systemd, --supervise) restarts it.
+Pure policy with an injected wall clock; it starts no threads (run/render_threads.py does). The
+render thread beats its Heartbeat (what it does, since when); the main thread asks the
+RecoveryPlanner each tick whether that thread needs replacing (a hang, failed passes in a row, a
+crash), and on a recovery the planner says how long to back off, which degrade step to take,
+or that the process should exit with EXIT_TOO_MANY_RECOVERIES so an outer keeper (systemd,
+--supervise) restarts it.
 
 A hung Python thread cannot be killed: it is abandoned (Heartbeat.is_abandoned); if it ever
 wakes it puts no frames and ends. Each render thread has its own Heartbeat (its generation).
@@ -21,6 +22,8 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from installation.run.backoff import backoff_s
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ class RecoveryPolicy:
 
     def backoff_s(self, streak: int) -> float:
         """Wait before the `streak`-th restart in a row (1-based): 1, 2, 4 ... up to the max."""
-        return min(self.backoff_first_s * 2.0 ** max(streak - 1, 0), self.backoff_max_s)
+        return backoff_s(streak, self.backoff_first_s, self.backoff_max_s)
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def degraded(choices: RenderChoices, step: str) -> tuple[RenderChoices, str]:
 
 @dataclass(frozen=True)
 class Recovery:
-    """What the Supervisor decided about one failure."""
+    """What the RecoveryPlanner decided about one failure."""
 
     reason: str
     delay_s: float  # back off this long before starting the new render thread
@@ -187,7 +190,7 @@ class Recovery:
 
 
 @dataclass
-class Supervisor:
+class RecoveryPlanner:
     """Counts recoveries and decides backoff, degrade steps and giving up (main thread)."""
 
     policy: RecoveryPolicy

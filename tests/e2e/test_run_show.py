@@ -26,6 +26,7 @@ from installation.models import load_generator
 from installation.render import loop as loop_module
 from installation.render.frame import Frame
 from installation.render.show_renderer import ShowRenderer
+from installation.run import opening_hours
 from installation.settings import DEFAULT_SHOW_PATH, AppSettings, settings_from_argv
 from installation.show.load import load_show
 from tiny_models import tiny_show_tree
@@ -394,7 +395,8 @@ def play_within_hours(demo_copy, monkeypatch, hours_yaml: str, hour: int):
     show = demo_copy.parent / "hours.yaml"
     show.write_text(f"show:\n  opening_hours: {hours_yaml}\n" + demo_copy.read_text(),
                     encoding="utf-8")  # fmt: skip
-    monkeypatch.setattr(app, "local_now", lambda: datetime.datetime(2026, 11, 24, hour, 0))
+    monkeypatch.setattr(opening_hours, "local_now",
+                        lambda: datetime.datetime(2026, 11, 24, hour, 0))  # fmt: skip
     settings = AppSettings(show_path=show, is_headless=True, fps=20.0, is_watching=False)
     board = app.StatusBoard()
     presenter = QuitAfterPolls(40)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from installation.models import save_generator
-from installation.run.process_keeper import RestartPolicy, Supervisor, next_restart_s
+from installation.run.process_keeper import ProcessKeeper, RestartPolicy, next_restart_s
 from tiny_models import tiny_sg3
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ sections:
         - seed: 3
 """
 PLAY_ARGS = ("--headless", "--size", "32x32", "--fps", "5", "--batch", "1")
-# a stand-in show for the in-process Supervisor: writes a status (pid, frames, show time from
+# a stand-in show for the in-process ProcessKeeper: writes a status (pid, frames, show time from
 # its start argument) every 0.1 s; exits 0 on SIGTERM or, as a restarted child, after 1 s;
 # with a non-empty exit argument it says "boom" and exits with that code at once
 FAKE_CHILD = """\
@@ -279,8 +279,8 @@ def test_child_exit_2_is_not_restarted(show_path, tmp_path):
     assert 'last_stderr="run_show: no display' in log_text
 
 
-def fake_supervisor(tmp_path: Path, exit_code: str = "", **kwargs) -> Supervisor:
-    """A Supervisor whose child is FAKE_CHILD (fast back-off for the tests)."""
+def fake_supervisor(tmp_path: Path, exit_code: str = "", **kwargs) -> ProcessKeeper:
+    """A ProcessKeeper whose child is FAKE_CHILD (fast back-off for the tests)."""
     script = tmp_path / "child.py"
     script.write_text(FAKE_CHILD, encoding="utf-8")
     status = tmp_path / "status.json"
@@ -290,7 +290,7 @@ def fake_supervisor(tmp_path: Path, exit_code: str = "", **kwargs) -> Supervisor
 
     policy = RestartPolicy(backoff_first_s=0.05, give_up_after=3, stop_grace_s=5.0,
                            fresh_child_s=0.0)  # fmt: skip
-    return Supervisor(command_for, status, policy, **kwargs)
+    return ProcessKeeper(command_for, status, policy, **kwargs)
 
 
 def test_quick_failures_make_the_supervisor_give_up(tmp_path, caplog):

@@ -180,9 +180,9 @@ def test_osc_options_command_line_then_show_then_defaults(tmp_path):
     show = load_show(tmp_path / "show.yaml")
     options = osc_options(AppSettings(), show)
     assert options is not None
-    assert (options["port"], options["allow"], options["host"]) == (9100, ("loopback",), "0.0.0.0")
+    assert (options.port, options.allow, options.host) == (9100, ("loopback",), "0.0.0.0")
     options = osc_options(AppSettings(osc_port=9200, osc_allow=("any",)), show)
-    assert (options["port"], options["allow"]) == (9200, ("any",))
+    assert (options.port, options.allow) == (9200, ("any",))
     assert osc_options(AppSettings(), None) is None  # no port anywhere: no OSC
 
 

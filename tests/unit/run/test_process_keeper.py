@@ -17,7 +17,6 @@ from installation.run.process_keeper import (
     RestartPolicy,
     StatusSample,
     Watchdog,
-    backoff_s,
     child_argv,
     continued_start_s,
     next_restart_s,
@@ -77,7 +76,7 @@ def test_child_argv_keeps_everything_after_a_double_dash():
 
 def test_backoff_doubles_from_one_second_up_to_a_minute():
     policy = RestartPolicy()
-    assert [backoff_s(n, policy) for n in range(1, 10)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert [policy.backoff_s(n) for n in range(1, 10)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
 
 
 def test_quick_failures_in_a_row_give_up_on_the_fifth():

@@ -12,9 +12,9 @@ from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
 from installation.run.recovery import (
     Heartbeat,
+    RecoveryPlanner,
     RecoveryPolicy,
     RenderChoices,
-    Supervisor,
     degraded,
     ladder,
     thread_stack,
@@ -32,9 +32,9 @@ class FakeClock:
         return self.now_s
 
 
-def supervisor(clock: FakeClock, **policy) -> Supervisor:
+def supervisor(clock: FakeClock, **policy) -> RecoveryPlanner:
     choices = RenderChoices(max_batch=8, precision="fast", kernels="cuda", render_fps=30.0)
-    return Supervisor(RecoveryPolicy(**policy), choices, wall_clock=clock)
+    return RecoveryPlanner(RecoveryPolicy(**policy), choices, wall_clock=clock)
 
 
 def test_hang_deadline_is_the_minimum_or_k_times_the_slowest_pass_and_longer_at_startup():
@@ -240,7 +240,7 @@ def test_an_injected_out_of_memory_counts_as_a_failed_pass(caplog):
 
 
 def test_present_state_keeps_the_longest_wait_for_a_new_frame_but_not_while_paused():
-    from installation.app import PresentState
+    from installation.run.present import PresentState
 
     state = PresentState(started_s=0.0)
     for now_s, shown, paused in [(0.0, 1, False), (0.1, 2, False), (1.6, 2, False),
