@@ -43,11 +43,13 @@ def play(argv: list[str] | None) -> int:
     from installation.settings import settings_from_argv
 
     settings = settings_from_argv(argv)
+    # the show rotates its --log-file; the process keeper appends to the same file and follows
+    setup_logging(settings.log_level, settings.log_file,
+                  log_file_mode="follow" if settings.is_supervised else "rotate")  # fmt: skip
     if settings.is_supervised:  # the supervisor imports neither torch nor GL
         from installation.run import process_keeper
 
         return process_keeper.run(settings, sys.argv[1:] if argv is None else argv)
-    setup_logging(settings.log_level, settings.log_file)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if not settings.is_offline:  # before torch loads: monitoring sees a slow start as one

@@ -44,7 +44,8 @@ DEFAULT_DIRECTIONS = ("demo_swirl", "smile")  # shows/demo.yaml and shows/museum
 SECTION_BUTTONS = 8  # /show/section 0..7
 CONNECTIONS = "11111"  # send and receive on all of TouchOSC's connection slots
 
-# Feedback labels: keys of the status the show sends back (installation/app.py status()).
+# Feedback labels: keys of the status the show sends back (installation/run/status.py,
+# StatusBoard.status()).
 STATUS_KEYS = ("show", "section", "section_index", "show_time_s", "speed", "paused", "fps")
 
 # Addresses with no touch control, and why (the script prints these).

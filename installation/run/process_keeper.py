@@ -46,7 +46,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from installation.logs import setup_logging
 from installation.run.backoff import backoff_s
 from installation.run.stats import LIVENESS_FD_ENV, read_beats
 from installation.settings import AppSettings
@@ -627,13 +626,13 @@ def last_words(child: Child) -> str:
 def run(settings: AppSettings, argv: Sequence[str]) -> int:
     """Supervise `run_show.py argv` (argv already parsed into `settings`); the exit code.
 
+    Logging is set up already (run_show.py: --log-file followed, the child rotates it).
+
     The command line has been checked (an unwritable --status-file or --log-file was a usage
     error); a status file that cannot be written later (a full disk) is not taken for a hang:
     the child's liveness beats say it is alive.
     """
     status_file = settings.status_file
-    # the child appends to the same --log-file and rotates it; the keeper follows the rotation
-    setup_logging(settings.log_level, settings.log_file, log_file_mode="follow")
     private_dir = None
     if status_file is None:
         runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
