@@ -179,11 +179,11 @@ def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_fi
     post_gain = 1.0 if gain > 0 else gain
     act = _activation(slope, clamp, x.dtype) if FUSED_ACTIVATION and post_gain == 1 else None
 
-    xb = torch.empty_like(x, memory_format=torch.channels_last)  # bias + layout in one pass
-    if b is not None:
+    if b is not None:  # bias + layout in one pass
+        xb = torch.empty_like(x, memory_format=torch.channels_last)
         torch.add(x, channel_operand(b.to(x.dtype), x), out=xb)
-    else:
-        xb.copy_(x)
+    else:  # read only below: a channels-last x is used as it is
+        xb = x.contiguous(memory_format=torch.channels_last)
 
     row_bytes = n * c * mid_w * x.element_size() * down[1]
     rows = max(1, STRIP_BYTES // max(row_bytes, 1))

@@ -21,6 +21,11 @@ from .mapping import FullyConnectedLayer
 from .spec import SG2Spec, layer_dtype
 
 RESAMPLE_TAPS = (1, 3, 3, 1)  # spec §3.3: the [1,3,3,1] binomial, stored as its 4x4 outer product
+# The CPU path's first elementwise pass after a conv (SG2: demodulation and bias; SG3: the bias)
+# writes into the conv's output, which the layer owns, instead of a new tensor: a big new tensor
+# costs its page faults, several times the pass itself. The same values; benchmarks/ladder.py
+# turns it off to measure it.
+IN_PLACE_EPILOGUE = True
 
 
 def make_resample_filter() -> torch.Tensor:
@@ -258,7 +263,8 @@ class SynthesisLayer(nn.Module):
         squares = self.weight_squares.get(self.weight, torch.float32)
         scale = demodulation_from_squares(squares, styles) * act_gain  # [N, O]
         shift = kernels.channel_operand((self.bias * act_gain).to(y.dtype), y)
-        y = torch.addcmul(shift, y, kernels.channel_operand(scale.to(y.dtype), y))
+        scale = kernels.channel_operand(scale.to(y.dtype), y)
+        y = torch.addcmul(shift, y, scale, out=y if IN_PLACE_EPILOGUE else None)
         if noise is not None:
             y = y.add_((noise * act_gain).to(y.dtype))
         y = F.leaky_relu_(y, 0.2)

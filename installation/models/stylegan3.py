@@ -16,6 +16,7 @@ from torch import nn
 
 import kernels
 
+from . import stylegan2
 from .filters import lowpass_1d, radial_lowpass_2d
 from .mapping import FullyConnectedLayer
 from .spec import SG3InputSpec, SG3LayerSpec, SG3Spec, layer_dtype
@@ -320,18 +321,22 @@ class SynthesisLayer(nn.Module):
             x = modulated_conv2d_cpu(
                 x, prepared, squares, styles, input_gain=input_gain, padding=self.conv_kernel - 1
             )
+            bias = self.bias.to(dtype)
+            if stylegan2.IN_PLACE_EPILOGUE:  # into the conv's output, not filtered_lrelu's copy
+                x, bias = x.add_(kernels.channel_operand(bias, x)), None
         else:
             x = modulated_conv2d(
                 x, self.weight, styles, demodulate=not self.is_torgb, input_gain=input_gain,
                 padding=self.conv_kernel - 1,
             )  # fmt: skip
+            bias = self.bias.to(dtype)
         fu = None if self.up_filter is None else self.up_filter.to(dtype)
         fd = None if self.down_filter is None else self.down_filter.to(dtype)
         return kernels.filtered_lrelu(
             x,
             fu=fu,
             fd=fd,
-            b=self.bias.to(dtype),
+            b=bias,
             up=self.up_factor,
             down=self.down_factor,
             padding=self.padding,

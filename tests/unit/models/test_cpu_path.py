@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import kernels
-from installation.models import Generator
+from installation.models import Generator, stylegan2
 from installation.models.random_init import initialize_random
 from installation.models.spec import MappingSpec, NetworkSpec, SG2Spec
 from installation.models.stylegan2 import modulate, transposed_conv_by_phases
@@ -107,14 +107,16 @@ def test_prepared_weight_follows_a_replaced_parameter():
 
 @pytest.mark.parametrize("make", [tiny_sg2, tiny_sg3], ids=["sg2", "sg3"])
 def test_fused_activation_and_channel_rows_keep_exact_bits(make, monkeypatch):
-    """The issue-19 steps that only regroup elementwise work: exact output bit for bit."""
+    """The issue-19 steps after the modulated conv: exact output bit for bit, fast close."""
     flr = importlib.import_module("kernels.filtered_lrelu")
     ufd = importlib.import_module("kernels.upfirdn2d")
     G = make()
     ws = _ws(G, 3)
     with torch.inference_mode():
         on = {"exact": G.synthesis(ws), "fast": G.set_precision("fast").synthesis(ws)}
-        for module, name in [(flr, "FUSED_ACTIVATION"), (ufd, "CONV_LRELU"), (ufd, "CHANNEL_ROWS")]:
+        switches = [(flr, "FUSED_ACTIVATION"), (ufd, "CONV_LRELU"), (ufd, "CHANNEL_ROWS"),
+                    (ufd, "CONV_PADDING"), (stylegan2, "IN_PLACE_EPILOGUE")]  # fmt: skip
+        for module, name in switches:
             monkeypatch.setattr(module, name, False)
         off = {"fast": G.synthesis(ws), "exact": G.set_precision("exact").synthesis(ws)}
     assert torch.equal(on["exact"], off["exact"])
