@@ -102,11 +102,12 @@ class AppSettings:
     osc_port: int | None = None  # no port anywhere: no OSC server
     osc_allow: tuple[str, ...] | None = None  # senders OSC accepts (docs/osc.md)
     osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
-    # render-thread supervision (installation/supervision.py); None: its defaults
+    # render-thread recovery (installation/run/recovery.py); None: its defaults
     hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
     max_recoveries: int | None = None  # recoveries within 10 min before the process exits (75)
     inject_faults: str | None = None  # testing only: faults.py SPEC (raise@10*3,hang@30:25)
-    # --supervise: this process only starts the show as a child and restarts it (supervise.py)
+    # --supervise: this process only starts the show as a child and restarts it
+    # (run/process_keeper.py)
     is_supervised: bool = False
     supervise_timeout_s: float = DEFAULT_SUPERVISE_TIMEOUT_S  # no progress this long: restart
     restart_at: datetime.time | None = None  # nightly soft restart, local wall-clock time
@@ -137,8 +138,8 @@ class AppSettings:
 
 
 def _fault_spec(text: str) -> str:
-    """argparse type: a --inject-faults SPEC (testing), checked by installation/faults.py."""
-    from installation.faults import parse_faults
+    """argparse type: a --inject-faults SPEC (testing), checked by installation/run/faults.py."""
+    from installation.run.faults import parse_faults
 
     try:
         parse_faults(text)
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "status 75 so the process is restarted (default 10)")  # fmt: skip
     render.add_argument(
         "--inject-faults", type=_fault_spec, default=None, help=argparse.SUPPRESS
-    )  # testing only (installation/faults.py)
+    )  # testing only (installation/run/faults.py)
     supervise = parser.add_argument_group("supervision (docs/operators.md)")
     supervise.add_argument("--supervise", action="store_true",
                            help="run the show as a child process and restart it when it dies "

@@ -7,9 +7,15 @@ import threading
 import numpy as np
 import pytest
 
-from installation.faults import Fault, FaultInjector, FaultyRenderer, InjectedFault, parse_faults
 from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
+from installation.run.faults import (
+    Fault,
+    FaultInjector,
+    FaultyRenderer,
+    InjectedFault,
+    parse_faults,
+)
 from installation.run.recovery import (
     Heartbeat,
     RecoveryPlanner,

@@ -1,8 +1,8 @@
 """Fault injection for tests and the soak benchmark (`run_show.py --inject-faults SPEC`).
 
 Not for operators. A FaultyRenderer wraps the renderer's render_batch and, at given seconds after
-the first generator pass, raises, runs out of memory or hangs, so supervision can be exercised in
-a real running show. SPEC is a comma-separated list of
+the first generator pass, raises, runs out of memory or hangs, so render-thread recovery can be
+exercised in a real running show. SPEC is a comma-separated list of
   raise@T[:D]   raise in every pass starting in [T, T+D) s (D 0 or left out: in one pass)
   raise@T*N     raise in the N passes from T s on (a burst that does not depend on pass timing)
   oom@T[:D|*N]  the same with torch.cuda.OutOfMemoryError
