@@ -30,7 +30,8 @@ from installation.display.window import WindowPresenter, require_display
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings
 from installation.run.offline import render_offline
-from installation.run.present import PresentState, present_loop
+from installation.run.present import present_loop
+from installation.run.present_state import PresentState
 from installation.run.recovery import EXIT_TOO_MANY_RECOVERIES
 from installation.run.render_threads import RenderThreads, wait_until_built
 from installation.run.show_reload import Reloader

@@ -10,14 +10,11 @@ from __future__ import annotations
 import datetime
 import logging
 import queue
-from typing import TYPE_CHECKING
 
+from installation.render.loop import RenderLoop
+from installation.run.present_state import PresentState
 from installation.walk.commands import Command, HoldSection, SetPaused
 from installation.walk.hours import fade_level
-
-if TYPE_CHECKING:
-    from installation.render.loop import RenderLoop
-    from installation.run.present import PresentState
 
 log = logging.getLogger(__name__)
 

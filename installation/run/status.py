@@ -12,12 +12,13 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from installation.display.pacing import FramePacer, PaceCounters
 from installation.render.loop import RenderLoop, RenderStats
+from installation.run.present_state import PresentState
 from installation.run.recovery import RecoveryPlanner
 from installation.run.show_reload import Reloader
 from installation.run.startup import RunInfo
@@ -31,9 +32,6 @@ from installation.run.stats import (
 )
 from installation.walk.commands import Command
 from installation.walk.steering import describe_steerable, refusal
-
-if TYPE_CHECKING:
-    from installation.run.present import PresentState
 
 STATUS_FILE_INTERVAL_S = 2.0  # --status-file rewrite period
 

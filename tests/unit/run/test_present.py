@@ -1,7 +1,8 @@
 """The main thread's own bookkeeping: --duration counts show time played, not the position."""
 
 from installation.display.presenter import NEXT_SECTION, PAUSE, QUIT, TOGGLE_OVERLAY
-from installation.run.present import PresentState, handle_events
+from installation.run.present import handle_events
+from installation.run.present_state import PresentState
 from installation.walk.commands import JumpSection, TogglePause
 
 

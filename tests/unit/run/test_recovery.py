@@ -246,7 +246,7 @@ def test_an_injected_out_of_memory_counts_as_a_failed_pass(caplog):
 
 
 def test_present_state_keeps_the_longest_wait_for_a_new_frame_but_not_while_paused():
-    from installation.run.present import PresentState
+    from installation.run.present_state import PresentState
 
     state = PresentState(started_s=0.0)
     for now_s, shown, paused in [(0.0, 1, False), (0.1, 2, False), (1.6, 2, False),
