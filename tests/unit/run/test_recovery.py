@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+from stub_timeline import StubTimeline
 
 from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
@@ -199,6 +200,14 @@ class SolidRenderer:
                 for i, t_s in slots]  # fmt: skip
 
 
+class SolidShowRenderer(SolidRenderer):
+    """SolidRenderer with a schedule for a RenderLoop to follow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeline = StubTimeline()
+
+
 def test_faulty_renderer_raises_then_delegates_everything_else():
     clock = FakeClock()
     inner = SolidRenderer()
@@ -215,14 +224,15 @@ def test_an_abandoned_loop_puts_no_frames_and_a_new_one_carries_the_clock_on():
     frames: queue.Queue = queue.Queue()
     settings = LoopSettings(fps=10.0, max_batch=1)
     beat = Heartbeat(0, wall_clock=clock)
-    old = RenderLoop(SolidRenderer(), frames, queue.SimpleQueue(), settings, clock, heartbeat=beat)
+    old = RenderLoop(SolidShowRenderer(), frames, queue.SimpleQueue(), settings, clock,
+                     heartbeat=beat)  # fmt: skip
     old._start(threading.Event())
     assert frames.qsize() == 1 and beat.activity == "wait"
-    old.clock = ClockState(anchor_wall_s=clock.now_s, anchor_show_s=42.0, epoch=3, rate=2.0)
+    old.player.clock = ClockState(anchor_wall_s=clock.now_s, anchor_show_s=42.0, epoch=3, rate=2.0)
     beat.is_abandoned = True
     clock.now_s += 1.0
     assert old._render([43.0], epoch=3) == [] and frames.qsize() == 1
-    new = RenderLoop(SolidRenderer(), frames, queue.SimpleQueue(), settings, clock,
+    new = RenderLoop(SolidShowRenderer(), frames, queue.SimpleQueue(), settings, clock,
                      heartbeat=Heartbeat(1, wall_clock=clock), resume_from=old)  # fmt: skip
     new._start(threading.Event())
     assert new.clock is not None
