@@ -55,12 +55,14 @@ _OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
         f"{UFD}.ONE_TAP_SCALES": False, f"{FLR}.WHOLE_BATCH_STRIP": False,
         f"{FLR}.FUSED_ACTIVATION": False, f"{UFD}.CONV_LRELU": False,
         f"{UFD}.CHANNEL_ROWS": False, f"{UFD}.CONV_PADDING": False,
-        "installation.models.stylegan2.IN_PLACE_EPILOGUE": False}  # fmt: skip
+        "installation.models.stylegan2.IN_PLACE_EPILOGUE": False,
+        "installation.models.stylegan2.IN_PLACE_STYLES": False}  # fmt: skip
 _STEP4 = {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True,
           f"{UFD}.ONE_TAP_SCALES": True, f"{FLR}.WHOLE_BATCH_STRIP": True}  # fmt: skip
 _STEP5 = {**_STEP4, f"{FLR}.FUSED_ACTIVATION": True, f"{UFD}.CONV_LRELU": True}
 _STEP6 = {**_STEP5, f"{UFD}.CHANNEL_ROWS": True}
 _STEP7 = {**_STEP6, f"{UFD}.CONV_PADDING": True}
+_STEP8 = {**_STEP7, "installation.models.stylegan2.IN_PLACE_EPILOGUE": True}
 STEPS: list[tuple[str, dict[str, bool]]] = [
     (
         "CPU modulated conv: shared prepared weight, SG2 up-conv as 4 phase convs, one epilogue",
@@ -79,8 +81,9 @@ STEPS: list[tuple[str, dict[str, bool]]] = [
     ),
     ("+ per-channel scales and biases as channels-last rows (long inner loops)", _STEP6),
     ("+ the FIR passes' zero padding inside the depthwise convs (no padded copies)", _STEP7),
+    ("+ the first pass after a conv in place in its output (no fresh pages)", _STEP8),
     (
-        "+ the first pass after a conv in place in its output (no fresh pages)",
+        "+ the style scale in place where the layer's input is scratch",
         {name: True for name in _OFF},
     ),
 ]

@@ -26,6 +26,10 @@ RESAMPLE_TAPS = (1, 3, 3, 1)  # spec §3.3: the [1,3,3,1] binomial, stored as it
 # costs its page faults, several times the pass itself. The same values; benchmarks/ladder.py
 # turns it off to measure it.
 IN_PLACE_EPILOGUE = True
+# The style scale of a layer's input is done in place where the caller says the input is scratch
+# (a block's conv1 input: conv0's output; SG3's layers in the network's loop), for the same
+# reason; benchmarks/ladder.py turns it off to measure it.
+IN_PLACE_STYLES = True
 
 
 def make_resample_filter() -> torch.Tensor:
@@ -102,6 +106,7 @@ def modulated_conv2d_cpu(
     up: int = 1,
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
+    x_is_scratch: bool = False,
 ) -> torch.Tensor:
     """`modulated_conv2d` without demodulation, in the form CPUs run fast (spec §3.4, non-fused).
 
@@ -111,8 +116,9 @@ def modulated_conv2d_cpu(
     output, is left to the caller to fold into the next elementwise pass.
     up=2: the stride-2 transposed conv is computed as its four output phases, each a plain conv
     with a part of the 3x3 kernel; oneDNN's transposed convs run several times slower.
+    x_is_scratch: the caller no longer needs x; it may be scaled in place (IN_PLACE_STYLES).
     """
-    x, weight = modulate(x, weight, styles)
+    x, weight = modulate(x, weight, styles, in_place=x_is_scratch and IN_PLACE_STYLES)
     if up == 1:
         return F.conv2d(x, weight, padding=padding)
     y = transposed_conv_by_phases(x, weight)  # [N, O, 2H+1, 2W+1]
@@ -140,15 +146,19 @@ def transposed_conv_by_phases(x: torch.Tensor, weight: torch.Tensor) -> torch.Te
 
 
 def modulate(
-    x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
+    x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, in_place: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Scale x's input channels by the styles, or, for one sample when the weight is the smaller
-    tensor, the weight's (the same product; fewer bytes to touch). Returns (x, weight)."""
+    tensor, the weight's (the same product; fewer bytes to touch). Returns (x, weight).
+
+    in_place: x may be overwritten (the caller no longer needs it) and is, when it is scaled.
+    """
     n, in_ch, h, w = x.shape
     if n == 1 and weight.numel() // in_ch < h * w:
         scaled = weight * styles.to(weight.dtype).reshape(1, in_ch, 1, 1)
         return x, scaled.contiguous(memory_format=torch.channels_last)
-    return x * kernels.channel_operand(styles.to(x.dtype), x), weight
+    scale = kernels.channel_operand(styles.to(x.dtype), x)
+    return (x.mul_(scale) if in_place else x * scale), weight
 
 
 def uses_cpu_path(x: torch.Tensor) -> bool:
@@ -219,12 +229,14 @@ class SynthesisLayer(nn.Module):
         noise_mode: str = "const",
         gain: float = 1.0,
         noise_scale: float = 1.0,
+        x_is_scratch: bool = False,
     ) -> torch.Tensor:
+        """x_is_scratch: the caller no longer needs x (the CPU path may scale it in place)."""
         styles = self.affine(w)  # [N, I]
         noise = self.noise(x.shape[0], noise_mode, noise_scale, x.device)
         clamp = None if self.conv_clamp is None else self.conv_clamp * gain
         if uses_cpu_path(x):
-            return self.forward_cpu(x, styles, noise, self.act_gain * gain, clamp)
+            return self.forward_cpu(x, styles, noise, self.act_gain * gain, clamp, x_is_scratch)
         x = modulated_conv2d(
             x, self.weight, styles, up=self.up, padding=1, resample_filter=self.resample_filter
         )
@@ -253,11 +265,12 @@ class SynthesisLayer(nn.Module):
         noise: torch.Tensor | None,
         act_gain: float,
         clamp: float | None,
+        x_is_scratch: bool = False,
     ) -> torch.Tensor:
         """`forward` on the CPU: demodulation, noise, bias and gain in one pass after the conv."""
         y = modulated_conv2d_cpu(
             x, self.cpu_weight.get(self.weight, x.dtype), styles, up=self.up, padding=1,
-            resample_filter=self.resample_filter,
+            resample_filter=self.resample_filter, x_is_scratch=x_is_scratch,
         )  # fmt: skip
         # lrelu(v) * g = lrelu(v * g) for g > 0: y d g + (noise + b) g, then lrelu and clamp
         squares = self.weight_squares.get(self.weight, torch.float32)
@@ -364,17 +377,17 @@ class SynthesisBlock(nn.Module):
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
             x = x.contiguous(memory_format=memory_format)
-            x = self.conv1(x, next(w_iter), **noise)
+            x = self.conv1(x, next(w_iter), x_is_scratch=True, **noise)
         elif self.architecture == "resnet":
             x = x.to(dtype).contiguous(memory_format=memory_format)
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x, next(w_iter), **noise)
-            x = self.conv1(x, next(w_iter), gain=math.sqrt(0.5), **noise)
+            x = self.conv1(x, next(w_iter), gain=math.sqrt(0.5), x_is_scratch=True, **noise)
             x = y.add_(x)
         else:
             x = x.to(dtype).contiguous(memory_format=memory_format)
             x = self.conv0(x, next(w_iter), **noise)
-            x = self.conv1(x, next(w_iter), **noise)
+            x = self.conv1(x, next(w_iter), x_is_scratch=True, **noise)
         if img is not None:
             img = kernels.upsample2d(img, self.resample_filter, up=2)
         if self.num_torgb:

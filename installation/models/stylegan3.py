@@ -267,16 +267,19 @@ def modulated_conv2d_cpu(
     *,
     input_gain: torch.Tensor,
     padding: int,
+    x_is_scratch: bool = False,
 ) -> torch.Tensor:
     """`modulated_conv2d` as CPUs run it fast: scale x by the styles, one conv with the shared
     (prepared, cached) weight, scale the output by the demodulation. The same result; oneDNN
-    then keeps one weight instead of a grouped conv with fresh per-sample weights each call."""
+    then keeps one weight instead of a grouped conv with fresh per-sample weights each call.
+    x_is_scratch: the caller no longer needs x; it may be scaled in place."""
     styles = styles.to(torch.float32)
     d = None
     if squares is not None:
         styles = styles * styles.square().mean().rsqrt()
         d = demodulation_from_squares(squares, styles)  # [N, O]
-    x, prepared = modulate(x, prepared, styles * input_gain)
+    in_place = x_is_scratch and stylegan2.IN_PLACE_STYLES
+    x, prepared = modulate(x, prepared, styles * input_gain, in_place=in_place)
     y = F.conv2d(x, prepared, padding=padding)
     return y if d is None else y.mul_(kernels.channel_operand(d.to(y.dtype), y))
 
@@ -309,7 +312,10 @@ class SynthesisLayer(nn.Module):
         self.cpu_weight = PreparedWeight(prepare)
         self.weight_squares = PreparedWeight(lambda weight: tap_squares(prepare(weight)))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, dtype: torch.dtype, x_is_scratch: bool = False
+    ) -> torch.Tensor:
+        """x_is_scratch: the caller no longer needs x (the CPU path may scale it in place)."""
         styles = self.affine(w)  # [N, I]
         if self.is_torgb:
             styles = styles * self.weight_gain
@@ -319,8 +325,9 @@ class SynthesisLayer(nn.Module):
             prepared = self.cpu_weight.get(self.weight, dtype)
             squares = None if self.is_torgb else self.weight_squares.get(self.weight, torch.float32)
             x = modulated_conv2d_cpu(
-                x, prepared, squares, styles, input_gain=input_gain, padding=self.conv_kernel - 1
-            )
+                x, prepared, squares, styles, input_gain=input_gain,
+                padding=self.conv_kernel - 1, x_is_scratch=x_is_scratch,
+            )  # fmt: skip
             bias = self.bias.to(dtype)
             if stylegan2.IN_PLACE_EPILOGUE:  # into the conv's output, not filtered_lrelu's copy
                 x, bias = x.add_(kernels.channel_operand(bias, x)), None
@@ -383,7 +390,8 @@ class SynthesisNetwork(nn.Module):
         for name, w in zip(self.layer_names, ws[1:], strict=True):
             layer = getattr(self, name)
             dtype = layer_dtype(self.compute_dtype, layer.use_fp16, x.device)
-            x = layer(x.contiguous(memory_format=self.memory_format), w, dtype)
+            # x is this loop's own (the input features, then each layer's output): scratch
+            x = layer(x.contiguous(memory_format=self.memory_format), w, dtype, x_is_scratch=True)
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32).contiguous()

@@ -115,9 +115,31 @@ def test_fused_activation_and_channel_rows_keep_exact_bits(make, monkeypatch):
     with torch.inference_mode():
         on = {"exact": G.synthesis(ws), "fast": G.set_precision("fast").synthesis(ws)}
         switches = [(flr, "FUSED_ACTIVATION"), (ufd, "CONV_LRELU"), (ufd, "CHANNEL_ROWS"),
-                    (ufd, "CONV_PADDING"), (stylegan2, "IN_PLACE_EPILOGUE")]  # fmt: skip
+                    (ufd, "CONV_PADDING"), (stylegan2, "IN_PLACE_EPILOGUE"),
+                    (stylegan2, "IN_PLACE_STYLES")]  # fmt: skip
         for module, name in switches:
             monkeypatch.setattr(module, name, False)
         off = {"fast": G.synthesis(ws), "exact": G.set_precision("exact").synthesis(ws)}
     assert torch.equal(on["exact"], off["exact"])
     torch.testing.assert_close(on["fast"], off["fast"], rtol=0.05, atol=0.05)
+
+
+@pytest.mark.parametrize("make", [tiny_sg2, tiny_sg3], ids=["sg2", "sg3"])
+def test_a_layer_leaves_its_callers_input_alone(make):
+    """Only the network's own loop lets a layer scale its input in place."""
+    G = make()
+    ws = _ws(G, 3)
+    syn = G.synthesis
+    if isinstance(syn, stylegan2.SynthesisNetwork):
+        layer = getattr(syn, f"b{syn.block_resolutions[-1]}").conv1
+        x = torch.randn(3, layer.weight.shape[1], layer.resolution, layer.resolution)
+        call = lambda: layer(x, ws[:, 0])  # noqa: E731
+    else:
+        layer = getattr(syn, syn.layer_names[1])
+        x = torch.randn(3, layer.in_channels, *layer.spec.in_size[::-1])
+        call = lambda: layer(x, ws[:, 1], torch.float32)  # noqa: E731
+    x = x.contiguous(memory_format=torch.channels_last)
+    before = x.clone()
+    with torch.inference_mode():
+        call()
+    assert torch.equal(x, before)
