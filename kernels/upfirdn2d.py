@@ -551,13 +551,14 @@ def _convs_with_lrelu(
 ) -> list[torch.Tensor] | None:
     """Depthwise convs of x, each followed by act's leaky ReLU as a oneDNN post-op, or None.
 
-    None where the op can't run: off (CONV_LRELU), no slope, not a float32 or (supported) bf16
-    CPU tensor, or oneDNN refusing it (then CONV_LRELU is turned off, with one warning).
+    None where the op can't run: off (CONV_LRELU), no slope, no oneDNN in this torch, not a
+    float32 or (supported) bf16 CPU tensor, or oneDNN refusing it (then CONV_LRELU is turned
+    off, with one warning).
     float32 results equal conv then leaky_relu_ exactly; bf16 ones are rounded once instead of
     twice.
     """
     global CONV_LRELU
-    if not CONV_LRELU or act.slope == 1 or x.device.type != "cpu":
+    if not CONV_LRELU or act.slope == 1 or x.device.type != "cpu" or not _onednn():
         return None
     if x.dtype != torch.float32 and not (x.dtype == torch.bfloat16 and _bf16_convs()):
         return None
@@ -581,6 +582,15 @@ def _conv_lrelu(
         x, weight.contiguous(), None, list(padding), list(stride), [1, 1], x.shape[1],
         "leaky_relu", [slope], "",
     )  # fmt: skip
+
+
+@functools.cache
+def _onednn() -> bool:
+    """Whether torch has oneDNN here (x86 and most ARM Linux builds; not every macOS one)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available())
+    except (RuntimeError, AttributeError):
+        return False
 
 
 @functools.cache
