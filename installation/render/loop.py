@@ -67,7 +67,7 @@ class Heartbeat(Protocol):
 
 
 class Reloading(Protocol):
-    """Hot reload as the loop uses it (installation/reloading.py Reloader): reload and load
+    """Hot reload as the loop uses it (run/show_reload.py Reloader): reload and load
     start a build off this thread; poll swaps a finished one in (True when it did)."""
 
     def is_file_changed(self) -> bool: ...
