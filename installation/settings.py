@@ -138,8 +138,8 @@ class AppSettings:
 
 
 def _fault_spec(text: str) -> str:
-    """argparse type: a --inject-faults SPEC (testing), checked by installation/run/faults.py."""
-    from installation.run.faults import parse_faults
+    """argparse type: a --inject-faults SPEC (testing), checked by installation/faults.py."""
+    from installation.faults import parse_faults
 
     try:
         parse_faults(text)
@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "status 75 so the process is restarted (default 10)")  # fmt: skip
     render.add_argument(
         "--inject-faults", type=_fault_spec, default=None, help=argparse.SUPPRESS
-    )  # testing only (installation/run/faults.py)
+    )  # testing only (installation/faults.py)
     supervise = parser.add_argument_group("supervision (docs/operators.md)")
     supervise.add_argument("--supervise", action="store_true",
                            help="run the show as a child process and restart it when it dies "

@@ -21,9 +21,9 @@ from typing import Any
 import kernels.backend
 from installation.display.presenter import QUIT, Presenter
 from installation.errors import InstallationError
+from installation.faults import FaultInjector, FaultyRenderer, parse_faults
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop
-from installation.run.faults import FaultInjector, FaultyRenderer, parse_faults
 from installation.run.recovery import (
     EXIT_TOO_MANY_RECOVERIES,
     Heartbeat,

@@ -11,9 +11,9 @@ from stub_timeline import stub_params
 
 from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
-from installation.walk.player import SPEED_RANGE
 from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, LiveParam
 from installation.walk.commands import Blackout, SetLive, SetSpeed
+from installation.walk.player import SPEED_RANGE
 
 FPS = 30.0
 OPEN_START_S, STRICT_START_S = 0.0, 100.0

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from stub_timeline import StubTimeline
 
-from installation.render.frame import Frame
-from installation.render.loop import LoopSettings, RenderLoop
-from installation.run.faults import (
+from installation.faults import (
     Fault,
     FaultInjector,
     FaultyRenderer,
     InjectedFault,
     parse_faults,
 )
+from installation.render.frame import Frame
+from installation.render.loop import LoopSettings, RenderLoop
 from installation.run.recovery import (
     Heartbeat,
     RecoveryPlanner,

@@ -309,7 +309,7 @@ ENTRY_PSI = """\
 
 @pytest.fixture
 def entry_psi(tmp_path: Path) -> Timeline:
-    """Model entry psi 0.5: w keyframes come resolved with it (render/resolve.py, models/latents.py map_z)."""
+    """Model entry psi 0.5: w keyframes come resolved with it (render/resolve.py map_z)."""
     show = write_show(tmp_path, ENTRY_PSI, model="path: m.pkl, psi: 0.5")
     assert show.model("m").psi == 0.5
     latents = FakeLatents(constant_ws(KEYFRAME, KEYFRAME), w_avg=np.full(W_DIM, W_AVG))
