@@ -50,6 +50,7 @@ from installation.show.schema import OscSettings, Show
 from installation.walk.commands import Command
 
 if TYPE_CHECKING:
+    from installation.control.http import HttpControl
     from installation.control.osc import OscControl
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,12 @@ def run(settings: AppSettings) -> int:
     board.info = RunInfo(show=str(settings.show_path))
     osc = start_osc(settings, commands, board, show)
     try:
+        http = start_http(settings, commands, board, show)
+    except BaseException:
+        if osc is not None:
+            osc.stop()
+        raise
+    try:
         presenter = open_presenter(settings)
         try:
             # the models load on the render thread: all torch work stays on that one thread;
@@ -88,6 +95,8 @@ def run(settings: AppSettings) -> int:
         finally:
             presenter.close()
     finally:
+        if http is not None:
+            http.stop()
         if osc is not None:
             osc.stop()
 
@@ -144,6 +153,36 @@ def start_osc(
     )  # fmt: skip
     osc.start()  # logs where it listens and what it allows
     return osc
+
+
+def start_http(
+    settings: AppSettings,
+    commands: queue.SimpleQueue[Command],
+    board: StatusBoard,
+    show: Show | None = None,
+) -> HttpControl | None:
+    """The HTTP/WebSocket API and web remote on its own thread, or None without --http-port.
+
+    Peers other than this machine need the token (--http-token, else a new one): logged once
+    and kept in the --status-file. OSC's allow-list (--osc-allow, else the show's) applies too.
+
+    Raises:
+        ControlError: the port is taken (or the host cannot be bound).
+    """
+    if settings.http_port is None:
+        return None
+    from installation.control.http import HttpControl  # aiohttp only when HTTP is asked for
+
+    http = HttpControl(
+        settings.http_host, settings.http_port, commands, board.status, refusal=board.refusal,
+        parameters=board.parameters, sections=board.sections, token=settings.http_token,
+        allow=settings.osc_allow or (show and show.settings.osc.allow) or OSC_DEFAULT_ALLOW,
+    )  # fmt: skip
+    http.start()
+    log.info("web remote token (for other machines): %s  e.g. %s#token=%s", http.token,
+             http.url, http.token)  # fmt: skip
+    board.private.update(http_url=http.url, http_token=http.token)
+    return http
 
 
 def open_presenter(settings: AppSettings) -> Presenter:

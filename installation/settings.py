@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from installation.device import parse_device
 from installation.display.fit import FITS, Fit
-from installation.netcheck import DEFAULT_ALLOW
+from installation.netcheck import DEFAULT_ALLOW, is_host
 from installation.options import (
     KERNEL_BACKENDS,
     PRECISIONS,
@@ -54,6 +54,8 @@ ENV_KERNELS = "LATENT_WALK_KERNELS"  # environment default for --kernels
 OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local network
 OSC_DEFAULT_ALLOW = DEFAULT_ALLOW  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
+HTTP_DEFAULT_HOST = "127.0.0.1"  # this machine only, unless --http-host says otherwise
+MIN_TOKEN_CHARS = 16  # --http-token: shorter ones are too easy to guess
 DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
 # Bounds of run_show.py's own numeric options (the shared ones are in installation/options.py).
 MAX_DISPLAY_INDEX = 63
@@ -102,6 +104,10 @@ class AppSettings:
     osc_port: int | None = None  # no port anywhere: no OSC server
     osc_allow: tuple[str, ...] | None = None  # senders OSC accepts (docs/osc.md)
     osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
+    # the HTTP/WebSocket API and web remote (docs/control.md); no port: no HTTP server
+    http_port: int | None = None
+    http_host: str = HTTP_DEFAULT_HOST
+    http_token: str | None = None  # None: a new random one at each start
     # render-thread recovery (installation/run/recovery.py); None: its defaults
     hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
     max_recoveries: int | None = None  # recoveries within 10 min before the process exits (75)
@@ -145,6 +151,24 @@ def _fault_spec(text: str) -> str:
         parse_faults(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _http_host(text: str) -> str:
+    """argparse type: a host name or IP address to bind the HTTP server to."""
+    if not is_host(text):
+        raise argparse.ArgumentTypeError(f"expected a host name or IP address, got {text!r}")
+    return text
+
+
+def _http_token(text: str) -> str:
+    """argparse type: a token of MIN_TOKEN_CHARS..200 letters, digits, '-', '_', '.', '~'."""
+    if not MIN_TOKEN_CHARS <= len(text) <= 200 or not all(
+        c.isascii() and (c.isalnum() or c in "-_.~") for c in text
+    ):
+        raise argparse.ArgumentTypeError(
+            f"expected {MIN_TOKEN_CHARS}..200 letters, digits, '-', '_', '.' or '~'"
+        )
     return text
 
 
@@ -288,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="senders OSC accepts, comma-separated: loopback, local (this machine's subnets), "
         "addresses or CIDRs like 10.0.0.0/24, or any (default: the show's, else loopback,local)",
     )
+    control.add_argument("--http-port", type=port, default=None, metavar="PORT",
+                         help="serve the web remote page, the JSON API and the WebSocket on this "
+                         "TCP port (docs/control.md; default: none)")  # fmt: skip
+    control.add_argument("--http-host", type=_http_host, default=HTTP_DEFAULT_HOST,
+                         metavar="HOST", help="address to bind the HTTP server to (default "
+                         f"{HTTP_DEFAULT_HOST}: this machine only; 0.0.0.0: every "
+                         "interface, the OSC allow-list applies)")  # fmt: skip
+    control.add_argument("--http-token", type=_http_token, default=None, metavar="TOKEN",
+                         help="the token other machines than this one must send (default: a "
+                         "new random one, logged and written to the status file)")  # fmt: skip
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
@@ -364,6 +398,9 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         osc_host=args.osc_host,
         osc_port=args.osc_port,
         osc_feedback=args.osc_feedback,
+        http_port=args.http_port,
+        http_host=args.http_host,
+        http_token=args.http_token,
         osc_allow=None
         if args.osc_allow is None
         else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),

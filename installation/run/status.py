@@ -31,7 +31,7 @@ from installation.run.stats import (
     starting_status,
 )
 from installation.walk.commands import Command
-from installation.walk.steering import describe_steerable, refusal
+from installation.walk.steering import describe_steerable, refusal, steerable
 
 STATUS_FILE_INTERVAL_S = 2.0  # --status-file rewrite period
 
@@ -50,6 +50,8 @@ class StatusBoard:
         self.info = RunInfo()
         self.reloader: Reloader | None = None  # the loop's hot reload (follows /show/load)
         self.recovery: RecoveryPlanner | None = None
+        # in the --status-file only, never in replies: the web remote's URL and token
+        self.private: dict[str, str] = {}
 
     def attach(
         self, loop: RenderLoop, pacer: FramePacer, state: PresentState, info: RunInfo,
@@ -108,6 +110,32 @@ class StatusBoard:
         section = loop.section_at(clock.show_time_s(time.perf_counter()))
         return refusal(command, section, loop.show)
 
+    def parameters(self) -> dict[str, dict[str, float]]:
+        """The parameters steerable now: name -> {"low", "high"[, "value": the live value]}."""
+        loop = self.loop
+        clock = loop.clock if loop is not None else None
+        if loop is None or clock is None:
+            return {}
+        now_s = time.perf_counter()
+        live = loop.player.live.at(now_s)
+        found: dict[str, dict[str, float]] = {}
+        for name, (low, high) in steerable(loop.section_at(clock.show_time_s(now_s))).items():
+            found[name] = {"low": float(low), "high": float(high)}
+            if name == "speed":
+                found[name]["value"] = float(clock.rate)
+            elif name in live:
+                found[name]["value"] = round(float(live[name][0]), 4)
+        return found
+
+    def sections(self) -> list[dict[str, Any]]:
+        """The playing show's sections: [{"index", "name", "duration_s"}] ([] while loading)."""
+        loop = self.loop
+        show = loop.show if loop is not None else None
+        if show is None:
+            return []
+        return [{"index": index, "name": section.name, "duration_s": section.duration_s}
+                for index, section in enumerate(show.sections)]  # fmt: skip
+
 
 def write_status(
     path: Path,
@@ -135,6 +163,7 @@ def write_status(
         "rss_mb": round(rss_mb(), 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         **board.status(),
+        **board.private,
     }  # fmt: skip
     if not is_running:
         record["state"] = "stopped"
@@ -157,7 +186,8 @@ class Reporter:
         now_s = time.perf_counter()
         if self.status_file is not None and now_s >= self.next_status_s:
             self.next_status_s = now_s + STATUS_FILE_INTERVAL_S
-            record = {**starting_status("loading", board.info.show), **board.status()}
+            record = {**starting_status("loading", board.info.show), **board.status(),
+                      **board.private}  # fmt: skip
             report_status(self.status_file, record)
 
     def playing(self, board: StatusBoard, state: PresentState, pacer: FramePacer,

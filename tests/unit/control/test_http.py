@@ -1,0 +1,190 @@
+"""The HTTP/WebSocket API against a real server on 127.0.0.1 with a real command queue.
+
+"Other machines" are simulated without leaving loopback: the server is told that only
+127.0.0.1 is open (`open_to`), and the client connects from 127.0.0.2 (the whole 127/8 is this
+machine's on Linux), so that peer must send the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import queue
+
+import aiohttp
+import pytest
+
+from installation.control.addresses import ADDRESSES
+from installation.control.http import MAX_REQUEST_BYTES, HttpControl
+from installation.errors import ControlError
+from installation.walk.commands import JumpSection, SetLive, SetPaused
+
+TOKEN = "test-token-0123456789"
+JSON = {"Content-Type": "application/json"}
+OTHER = "127.0.0.2"  # a peer that is not open (needs the token)
+
+
+def refuse_cutoff(command):
+    return "no cutoff here" if isinstance(command, SetLive) and command.name == "cutoff" else None
+
+
+@pytest.fixture(scope="module")
+def server():
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    control = HttpControl(
+        "127.0.0.1", 0, commands, lambda: {"state": "playing", "section": "intro"},
+        refusal=refuse_cutoff, parameters=lambda: {"psi": {"low": 0.0, "high": 1.5}},
+        sections=lambda: [{"index": 0, "name": "intro", "duration_s": 30.0}], token=TOKEN,
+        allow=("127.0.0.1", OTHER), open_to=("127.0.0.1",), rate_limit_per_s=1000.0,
+    )  # fmt: skip
+    with control:
+        control.queue = commands
+        yield control
+
+
+def request(server, method, path, body=None, headers=None, source="127.0.0.1"):
+    """(status, JSON answer or bytes) of one request from `source`."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5,
+                                            source_address=(source, 0))  # fmt: skip
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+        is_json = response.getheader("Content-Type", "").startswith("application/json")
+        return response.status, json.loads(data) if is_json else data
+    finally:
+        connection.close()
+
+
+def post(server, message, headers=None, source="127.0.0.1"):
+    body = message if isinstance(message, (str, bytes)) else json.dumps(message)
+    return request(server, "POST", "/api/command", body, {**JSON, **(headers or {})}, source)
+
+
+def drain(commands: queue.SimpleQueue) -> list:
+    found = []
+    while not commands.empty():
+        found.append(commands.get_nowait())
+    return found
+
+
+def test_reads_come_from_the_board_and_the_address_table(server):
+    assert request(server, "GET", "/api/status") == (200, {"state": "playing",
+                                                           "section": "intro"})  # fmt: skip
+    assert request(server, "GET", "/api/parameters") == (200, {"psi": {"low": 0.0, "high": 1.5}})
+    assert request(server, "GET", "/api/sections")[1][0]["name"] == "intro"
+    status, table = request(server, "GET", "/api/addresses")
+    assert status == 200 and [row["address"] for row in table] == [a.pattern for a in ADDRESSES]
+    fade = next(row for row in table if row["address"] == "/show/fade")
+    assert fade["args"][0] == {"name": "level", "kind": "float", "low": 0.0, "high": 1.0,
+                               "default": None, "unit": "", "choices": []}  # fmt: skip
+
+
+def test_commands_are_parsed_like_osc_and_queued(server):
+    drain(server.queue)
+    assert post(server, {"address": "/show/next"}) == (200, {"ok": True, "commands": 1})
+    assert post(server, {"address": "/show/paused", "args": [1]})[0] == 200
+    assert post(server, {"address": "/psi", "args": [9]})[0] == 200  # clamped, as OSC does
+    assert drain(server.queue) == [JumpSection(1), SetPaused(True), SetLive("psi", 2.0)]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ("{not json", 400, "not JSON"),
+        ("[1, 2]", 400, "JSON object"),
+        ({"args": []}, 400, '"address" must be'),
+        ({"address": "/nope"}, 400, "unknown OSC address '/nope'"),
+        ({"address": "/psi", "args": ["high"]}, 400, "must be a number"),
+        ({"address": "/psi", "args": [1, 2]}, 400, "expected 1 argument"),
+        ({"address": "/psi", "args": [[1]]}, 400, "numbers, strings and booleans"),
+        ({"address": "/psi", "args": 1}, 400, '"args" must be a list'),
+        ({"address": "/psi", "args": [1], "x": 1}, 400, "unknown keys"),
+        ({"address": "/cutoff", "args": [4]}, 409, "no cutoff here"),
+        ("x" * (MAX_REQUEST_BYTES + 1), 413, "Maximum request body size"),
+    ],
+)
+def test_bad_commands_get_a_json_reason_and_queue_nothing(server, body, status, reason):
+    drain(server.queue)
+    answer_status, answer = post(server, body)
+    assert answer_status == status and reason in answer["error"]
+    assert drain(server.queue) == []
+
+
+def test_other_errors_are_json_too(server):
+    status, answer = request(server, "POST", "/api/command", '{"address": "/show/next"}',
+                             {"Content-Type": "text/plain"})  # fmt: skip
+    assert status == 415 and "application/json" in answer["error"]
+    assert request(server, "GET", "/api/nothing")[0] == 404
+    assert request(server, "DELETE", "/api/status")[0] == 405
+
+
+def test_other_peers_need_the_token_in_a_header(server):
+    drain(server.queue)
+    status, answer = post(server, {"address": "/show/next"}, source=OTHER)
+    assert status == 401 and "token" in answer["error"]
+    assert post(server, {"address": "/show/next"}, {"X-Latent-Walk-Token": "wrong"},
+                source=OTHER)[0] == 401  # fmt: skip
+    assert request(server, "GET", "/api/status", source=OTHER)[0] == 401
+    assert request(server, "GET", "/api/status", headers={"Cookie": f"token={TOKEN}"},
+                   source=OTHER)[0] == 401  # fmt: skip
+    assert drain(server.queue) == []
+    assert post(server, {"address": "/show/next"}, {"Authorization": f"Bearer {TOKEN}"},
+                source=OTHER)[0] == 200  # fmt: skip
+    assert post(server, {"address": "/show/prev"}, {"X-Latent-Walk-Token": TOKEN},
+                source=OTHER)[0] == 200  # fmt: skip
+    assert drain(server.queue) == [JumpSection(1), JumpSection(-1)]
+    status, page = request(server, "GET", "/", source=OTHER)  # the page has no secrets
+    assert status == 200 and b"<title>latent-walk remote</title>" in page
+
+
+def test_the_allow_list_host_and_origin_checks(server):
+    with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), dict, allow=("127.0.0.1",)) as strict:
+        status, answer = request(strict, "GET", "/", source=OTHER)
+        assert status == 403 and "allow-list" in answer["error"]
+    status, answer = request(server, "GET", "/api/status", headers={"Host": "evil.example"})
+    assert status == 403 and "Host" in answer["error"]
+    status, answer = post(server, {"address": "/show/next"},
+                          {"Origin": "http://evil.example"})  # fmt: skip
+    assert status == 403 and "other web pages" in answer["error"]
+
+
+def test_rate_limit_per_peer():
+    with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), dict, rate_limit_per_s=2.0) as slow:
+        statuses = [request(slow, "GET", "/api/status")[0] for _ in range(6)]
+    assert statuses[:4] == [200] * 4 and statuses[-1] == 429  # burst: twice the rate
+
+
+def test_a_taken_port_is_a_control_error(server):
+    with pytest.raises(ControlError, match="taken"):
+        HttpControl("127.0.0.1", server.port, queue.SimpleQueue(), dict)
+
+
+def test_websocket_streams_status_and_takes_commands(server):
+    async def talk(source, protocols):
+        connector = aiohttp.TCPConnector(local_addr=(source, 0))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            url = f"http://127.0.0.1:{server.port}/ws"
+            async with session.ws_connect(url, protocols=protocols) as ws:
+                update = await ws.receive_json(timeout=5)
+                await ws.send_json({"address": "/show/next"})
+                await ws.send_str("{broken")
+                answers = []
+                while len(answers) < 2:
+                    message = await ws.receive_json(timeout=5)
+                    if "status" not in message or "error" in message:
+                        answers.append(message)
+                return update, answers
+
+    drain(server.queue)
+    update, answers = asyncio.run(talk("127.0.0.1", ("latent-walk",)))
+    assert update["status"]["section"] == "intro" and "psi" in update["parameters"]
+    assert answers[0] == {"ok": True, "commands": 1, "address": "/show/next"}
+    assert "not JSON" in answers[1]["error"]
+    assert drain(server.queue) == [JumpSection(1)]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        asyncio.run(talk(OTHER, ("latent-walk",)))
+    assert refused.value.status == 401
+    update, answers = asyncio.run(talk(OTHER, ("latent-walk", f"token.{TOKEN}")))
+    assert answers[0]["ok"] is True
