@@ -195,12 +195,13 @@ class HttpControl:
         self._started = threading.Event()
         self._is_closed = False
         self._socket = _bind(host, port)
+        self._port = int(self._socket.getsockname()[1])
         self.host = host
 
     @property
     def port(self) -> int:
         """The bound port (the real one when constructed with port 0)."""
-        return int(self._socket.getsockname()[1])
+        return self._port
 
     @property
     def url(self) -> str:
