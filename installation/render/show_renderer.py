@@ -10,6 +10,7 @@ frame's size and blended in float. It keeps no live state: that is the Player's.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -162,6 +163,26 @@ class ShowRenderer:
             raise ValueError(f"{path}: shape {array.shape}, model {model!r} needs "
                              f"[{num_ws}, {w_dim}] or [{w_dim}]")  # fmt: skip
         return np.ascontiguousarray(ws)
+
+    def store_ws(self, name: str, params: FrameParams) -> Path:
+        """Write the frame's ws [num_ws, w_dim] to latents/<name>.npy next to the show (a
+        bookmark, which GlideTo and `{w: latents/<name>.npy}` read); never replaces a file."""
+        folder = Path(self.show.path).parent / LATENTS_FOLDER
+        path = folder / f"{name}.npy"
+        if (
+            "/" in name
+            or name.startswith(".")
+            or any(p.exists() for p in (path, folder / f"{name}.npz"))
+        ):
+            raise ValueError(f"{path} or its .npz exists (or is not a name): pick another name")
+        with torch.inference_mode():
+            ws = self.ws(params).float().cpu().numpy()  # [num_ws, w_dim]
+        folder.mkdir(exist_ok=True)
+        temp = folder / f".{name}.npy.tmp"
+        with open(temp, "wb") as file:  # a file object: np.save adds no suffix
+            np.save(file, ws)
+        os.replace(temp, path)  # atomic: a reader never sees half a file
+        return path
 
     def _scheduled_ws(self, params: FrameParams) -> torch.Tensor:
         """The frame's ws as the timeline scheduled them (mapping for a z walk)."""

@@ -128,6 +128,39 @@ class SensorInput:
     values: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class SavePreset:
+    """Save everything live now as preset `name` in the show's `<stem>.presets.yaml`.
+
+    Live values, speed, noise mode, mixing and glide target; `with_time`: also the section and
+    show time, which a recall then goes back to. A preset of the same name is replaced.
+    """
+
+    name: str
+    with_time: bool = False
+
+
+@dataclass(frozen=True)
+class RecallPreset:
+    """Go to preset `name`: live values glide to its values over `glide_s` (None: each with
+    its section's slew), its overrides apply, and a preset saved with time seeks there."""
+
+    name: str
+    glide_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ListPresets:
+    """Re-read the show's presets file (the status board lists the names)."""
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """Store the ws on screen now as `latents/<name>.npy` next to the show (never replaced)."""
+
+    name: str
+
+
 Command = (
     TogglePause
     | SetPaused
@@ -144,4 +177,8 @@ Command = (
     | SetMixing
     | SensorInput
     | HoldSection
+    | SavePreset
+    | RecallPreset
+    | ListPresets
+    | Bookmark
 )

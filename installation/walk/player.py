@@ -19,6 +19,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,13 +29,17 @@ from installation.show.schema import LIVE_DEFAULT_HOLD_S, LIVE_DEFAULT_SLEW_S, N
 from installation.walk.clock import ClockState
 from installation.walk.commands import (
     Blackout,
+    Bookmark,
     Command,
     GlideTo,
     GoToSection,
     HoldSection,
     JumpSection,
+    ListPresets,
     LoadShow,
+    RecallPreset,
     ReloadShow,
+    SavePreset,
     Seek,
     SensorInput,
     SetLive,
@@ -45,6 +50,14 @@ from installation.walk.commands import (
     TogglePause,
 )
 from installation.walk.live import LiveValues
+from installation.walk.presets import (
+    Preset,
+    PresetError,
+    name_problem,
+    presets_path,
+    read_presets,
+    save_preset,
+)
 from installation.walk.sensors import SensorBank, SensorReadingError
 from installation.walk.timeline import (
     LIVE_LATENT,
@@ -80,6 +93,8 @@ class LatentPlaces(Protocol):
     def target_ws(self, model: str, seed: int) -> np.ndarray: ...
 
     def stored_ws(self, name: str, model: str) -> np.ndarray: ...
+
+    def store_ws(self, name: str, params: FrameParams) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,10 @@ class Player:
         self.fade = Fade(1.0, 1.0, 0.0, 0.0)  # picture level; the main thread reads it
         self.noise_mode: str | None = None  # live noise mode override (None: the show's)
         self.mixing: tuple[np.ndarray, int, int | None] | None = None  # live style mixing
+        self.mixing_source: SetMixing | None = None  # what set `mixing` (a preset keeps it)
+        self.glide_source: GlideTo | None = None  # what set `latent_target` (a preset keeps it)
+        self.preset_names: tuple[str, ...] = ()  # of the show's presets file (status board)
+        self.last_bookmark = ""  # the keyframe snippet of the last bookmark (status board)
         self.needs_still = False  # paused: render the frame at the paused time once
         self.sensor_bank: SensorBank | None = None  # built from the show's `sensors` on first use
         self.sensor_bank_show: Any = None
@@ -228,6 +247,14 @@ class Player:
             return self._sensor(command, now_wall_s, now_show_s)
         elif isinstance(command, HoldSection):
             return self._hold_section(command.name, now_show_s)
+        elif isinstance(command, SavePreset):
+            self._save_preset(command, now_wall_s, now_show_s)
+        elif isinstance(command, RecallPreset):
+            return self._recall_preset(command, now_wall_s, now_show_s)
+        elif isinstance(command, ListPresets):
+            self.refresh_presets()
+        elif isinstance(command, Bookmark):
+            self._bookmark(command.name, now_wall_s, now_show_s)
         else:
             log.error("unknown command dropped: %r", command)
         return Reaction()
@@ -264,7 +291,7 @@ class Player:
             log.error("glide to %s dropped: %s", command.seed if command.latent is None
                       else repr(command.latent), err)  # fmt: skip
             return
-        self.latent_target = target
+        self.latent_target, self.glide_source = target, command
         self.live.set(LIVE_LATENT, 0.0, now_wall_s, max(command.glide_s, 0.0),
                       LIVE_DEFAULT_HOLD_S)  # fmt: skip
         self._show_change_while_paused()
@@ -290,6 +317,7 @@ class Player:
             source = self.places.target_ws(model, int(command.seed))
             first = max(int(command.first), 0)
             self.mixing = (source, first, command.stop)
+            self.mixing_source = command
             log.info("mixing seed=%d rows=%d..%s", command.seed, first,
                      "end" if command.stop is None else command.stop - 1)  # fmt: skip
         self._show_change_while_paused()
@@ -386,6 +414,134 @@ class Player:
                  start_s, start_s + length_s, self.resume_s)  # fmt: skip
         return Reaction(seek_s=start_s, seek_by=HoldSection.__name__)
 
+    # -- presets and bookmarks ----------------------------------------------------------------
+
+    @property
+    def presets_file(self) -> Path:
+        """The show's presets file, `<show stem>.presets.yaml` next to it."""
+        return presets_path(self.show.path)
+
+    def refresh_presets(self) -> None:
+        """Read the names of the show's presets (status board); a broken file is logged."""
+        try:
+            self.preset_names = tuple(read_presets(self.presets_file))
+        except PresetError as err:
+            log.error("presets not read: %s", err)
+        except AttributeError:  # a schedule without a show file
+            self.preset_names = ()
+
+    def snapshot(self, now_wall_s: float, now_show_s: float, with_time: bool = False) -> Preset:
+        """Everything live now, as a preset (`with_time`: also the section and show time)."""
+        live = self.live.at(now_wall_s)
+        section = self.section_at(now_show_s).name if with_time else None
+        return Preset(
+            live=tuple((name, float(value)) for name, (value, _) in sorted(live.items())
+                       if name != LIVE_LATENT),
+            speed=None if self.clock is None else float(self.clock.rate),
+            noise_mode=self.noise_mode,
+            mixing=self.mixing_source if self.mixing is not None else None,
+            glide=self.glide_source if LIVE_LATENT in live else None,
+            section=section,
+            show_s=float(now_show_s) if with_time else None,
+        )  # fmt: skip
+
+    def _save_preset(self, command: SavePreset, now_wall_s: float, now_show_s: float) -> None:
+        """Write the snapshot to the show's presets file (a broken file is left as it is)."""
+        preset = self.snapshot(now_wall_s, now_show_s, command.with_time)
+        try:
+            self.preset_names = save_preset(self.presets_file, command.name, preset)
+        except PresetError as err:
+            log.error("preset %r not saved: %s", command.name[:100], err)
+            return
+        log.info("preset %r saved to %s live=%d with_time=%s", command.name, self.presets_file,
+                 len(preset.live), command.with_time)  # fmt: skip
+
+    def _recall_preset(self, command: RecallPreset, now_wall_s: float,
+                       now_show_s: float) -> Reaction:  # fmt: skip
+        """Glide to a preset's values; an unknown name or a broken file changes nothing."""
+        try:
+            presets = read_presets(self.presets_file)
+        except PresetError as err:
+            log.error("preset %r not recalled: %s", command.name[:100], err)
+            return Reaction()
+        self.preset_names = tuple(presets)
+        preset = presets.get(command.name)
+        if preset is None:
+            log.error("preset %r not recalled: no such preset in %s (have: %s)",
+                      command.name[:100], self.presets_file.name,
+                      ", ".join(presets) or "-")  # fmt: skip
+            return Reaction()
+        target_s = now_show_s if preset.show_s is None else preset.show_s
+        section = self.section_at(target_s)
+        if preset.section is not None and preset.section != section.name:
+            log.warning("preset %r: show_s=%g now plays section %r, not %r", command.name,
+                        target_s, section.name, preset.section)  # fmt: skip
+        try:  # what can fail comes first: a failure changes nothing
+            glide_ws = mixing_ws = None
+            if preset.glide is not None:
+                glide = preset.glide
+                if glide.seed is not None:
+                    glide_ws = self.places.target_ws(section.model, int(glide.seed))
+                else:
+                    glide_ws = self.places.stored_ws(str(glide.latent), section.model)
+            if preset.mixing is not None and preset.mixing.seed is not None:
+                mixing_ws = self.places.target_ws(section.model, int(preset.mixing.seed))
+        except (OSError, ValueError, KeyError, AttributeError) as err:
+            log.error("preset %r not recalled: %s", command.name, err)
+            return Reaction()
+        self._recall_live(preset, section, command.glide_s, now_wall_s)
+        if glide_ws is not None and preset.glide is not None:
+            glide_s = preset.glide.glide_s if command.glide_s is None else command.glide_s
+            self.latent_target, self.glide_source = glide_ws, preset.glide
+            self.live.set(LIVE_LATENT, 0.0, now_wall_s, max(glide_s, 0.0), LIVE_DEFAULT_HOLD_S)
+        self.noise_mode = preset.noise_mode
+        self.mixing_source = preset.mixing
+        self.mixing = None if mixing_ws is None or preset.mixing is None else (
+            mixing_ws, preset.mixing.first, preset.mixing.stop)  # fmt: skip
+        self._show_change_while_paused()
+        reaction = Reaction()
+        if preset.speed is not None:
+            reaction = self._set_speed(preset.speed, now_wall_s, now_show_s)
+        log.info("preset %r recalled live=%d glide_s=%s show_s=%s", command.name,
+                 len(preset.live), command.glide_s, preset.show_s)  # fmt: skip
+        if preset.show_s is not None:
+            return replace(reaction, seek_s=preset.show_s, seek_by=RecallPreset.__name__)
+        return reaction
+
+    def _recall_live(self, preset: Preset, section: Any, glide_s: float | None,
+                     now_wall_s: float) -> None:  # fmt: skip
+        """Live values glide to the preset's; the ones it does not set hand back."""
+        values = dict(preset.live)
+        for name, value in self.live.at(now_wall_s).items():
+            if name not in values and name != LIVE_LATENT:  # hold 0: the schedule takes over
+                self.live.set(name, value[0], now_wall_s, LIVE_DEFAULT_SLEW_S, 0.0)
+        if LIVE_LATENT in self.live.tracks and preset.glide is None:
+            self.live.set(LIVE_LATENT, 0.0, now_wall_s, LIVE_DEFAULT_SLEW_S, 0.0)
+        for name, value in values.items():
+            if live_range(section, name) is None:
+                log.warning("preset live %r is not steerable in section %r; left out", name,
+                            section.name)  # fmt: skip
+                continue
+            param = _live_param(section, name)
+            slew_s = (LIVE_DEFAULT_SLEW_S if param is None else param.slew_s) if glide_s is None \
+                else max(glide_s, 0.0)  # fmt: skip
+            hold_s = LIVE_DEFAULT_HOLD_S if param is None else param.hold_s
+            self.live.set(name, value, now_wall_s, slew_s, hold_s)
+
+    def _bookmark(self, name: str, now_wall_s: float, now_show_s: float) -> None:
+        """Store the ws on screen now as latents/<name>.npy and log the keyframe that uses it."""
+        problem = name_problem(name)
+        if problem is not None:
+            log.error("bookmark dropped: %s", problem)
+            return
+        try:
+            path = self.places.store_ws(name, self.params_at(now_show_s, now_wall_s))
+        except (OSError, ValueError, AttributeError) as err:
+            log.error("bookmark %r not stored: %s", name, err)
+            return
+        self.last_bookmark = f"{{w: {path.parent.name}/{path.name}}}"
+        log.info("bookmark %r stored: %s; keyframe: %s", name, path, self.last_bookmark)
+
     # -- the clock ----------------------------------------------------------------------------
 
     def start_clock(self, now_wall_s: float, start_s: float, resume: ClockState | None) -> None:
@@ -393,6 +549,7 @@ class Player:
         pause and epoch)."""
         clock = ClockState(anchor_wall_s=now_wall_s) if resume is None else resume
         self.clock = replace(clock, anchor_wall_s=now_wall_s, anchor_show_s=start_s)
+        self.refresh_presets()
 
     def seek(self, now_wall_s: float, target_s: float) -> None:
         """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
