@@ -36,12 +36,16 @@ from installation.errors import ControlError
 from installation.logs import RateLimitedLog
 from installation.walk.commands import (
     Blackout,
+    Bookmark,
     Command,
     GlideTo,
     GoToSection,
     JumpSection,
+    ListPresets,
     LoadShow,
+    RecallPreset,
     ReloadShow,
+    SavePreset,
     Seek,
     SensorInput,
     SetLive,
@@ -54,7 +58,9 @@ from installation.walk.commands import (
 
 log = logging.getLogger(__name__)
 
-ArgKind = Literal["float", "int", "bool", "button", "section", "show_name", "latent_name", "choice"]
+ArgKind = Literal[
+    "float", "int", "bool", "button", "section", "show_name", "latent_name", "preset_name", "choice"
+]
 Widget = Literal["button", "toggle", "fader", "xy", "text"]
 
 LOG_INTERVAL_S = 60.0  # one line per address and reason per minute (issue 5)
@@ -70,7 +76,11 @@ _SHOW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _DIRECTION_NAME = r"[A-Za-z0-9_.-]+"
 _PARAM_NAME = r"[A-Za-z0-9_/-]+"
 _SENSOR_NAME = r"[A-Za-z0-9_.-]+"  # as show/load.py accepts for a sensor's name
-_NAME_NOUNS = {"show_name": "show name", "latent_name": "stored latent's name"}
+_NAME_NOUNS = {
+    "show_name": "show name",
+    "latent_name": "stored latent's name",
+    "preset_name": "preset or bookmark name",
+}
 
 
 class MessageError(ControlError):
@@ -130,7 +140,8 @@ class Arg:
         name: shown in docs and error messages.
         kind: float/int (clamped into low..high), bool (0/1, true/false; nonzero is true),
             button (optional press state, 0 = release), section (index or name), show_name
-            and latent_name (a file stem: letters, digits, _ - .), choice (one of `choices`).
+            latent_name and preset_name (a file stem: letters, digits, _ - .), choice (one of
+            `choices`).
         low, high: the range for float/int; None = unbounded on that side.
         default: the value when the argument is left out; None = required.
         unit: e.g. "s", "deg"; for the docs.
@@ -159,6 +170,7 @@ class Arg:
             "section": "int|str",
             "show_name": "str",
             "latent_name": "str",
+            "preset_name": "str",
             "choice": "|".join(self.choices),
         }[self.kind]
         text = f"{self.name}: {kind}"
@@ -230,6 +242,7 @@ _FADE = Arg("fade_s", "float", 0.0, 60.0, default=1.0, unit="s")
 _SEED = Arg("seed", "int", 0, MAX_SEED)
 _GLIDE = Arg("glide_s", "float", 0.0, MAX_GLIDE_S, default=2.0, unit="s")
 _NOISE_MODES = ("const", "random", "none", "show")
+_PRESET = Arg("name", "preset_name")
 
 
 def _mixing(_name: str, values: tuple[Any, ...]) -> list[Command]:
@@ -381,6 +394,31 @@ ADDRESSES: tuple[Address, ...] = (
         "/sensor/proximity 512", lambda name, v: [SensorInput(name, tuple(v))], "sensors",
         "fader", name_regex=_SENSOR_NAME, max_repeats=MAX_SENSOR_VALUES,
     ),
+    Address(
+        "/preset/save", (_PRESET, Arg("with_time", "bool", default=0)),
+        "Save everything live now (live values, speed, noise mode, mixing, glide) as a preset "
+        "of the show's <show>.presets.yaml; with_time 1: also the section and show time.",
+        "/preset/save calm 1", lambda _n, v: [SavePreset(v[0], v[1])], "presets", "text",
+    ),
+    Address(
+        "/preset/recall",
+        (_PRESET, Arg("glide_s", "float", -1.0, MAX_GLIDE_S, default=-1.0, unit="s")),
+        "Go to a preset: live values glide to its values (glide_s -1: each with its section's "
+        "slew); a preset saved with time goes back to that show time.", "/preset/recall calm 4",
+        lambda _n, v: [RecallPreset(v[0], None if v[1] < 0 else v[1])], "presets", "text",
+    ),
+    Address(
+        "/preset/list", (_PRESS,),
+        "Re-read the presets file: the status reply (and each heartbeat's) has "
+        "/status/presets <names, comma-separated>.", "/preset/list",
+        _trigger(ListPresets()), "presets",
+    ),
+    Address(
+        "/bookmark", (_PRESET,),
+        "Store the ws on screen now as latents/<name>.npy next to the show (never replaced); "
+        "/status/bookmark gives the keyframe {w: latents/<name>.npy}.", "/bookmark dawn",
+        lambda _n, v: [Bookmark(v[0])], "presets", "text",
+    ),
 )  # fmt: skip
 
 _EXACT: dict[str, Address] = {a.pattern: a for a in ADDRESSES if a.name_regex is None}
@@ -467,7 +505,7 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
             is_overflow,
         )
 
-    if arg.kind in ("show_name", "latent_name"):
+    if arg.kind in _NAME_NOUNS:
         noun = _NAME_NOUNS[arg.kind]
         if not isinstance(value, str):
             raise fail(f"a {noun} (a string)")

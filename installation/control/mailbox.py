@@ -9,12 +9,14 @@ and sets the same thing, so a storm of messages leaves at most one waiting comma
 - Seek, GoToSection and JumpSection: one waiting move; jumps add up (three /show/next in a burst
   go three sections on), any other move replaces the waiting one.
 - ReloadShow and LoadShow: one waiting show change; a load wins over a reload.
-- HoldSection (opening hours) is never merged.
+- RecallPreset: the newest waiting recall wins; ListPresets: one waiting.
+- HoldSection (opening hours), SavePreset and Bookmark are never merged.
 A merged command moves to the end of the queue: it applies after everything sent before it.
 
-Expensive commands (moves, show changes, glides, mixing: each renders a frame, maps a seed or
-starts reading files) are handed out at most once per `expensive_interval_s` of each kind (a
-move, a glide, a mixing; a show change: SHOW_CHANGE_INTERVAL_S), and never sooner than
+Expensive commands (moves, show changes, glides, mixing, preset saves and recalls, bookmarks:
+each renders a frame, maps a seed or reads or writes files) are handed out at most once per
+`expensive_interval_s` of each kind (a move, a glide, a mixing, a recall, a save, a bookmark; a
+show change: SHOW_CHANGE_INTERVAL_S), and never sooner than
 COST_FACTOR times what the last one of that kind took the render thread (from handing it out to
 the thread's next look at the queue): on a slow machine a storm of seeks may take at most about
 a quarter of its time. One that waits meanwhile keeps merging with newer ones, so a burst of
@@ -38,12 +40,16 @@ from dataclasses import dataclass
 from installation.logs import RateLimitedLog
 from installation.walk.commands import (
     Blackout,
+    Bookmark,
     Command,
     GlideTo,
     GoToSection,
     JumpSection,
+    ListPresets,
     LoadShow,
+    RecallPreset,
     ReloadShow,
+    SavePreset,
     Seek,
     SensorInput,
     SetLive,
@@ -62,7 +68,8 @@ SHOW_CHANGE_INTERVAL_S = 5.0  # reloads / show loads: each builds a show (1.4 s 
 # demo on a busy 2-core PC) and crossfades to it (rendering both): one per 5 s at most
 COST_FACTOR = 4.0  # the next of a kind waits at least this many times the last one's cost
 MAX_JUMP = 1000  # merged jumps add up to at most this many sections either way
-EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, ReloadShow, LoadShow, GlideTo, SetMixing)
+EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, ReloadShow, LoadShow, GlideTo, SetMixing,
+                      RecallPreset, SavePreset, Bookmark)  # fmt: skip
 
 
 def is_expensive(command: Command) -> bool:
@@ -85,9 +92,20 @@ def merge_key(command: Command) -> Hashable | None:
     if isinstance(command, ReloadShow | LoadShow):
         return ("show",)
     kinds = {SetSpeed: "speed", Blackout: "fade", SetNoiseMode: "noise_mode",
-             SetMixing: "mixing", GlideTo: "glide"}  # fmt: skip
+             SetMixing: "mixing", GlideTo: "glide", RecallPreset: "preset_recall",
+             ListPresets: "preset_list"}  # fmt: skip
     kind = kinds.get(type(command))
     return None if kind is None else (kind,)
+
+
+def throttle_key(command: Command) -> Hashable | None:
+    """The kind an expensive command is throttled as (its merge key, else its type); None: cheap.
+
+    Saves and bookmarks never merge, yet each kind waits its interval like the others.
+    """
+    if not is_expensive(command):
+        return None
+    return merge_key(command) or ("once", type(command).__name__)
 
 
 def merge(waiting: Command, newer: Command) -> Command | None:
@@ -210,15 +228,16 @@ class CommandQueue:
         now_s = self.clock()
         wait_s = math.inf
         for key, command in self._pending.items():
-            if is_expensive(command):
-                due_s = self._next_due_s.get(key, -math.inf)
+            kind = throttle_key(command)
+            if kind is not None:
+                due_s = self._next_due_s.get(kind, -math.inf)
                 if now_s < due_s:
                     wait_s = min(wait_s, due_s - now_s)
                     continue
-                interval_s = (self.show_change_interval_s if key == ("show",)
+                interval_s = (self.show_change_interval_s if kind == ("show",)
                               else self.expensive_interval_s)  # fmt: skip
-                self._next_due_s[key] = now_s + interval_s
-                self._handed_out = (key, now_s)
+                self._next_due_s[kind] = now_s + interval_s
+                self._handed_out = (kind, now_s)
             del self._pending[key]  # the loop ends here: no further iteration
             self.counters.taken += 1
             return command, 0.0

@@ -19,11 +19,15 @@ from installation.errors import ControlError
 from installation.show.schema import NOISE_MODES, SENSOR_MAX_VALUES
 from installation.walk.commands import (
     Blackout,
+    Bookmark,
     GlideTo,
     GoToSection,
     JumpSection,
+    ListPresets,
     LoadShow,
+    RecallPreset,
     ReloadShow,
+    SavePreset,
     Seek,
     SensorInput,
     SetLive,
@@ -82,6 +86,10 @@ GOOD = [
     ("/sensor/proximity", [512], [SensorInput("proximity", (512.0,))]),
     ("/sensor/mic.left-2", [0.1, "0.2", True], [SensorInput("mic.left-2", (0.1, 0.2, 1.0))]),
     ("/sensor/x", list(range(16)), [SensorInput("x", tuple(float(i) for i in range(16)))]),
+    ("/preset/save", ["calm"], [SavePreset("calm", False)]),
+    ("/preset/recall", ["calm", 4], [RecallPreset("calm", 4.0)]),
+    ("/preset/list", [], [ListPresets()]),
+    ("/bookmark", ["dawn"], [Bookmark("dawn")]),
 ]
 
 
