@@ -2,7 +2,8 @@
 # One-step set-up on a fresh Debian/Ubuntu machine: system GL libraries, a virtualenv in .venv,
 # PyTorch, and this package. Safe to run again (it skips what is already there).
 #   bash scripts/setup.sh          # the app (CPU PyTorch)
-#   bash scripts/setup.sh --dev    # the app plus the test tools (pytest, ruff, scipy) and NVRTC
+#   bash scripts/setup.sh --dev    # the app plus the test tools (pytest, ruff, scipy, selenium
+#                                  # with Debian's chromium) and NVRTC
 #   LATENT_WALK_TORCH='torch' bash scripts/setup.sh   # e.g. a CUDA build of PyTorch on a GPU box
 # It says how big each download is; pip shows PyTorch's progress (a bar on a terminal).
 set -euo pipefail
@@ -17,7 +18,10 @@ extras=$(IFS=,; [[ ${#extras[@]} -gt 0 ]] && echo "[${extras[*]}]" || true)
 
 # 1. system libraries for OpenGL (EGL for headless, GL for windows) and venv support
 need=()
-for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri; do
+system=(libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri)
+# --dev: a real browser for the web remote's test (tests/e2e/test_http_browser.py)
+[[ "$extras" == *dev* ]] && system+=(chromium chromium-driver)
+for pkg in "${system[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
@@ -63,7 +67,7 @@ if [[ "$have_torch" == none ]]; then
 fi
 package_mb=80  # numpy, pygame, moderngl, imageio-ffmpeg (with ffmpeg), pillow, ...
 [[ "$extras" == *gpu* ]] && package_mb=$((package_mb + 66))  # cuda-bindings + NVRTC
-[[ "$extras" == *dev* ]] && package_mb=$((package_mb + 50))  # scipy, ruff, pytest
+[[ "$extras" == *dev* ]] && package_mb=$((package_mb + 60))  # scipy, ruff, pytest, selenium
 echo "setup: installing latent-walk$extras and its dependencies (about $package_mb MB)"
 if ! .venv/bin/python -m pip install -q -e ".$extras" >"$pip_log" 2>&1; then
   tail -n 30 "$pip_log" >&2

@@ -95,6 +95,7 @@ function renderParameters(parameters) {
       const output = document.createElement("output");
       const input = document.createElement("input");
       Object.assign(input, { type: "range", min: low, max: high, step: (high - low) / 200 });
+      input.value = (low + high) / 2;  // until the show reports a live value
       input.dataset.name = name;
       const sendValue = throttled((value) => send(parameterAddress(name), [value]));
       input.addEventListener("input", () => {

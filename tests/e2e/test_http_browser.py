@@ -1,0 +1,152 @@
+"""The web remote page in a real browser (Debian's chromium + chromium-driver, via selenium)
+against a real headless show on 127.0.0.1 (issue 16).
+
+The show plays on the main thread (as in run_show.py); the browser is driven from a second
+thread, on a phone-sized window: the page loads, shows the section, a tap on "next" moves the
+show to the next section and the status line and section list follow, the psi slider sets the
+live psi. Skipped where chromium, chromedriver or selenium are missing (scripts/setup.sh --dev
+installs them).
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from installation import app
+from installation.display.offscreen import OffscreenPresenter
+from installation.models import load_generator, save_generator
+from installation.render.show_renderer import ShowRenderer
+from installation.settings import AppSettings
+from installation.show.load import load_show
+from tiny_models import tiny_sg3
+
+webdriver = pytest.importorskip("selenium.webdriver")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="needs chromium and chromium-driver")  # fmt: skip
+
+SHOW_TEXT = """\
+models:
+  tiny: {path: tiny.safetensors, psi: 0.8}
+sections:
+  - name: drift
+    model: tiny
+    duration_s: 60
+    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
+           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
+    live:
+      psi: {range: [-1, 2], slew_s: 0, hold_s: 60}
+  - name: second
+    model: tiny
+    duration_s: 60
+    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
+           keyframes: [{seed: 4}, {seed: 5}]}
+"""
+TIMEOUT_S = 20.0
+PHONE = {"width": 390, "height": 844, "pixelRatio": 2.0}
+
+
+class UntilDone(OffscreenPresenter):
+    """An offscreen presenter that quits once `done` is set (or after TIMEOUT_S * 2)."""
+
+    def __init__(self, done: threading.Event):
+        super().__init__()
+        self.done = done
+        self.deadline_s = time.monotonic() + 2 * TIMEOUT_S
+
+    def poll(self) -> list[str]:
+        return ["quit"] if self.done.is_set() or time.monotonic() > self.deadline_s else []
+
+
+def browser():
+    """Headless chromium with a phone-sized window, driven by Debian's chromedriver."""
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--no-first-run", "--disable-extensions"):
+        options.add_argument(argument)  # fmt: skip
+    # a phone's viewport (a headless window is at least 500 px wide)
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
+    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+
+
+def drive(url: str, board: app.StatusBoard, found: dict) -> None:
+    """The browser's part: load, read, tap next, move the psi slider."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser()
+    try:
+        wait = WebDriverWait(driver, TIMEOUT_S)
+        driver.get(url)
+        wait.until(lambda d: "drift" in d.find_element(By.ID, "status").text)
+        found["first"] = driver.find_element(By.ID, "status").text
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#parameters input"))
+        slider = driver.find_element(By.CSS_SELECTOR, "#parameters input[data-name='psi']")
+        driver.execute_script("arguments[0].value = -1;"
+                              "arguments[0].dispatchEvent(new Event('input'))", slider)
+        wait.until(lambda d: board.status().get("live/psi") == -1.0)
+        found["psi"] = board.status().get("live/psi")
+        driver.find_element(By.ID, "next").click()
+        wait.until(lambda d: "second" in d.find_element(By.ID, "status").text)
+        found["second"] = driver.find_element(By.ID, "status").text
+        current = driver.find_elements(By.CSS_SELECTOR, "#sections button.current")
+        found["current"] = [button.text for button in current]
+        found["widths"] = driver.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]"
+        )
+    finally:
+        driver.quit()
+
+
+def test_the_web_remote_steers_a_show_in_a_real_browser(tmp_path: Path):
+    save_generator(tiny_sg3(), tmp_path / "tiny.safetensors")
+    show_path = tmp_path / "show.yaml"
+    show_path.write_text(SHOW_TEXT, encoding="utf-8")
+    settings = AppSettings(show_path=show_path, is_headless=True, fps=20.0, is_blending=False,
+                           is_watching=False, http_host="127.0.0.1", http_port=0)  # fmt: skip
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    board = app.StatusBoard()
+    server = app.start_http(settings, commands, board)
+    assert server is not None
+    done = threading.Event()
+    found: dict = {}
+    errors: list[BaseException] = []
+
+    def run_browser() -> None:
+        try:
+            drive(server.url, board, found)
+        except BaseException as exc:  # reported on the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    renderer = ShowRenderer(load_show(show_path), {
+        "tiny": load_generator(tmp_path / "tiny.safetensors", "cpu", "exact")}, "cpu")
+    driver_thread = threading.Thread(target=run_browser, name="browser")
+    try:
+        presenter = UntilDone(done)
+        driver_thread.start()
+        try:
+            assert app.play(settings, renderer, presenter, commands=commands, board=board) == 0
+        finally:
+            presenter.close()
+    finally:
+        done.set()
+        driver_thread.join(TIMEOUT_S * 2)
+        server.stop()
+    if errors:
+        raise errors[0]
+    assert "playing" in found["first"] and "drift" in found["first"]
+    assert found["psi"] == -1.0
+    assert "second" in found["second"] and found["current"] == ["second"]
+    assert found["widths"] == [PHONE["width"]] * 2  # fits the phone: no sideways scrolling
