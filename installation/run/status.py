@@ -95,6 +95,9 @@ class StatusBoard:
             "kernels": self.info.kernels,
         }
         status["steerable"] = describe_steerable(loop.section_at(show_s))
+        status["presets"] = ",".join(loop.player.preset_names)  # /preset/list re-reads them
+        if loop.player.last_bookmark:
+            status["bookmark"] = loop.player.last_bookmark  # the keyframe of the last /bookmark
         for name, (value, weight) in loop.player.live.at(now_s).items():
             status[f"live/{name}"] = round(value, 4)
             status[f"live/{name}/weight"] = round(weight, 3)

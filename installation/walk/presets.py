@@ -315,7 +315,7 @@ def preset_record(preset: Preset) -> dict[str, Any]:
     if preset.section is not None:
         record["section"] = preset.section
     if preset.show_s is not None:
-        record["show_s"] = round(float(preset.show_s), 6)
+        record["show_s"] = float(preset.show_s)  # repr: reads back exactly
     return record
 
 

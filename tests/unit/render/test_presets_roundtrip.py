@@ -1,0 +1,123 @@
+"""Presets and bookmarks through the real renderer and render loop (tiny model, fake clock):
+save in one "process", recall in a fresh one built from the files alone -> the identical frame;
+a bookmark's latents/<name>.npy glides back to the frame it was taken from."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from installation.models.latents import to_uint8
+from installation.render.frame import Frame
+from installation.render.loop import LoopSettings, RenderLoop
+from installation.render.show_renderer import ShowRenderer
+from installation.show.load import load_show
+from installation.walk.commands import (
+    Bookmark,
+    GlideTo,
+    RecallPreset,
+    SavePreset,
+    SetLive,
+    SetMixing,
+)
+from installation.walk.presets import read_presets
+from tiny_models import tiny_sg3
+
+SHOW_TEXT = """\
+models:
+  tiny: {path: tiny.safetensors, psi: 0.8}
+sections:
+  - name: walk
+    model: tiny
+    duration_s: 60
+    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 1,
+           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
+"""
+
+
+class FakeClock:
+    def __init__(self, now_s: float) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+class Process:
+    """What one run of the show holds: a renderer built from the folder, a loop, a fake clock."""
+
+    def __init__(self, folder: Path, now_s: float) -> None:
+        self.renderer = ShowRenderer(load_show(folder / "show.yaml"), {"tiny": tiny_sg3()}, "cpu")
+        self.clock = FakeClock(now_s)
+        self.frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
+        self.commands: queue.SimpleQueue = queue.SimpleQueue()
+        settings = LoopSettings(fps=10.0, max_batch=1)
+        self.loop = RenderLoop(self.renderer, self.frames, self.commands, settings, self.clock)
+        self.loop._start(threading.Event())
+
+    def step(self, count: int) -> list[Frame]:
+        """Run the loop until `count` more frames came out (advancing the fake clock)."""
+        out: list[Frame] = []
+        while len(out) < count:
+            self.clock.now_s += max(self.loop.step(), 0.0) + 0.001
+            while not self.frames.empty():
+                out.append(self.frames.get_nowait())
+        return out
+
+    def image_at(self, show_s: float) -> np.ndarray:
+        """uint8 pixels of the frame for show_s with the live state now."""
+        params = self.loop.player.params_at(show_s, self.clock.now_s)
+        with torch.inference_mode():
+            return to_uint8(self.renderer.images([params]))[0]
+
+
+def make_folder(tmp_path: Path) -> Path:
+    (tmp_path / "tiny.safetensors").write_bytes(b"")  # the loader only checks that it exists
+    (tmp_path / "show.yaml").write_text(SHOW_TEXT, encoding="utf-8")
+    return tmp_path
+
+
+def test_save_restart_recall_gives_the_identical_frame(tmp_path):
+    folder = make_folder(tmp_path)
+    first = Process(folder, now_s=50.0)
+    first.step(1)
+    for command in (SetLive("psi", 0.6), SetLive("translate_x", 0.1), SetMixing(5, 0, 3),
+                    GlideTo(seed=7, glide_s=0.0)):  # fmt: skip
+        first.commands.put(command)
+    first.step(1)
+    first.clock.now_s += 1.0  # the live values' default slew (0.5 s) is over: weight 1
+    first.commands.put(SavePreset("look", with_time=True))
+    first.step(1)
+    saved = read_presets(folder / "show.presets.yaml")["look"]
+    assert saved.show_s is not None and dict(saved.live) == {"psi": 0.6, "translate_x": 0.1}
+    expected = first.image_at(saved.show_s)
+
+    second = Process(folder, now_s=900.0)  # a new process: the show folder is all it shares
+    second.step(1)
+    assert second.loop.player.preset_names == ("look",)
+    assert not np.array_equal(second.image_at(saved.show_s), expected)
+    second.commands.put(RecallPreset("look", glide_s=0.0))
+    frames = second.step(1)
+    assert frames[0].show_time_s == saved.show_s  # the seek's frame first
+    np.testing.assert_array_equal(second.image_at(saved.show_s), expected)
+
+
+def test_a_bookmark_glides_back_to_the_frame_it_was_taken_from(tmp_path):
+    folder = make_folder(tmp_path)
+    show = Process(folder, now_s=50.0)
+    show.step(1)
+    show.commands.put(SetMixing(5, 0, 3))
+    show.step(1)
+    player = show.loop.player
+    assert player.clock is not None
+    now_show_s = player.clock.show_time_s(show.clock.now_s)
+    ws_on_screen = show.renderer.ws(player.params_at(now_show_s, show.clock.now_s)).numpy()
+    player.apply(Bookmark("dawn"), show.clock.now_s)
+    assert player.last_bookmark == "{w: latents/dawn.npy}"
+    np.testing.assert_array_equal(np.load(folder / "latents" / "dawn.npy"), ws_on_screen)
+    stored = show.renderer.stored_ws("dawn", "tiny")
+    np.testing.assert_array_equal(stored, ws_on_screen)  # GlideTo(latent="dawn") goes there
