@@ -348,16 +348,16 @@ class HttpControl:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _get_status(self, request: web.Request) -> web.Response:
-        return web.json_response(self._status_now())
+        return _json(self._status_now())
 
     async def _get_parameters(self, request: web.Request) -> web.Response:
-        return web.json_response(self._parameters())
+        return _json(self._parameters())
 
     async def _get_sections(self, request: web.Request) -> web.Response:
-        return web.json_response(self._sections())
+        return _json(self._sections())
 
     async def _get_addresses(self, request: web.Request) -> web.Response:
-        return web.json_response(address_table())
+        return _json(address_table())
 
     async def _post_command(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
@@ -367,7 +367,7 @@ class HttpControl:
         except asyncio.TimeoutError:
             raise RequestError(408, f"the request body took over {REQUEST_TIMEOUT_S:g} s") from None
         accepted = self.command(_json_message(body), str(request.remote))
-        return web.json_response({"ok": True, "commands": accepted})
+        return _json({"ok": True, "commands": accepted})
 
     def command(self, message: Any, ip: str) -> int:
         """One {"address", "args"} message -> commands on the queue (their number).
@@ -444,8 +444,9 @@ class HttpControl:
         """{"status", "parameters", "sections"} STATUS_HZ times a second until the socket ends."""
         while not ws.closed:
             try:
-                await ws.send_json({"status": self._status_now(), "parameters": self._parameters(),
-                                    "sections": self._sections()})  # fmt: skip
+                await ws.send_json(_finite({"status": self._status_now(),
+                                            "parameters": self._parameters(),
+                                            "sections": self._sections()}))  # fmt: skip
             except (ConnectionError, RuntimeError):
                 return
             except Exception:
@@ -479,7 +480,7 @@ class HttpControl:
 
     @staticmethod
     def _error(status: int, reason: str) -> web.Response:
-        return web.json_response({"error": reason}, status=status)
+        return _json({"error": reason}, status)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -539,6 +540,22 @@ def _message_parts(message: dict[str, Any]) -> tuple[str, list[Any]]:
     if unknown:
         raise RequestError(400, f"unknown keys {unknown[:5]} (send address and args)")
     return address, args
+
+
+def _finite(value: Any) -> Any:
+    """`value` with NaN and infinities as None, so that browsers can parse the JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    """A JSON response (strict JSON: no NaN)."""
+    return web.json_response(_finite(value), status=status)
 
 
 def _is_ip(text: str) -> bool:

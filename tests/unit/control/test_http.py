@@ -188,3 +188,10 @@ def test_websocket_streams_status_and_takes_commands(server):
     assert refused.value.status == 401
     update, answers = asyncio.run(talk(OTHER, ("latent-walk", f"token.{TOKEN}")))
     assert answers[0]["ok"] is True
+
+
+def test_non_finite_numbers_go_out_as_null():
+    status = {"level": float("nan"), "fps": float("inf"), "live": [1.0, float("-inf")]}
+    with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), lambda: status) as server:
+        answer = request(server, "GET", "/api/status")
+    assert answer == (200, {"level": None, "fps": None, "live": [1.0, None]})
