@@ -242,3 +242,12 @@ def test_huge_and_binary_files_are_refused_before_parsing(tmp_path):
     assert read_presets(tmp_path / "none.yaml") == {}
     path.write_text("")
     assert read_presets(path) == {}
+
+
+def test_the_readme_example_reads(tmp_path):
+    readme = (Path(__file__).resolve().parents[3] / "shows" / "README.md").read_text()
+    section = readme.split("## 11. Presets and bookmarks", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "x.presets.yaml").write_text(block)
+    calm = read_presets(tmp_path / "x.presets.yaml")["calm"]
+    assert calm.glide == GlideTo(seed=1234) and calm.mixing == SetMixing(85, 0, 4)
