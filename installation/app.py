@@ -175,7 +175,8 @@ def start_http(
 
     http = HttpControl(
         settings.http_host, settings.http_port, commands, board.status, refusal=board.refusal,
-        parameters=board.parameters, sections=board.sections, token=settings.http_token,
+        parameters=board.parameters, sections=board.sections, picture=board.picture,
+        token=settings.http_token,
         allow=settings.osc_allow or (show and show.settings.osc.allow) or OSC_DEFAULT_ALLOW,
     )  # fmt: skip
     http.start()

@@ -11,9 +11,11 @@ The API mirrors the OSC address table (control/addresses.py), so the two cannot 
   check, then commands on the one queue; 400 {"error": reason} for bad JSON, an unknown address
   or bad arguments, 409 when the playing section does not take it, 429 over the sender's budget;
 - GET /api/status, /api/parameters (steerable now, with ranges), /api/sections;
+- GET /api/thumbnail.jpg: the frame on screen, at most THUMBNAIL_PX wide or high (JPEG);
 - GET /ws: a WebSocket that sends {"status", "parameters", "sections"} at most STATUS_HZ times a
-  second and takes {"address", "args"} messages like POST (each is answered {"ok"} or
-  {"error"});
+  second and the thumbnail (a binary message, JPEG) at most THUMBNAIL_FPS times a second when
+  the frame changed, and takes {"address", "args"} messages like POST (each is answered {"ok"}
+  or {"error"});
 - GET /: the web remote page (installation/control/web/: plain HTML/JS/CSS, no build step).
 
 Who may use it, checked on every request before anything else: the allow-list (the same rules
@@ -33,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hmac
+import io
 import ipaddress
 import json
 import logging
@@ -42,13 +45,15 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 from aiohttp import WSMsgType, web
+from PIL import Image
 
 from installation.control.access import MAX_SENDERS, AllowList, SenderBudgets
 from installation.control.addresses import ADDRESSES, LogLimiter, MessageError, parse
@@ -62,6 +67,8 @@ log = logging.getLogger(__name__)
 
 Parameters = Callable[[], dict[str, dict[str, float]]]  # name -> {"low", "high"[, "value"]}
 Sections = Callable[[], list[dict[str, Any]]]  # [{"index", "name", "duration_s"}]
+# max_px -> (a key that changes with the frame, [H, W, 3] uint8 of sides <= 2 * max_px) or None
+Picture = Callable[[int], "tuple[Hashable, np.ndarray] | None"]
 
 MAX_REQUEST_BYTES = 64 * 1024  # a request body or a WebSocket message
 REQUEST_TIMEOUT_S = 5.0  # reading a request body
@@ -69,6 +76,9 @@ STATUS_HZ = 4.0  # WebSocket status messages a second (the issue allows up to 10
 MAX_WEBSOCKETS = 16  # open WebSocket connections at once
 MAX_ARGS = 64  # arguments of one command (the table's longest takes 16)
 MAX_STATUS_CALLS_PER_S = 20.0  # board.status() at most this often (shared by every client)
+THUMBNAIL_PX = 320  # the thumbnail's longer side at most (the issue: <= 320 px)
+THUMBNAIL_FPS = 2.0  # thumbnails a second per WebSocket at most (the issue: <= 5)
+THUMBNAIL_QUALITY = 70  # JPEG quality
 TOKEN_HEADER = "X-Latent-Walk-Token"
 WS_PROTOCOL = "latent-walk"
 WEB_DIR = Path(__file__).with_name("web")
@@ -79,7 +89,7 @@ WEB_FILES = {  # URL path -> (file in WEB_DIR, content type); nothing else is se
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
-    "img-src 'self' data:; frame-ancestors 'none'",
+    "img-src 'self' data: blob:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -145,6 +155,7 @@ class HttpControl:
         status, refusal: the status board's callbacks (as OscControl's).
         parameters: the parameters steerable now, name -> {"low", "high"[, "value"]}.
         sections: the show's sections, [{"index", "name", "duration_s"}].
+        picture: the frame on screen for the thumbnail (see `Picture`); None: no thumbnail.
         token: what non-open peers must send; None: a new random one (see `token`).
         allow: peers allowed at all (the OSC allow-list rules); others get 403.
         open_to: peers that need no token (allow-list entries; default loopback).
@@ -164,6 +175,7 @@ class HttpControl:
         refusal: Refusal | None = None,
         parameters: Parameters | None = None,
         sections: Sections | None = None,
+        picture: Picture | None = None,
         token: str | None = None,
         allow: Sequence[str] = DEFAULT_ALLOW,
         open_to: Sequence[str] = ("loopback",),
@@ -177,6 +189,8 @@ class HttpControl:
         self._refusal = refusal
         self._parameters = parameters or dict
         self._sections = sections or list
+        self._picture = picture
+        self._thumbnail_cache: tuple[Hashable, bytes] | None = None
         self.token = token or new_token()
         self.rate_limit_per_s = float(rate_limit_per_s)
         hostname = socket.gethostname().lower()
@@ -266,6 +280,7 @@ class HttpControl:
         app.router.add_get("/api/parameters", self._get_parameters)
         app.router.add_get("/api/sections", self._get_sections)
         app.router.add_get("/api/addresses", self._get_addresses)
+        app.router.add_get("/api/thumbnail.jpg", self._get_thumbnail)
         app.router.add_post("/api/command", self._post_command)
         app.router.add_get("/ws", self._websocket)
         for path in self._pages:
@@ -359,6 +374,12 @@ class HttpControl:
     async def _get_addresses(self, request: web.Request) -> web.Response:
         return _json(address_table())
 
+    async def _get_thumbnail(self, request: web.Request) -> web.Response:
+        found = self._thumbnail()
+        if found is None:
+            raise RequestError(503, "no frame on screen yet")
+        return web.Response(body=found[1], headers={"Content-Type": "image/jpeg"})
+
     async def _post_command(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             raise RequestError(415, "send the command as application/json")
@@ -441,12 +462,22 @@ class HttpControl:
             return {"error": exc.reason, "status": exc.status}
 
     async def _send_status(self, ws: web.WebSocketResponse) -> None:
-        """{"status", "parameters", "sections"} STATUS_HZ times a second until the socket ends."""
+        """{"status", "parameters", "sections"} STATUS_HZ times a second, and the thumbnail
+        (binary) THUMBNAIL_FPS times a second when the frame changed, until the socket ends."""
+        sent_key: Hashable = None
+        next_thumbnail_s = 0.0
         while not ws.closed:
             try:
                 await ws.send_json(_finite({"status": self._status_now(),
                                             "parameters": self._parameters(),
                                             "sections": self._sections()}))  # fmt: skip
+                now_s = time.monotonic()
+                if now_s >= next_thumbnail_s:
+                    next_thumbnail_s = now_s + 1.0 / THUMBNAIL_FPS
+                    found = self._thumbnail()
+                    if found is not None and found[0] != sent_key:
+                        sent_key = found[0]
+                        await ws.send_bytes(found[1])
             except (ConnectionError, RuntimeError):
                 return
             except Exception:
@@ -465,6 +496,18 @@ class HttpControl:
             status = dict(self._status())
             self._status_cache = (now_s, status)
         return status
+
+    def _thumbnail(self) -> tuple[Hashable, bytes] | None:
+        """(frame key, JPEG) of the frame on screen, encoded once per frame; None: none yet."""
+        found = self._picture(THUMBNAIL_PX) if self._picture is not None else None
+        if found is None:
+            return None
+        key, rgb = found
+        cached = self._thumbnail_cache
+        if cached is None or cached[0] != key:
+            cached = (key, _jpeg(rgb, THUMBNAIL_PX))
+            self._thumbnail_cache = cached
+        return cached
 
     def _sender(self, ip: str) -> SenderBudgets:
         """The budgets of peer `ip` (made on its first request; the oldest are forgotten)."""
@@ -540,6 +583,15 @@ def _message_parts(message: dict[str, Any]) -> tuple[str, list[Any]]:
     if unknown:
         raise RequestError(400, f"unknown keys {unknown[:5]} (send address and args)")
     return address, args
+
+
+def _jpeg(rgb: np.ndarray, max_px: int) -> bytes:
+    """[H, W, 3] uint8 -> JPEG bytes, the longer side at most max_px."""
+    image = Image.fromarray(rgb, "RGB")
+    image.thumbnail((max_px, max_px))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=THUMBNAIL_QUALITY)
+    return out.getvalue()
 
 
 def _finite(value: Any) -> Any:

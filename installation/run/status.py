@@ -7,6 +7,7 @@ by the main thread (the present loop).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import os
@@ -138,6 +139,20 @@ class StatusBoard:
             return []
         return [{"index": index, "name": section.name, "duration_s": section.duration_s}
                 for index, section in enumerate(show.sections)]  # fmt: skip
+
+    def picture(self, max_px: int) -> tuple[tuple[int, int], np.ndarray] | None:
+        """The frame on screen, ((epoch, index), [H, W, 3] uint8) with its sides cut by a whole
+        step to at most 2 * max_px (for a thumbnail); None before the first frame."""
+        pacer = self.pacer
+        frame = pacer.current if pacer is not None else None
+        if frame is None:
+            return None
+        width, height = frame.size_px
+        step = max(1, max(width, height) // (2 * max_px))
+        pixels = frame.pixels  # planes [C, H, W] or packed [H, W, 3]
+        pixels = pixels[:, ::step, ::step] if frame.is_planar else pixels[::step, ::step]
+        small = dataclasses.replace(frame, pixels=np.ascontiguousarray(pixels))
+        return (frame.epoch, frame.index), small.rgb8()
 
 
 def write_status(

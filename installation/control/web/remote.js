@@ -94,7 +94,7 @@ function renderParameters(parameters) {
       label.append(name + " ");
       const output = document.createElement("output");
       const input = document.createElement("input");
-      Object.assign(input, { type: "range", min: low, max: high, step: (high - low) / 200 });
+      Object.assign(input, { type: "range", min: low, max: high, step: "any" });
       input.value = (low + high) / 2;  // until the show reports a live value
       input.dataset.name = name;
       const sendValue = throttled((value) => send(parameterAddress(name), [value]));
@@ -117,6 +117,14 @@ function renderParameters(parameters) {
   }
 }
 
+function showThumbnail(blob) {  // a JPEG of the frame on screen
+  const image = $("thumbnail");
+  const old = image.src;
+  image.src = URL.createObjectURL(blob);
+  image.hidden = false;
+  if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+}
+
 function onUpdate(update) {
   if (update.error) { showMessage(update.error); return; }
   if (update.ok) { showMessage(""); return; }
@@ -132,7 +140,10 @@ function connect() {
   let opened = false;
   socket = new WebSocket(`${scheme}//${location.host}/ws`, protocols);
   socket.addEventListener("open", () => { opened = true; showMessage(""); });
-  socket.addEventListener("message", (event) => onUpdate(JSON.parse(event.data)));
+  socket.addEventListener("message", (event) => {
+    if (typeof event.data === "string") onUpdate(JSON.parse(event.data));
+    else showThumbnail(event.data);
+  });
   socket.addEventListener("close", async () => {
     socket = null;
     $("status").textContent = "disconnected; retrying…";

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
 import json
 import queue
 
 import aiohttp
+import numpy as np
 import pytest
+from PIL import Image
 
 from installation.control.addresses import ADDRESSES
 from installation.control.http import MAX_REQUEST_BYTES, HttpControl
@@ -36,6 +39,7 @@ def server():
         "127.0.0.1", 0, commands, lambda: {"state": "playing", "section": "intro"},
         refusal=refuse_cutoff, parameters=lambda: {"psi": {"low": 0.0, "high": 1.5}},
         sections=lambda: [{"index": 0, "name": "intro", "duration_s": 30.0}], token=TOKEN,
+        picture=lambda max_px: ("frame 1", np.full((600, 400, 3), 200, np.uint8)),
         allow=("127.0.0.1", OTHER), open_to=("127.0.0.1",), rate_limit_per_s=1000.0,
     )  # fmt: skip
     with control:
@@ -170,23 +174,28 @@ def test_websocket_streams_status_and_takes_commands(server):
                 update = await ws.receive_json(timeout=5)
                 await ws.send_json({"address": "/show/next"})
                 await ws.send_str("{broken")
-                answers = []
-                while len(answers) < 2:
-                    message = await ws.receive_json(timeout=5)
+                answers, thumbnails = [], []
+                while len(answers) < 2 or not thumbnails:
+                    message = await ws.receive(timeout=5)
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        thumbnails.append(message.data)
+                        continue
+                    message = json.loads(message.data)
                     if "status" not in message or "error" in message:
                         answers.append(message)
-                return update, answers
+                return update, answers, thumbnails
 
     drain(server.queue)
-    update, answers = asyncio.run(talk("127.0.0.1", ("latent-walk",)))
+    update, answers, thumbnails = asyncio.run(talk("127.0.0.1", ("latent-walk",)))
     assert update["status"]["section"] == "intro" and "psi" in update["parameters"]
+    assert Image.open(io.BytesIO(thumbnails[0])).size == (213, 320)
     assert answers[0] == {"ok": True, "commands": 1, "address": "/show/next"}
     assert "not JSON" in answers[1]["error"]
     assert drain(server.queue) == [JumpSection(1)]
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         asyncio.run(talk(OTHER, ("latent-walk",)))
     assert refused.value.status == 401
-    update, answers = asyncio.run(talk(OTHER, ("latent-walk", f"token.{TOKEN}")))
+    update, answers, _ = asyncio.run(talk(OTHER, ("latent-walk", f"token.{TOKEN}")))
     assert answers[0]["ok"] is True
 
 
@@ -195,3 +204,17 @@ def test_non_finite_numbers_go_out_as_null():
     with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), lambda: status) as server:
         answer = request(server, "GET", "/api/status")
     assert answer == (200, {"level": None, "fps": None, "live": [1.0, None]})
+
+
+def test_thumbnail_of_the_frame_on_screen(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    connection.request("GET", "/api/thumbnail.jpg")
+    response = connection.getresponse()
+    image = Image.open(io.BytesIO(response.read()))
+    connection.close()
+    assert response.getheader("Content-Type") == "image/jpeg"
+    assert image.format == "JPEG" and image.size == (213, 320)  # the longer side 320
+    assert abs(int(np.asarray(image).mean()) - 200) <= 2
+    with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), dict) as bare:
+        status, answer = request(bare, "GET", "/api/thumbnail.jpg")
+    assert status == 503 and "no frame" in answer["error"]
