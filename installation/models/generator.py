@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from installation.options import PRECISIONS
+
 from . import stylegan2, stylegan3
 from .mapping import MappingNetwork
 from .spec import NetworkSpec, Precision, SG2Spec
@@ -58,7 +60,7 @@ class Generator(nn.Module):
     def set_precision(self, precision: Precision) -> Generator:
         """'exact': float32 everywhere (matches NVIDIA's float32 output); 'fast': bf16 on CPU,
         fp16 for the file's use_fp16 layers on CUDA."""
-        if precision not in ("exact", "fast"):
+        if precision not in PRECISIONS:
             raise ValueError(f"precision must be 'exact' or 'fast', got {precision!r}")
         self.precision = precision
         fast = precision == "fast"

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from installation.errors import InstallationError
+from installation.options import PRECISIONS
 from installation.progress import Progress, plural
 from installation.tools import common
 
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--w-out", action="store_true", help="save ws [num_ws, w_dim] as seedNNNN.npy")
     p.add_argument("--out", default="out", help="output directory (default out)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--precision", choices=["exact", "fast"], default="exact",
+    p.add_argument("--precision", choices=PRECISIONS, default="exact",
                    help="exact: float32 (default); fast: bf16/fp16 where it helps")  # fmt: skip
     p.set_defaults(func=run)
 

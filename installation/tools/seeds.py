@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from installation.options import PRECISIONS
 from installation.progress import Progress, plural
 from installation.tools import common
 
@@ -55,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--w-out", default=None, metavar="DIR", help="also save seedNNNN.npy ws here")
     p.add_argument("--batch", type=common.positive_int, default=8, help="images rendered at once")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", choices=["exact", "fast"], default="exact")
+    p.add_argument("--precision", choices=PRECISIONS, default="exact")
     p.set_defaults(func=run)
 
 
