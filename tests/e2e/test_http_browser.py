@@ -22,14 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from two_section_show import renderer_for, write_show
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
-from installation.models import load_generator, save_generator
-from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
-from installation.show.load import load_show
-from tiny_models import tiny_sg3
 
 webdriver = pytest.importorskip("selenium.webdriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -37,23 +34,6 @@ CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="needs chromium and chromium-driver")  # fmt: skip
 
-SHOW_TEXT = """\
-models:
-  tiny: {path: tiny.safetensors, psi: 0.8}
-sections:
-  - name: drift
-    model: tiny
-    duration_s: 60
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
-           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
-    live:
-      psi: {range: [-1, 2], slew_s: 0, hold_s: 60}
-  - name: second
-    model: tiny
-    duration_s: 60
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
-           keyframes: [{seed: 4}, {seed: 5}]}
-"""
 TIMEOUT_S = 20.0
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2.0}
 
@@ -130,9 +110,7 @@ def drive(url: str, board: app.StatusBoard, found: dict) -> None:
 
 
 def test_the_web_remote_steers_a_show_in_a_real_browser(tmp_path: Path):
-    save_generator(tiny_sg3(), tmp_path / "tiny.safetensors")
-    show_path = tmp_path / "show.yaml"
-    show_path.write_text(SHOW_TEXT, encoding="utf-8")
+    show_path = write_show(tmp_path, duration_s=60)
     settings = AppSettings(show_path=show_path, is_headless=True, fps=20.0, is_blending=False,
                            is_watching=False, http_host="127.0.0.1", http_port=0)  # fmt: skip
     commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -151,8 +129,7 @@ def test_the_web_remote_steers_a_show_in_a_real_browser(tmp_path: Path):
         finally:
             done.set()
 
-    renderer = ShowRenderer(load_show(show_path), {
-        "tiny": load_generator(tmp_path / "tiny.safetensors", "cpu", "exact")}, "cpu")
+    renderer = renderer_for(show_path)
     driver_thread = threading.Thread(target=run_browser, name="browser")
     try:
         presenter = UntilDone(done)

@@ -13,41 +13,16 @@ import queue
 from pathlib import Path
 
 import pytest
+from two_section_show import renderer_for, write_show
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
-from installation.models import load_generator, save_generator
-from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
-from installation.show.load import load_show
-from tiny_models import tiny_sg3
-
-SHOW_TEXT = """\
-models:
-  tiny: {path: tiny.safetensors, psi: 0.8}
-sections:
-  - name: drift
-    model: tiny
-    duration_s: 30
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
-           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
-    live:
-      psi: {range: [-1, 2], slew_s: 0, hold_s: 60}
-  - name: second
-    model: tiny
-    duration_s: 30
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
-           keyframes: [{seed: 4}, {seed: 5}]}
-"""
 
 
 @pytest.fixture(scope="module")
 def show_path(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("http_show")
-    save_generator(tiny_sg3(), root / "tiny.safetensors")
-    path = root / "show.yaml"
-    path.write_text(SHOW_TEXT, encoding="utf-8")
-    return path
+    return write_show(tmp_path_factory.mktemp("http_show"))
 
 
 def call(port: int, method: str, path: str, message: dict | None = None) -> tuple[int, object]:
@@ -100,9 +75,8 @@ def test_http_api_steers_a_running_show(show_path, tmp_path):
     try:
         presenter = RequestingPresenter(server.port, script, stop_at=18)
         try:
-            assert app.play(settings, ShowRenderer(load_show(show_path), {
-                "tiny": load_generator(show_path.parent / "tiny.safetensors", "cpu", "exact")},
-                "cpu"), presenter, commands=commands, board=board) == 0  # fmt: skip
+            assert app.play(settings, renderer_for(show_path), presenter, commands=commands,
+                            board=board) == 0  # fmt: skip
         finally:
             presenter.close()
     finally:

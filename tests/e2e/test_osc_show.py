@@ -18,48 +18,17 @@ import torch
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
+from two_section_show import renderer_for, write_show
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
-from installation.models import load_generator, save_generator
 from installation.models.latents import to_uint8
-from installation.render.show_renderer import ShowRenderer
 from installation.settings import AppSettings
-from installation.show.load import load_show
-from tiny_models import tiny_sg3
-
-SHOW_TEXT = """\
-models:
-  tiny: {path: tiny.safetensors, psi: 0.8}
-sections:
-  - name: drift
-    model: tiny
-    duration_s: 30
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
-           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
-    live:
-      psi: {range: [-1, 2], slew_s: 0, hold_s: 60}
-  - name: second
-    model: tiny
-    duration_s: 30
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 0.5,
-           keyframes: [{seed: 4}, {seed: 5}]}
-"""
 
 
 @pytest.fixture(scope="module")
 def show_path(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("osc_show")
-    save_generator(tiny_sg3(), root / "tiny.safetensors")
-    path = root / "show.yaml"
-    path.write_text(SHOW_TEXT, encoding="utf-8")
-    return path
-
-
-def renderer_for(show_path: Path) -> ShowRenderer:
-    show = load_show(show_path)
-    generators = {e.name: load_generator(e.path, "cpu", "exact") for e in show.models}
-    return ShowRenderer(show, generators, "cpu")
+    return write_show(tmp_path_factory.mktemp("osc_show"))
 
 
 class SendingPresenter(OffscreenPresenter):
