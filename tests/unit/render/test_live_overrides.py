@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from live_loop import SHOW_TEXT, FakeClock, start_loop, step_frames
 
 from installation.models.latents import to_uint8
 from installation.render.frame import Frame
@@ -19,25 +20,6 @@ from installation.show.load import load_show
 from installation.walk.commands import GlideTo, SensorInput, SetMixing, SetNoiseMode
 from tiny_models import tiny_sg3
 
-SHOW_TEXT = """\
-models:
-  tiny: {path: tiny.safetensors, psi: 0.8}
-sections:
-  - name: walk
-    model: tiny
-    duration_s: 60
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 1,
-           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
-"""
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now_s = 50.0
-
-    def __call__(self) -> float:
-        return self.now_s
-
 
 @pytest.fixture
 def setup(tmp_path: Path):
@@ -46,21 +28,8 @@ def setup(tmp_path: Path):
     show = load_show(tmp_path / "show.yaml")
     renderer = ShowRenderer(show, {"tiny": tiny_sg3()}, "cpu")
     clock = FakeClock()
-    frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
-    commands: queue.SimpleQueue = queue.SimpleQueue()
-    loop = RenderLoop(renderer, frames, commands, LoopSettings(fps=10.0, max_batch=1), clock)
-    loop._start(threading.Event())
+    loop, frames, commands = start_loop(renderer, clock)
     return loop, renderer, clock, frames, commands, tmp_path
-
-
-def step_frames(loop, clock, frames, count: int) -> list[Frame]:
-    """Run the loop until `count` more frames came out (advancing the fake clock)."""
-    out: list[Frame] = []
-    while len(out) < count:
-        clock.now_s += max(loop.step(), 0.0) + 0.001
-        while not frames.empty():
-            out.append(frames.get_nowait())
-    return out
 
 
 def image_of(renderer: ShowRenderer, ws: np.ndarray) -> np.ndarray:

@@ -4,16 +4,14 @@ a bookmark's latents/<name>.npy glides back to the frame it was taken from."""
 
 from __future__ import annotations
 
-import queue
-import threading
 from pathlib import Path
 
 import numpy as np
 import torch
+from live_loop import SHOW_TEXT, FakeClock, start_loop, step_frames
 
 from installation.models.latents import to_uint8
 from installation.render.frame import Frame
-from installation.render.loop import LoopSettings, RenderLoop
 from installation.render.show_renderer import ShowRenderer
 from installation.show.load import load_show
 from installation.walk.commands import (
@@ -27,25 +25,6 @@ from installation.walk.commands import (
 from installation.walk.presets import read_presets
 from tiny_models import tiny_sg3
 
-SHOW_TEXT = """\
-models:
-  tiny: {path: tiny.safetensors, psi: 0.8}
-sections:
-  - name: walk
-    model: tiny
-    duration_s: 60
-    walk: {space: z, path: slerp, closed: true, seconds_per_keyframe: 1,
-           keyframes: [{seed: 1}, {seed: 2}, {seed: 3}]}
-"""
-
-
-class FakeClock:
-    def __init__(self, now_s: float) -> None:
-        self.now_s = now_s
-
-    def __call__(self) -> float:
-        return self.now_s
-
 
 class Process:
     """What one run of the show holds: a renderer built from the folder, a loop, a fake clock."""
@@ -53,20 +32,11 @@ class Process:
     def __init__(self, folder: Path, now_s: float) -> None:
         self.renderer = ShowRenderer(load_show(folder / "show.yaml"), {"tiny": tiny_sg3()}, "cpu")
         self.clock = FakeClock(now_s)
-        self.frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
-        self.commands: queue.SimpleQueue = queue.SimpleQueue()
-        settings = LoopSettings(fps=10.0, max_batch=1)
-        self.loop = RenderLoop(self.renderer, self.frames, self.commands, settings, self.clock)
-        self.loop._start(threading.Event())
+        self.loop, self.frames, self.commands = start_loop(self.renderer, self.clock)
 
     def step(self, count: int) -> list[Frame]:
         """Run the loop until `count` more frames came out (advancing the fake clock)."""
-        out: list[Frame] = []
-        while len(out) < count:
-            self.clock.now_s += max(self.loop.step(), 0.0) + 0.001
-            while not self.frames.empty():
-                out.append(self.frames.get_nowait())
-        return out
+        return step_frames(self.loop, self.clock, self.frames, count)
 
     def image_at(self, show_s: float) -> np.ndarray:
         """uint8 pixels of the frame for show_s with the live state now."""
