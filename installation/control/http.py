@@ -59,6 +59,7 @@ from installation.control.access import MAX_SENDERS, AllowList, SenderBudgets
 from installation.control.addresses import ADDRESSES, LogLimiter, MessageError, parse
 from installation.control.mailbox import is_expensive
 from installation.control.osc import CommandSink, Refusal, Status
+from installation.control.service import ServiceThread
 from installation.errors import ControlError
 from installation.netcheck import DEFAULT_ALLOW
 from installation.walk.commands import Command
@@ -144,7 +145,7 @@ def address_table() -> list[dict[str, Any]]:
     ]
 
 
-class HttpControl:
+class HttpControl(ServiceThread):
     """Serves the JSON API, the WebSocket and the web remote page from a thread named "http".
 
     Binds in the constructor; `start()` runs the server, `stop()` ends it.
@@ -166,6 +167,10 @@ class HttpControl:
         ControlError: the port is taken, the host cannot be bound, an allow entry is invalid.
     """
 
+    thread_name = "http"
+    service_name = "HTTP server"
+    stop_timeout_s = 3.0
+
     def __init__(
         self,
         host: str,
@@ -182,6 +187,7 @@ class HttpControl:
         rate_limit_per_s: float = 50.0,
         server_names: Sequence[str] = (),
     ) -> None:
+        super().__init__()
         self._allow = AllowList(allow)
         self._open = AllowList(open_to)
         self._commands = commands
@@ -203,11 +209,9 @@ class HttpControl:
         self._websockets: set[web.WebSocketResponse] = set()
         self._pages = {path: ((WEB_DIR / name).read_bytes(), kind)
                        for path, (name, kind) in WEB_FILES.items()}  # fmt: skip
-        self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._started = threading.Event()
-        self._is_closed = False
         self._socket = _bind(host, port)
         self._port = int(self._socket.getsockname()[1])
         self.host = host
@@ -223,31 +227,18 @@ class HttpControl:
         host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
 
-    def start(self) -> None:
-        """Run the server on its own thread, "http" (returns once it serves)."""
-        if self._is_closed:
-            raise ControlError("this HTTP server was stopped; make a new HttpControl")
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
-        self._thread.start()
-        self._started.wait(10.0)
+    def _after_start(self) -> None:
+        self._started.wait(10.0)  # start() returns once it serves
 
-    def stop(self, timeout_s: float = 3.0) -> None:
-        """End the thread (join with a timeout) and close the socket; safe to call twice."""
-        if self._is_closed:
-            return
-        self._is_closed = True
+    def _request_stop(self) -> None:
         loop, stop_event = self._loop, self._stop_event
         if loop is not None and stop_event is not None:
             try:
                 loop.call_soon_threadsafe(stop_event.set)
             except RuntimeError:  # the loop has ended already
                 pass
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                log.warning("thread %s did not stop within %.1f s", self._thread.name, timeout_s)
+
+    def _close(self) -> None:
         self._socket.close()
         self._limiter.flush()
         c = self.counters
@@ -255,16 +246,9 @@ class HttpControl:
                  "internal_errors=%d", c.requests, c.commands, c.rejected, c.denied,
                  c.rate_limited, c.internal_errors)  # fmt: skip
 
-    def __enter__(self) -> HttpControl:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     # -- the http thread ------------------------------------------------------------------------
 
-    def _serve(self) -> None:
+    def _run(self) -> None:
         try:
             asyncio.run(self._main())
         except Exception:

@@ -67,6 +67,7 @@ from installation.control.osc_framing import (
     osc_value,
     read_messages,
 )
+from installation.control.service import ServiceThread
 from installation.errors import ControlError
 from installation.netcheck import DEFAULT_ALLOW
 from installation.walk.commands import Command
@@ -146,7 +147,7 @@ class _Server(BlockingOSCUDPServer):
         """No datagram within POLL_S; the loop goes on."""
 
 
-class OscControl:
+class OscControl(ServiceThread):
     """Receives OSC on one UDP socket and turns messages into commands; replies with status.
 
     Binds in the constructor; `start()` runs the server on a thread named "osc", `stop()` ends
@@ -172,6 +173,10 @@ class OscControl:
         ControlError: the port is taken, the host is not this machine's, or `allow` is invalid.
     """
 
+    thread_name = "osc"
+    service_name = "OSC server"
+    stop_timeout_s = 2.0
+
     def __init__(
         self,
         host: str,
@@ -189,6 +194,7 @@ class OscControl:
             raise ControlError(f"OSC rate limit must be > 0 messages/s, got {rate_limit_per_s}")
         if not heartbeat_s >= 0:
             raise ControlError(f"OSC heartbeat must be >= 0 s (0 = off), got {heartbeat_s}")
+        super().__init__()
         self._allow = AllowList(allow)
         self._commands = commands
         self._status = status
@@ -210,8 +216,6 @@ class OscControl:
         self._is_reply_due = False
         self._refusals: list[tuple[str, str]] = []  # (address, reason) of the datagram at hand
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._is_closed = False
         self._next_heartbeat_s = 0.0
         self._next_housekeeping_s = 0.0
         self._dispatcher = Dispatcher(strict_timing=False)
@@ -231,47 +235,21 @@ class OscControl:
         return self._server.server_address[1]
 
     @property
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
     def reply_targets(self) -> list[tuple]:
         """The (host, port) pairs heartbeats go to now, besides `feedback_target` (a copy)."""
         return list(self._recent)
 
-    def start(self) -> None:
-        """Run the server on its own thread, "osc"; a second call does nothing."""
-        if self._is_closed:
-            raise ControlError("this OSC server was stopped; make a new OscControl")
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._serve, name="osc", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """End the thread (join with a timeout) and close the socket; safe to call twice."""
-        if self._is_closed:
-            return
-        self._is_closed = True
+    def _request_stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                log.warning("thread %s did not stop within %.1f s", self._thread.name, timeout_s)
+
+    def _close(self) -> None:
         self._server.server_close()
         self._limiter.flush()
         self._host_limiter.flush()
 
-    def __enter__(self) -> OscControl:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     # -- the osc thread -------------------------------------------------------------------------
 
-    def _serve(self) -> None:
+    def _run(self) -> None:
         self._next_heartbeat_s = time.monotonic() + self.heartbeat_s
         log.info(
             "listening on %s:%d allow=%s rate_limit=%g/s heartbeat=%g s feedback_target=%s",
