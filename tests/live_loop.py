@@ -7,6 +7,7 @@ import threading
 
 from installation.render.frame import Frame
 from installation.render.loop import LoopSettings, RenderLoop
+from installation.run.presets_file import PresetsFile
 
 SHOW_TEXT = """\
 models:
@@ -34,7 +35,8 @@ def start_loop(renderer, clock: FakeClock) -> tuple[RenderLoop, queue.Queue, que
     """A RenderLoop at 10 fps, one frame a pass, past its first frame: (loop, frames, commands)."""
     frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
     commands: queue.SimpleQueue = queue.SimpleQueue()
-    loop = RenderLoop(renderer, frames, commands, LoopSettings(fps=10.0, max_batch=1), clock)
+    loop = RenderLoop(renderer, frames, commands, LoopSettings(fps=10.0, max_batch=1), clock,
+                      presets=PresetsFile())  # fmt: skip
     loop._start(threading.Event())
     return loop, frames, commands
 

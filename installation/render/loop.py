@@ -30,6 +30,7 @@ from installation.render.frame import Frame
 from installation.walk.clock import ClockState
 from installation.walk.commands import Command
 from installation.walk.player import Fade, Player, Reaction
+from installation.walk.presets import PresetStore
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +119,18 @@ class RenderLoop:
         reloader: Reloading | None = None,
         heartbeat: Heartbeat | None = None,
         resume_from: RenderLoop | None = None,
+        presets: PresetStore | None = None,
     ) -> None:
         """`heartbeat`: supervised (app.play); `resume_from`: the loop this one replaces after a
-        recovery (its Player, statistics and frame count carry on)."""
+        recovery (its Player, statistics and frame count carry on); `presets`: where the
+        show's presets are kept (run/presets_file.py; None: no presets)."""
         self.renderer = renderer
         self.frames = frames
         self.commands = commands
         self.settings = settings
         self.wall_clock = wall_clock
         self.reloader = reloader
-        self.player = Player(renderer.timeline, renderer)  # the walk's live state
+        self.player = Player(renderer.timeline, renderer, presets)  # the walk's live state
         self.stats = RenderStats()
         self.next_show_s = settings.start_s  # the next show time to render
         self.next_index = 0
@@ -238,6 +241,7 @@ class RenderLoop:
         now_show_s = clock.show_time_s(now_wall_s)
         if self.reloader is not None and self.reloader.poll(now_show_s):  # a reload was built
             player.needs_still = clock.is_paused
+            player.refresh_presets()  # /show/load: the new show's presets
         if clock.is_paused:
             if not player.needs_still:
                 return IDLE_WAIT_S

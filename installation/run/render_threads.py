@@ -24,6 +24,7 @@ from installation.errors import InstallationError
 from installation.faults import FaultInjector, FaultyRenderer, parse_faults
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings, RenderLoop
+from installation.run.presets_file import PresetsFile
 from installation.run.recovery import (
     EXIT_TOO_MANY_RECOVERIES,
     Heartbeat,
@@ -127,7 +128,7 @@ class RenderThreads:
         )  # fmt: skip
         loop = RenderLoop(renderer, self.frames, self.commands, loop_settings,
                           time.perf_counter, reloader, heartbeat=worker.heartbeat,
-                          resume_from=worker.resume_from)  # fmt: skip
+                          resume_from=worker.resume_from, presets=PresetsFile())  # fmt: skip
         worker.resume_from = None
         worker.info, worker.reloader = info, reloader  # before .loop: the main thread takes
         worker.loop = loop  # them once .loop is set

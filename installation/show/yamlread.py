@@ -57,6 +57,19 @@ class _LimitCrossed(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The limits one kind of file is read within (a show's by default)."""
+
+    what: str = "show file"  # in messages: "a show file is at most 1024 KiB"
+    max_bytes: int = MAX_SHOW_BYTES
+    max_nodes: int = MAX_NODES
+    max_depth: int = MAX_DEPTH
+    allow_aliases: bool = True  # anchors (&name) and aliases (*name), counted
+
+
+SHOW_BOUNDS = Bounds()
+
 # libyaml's parser (C) when PyYAML has it: 100 000 events in about 0.3 s, where the pure Python
 # one takes seconds on a busy machine; either way the events are composed below, with counting.
 EVENT_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -74,7 +87,8 @@ class _Open:
 class _Composer:
     """YAML events -> nodes with line marks, like PyYAML's composer, within the bounds."""
 
-    def __init__(self) -> None:
+    def __init__(self, bounds: Bounds) -> None:
+        self.bounds = bounds
         self.resolver = yaml.resolver.Resolver()
         self.anchors: dict[str, Node] = {}
         self.expanded: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
@@ -90,8 +104,8 @@ class _Composer:
             if isinstance(event, yaml.DocumentStartEvent):
                 self.documents += 1
                 if self.documents > 1:
-                    raise _LimitCrossed(event.start_mark, "a show file is one YAML document "
-                                        "(found a second one, after ---)")  # fmt: skip
+                    raise _LimitCrossed(event.start_mark, f"a {self.bounds.what} is one YAML "
+                                        "document (found a second one, after ---)")  # fmt: skip
             elif isinstance(event, yaml.AliasEvent):
                 self.alias(event)
             elif isinstance(
@@ -104,6 +118,8 @@ class _Composer:
 
     def alias(self, event: yaml.AliasEvent) -> None:
         """*name: the anchored node again (counted; a loop or an unknown name is refused)."""
+        if not self.bounds.allow_aliases:
+            raise _LimitCrossed(event.start_mark, "YAML anchors and aliases are not allowed here")
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
             raise _LimitCrossed(event.start_mark, f"more than {MAX_ALIASES} aliases (*name)")
@@ -119,8 +135,8 @@ class _Composer:
     def start(self, event: Any) -> None:
         """A scalar, or the start of a mapping or list."""
         self.composed += 1
-        if self.composed > MAX_NODES:
-            raise _LimitCrossed(event.start_mark, f"more than {MAX_NODES} values")
+        if self.composed > self.bounds.max_nodes:
+            raise _LimitCrossed(event.start_mark, f"more than {self.bounds.max_nodes} values")
         tag = event.tag
         node: Node
         if isinstance(event, yaml.ScalarEvent):
@@ -134,9 +150,13 @@ class _Composer:
             if tag is None or tag == "!":
                 tag = self.resolver.resolve(kind, None, event.implicit)
             node = kind(tag, [], event.start_mark, event.end_mark, event.flow_style)
-            if len(self.stack) >= MAX_DEPTH:
-                raise _LimitCrossed(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+            if len(self.stack) >= self.bounds.max_depth:
+                raise _LimitCrossed(event.start_mark, f"nested deeper than "
+                                    f"{self.bounds.max_depth} levels")  # fmt: skip
         if event.anchor is not None:
+            if not self.bounds.allow_aliases:
+                raise _LimitCrossed(event.start_mark, "YAML anchors and aliases are not allowed "
+                                    "here")  # fmt: skip
             self.anchors[event.anchor] = node
         if isinstance(node, ScalarNode):
             self.add(node)
@@ -149,8 +169,9 @@ class _Composer:
         node.end_mark = event.end_mark
         size = 1 + sum(self.expanded.get(id(child), 1) for child in children(node))
         self.expanded[id(node)] = size
-        if size > MAX_NODES:
-            raise _LimitCrossed(node.start_mark, f"its aliases expand to more than {MAX_NODES} "
+        if size > self.bounds.max_nodes:
+            raise _LimitCrossed(node.start_mark, f"its aliases expand to more than "
+                                f"{self.bounds.max_nodes} "
                                 "values (an alias-expansion bomb?)")  # fmt: skip
         self.add(node)
 
@@ -180,29 +201,36 @@ def children(node: Node) -> list[Node]:
 
 def read_show_text(path: str | Path) -> str:
     """The text of a show file: a regular file of at most MAX_SHOW_BYTES, UTF-8."""
+    return read_text(path, SHOW_BOUNDS)
+
+
+def read_text(path: str | Path, bounds: Bounds) -> str:
+    """The text of a file: a regular file of at most `bounds.max_bytes`, UTF-8."""
+    what, max_bytes = bounds.what, bounds.max_bytes
+    limit = f"a {what} is at most {max_bytes // 1024} KiB"
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
-            raise ShowError(f"{path}: is a folder, not a show file")
+            raise ShowError(f"{path}: is a folder, not a {what}")
         if not stat.S_ISREG(info.st_mode):
             raise ShowError(f"{path}: not a regular file (a device or a pipe?)")
-        if info.st_size > MAX_SHOW_BYTES:
-            raise ShowError(
-                f"{path}: {info.st_size} bytes; a show file is at most {MAX_SHOW_BYTES // 1024} KiB"
-            )
+        if info.st_size > max_bytes:
+            raise ShowError(f"{path}: {info.st_size} bytes; {limit}")
         with open(path, "rb") as fp:
-            data = fp.read(MAX_SHOW_BYTES + 1)  # it may have grown since the stat
+            data = fp.read(max_bytes + 1)  # it may have grown since the stat
     except OSError as err:
-        raise ShowError(f"{path}: cannot read the show file: {err.strerror or err}") from None
-    if len(data) > MAX_SHOW_BYTES:
-        raise ShowError(f"{path}: a show file is at most {MAX_SHOW_BYTES // 1024} KiB")
+        raise ShowError(f"{path}: cannot read the {what}: {err.strerror or err}") from None
+    if len(data) > max_bytes:
+        raise ShowError(f"{path}: {limit}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ShowError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
 
 
-def compose(text: str, name: str) -> tuple[Node | None, list[tuple[int, str]], set[int]]:
+def compose(
+    text: str, name: str, bounds: Bounds = SHOW_BOUNDS
+) -> tuple[Node | None, list[tuple[int, str]], set[int]]:
     """YAML text -> (root node, its structural errors, ids of the nodes they are about).
 
     Structural errors: tags, merge keys, duplicate keys, keys that are not names.
@@ -210,10 +238,10 @@ def compose(text: str, name: str) -> tuple[Node | None, list[tuple[int, str]], s
     Raises:
         ShowError: a syntax error or a crossed bound (one line; nothing more can be read).
     """
-    if len(text) > MAX_SHOW_BYTES:
-        raise ShowError(f"{name}: a show file is at most {MAX_SHOW_BYTES // 1024} KiB")
+    if len(text) > bounds.max_bytes:
+        raise ShowError(f"{name}: a {bounds.what} is at most {bounds.max_bytes // 1024} KiB")
     try:
-        root = _Composer().compose(text)
+        root = _Composer(bounds).compose(text)
     except _LimitCrossed as err:
         raise ShowError(f"{name}:{err.mark.line + 1}: {err.message}") from None
     except yaml.MarkedYAMLError as exc:

@@ -53,10 +53,8 @@ from installation.walk.live import LiveValues
 from installation.walk.presets import (
     Preset,
     PresetError,
+    PresetStore,
     name_problem,
-    presets_path,
-    read_presets,
-    save_preset,
 )
 from installation.walk.sensors import SensorBank, SensorReadingError
 from installation.walk.timeline import (
@@ -128,10 +126,14 @@ class Reaction:
 class Player:
     """The walk's live state (render thread only; other threads read single attributes)."""
 
-    def __init__(self, timeline: TimelineLike, places: Any = None) -> None:
-        """`timeline`: the schedule; `places`: a LatentPlaces (None: no glides, no mixing)."""
+    def __init__(
+        self, timeline: TimelineLike, places: Any = None, presets: PresetStore | None = None
+    ) -> None:
+        """`timeline`: the schedule; `places`: a LatentPlaces (None: no glides, no mixing);
+        `presets`: where the show's presets are kept (None: no presets)."""
         self.timeline = timeline
         self.places = places
+        self.presets = presets
         self.clock: ClockState | None = None  # None until the first frame is ready
         self.live = LiveValues()
         self.latent_target: np.ndarray | None = None  # ws of the last GlideTo
@@ -418,17 +420,25 @@ class Player:
 
     @property
     def presets_file(self) -> Path:
-        """The show's presets file, `<show stem>.presets.yaml` next to it."""
-        return presets_path(self.show.path)
+        """Where the show's presets are kept (`<show stem>.presets.yaml` next to it)."""
+        if self.presets is None:
+            raise PresetError("presets are not kept in this run")
+        return self.presets.path(self.show.path)
+
+    def _read_presets(self) -> dict[str, Preset]:
+        if self.presets is None:
+            raise PresetError("presets are not kept in this run")
+        return self.presets.read(self.show.path)
 
     def refresh_presets(self) -> None:
         """Read the names of the show's presets (status board); a broken file is logged."""
+        if self.presets is None or getattr(self.show, "path", None) is None:
+            self.preset_names = ()  # no store, or a schedule without a show file
+            return
         try:
-            self.preset_names = tuple(read_presets(self.presets_file))
+            self.preset_names = tuple(self._read_presets())
         except PresetError as err:
             log.error("presets not read: %s", err)
-        except AttributeError:  # a schedule without a show file
-            self.preset_names = ()
 
     def snapshot(self, now_wall_s: float, now_show_s: float, with_time: bool = False) -> Preset:
         """Everything live now, as a preset (`with_time`: also the section and show time)."""
@@ -449,7 +459,9 @@ class Player:
         """Write the snapshot to the show's presets file (a broken file is left as it is)."""
         preset = self.snapshot(now_wall_s, now_show_s, command.with_time)
         try:
-            self.preset_names = save_preset(self.presets_file, command.name, preset)
+            if self.presets is None:
+                raise PresetError("presets are not kept in this run")
+            self.preset_names = self.presets.save(self.show.path, command.name, preset)
         except PresetError as err:
             log.error("preset %r not saved: %s", command.name[:100], err)
             return
@@ -460,7 +472,7 @@ class Player:
                        now_show_s: float) -> Reaction:  # fmt: skip
         """Glide to a preset's values; an unknown name or a broken file changes nothing."""
         try:
-            presets = read_presets(self.presets_file)
+            presets = self._read_presets()
         except PresetError as err:
             log.error("preset %r not recalled: %s", command.name[:100], err)
             return Reaction()

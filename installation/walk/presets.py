@@ -1,53 +1,26 @@
-"""Presets: named snapshots of the live state, in `<show stem>.presets.yaml` next to the show.
+"""Presets: named snapshots of the live state, and where the Player keeps them.
 
-The file (written by the show on /preset/save, and fine to edit by hand):
-
-    presets:
-      calm:
-        live: {psi: 0.5, direction/smile: 2}   # live values (a recall steers them fully)
-        speed: 1                               # the show clock's rate
-        noise_mode: random                     # left out: the show's own
-        mixing: {seed: 85, first: 0, stop: 4}  # left out: the show's own; stop left out: to the end
-        glide: {seed: 1234}                    # or {latent: portrait_3}; left out: none
-        section: intro                         # with time only: recall goes back to show_s
-        show_s: 12.5
-
-The reading is bounded like a show's (walk/ may not use show/yamlread.py, see
-docs/architecture.md): a size limit, no aliases, anchors or tags, a nesting limit, and every
-problem becomes one PresetError line `file:line: field: what is wrong`. Writing replaces the file
-atomically (a temp file, then a rename), so a crash never leaves half a file.
+A `Preset` holds walk commands (`SetMixing`, `GlideTo`) and live values; the Player takes a
+snapshot on /preset/save and glides to one on /preset/recall (walk/player.py). Where presets are
+kept is a `PresetStore` the render thread hands in: `run/presets_file.py` keeps them in
+`<show stem>.presets.yaml` next to the show (its format is documented there and in
+shows/README.md §11). Names of presets and bookmarks are file stems (`name_problem`).
 """
 
 from __future__ import annotations
 
-import math
-import os
 import re
-import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
+from typing import Protocol
 
 from installation.errors import ShowError
-from installation.show.schema import NOISE_MODES
 from installation.walk.commands import GlideTo, SetMixing
 
-PRESETS_SUFFIX = ".presets.yaml"
-MAX_PRESET_BYTES = 256 * 1024  # hundreds of presets; a hand-written one is a few lines
-MAX_EVENTS = 50_000
-MAX_DEPTH = 4  # presets: name: live: value
-MAX_PRESETS = 1000
 MAX_NAME_CHARS = 100  # as OSC names (control/addresses.py MAX_NAME_CHARS)
-MAX_NUMBER_CHARS = 64
 MAX_SEED = 2**32 - 1
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")  # a preset or bookmark name: a file stem
 LIVE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_./-]+")  # psi, direction/<name>, ...
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PRESET_KEYS = ("live", "speed", "noise_mode", "mixing", "glide", "section", "show_s")
 
 
 class PresetError(ShowError):
@@ -67,12 +40,6 @@ class Preset:
     show_s: float | None = None
 
 
-def presets_path(show_path: str | Path) -> Path:
-    """`<show stem>.presets.yaml` next to the show file."""
-    path = Path(show_path)
-    return path.with_name(path.stem + PRESETS_SUFFIX)
-
-
 def name_problem(name: str) -> str | None:
     """Why `name` cannot name a preset or a bookmark (a file stem), or None."""
     if (
@@ -87,278 +54,14 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-# -- reading --------------------------------------------------------------------------------------
+class PresetStore(Protocol):
+    """Where a show's presets are kept (run/presets_file.py PresetsFile: a file beside it).
 
-
-def read_presets(path: str | Path) -> dict[str, Preset]:
-    """The presets of a presets file; {} when there is none.
-
-    Raises:
-        PresetError: one line, `file:line: field: problem`.
+    `read` and `save` raise PresetError (one line) and change nothing when they fail.
     """
-    path = Path(path)
-    try:
-        if not path.exists():
-            return {}
-        if not path.is_file():
-            raise PresetError(f"{path}: not a regular file")
-        if path.stat().st_size > MAX_PRESET_BYTES:
-            raise PresetError(f"{path}: larger than {MAX_PRESET_BYTES} bytes")
-        raw = path.read_bytes()[: MAX_PRESET_BYTES + 1]
-    except OSError as err:
-        raise PresetError(f"{path}: cannot read: {err.strerror or err}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PresetError(f"{path}: not UTF-8 text") from None
-    root = _compose(text, path)
-    if root is None:
-        return {}
-    reader = _Reader(path)
-    return reader.file(root)
 
+    def path(self, show_path: Path) -> Path: ...
 
-def _compose(text: str, path: Path) -> Node | None:
-    """The YAML's node tree, after the events were checked for the bounds."""
-    try:
-        depth = events = 0
-        for event in yaml.parse(text, Loader=_LOADER):
-            events += 1
-            line = event.start_mark.line + 1
-            if events > MAX_EVENTS:
-                raise PresetError(f"{path}:{line}: more than {MAX_EVENTS} YAML events")
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise PresetError(f"{path}:{line}: YAML anchors and aliases are not allowed here")
-            if getattr(event, "tag", None) is not None:  # only written tags have one
-                raise PresetError(f"{path}:{line}: YAML tags are not allowed here")
-            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise PresetError(f"{path}:{line}: nested deeper than {MAX_DEPTH} levels")
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                depth -= 1
-        return yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise PresetError(f"{path}{line}: not valid YAML: {problem}") from None
+    def read(self, show_path: Path) -> dict[str, Preset]: ...
 
-
-class _Reader:
-    """Nodes -> Presets, the first problem raised as one PresetError line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.constructor = yaml.constructor.SafeConstructor()
-
-    def fail(self, node: Node, field: str, problem: str) -> PresetError:
-        return PresetError(f"{self.path}:{node.start_mark.line + 1}: {field}: {problem}")
-
-    def mapping(self, node: Node, field: str) -> list[tuple[str, Node, Node]]:
-        """(key, key node, value node) of a mapping with string keys, in file order."""
-        if not isinstance(node, MappingNode):
-            raise self.fail(node, field, "must be a mapping")
-        items, seen = [], set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str) or key_node.tag != "tag:yaml.org,2002:str":
-                raise self.fail(key_node, field, "keys must be names")
-            if key in seen:
-                raise self.fail(key_node, f"{field}.{key}", "appears twice")
-            seen.add(key)
-            items.append((key, key_node, value_node))
-        return items
-
-    def scalar(self, node: Node, field: str) -> Any:
-        """A scalar's value (numbers of at most MAX_NUMBER_CHARS characters)."""
-        if not isinstance(node, ScalarNode):
-            raise self.fail(node, field, "must be a single value")
-        if node.tag.endswith((":int", ":float")) and len(node.value) > MAX_NUMBER_CHARS:
-            raise self.fail(node, field, f"a number longer than {MAX_NUMBER_CHARS} characters")
-        return self.constructor.construct_object(node)
-
-    def number(self, node: Node, field: str, low: float | None = None) -> float:
-        value = self.scalar(node, field)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(node, field, f"must be a number, got {node.value[:40]!r}")
-        if not math.isfinite(value) or (low is not None and value < low):
-            bound = "" if low is None else f" >= {low:g}"
-            raise self.fail(node, field, f"must be a finite number{bound}, got {node.value!r}")
-        return float(value)
-
-    def integer(self, node: Node, field: str, low: int, high: int) -> int:
-        value = self.scalar(node, field)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(node, field, f"must be an integer {low}..{high}, got {node.value!r}")
-        return value
-
-    def text(self, node: Node, field: str, pattern: re.Pattern[str] = NAME_PATTERN) -> str:
-        value = self.scalar(node, field)
-        if not isinstance(value, str) or not pattern.fullmatch(value) or len(value) > 100:
-            raise self.fail(node, field, f"must be a name ({pattern.pattern}, at most "
-                            f"{MAX_NAME_CHARS}), got {str(node.value)[:40]!r}")  # fmt: skip
-        return value
-
-    def file(self, root: Node) -> dict[str, Preset]:
-        top = self.mapping(root, "(file)")
-        for key, key_node, _ in top:
-            if key != "presets":
-                raise self.fail(key_node, key, "unknown key (expected: presets)")
-        if not top:
-            return {}
-        node = top[0][2]
-        if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
-            return {}
-        items = self.mapping(node, "presets")
-        if len(items) > MAX_PRESETS:
-            raise self.fail(node, "presets", f"more than {MAX_PRESETS} presets")
-        presets = {}
-        for name, key_node, value in items:
-            problem = name_problem(name)
-            if problem is not None:
-                raise self.fail(key_node, f"presets.{name[:40]}", problem)
-            presets[name] = self.preset(value, f"presets.{name}")
-        return presets
-
-    def preset(self, node: Node, field: str) -> Preset:
-        values: dict[str, Any] = {}
-        for key, key_node, value in self.mapping(node, field):
-            where = f"{field}.{key}"
-            if key not in _PRESET_KEYS:
-                expected = ", ".join(_PRESET_KEYS)
-                raise self.fail(key_node, where, f"unknown key (expected: {expected})")
-            if key == "live":
-                values["live"] = tuple(
-                    (self._live_name(k, kn, f"{where}"), self.number(v, f"{where}.{k}"))
-                    for k, kn, v in self.mapping(value, where)
-                )
-            elif key == "speed":
-                values["speed"] = self.number(value, where)
-                if not values["speed"] > 0:
-                    raise self.fail(value, where, f"must be > 0, got {value.value!r}")
-            elif key == "noise_mode":
-                mode = self.scalar(value, where)
-                if mode not in NOISE_MODES:
-                    raise self.fail(value, where, f"{str(value.value)[:40]!r} is not one of "
-                                    f"{', '.join(NOISE_MODES)}")  # fmt: skip
-                values["noise_mode"] = mode
-            elif key == "mixing":
-                values["mixing"] = self.mixing(value, where)
-            elif key == "glide":
-                values["glide"] = self.glide(value, where)
-            elif key == "section":
-                value_text = self.scalar(value, where)
-                if not isinstance(value_text, str) or not value_text.strip():
-                    raise self.fail(value, where, "must be a section name")
-                values["section"] = value_text[:MAX_NAME_CHARS]
-            else:
-                values["show_s"] = self.number(value, where, low=0.0)
-        return Preset(**values)
-
-    def _live_name(self, name: str, node: Node, field: str) -> str:
-        if not LIVE_NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME_CHARS:
-            raise self.fail(node, f"{field}.{name[:40]}", "is not a live parameter's name")
-        return name
-
-    def mixing(self, node: Node, field: str) -> SetMixing:
-        items = {k: (kn, v) for k, kn, v in self.mapping(node, field)}
-        for key, (key_node, _) in items.items():
-            if key not in ("seed", "first", "stop"):
-                raise self.fail(key_node, f"{field}.{key}", "unknown key (expected: seed, "
-                                "first, stop)")  # fmt: skip
-        if "seed" not in items:
-            raise self.fail(node, f"{field}.seed", "missing")
-        seed = self.integer(items["seed"][1], f"{field}.seed", 0, MAX_SEED)
-        first = self.integer(items["first"][1], f"{field}.first", 0, 1000) if "first" in items \
-            else 0  # fmt: skip
-        stop = None
-        if "stop" in items:
-            stop = self.integer(items["stop"][1], f"{field}.stop", first + 1, 1000)
-        return SetMixing(seed, first, stop)
-
-    def glide(self, node: Node, field: str) -> GlideTo:
-        items = self.mapping(node, field)
-        if len(items) != 1 or items[0][0] not in ("seed", "latent"):
-            raise self.fail(node, field, "must be {seed: N} or {latent: NAME}")
-        key, _, value = items[0]
-        if key == "seed":
-            return GlideTo(seed=self.integer(value, f"{field}.seed", 0, MAX_SEED))
-        latent = self.text(value, f"{field}.latent")
-        problem = name_problem(latent)
-        if problem is not None:
-            raise self.fail(value, f"{field}.latent", problem)
-        return GlideTo(latent=latent)
-
-
-# -- writing --------------------------------------------------------------------------------------
-
-
-def preset_record(preset: Preset) -> dict[str, Any]:
-    """A preset as the file writes it (only the fields it sets)."""
-    record: dict[str, Any] = {}
-    if preset.live:
-        record["live"] = {name: float(value) for name, value in preset.live}
-    if preset.speed is not None:
-        record["speed"] = float(preset.speed)
-    if preset.noise_mode is not None:
-        record["noise_mode"] = preset.noise_mode
-    if preset.mixing is not None and preset.mixing.seed is not None:
-        mixing: dict[str, int] = {"seed": int(preset.mixing.seed), "first": preset.mixing.first}
-        if preset.mixing.stop is not None:
-            mixing["stop"] = int(preset.mixing.stop)
-        record["mixing"] = mixing
-    if preset.glide is not None:
-        glide = preset.glide
-        record["glide"] = {"seed": int(glide.seed)} if glide.seed is not None else {
-            "latent": str(glide.latent)}  # fmt: skip
-    if preset.section is not None:
-        record["section"] = preset.section
-    if preset.show_s is not None:
-        record["show_s"] = float(preset.show_s)  # repr: reads back exactly
-    return record
-
-
-def write_presets(path: str | Path, presets: Mapping[str, Preset]) -> None:
-    """Replace the presets file with `presets`, atomically (temp file in the folder + rename).
-
-    Raises:
-        PresetError: the folder cannot be written.
-    """
-    path = Path(path)
-    if len(presets) > MAX_PRESETS:
-        raise PresetError(f"{path}: more than {MAX_PRESETS} presets")
-    document = {"presets": {name: preset_record(p) for name, p in presets.items()}}
-    text = (f"# presets of {path.name[: -len(PRESETS_SUFFIX)]}.yaml, written by the show "
-            "(/preset/save); shows/README.md, Presets\n")  # fmt: skip
-    text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
-    temp_name = None
-    try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as temp:  # fmt: skip
-            temp_name = temp.name
-            temp.write(text)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-        temp_name = None
-    except OSError as err:
-        raise PresetError(f"{path}: cannot write: {err.strerror or err}") from None
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
-
-
-def save_preset(path: str | Path, name: str, preset: Preset) -> tuple[str, ...]:
-    """Add or replace preset `name` in the file; the names it holds after.
-
-    A file that cannot be read is left as it is (PresetError): a save never loses presets.
-    """
-    problem = name_problem(name)
-    if problem is not None:
-        raise PresetError(f"preset {problem}")
-    presets = read_presets(path)
-    presets[name] = preset
-    write_presets(path, presets)
-    return tuple(presets)
+    def save(self, show_path: Path, name: str, preset: Preset) -> tuple[str, ...]: ...

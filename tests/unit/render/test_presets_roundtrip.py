@@ -13,6 +13,7 @@ from live_loop import SHOW_TEXT, FakeClock, start_loop, step_frames
 from installation.models.latents import to_uint8
 from installation.render.frame import Frame
 from installation.render.show_renderer import ShowRenderer
+from installation.run.presets_file import read_presets
 from installation.show.load import load_show
 from installation.walk.commands import (
     Bookmark,
@@ -22,7 +23,6 @@ from installation.walk.commands import (
     SetLive,
     SetMixing,
 )
-from installation.walk.presets import read_presets
 from tiny_models import tiny_sg3
 
 

@@ -10,6 +10,13 @@ import numpy as np
 import pytest
 
 from fake_latents import NUM_WS, W_DIM, FakeLatents, constant_ws
+from installation.run.presets_file import (
+    PresetsFile,
+    presets_path,
+    read_presets,
+    save_preset,
+    write_presets,
+)
 from installation.show.load import load_show
 from installation.walk.commands import (
     Bookmark,
@@ -22,14 +29,7 @@ from installation.walk.commands import (
     SetNoiseMode,
 )
 from installation.walk.player import Player
-from installation.walk.presets import (
-    Preset,
-    PresetError,
-    presets_path,
-    read_presets,
-    save_preset,
-    write_presets,
-)
+from installation.walk.presets import Preset, PresetError
 from installation.walk.timeline import LIVE_LATENT, Timeline
 
 SHOW = """\
@@ -75,7 +75,8 @@ def make_player(tmp_path: Path) -> Player:
     (tmp_path / "show.yaml").write_text(SHOW)
     show = load_show(tmp_path / "show.yaml")
     latents = FakeLatents(constant_ws(0.5, 0.5))
-    player = Player(Timeline(show, {"one": latents, "two": latents}), Places(tmp_path))
+    player = Player(Timeline(show, {"one": latents, "two": latents}), Places(tmp_path),
+                    PresetsFile())  # fmt: skip
     player.start_clock(100.0, 12.0, None)  # section two, show time 12 at wall 100
     return player
 
@@ -209,17 +210,17 @@ def test_written_files_read_back_equal(tmp_path):
         ("presets:\n  a: {glide: {latent: ../x}}\n", "p.yaml:2: presets.a.glide.latent: must be "
          "a name"),
         ("presets:\n  ../a: {}\n", "p.yaml:2: presets.../a: '../a' is not a name"),
-        ("presets:\n  a: {}\n  a: {}\n", "p.yaml:3: presets.a: appears twice"),
+        ("presets:\n  a: {}\n  a: {}\n", "p.yaml:3: presets.a: duplicate key"),
         ("presets:\n  a: {show_s: -1}\n", "p.yaml:2: presets.a.show_s: must be a finite number "
          ">= 0, got '-1'"),
         ("shows: {}\n", "p.yaml:1: shows: unknown key (expected: presets)"),
         ("presets: {a: &x {}, b: *x}\n", "p.yaml:1: YAML anchors and aliases are not allowed"),
-        ("presets: !!python/object {}\n", "p.yaml:1: YAML tags are not allowed here"),
+        ("presets: !!python/object {}\n", "p.yaml:1: presets: YAML tags are not allowed"),
         ("presets:\n  a: {live: {psi: [[[[1]]]]}}\n", "p.yaml:2: nested deeper than 4 levels"),
         ("presets: {a: {speed: 1" + "0" * 80 + "}}\n", "p.yaml:1: presets.a.speed: a number "
          "longer than 64 characters"),
-        ("presets: {a: [}\n", "p.yaml:1: not valid YAML"),
-        ("a: 1\n---\nb: 2\n", "p.yaml:2: not valid YAML: but found another document"),
+        ("presets: {a: [}\n", "p.yaml:1: YAML syntax error"),
+        ("a: 1\n---\nb: 2\n", "p.yaml:2: a presets file is one YAML document"),
     ],
 )  # fmt: skip
 def test_broken_files_give_one_line_with_file_line_and_field(tmp_path, text, message):
@@ -234,7 +235,7 @@ def test_broken_files_give_one_line_with_file_line_and_field(tmp_path, text, mes
 def test_huge_and_binary_files_are_refused_before_parsing(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_bytes(b"#" * (300 * 1024))
-    with pytest.raises(PresetError, match="larger than 262144 bytes"):
+    with pytest.raises(PresetError, match="a presets file is at most 256 KiB"):
         read_presets(path)
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(PresetError, match="not UTF-8"):
