@@ -41,12 +41,13 @@ from installation.run.status import Reporter, StatusBoard, run_stats, write_stat
 from installation.settings import (
     FALLBACK_REFRESH_HZ,
     HEADLESS_FPS,
+    HTTP_DEFAULT_HOST,
     OSC_DEFAULT_ALLOW,
     OSC_DEFAULT_HEARTBEAT_S,
     OSC_DEFAULT_HOST,
     AppSettings,
 )
-from installation.show.schema import OscSettings, Show
+from installation.show.schema import HttpSettings, OscSettings, Show
 from installation.walk.commands import Command
 
 if TYPE_CHECKING:
@@ -161,23 +162,28 @@ def start_http(
     board: StatusBoard,
     show: Show | None = None,
 ) -> HttpControl | None:
-    """The HTTP/WebSocket API and web remote on its own thread, or None without --http-port.
+    """The HTTP/WebSocket API and web remote on its own thread, or None without a port.
 
-    Peers other than this machine need the token (--http-token, else a new one): logged once
-    and kept in the --status-file. OSC's allow-list (--osc-allow, else the show's) applies too.
+    Each option: the command line, else the show's `show.http`, else the default (no server;
+    HTTP_DEFAULT_HOST; a new token). Peers other than this machine need the token: logged once
+    and kept in the --status-file. The allow-list: the show's `http.allow`, else OSC's.
 
     Raises:
         ControlError: the port is taken (or the host cannot be bound).
     """
-    if settings.http_port is None:
+    http_settings = show.settings.http if show is not None else HttpSettings()
+    port = settings.http_port if settings.http_port is not None else http_settings.port
+    if port is None:
         return None
     from installation.control.http import HttpControl  # aiohttp only when HTTP is asked for
 
+    osc_allow = settings.osc_allow or (show and show.settings.osc.allow) or OSC_DEFAULT_ALLOW
     http = HttpControl(
-        settings.http_host, settings.http_port, commands, board.status, refusal=board.refusal,
-        parameters=board.parameters, sections=board.sections, picture=board.picture,
-        token=settings.http_token,
-        allow=settings.osc_allow or (show and show.settings.osc.allow) or OSC_DEFAULT_ALLOW,
+        settings.http_host or http_settings.host or HTTP_DEFAULT_HOST, port, commands,
+        board.status, refusal=board.refusal, parameters=board.parameters,
+        sections=board.sections, picture=board.picture,
+        token=settings.http_token or http_settings.token,
+        allow=http_settings.allow or osc_allow,
     )  # fmt: skip
     http.start()
     log.info("web remote token (for other machines): %s  e.g. %s#token=%s", http.token,

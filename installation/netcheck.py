@@ -1,4 +1,4 @@
-"""The rules of an OSC port, host and allow-list entry, in one place (docs/osc.md).
+"""The rules of a port, host, allow-list entry and HTTP token, in one place (docs/osc.md).
 
 The show file (`show.osc`), the command line (`--osc-port`, `--osc-feedback`, the tools' `--port`)
 and the OSC server (control/access.py) all check with these. A leaf module of the standard
@@ -32,6 +32,9 @@ LOCAL_NETWORKS: tuple[Network, ...] = tuple(
                  "fe80::/10")
 )  # fmt: skip
 _HOST = re.compile(r"[A-Za-z0-9_.:%-]+")
+MIN_TOKEN_CHARS = 16  # an HTTP token (--http-token, show.http.token): shorter is too easy to guess
+MAX_TOKEN_CHARS = 200
+TOKEN_TEXT = f"{MIN_TOKEN_CHARS}..{MAX_TOKEN_CHARS} letters, digits, '-', '_', '.' or '~'"
 
 
 def is_port(value: object) -> bool:
@@ -42,6 +45,15 @@ def is_port(value: object) -> bool:
 def is_host(text: str) -> bool:
     """True for a host name or IP address to bind to or send to (no spaces, no port)."""
     return bool(_HOST.fullmatch(text)) and text.count(":") != 1
+
+
+def is_token(text: object) -> bool:
+    """True for an HTTP token: TOKEN_TEXT (it travels in a header, so no spaces or quotes)."""
+    return (
+        isinstance(text, str)
+        and MIN_TOKEN_CHARS <= len(text) <= MAX_TOKEN_CHARS
+        and all(c.isascii() and (c.isalnum() or c in "-_.~") for c in text)
+    )
 
 
 def allow_entry(entry: str) -> str | Network:

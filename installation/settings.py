@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from installation.device import parse_device
 from installation.display.fit import FITS, Fit
-from installation.netcheck import DEFAULT_ALLOW, is_host
+from installation.netcheck import DEFAULT_ALLOW, TOKEN_TEXT, is_host, is_token
 from installation.options import (
     KERNEL_BACKENDS,
     PRECISIONS,
@@ -55,7 +55,6 @@ OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local networ
 OSC_DEFAULT_ALLOW = DEFAULT_ALLOW  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
 HTTP_DEFAULT_HOST = "127.0.0.1"  # this machine only, unless --http-host says otherwise
-MIN_TOKEN_CHARS = 16  # --http-token: shorter ones are too easy to guess
 DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
 # Bounds of run_show.py's own numeric options (the shared ones are in installation/options.py).
 MAX_DISPLAY_INDEX = 63
@@ -106,7 +105,7 @@ class AppSettings:
     osc_feedback: tuple[str, int] | None = None  # also send status/heartbeats here (a tablet)
     # the HTTP/WebSocket API and web remote (docs/control.md); no port: no HTTP server
     http_port: int | None = None
-    http_host: str = HTTP_DEFAULT_HOST
+    http_host: str | None = None  # None: the show's `show.http.host`, else HTTP_DEFAULT_HOST
     http_token: str | None = None  # None: a new random one at each start
     # render-thread recovery (installation/run/recovery.py); None: its defaults
     hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
@@ -162,13 +161,9 @@ def _http_host(text: str) -> str:
 
 
 def _http_token(text: str) -> str:
-    """argparse type: a token of MIN_TOKEN_CHARS..200 letters, digits, '-', '_', '.', '~'."""
-    if not MIN_TOKEN_CHARS <= len(text) <= 200 or not all(
-        c.isascii() and (c.isalnum() or c in "-_.~") for c in text
-    ):
-        raise argparse.ArgumentTypeError(
-            f"expected {MIN_TOKEN_CHARS}..200 letters, digits, '-', '_', '.' or '~'"
-        )
+    """argparse type: an HTTP token (netcheck.TOKEN_TEXT)."""
+    if not is_token(text):
+        raise argparse.ArgumentTypeError(f"expected {TOKEN_TEXT}")
     return text
 
 
@@ -314,14 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     control.add_argument("--http-port", type=port, default=None, metavar="PORT",
                          help="serve the web remote page, the JSON API and the WebSocket on this "
-                         "TCP port (docs/control.md; default: none)")  # fmt: skip
-    control.add_argument("--http-host", type=_http_host, default=HTTP_DEFAULT_HOST,
-                         metavar="HOST", help="address to bind the HTTP server to (default "
-                         f"{HTTP_DEFAULT_HOST}: this machine only; 0.0.0.0: every "
-                         "interface, the OSC allow-list applies)")  # fmt: skip
+                         "TCP port (docs/control.md; default: the show's show.http.port, else "
+                         "none)")  # fmt: skip
+    control.add_argument("--http-host", type=_http_host, default=None,
+                         metavar="HOST", help="address to bind the HTTP server to (default: the "
+                         f"show's, else {HTTP_DEFAULT_HOST}: this machine only; 0.0.0.0: every "
+                         "interface, the allow-list applies)")  # fmt: skip
     control.add_argument("--http-token", type=_http_token, default=None, metavar="TOKEN",
-                         help="the token other machines than this one must send (default: a "
-                         "new random one, logged and written to the status file)")  # fmt: skip
+                         help="the token other machines than this one must send (default: the "
+                         "show's, else a new random one, logged and written to the status "
+                         "file)")  # fmt: skip
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")

@@ -73,6 +73,11 @@ Picture = Callable[[int], "tuple[Hashable, np.ndarray] | None"]
 
 MAX_REQUEST_BYTES = 64 * 1024  # a request body or a WebSocket message
 REQUEST_TIMEOUT_S = 5.0  # reading a request body
+# A connection must send a whole request (line and headers) within this of opening, or of its
+# previous answer (keep-alive), else it is closed: a peer that trickles header bytes
+# ("slowloris") holds nothing for long. aiohttp's keep-alive timer does this (it starts when the
+# connection opens and closes a connection still waiting for a complete request).
+HEADER_TIMEOUT_S = 10.0
 STATUS_HZ = 4.0  # WebSocket status messages a second (the issue allows up to 10)
 MAX_WEBSOCKETS = 16  # open WebSocket connections at once
 MAX_ARGS = 64  # arguments of one command (the table's longest takes 16)
@@ -162,6 +167,7 @@ class HttpControl(ServiceThread):
         open_to: peers that need no token (allow-list entries; default loopback).
         rate_limit_per_s: requests and WebSocket messages a second per peer (burst 2x).
         server_names: Host header names accepted besides IP addresses and localhost.
+        header_timeout_s: a connection's whole request line and headers must come within this.
 
     Raises:
         ControlError: the port is taken, the host cannot be bound, an allow entry is invalid.
@@ -186,6 +192,7 @@ class HttpControl(ServiceThread):
         open_to: Sequence[str] = ("loopback",),
         rate_limit_per_s: float = 50.0,
         server_names: Sequence[str] = (),
+        header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         super().__init__()
         self._allow = AllowList(allow)
@@ -199,6 +206,7 @@ class HttpControl(ServiceThread):
         self._thumbnail_cache: tuple[Hashable, bytes] | None = None
         self.token = token or new_token()
         self.rate_limit_per_s = float(rate_limit_per_s)
+        self.header_timeout_s = float(header_timeout_s)
         hostname = socket.gethostname().lower()
         self._names = {"localhost", hostname, f"{hostname}.local", host.lower(),
                        *(name.lower() for name in server_names)}  # fmt: skip
@@ -269,7 +277,8 @@ class HttpControl(ServiceThread):
         app.router.add_get("/ws", self._websocket)
         for path in self._pages:
             app.router.add_get(path, self._page)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
+                               keepalive_timeout=self.header_timeout_s)  # fmt: skip
         await runner.setup()
         site = web.SockSite(runner, self._socket)
         await site.start()

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from installation.netcheck import MAX_PORT, MIN_PORT
+from installation.netcheck import MAX_PORT, MAX_TOKEN_CHARS, MIN_PORT, MIN_TOKEN_CHARS
 from installation.show.schema import (
     AUTOMATION_TARGETS,
     DAYS,
@@ -349,6 +349,7 @@ def show_json_schema() -> dict[str, Any]:
                 },
             ),
             "osc": osc_schema(),
+            "http": http_schema(),
         },
     )
     return {
@@ -425,6 +426,35 @@ def osc_schema() -> dict[str, Any]:
                 "maxItems": 2,
             },
             "heartbeat_s": _num("seconds between heartbeats (0: none)", minimum=0),
+        },
+    )
+
+
+def http_schema() -> dict[str, Any]:
+    """`show.http`: the web remote and JSON API (docs/control.md)."""
+    return _obj(
+        "the web remote, JSON API and WebSocket (the command line overrides each field)",
+        {
+            "port": {
+                "type": ["integer", "null"],
+                "minimum": MIN_PORT,
+                "maximum": MAX_PORT,
+                "description": "TCP port to serve on (null: none unless --http-port)",
+            },
+            "host": {"type": "string", "description": "address to listen on (default 127.0.0.1)"},
+            "allow": {
+                "description": "peers accepted (default: OSC's): loopback, local, any, an IP or "
+                "a CIDR network",
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                ],
+            },
+            "token": {
+                "type": "string",
+                "pattern": f"^[A-Za-z0-9._~-]{{{MIN_TOKEN_CHARS},{MAX_TOKEN_CHARS}}}$",
+                "description": "what other machines send (default: a new one at each start)",
+            },
         },
     )
 

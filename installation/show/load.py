@@ -18,7 +18,15 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from installation.errors import ShowError
-from installation.netcheck import ALLOW_HELP, PORT_TEXT, allow_entry, is_host, is_port
+from installation.netcheck import (
+    ALLOW_HELP,
+    PORT_TEXT,
+    TOKEN_TEXT,
+    allow_entry,
+    is_host,
+    is_port,
+    is_token,
+)
 from installation.show.arrays import (
     DIRECTION_NAMES_KEY,
     DIRECTION_STD_KEY,
@@ -81,6 +89,7 @@ from installation.show.schema import (
     Automation,
     Curve,
     Direction,
+    HttpSettings,
     Keyframe,
     Layers,
     Lfo,
@@ -357,7 +366,7 @@ def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
         node,
         path,
         (),
-        ("title", "output", "background", "speed", "opening_hours", "reload", "osc"),
+        ("title", "output", "background", "speed", "opening_hours", "reload", "osc", "http"),
     )
     if keys is None:
         return BAD
@@ -369,7 +378,8 @@ def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
     hours = opt(c, keys, "opening_hours", path, lambda n, p: read_hours(c, n, p), None)
     reload = opt(c, keys, "reload", path, lambda n, p: read_reload(c, n, p), d.reload)
     osc = opt(c, keys, "osc", path, lambda n, p: read_osc(c, n, p), d.osc)
-    parts = (title, output, background, speed, hours, reload, osc)
+    http = opt(c, keys, "http", path, lambda n, p: read_http(c, n, p), d.http)
+    parts = (title, output, background, speed, hours, reload, osc, http)
     return ShowSettings(*parts) if all_ok(*parts) else BAD
 
 
@@ -398,6 +408,29 @@ def read_osc(c: ShowChecker, node: Node, path: str) -> Any:
     heartbeat = opt(c, keys, "heartbeat_s", path, c.seconds, None)
     parts = (port, host, allow, feedback, heartbeat)
     return OscSettings(*parts) if all_ok(*parts) else BAD
+
+
+def read_http(c: ShowChecker, node: Node, path: str) -> Any:
+    """`http: {port, host, allow, token}`, every key optional (docs/control.md)."""
+    keys = c.mapping(node, path, (), ("port", "host", "allow", "token"))
+    if keys is None:
+        return BAD
+    port = opt(c, keys, "port", path, lambda n, p: read_port(c, n, p, nullable=True), None)
+    host = opt(c, keys, "host", path, lambda n, p: read_host(c, n, p), None)
+    allow = opt(c, keys, "allow", path, lambda n, p: read_allow(c, n, p), None)
+    token = opt(c, keys, "token", path, lambda n, p: read_token(c, n, p), None)
+    parts = (port, host, allow, token)
+    return HttpSettings(*parts) if all_ok(*parts) else BAD
+
+
+def read_token(c: ShowChecker, node: Node, path: str) -> Any:
+    """An HTTP token (netcheck.TOKEN_TEXT); the error never repeats it."""
+    text = c.string(node, path)
+    if text is BAD:
+        return BAD
+    if not is_token(text):
+        return c.error(node, path, f"must be {TOKEN_TEXT} ({len(text)} characters given)")
+    return text
 
 
 def read_port(c: ShowChecker, node: Node, path: str, nullable: bool = False) -> Any:

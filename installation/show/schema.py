@@ -137,6 +137,20 @@ class OscSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """The show's `show.http` block (the web remote and JSON API); None: not set by the show.
+
+    The command line (--http-port, --http-host, --http-token) overrides each field. `allow`
+    None: OSC's allow-list rules (show.osc.allow, --osc-allow); `token` None: a new one at start.
+    """
+
+    port: int | None = None
+    host: str | None = None
+    allow: tuple[str, ...] | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True)
 class ShowSettings:
     """The optional `show:` block."""
 
@@ -147,6 +161,7 @@ class ShowSettings:
     opening_hours: OpeningHours | None = None
     reload: ReloadSettings = field(default_factory=ReloadSettings)
     osc: OscSettings = field(default_factory=OscSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
 
 
 @dataclass(frozen=True)

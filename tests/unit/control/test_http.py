@@ -12,6 +12,8 @@ import http.client
 import io
 import json
 import queue
+import socket
+import time
 
 import aiohttp
 import numpy as np
@@ -158,6 +160,50 @@ def test_rate_limit_per_peer():
     with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), dict, rate_limit_per_s=2.0) as slow:
         statuses = [request(slow, "GET", "/api/status")[0] for _ in range(6)]
     assert statuses[:4] == [200] * 4 and statuses[-1] == 429  # burst: twice the rate
+
+
+def test_a_peer_that_trickles_its_headers_is_cut_off():
+    """Slowloris: the request line and headers must all come within header_timeout_s; a complete
+    request on another connection is answered meanwhile."""
+    with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), dict, header_timeout_s=0.5) as srv:
+        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=5.0)
+        started = time.monotonic()
+        slow.sendall(b"GET /api/status HTTP/1.1\r\n")
+        closed_after = None
+        for index in range(40):  # one header byte every 0.1 s: would take 4 s
+            time.sleep(0.1)
+            try:
+                slow.sendall(b"X-Slow: 1\r\n"[index % 11 : index % 11 + 1])
+            except OSError:  # reset: the server closed it
+                closed_after = time.monotonic() - started
+                break
+            if request(srv, "GET", "/api/status")[0] != 200:
+                break
+        else:
+            slow.settimeout(2.0)
+            try:
+                assert slow.recv(100) == b""  # closed, nothing answered
+            except OSError:
+                pass
+            closed_after = time.monotonic() - started
+        slow.close()
+    assert closed_after is not None and closed_after < 3.5
+
+
+def test_the_header_timeout_does_not_cut_an_open_websocket():
+    async def listen(port: int) -> int:
+        async with aiohttp.ClientSession() as session, session.ws_connect(
+            f"http://127.0.0.1:{port}/ws", protocols=("latent-walk",)
+        ) as ws:
+            texts, deadline = 0, time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                message = await ws.receive(timeout=1.0)
+                assert message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)
+                texts += message.type == aiohttp.WSMsgType.TEXT
+            return texts
+
+    with HttpControl("127.0.0.1", 0, queue.SimpleQueue(), dict, header_timeout_s=0.3) as srv:
+        assert asyncio.run(listen(srv.port)) >= 6  # 4 a second for 2 s, past the timeout
 
 
 def test_a_taken_port_is_a_control_error(server):

@@ -11,6 +11,7 @@ from installation.show.jsonschema import show_json_schema
 from installation.show.load import validate_text
 from installation.show.schema import (
     SENSOR_CURVES,
+    HttpSettings,
     LiveParam,
     OscSettings,
     Sensor,
@@ -212,3 +213,34 @@ def test_live_params_are_unchanged_by_sensors() -> None:
     )
     assert show.sections[0].live == (LiveParam("psi", (0.0, 1.0)),)
     assert show.sensors[0].target == "psi"
+
+
+def test_http_settings_load_and_default() -> None:
+    assert validate_text(BODY, SHOW).settings.http == HttpSettings()
+    text = ("show:\n  http: {port: 8080, host: 0.0.0.0, allow: [loopback, 10.0.0.0/24], "
+            "token: gallery-remote-2026-token}\n" + BODY)  # fmt: skip
+    assert validate_text(text, SHOW).settings.http == HttpSettings(
+        8080, "0.0.0.0", ("loopback", "10.0.0.0/24"), "gallery-remote-2026-token"
+    )
+    schema = show_json_schema()["properties"]["show"]["properties"]["http"]
+    assert set(schema["properties"]) == set(HttpSettings.__dataclass_fields__)
+
+
+def test_http_settings_errors_name_the_line_and_never_echo_the_token() -> None:
+    text = (
+        "show:\n"
+        "  http:\n"  # 2
+        "    port: 0\n"  # 3
+        "    token: 'short secret'\n"  # 4
+        "    allow: [everyone]\n"  # 5
+        "    tokn: x\n" + BODY  # 6
+    )
+    errors = errors_of(text)
+    assert errors[:2] == [
+        f"{SHOW}:3: show.http.port: must be a port number 1..65535 or null, got 0",
+        f"{SHOW}:4: show.http.token: must be 16..200 letters, digits, '-', '_', '.' or '~' "
+        "(12 characters given)",
+    ]
+    assert errors[2].startswith(f"{SHOW}:5: show.http.allow[0]: must be loopback")
+    assert errors[3] == f"{SHOW}:6: show.http.tokn: unknown key; did you mean 'token'?"
+    assert not any("short secret" in line for line in errors)
