@@ -27,6 +27,7 @@ from installation.display.offscreen import OffscreenPresenter
 from installation.display.pacing import FramePacer
 from installation.display.presenter import Presenter
 from installation.display.window import WindowPresenter, require_display
+from installation.errors import ControlError
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings
 from installation.run.offline import render_offline
@@ -53,6 +54,7 @@ from installation.walk.commands import Command
 if TYPE_CHECKING:
     from installation.control.http import HttpControl
     from installation.control.osc import OscControl
+    from installation.control.oscquery import OscQueryControl
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +79,14 @@ def run(settings: AppSettings) -> int:
     board = StatusBoard()
     board.info = RunInfo(show=str(settings.show_path))
     osc = start_osc(settings, commands, board, show)
+    http = oscquery = None
     try:
         http = start_http(settings, commands, board, show)
+        oscquery = start_oscquery(settings, board, osc, show)
     except BaseException:
-        if osc is not None:
-            osc.stop()
+        for server in (http, osc):
+            if server is not None:
+                server.stop()
         raise
     try:
         presenter = open_presenter(settings)
@@ -96,6 +101,8 @@ def run(settings: AppSettings) -> int:
         finally:
             presenter.close()
     finally:
+        if oscquery is not None:
+            oscquery.stop()
         if http is not None:
             http.stop()
         if osc is not None:
@@ -190,6 +197,38 @@ def start_http(
              http.url, http.token)  # fmt: skip
     board.private.update(http_url=http.url, http_token=http.token)
     return http
+
+
+def start_oscquery(
+    settings: AppSettings, board: StatusBoard, osc: OscControl | None, show: Show | None = None
+) -> OscQueryControl | None:
+    """The OSCQuery server (and its DNS-SD advertising) on its own threads, or None without a
+    port (--oscquery-port, else the show's `show.osc.oscquery_port`). It listens where OSC does,
+    with OSC's allow-list.
+
+    Raises:
+        ControlError: no OSC server to describe, the port is taken (or the host cannot be bound).
+    """
+    port = settings.oscquery_port
+    if port is None and show is not None:
+        port = show.settings.osc.oscquery_port
+    if port is None:
+        return None
+    if osc is None:
+        raise ControlError("OSCQuery describes the OSC server: give --osc-port (or the show's "
+                           "show.osc.port) with --oscquery-port")  # fmt: skip
+    from installation.control.oscquery import OscQueryControl  # aiohttp only when asked for
+
+    options = osc_options(settings, show)
+    oscquery = OscQueryControl(
+        osc.host, port, osc.host, osc.port, f"latent-walk {settings.show_path.stem}",
+        board.status, parameters=board.parameters, sections=board.sections,
+        sensors=board.sensors, allow=options.allow if options else OSC_DEFAULT_ALLOW,
+        dns_sd=settings.is_dns_sd,
+    )  # fmt: skip
+    oscquery.start()
+    board.private["oscquery_url"] = oscquery.url
+    return oscquery
 
 
 def open_presenter(settings: AppSettings) -> Presenter:

@@ -107,6 +107,9 @@ class AppSettings:
     http_port: int | None = None
     http_host: str | None = None  # None: the show's `show.http.host`, else HTTP_DEFAULT_HOST
     http_token: str | None = None  # None: a new random one at each start
+    # OSCQuery (docs/control.md): None = not given; the show's show.osc.oscquery_port, else none
+    oscquery_port: int | None = None  # 0: any free port (tests)
+    is_dns_sd: bool = True  # advertise OSCQuery and OSC over DNS-SD (--no-dns-sd: off)
     # render-thread recovery (installation/run/recovery.py); None: its defaults
     hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
     max_recoveries: int | None = None  # recoveries within 10 min before the process exits (75)
@@ -319,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the token other machines than this one must send (default: the "
                          "show's, else a new random one, logged and written to the status "
                          "file)")  # fmt: skip
+    control.add_argument("--oscquery-port", type=port, default=None, metavar="PORT",
+                         help="serve the OSCQuery namespace (addresses, types, ranges, live "
+                         "values) on this TCP port and advertise it and OSC over DNS-SD, for "
+                         "TouchDesigner, Chataigne, Vezer; needs OSC (default: the show's "
+                         "show.osc.oscquery_port; none: off)")  # fmt: skip
+    control.add_argument("--no-dns-sd", action="store_true",
+                         help="with OSCQuery: do not advertise it over DNS-SD (mDNS)")
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
@@ -398,6 +408,8 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         http_port=args.http_port,
         http_host=args.http_host,
         http_token=args.http_token,
+        oscquery_port=args.oscquery_port,
+        is_dns_sd=not args.no_dns_sd,
         osc_allow=None
         if args.osc_allow is None
         else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),

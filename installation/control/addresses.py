@@ -16,7 +16,8 @@ Argument rules (the same for every address):
   argument per minute, then a count of the suppressed ones).
 - `int` arguments round floats (TouchOSC faders send floats).
 - Buttons: an address that takes no value also accepts one number, the button state; 0 (the
-  release of a TouchOSC button) does nothing, so a press acts once.
+  release of a TouchOSC button) does nothing, so a press acts once. A nil argument (OSC type
+  tag "N", sent by OSCQuery clients for a button of TYPE "N") is a press.
 - Incoming address patterns (`*`, `?`, `[..]`, `{..}`) are not expanded: send exact addresses.
 - An address whose last argument repeats (`/sensor/<name>`) takes 1..`max_repeats` of it.
 """
@@ -526,6 +527,8 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
         if word not in arg.choices:
             raise fail(f"one of {', '.join(arg.choices)}")
         return word
+    if arg.kind == "button" and value is None:
+        return True  # OSC nil ("N"): how OSCQuery clients press a button (control/oscquery.py)
     if arg.kind == "bool" and isinstance(value, str):
         word = value.strip().lower()
         if word in ("true", "on", "yes"):

@@ -140,6 +140,14 @@ class StatusBoard:
         return [{"index": index, "name": section.name, "duration_s": section.duration_s}
                 for index, section in enumerate(show.sections)]  # fmt: skip
 
+    def sensors(self) -> list[dict[str, Any]]:
+        """The playing show's sensors: [{"name", "index", "low", "high"}] (their input ranges)."""
+        loop = self.loop
+        show = loop.show if loop is not None else None
+        return [{"name": sensor.name, "index": sensor.index, "low": sensor.input_range[0],
+                 "high": sensor.input_range[1]}
+                for sensor in getattr(show, "sensors", ())]  # fmt: skip
+
     def picture(self, max_px: int) -> tuple[tuple[int, int], np.ndarray] | None:
         """The frame on screen, ((epoch, index), [H, W, 3] uint8) with its sides cut by a whole
         step to at most 2 * max_px (for a thumbnail); None before the first frame."""

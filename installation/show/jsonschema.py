@@ -426,6 +426,13 @@ def osc_schema() -> dict[str, Any]:
                 "maxItems": 2,
             },
             "heartbeat_s": _num("seconds between heartbeats (0: none)", minimum=0),
+            "oscquery_port": {
+                "type": ["integer", "null"],
+                "minimum": MIN_PORT,
+                "maximum": MAX_PORT,
+                "description": "TCP port of the OSCQuery namespace, advertised over DNS-SD "
+                "(null: none unless --oscquery-port; needs OSC)",
+            },
         },
     )
 

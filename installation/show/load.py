@@ -397,8 +397,10 @@ def read_hz(c: ShowChecker, node: Node, path: str) -> Any:
 # -- OSC -------------------------------------------------------------------------------------
 
 def read_osc(c: ShowChecker, node: Node, path: str) -> Any:
-    """`osc: {port, host, allow, feedback: [host, port], heartbeat_s}`, every key optional."""
-    keys = c.mapping(node, path, (), ("port", "host", "allow", "feedback", "heartbeat_s"))
+    """`osc: {port, host, allow, feedback: [host, port], heartbeat_s, oscquery_port}`, every key
+    optional."""
+    keys = c.mapping(node, path, (), ("port", "host", "allow", "feedback", "heartbeat_s",
+                                      "oscquery_port"))  # fmt: skip
     if keys is None:
         return BAD
     port = opt(c, keys, "port", path, lambda n, p: read_port(c, n, p, nullable=True), None)
@@ -406,7 +408,9 @@ def read_osc(c: ShowChecker, node: Node, path: str) -> Any:
     allow = opt(c, keys, "allow", path, lambda n, p: read_allow(c, n, p), None)
     feedback = opt(c, keys, "feedback", path, lambda n, p: read_feedback(c, n, p), None)
     heartbeat = opt(c, keys, "heartbeat_s", path, c.seconds, None)
-    parts = (port, host, allow, feedback, heartbeat)
+    oscquery = opt(c, keys, "oscquery_port", path, lambda n, p: read_port(c, n, p, nullable=True),
+                   None)  # fmt: skip
+    parts = (port, host, allow, feedback, heartbeat, oscquery)
     return OscSettings(*parts) if all_ok(*parts) else BAD
 
 

@@ -127,6 +127,7 @@ class OscSettings:
     defaults (installation/settings.py). `port` None: no OSC server unless --osc-port is given.
     `allow` entries are loopback, local, any, an IP address or a CIDR network (checked);
     `feedback` is (host, port) of a tablet that also gets status replies and heartbeats.
+    `oscquery_port`: serve the OSCQuery namespace on this TCP port (docs/control.md).
     """
 
     port: int | None = None
@@ -134,6 +135,7 @@ class OscSettings:
     allow: tuple[str, ...] | None = None
     feedback: tuple[str, int] | None = None
     heartbeat_s: float | None = None  # 0: no heartbeats
+    oscquery_port: int | None = None  # None: no OSCQuery server unless --oscquery-port
 
 
 @dataclass(frozen=True)
