@@ -31,12 +31,14 @@ class FakeClock:
         return self.now_s
 
 
-def start_loop(renderer, clock: FakeClock) -> tuple[RenderLoop, queue.Queue, queue.SimpleQueue]:
+def start_loop(
+    renderer, clock: FakeClock, reloader=None
+) -> tuple[RenderLoop, queue.Queue, queue.SimpleQueue]:
     """A RenderLoop at 10 fps, one frame a pass, past its first frame: (loop, frames, commands)."""
     frames: queue.Queue[Frame] = queue.Queue(maxsize=1000)
     commands: queue.SimpleQueue = queue.SimpleQueue()
     loop = RenderLoop(renderer, frames, commands, LoopSettings(fps=10.0, max_batch=1), clock,
-                      presets=PresetsFile())  # fmt: skip
+                      reloader, presets=PresetsFile())  # fmt: skip
     loop._start(threading.Event())
     return loop, frames, commands
 

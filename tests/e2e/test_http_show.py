@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import queue
+import socket
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from two_section_show import renderer_for, write_show
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
 from installation.settings import AppSettings
+from installation.show.load import load_show
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +98,32 @@ def test_http_api_steers_a_running_show(show_path, tmp_path):
     assert jumped and all(frame.section_name == "second" for frame in jumped)
     written = json.loads(status_file.read_text())
     assert written["http_token"] == server.token and written["http_url"] == server.url
+
+
+def test_the_show_file_can_start_the_web_remote(tmp_path):
+    """`show: http:` starts the server without --http-port; the command line wins per field."""
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = "gallery-remote-token-2026"
+    text = write_show(tmp_path).read_text(encoding="utf-8")
+    path = tmp_path / "with_http.yaml"
+    path.write_text(f"show:\n  http: {{port: {port}, host: 127.0.0.1, token: {token}}}\n" + text,
+                    encoding="utf-8")  # fmt: skip
+    show = load_show(path)
+    board = app.StatusBoard()
+    server = app.start_http(AppSettings(show_path=path), queue.SimpleQueue(), board, show)
+    assert server is not None
+    try:
+        assert (server.port, server.token) == (port, token)
+        assert call(port, "GET", "/api/sections")[0] == 200
+    finally:
+        server.stop()
+    other = app.start_http(AppSettings(show_path=path, http_port=0, http_token="x" * 20),
+                           queue.SimpleQueue(), board, show)  # fmt: skip
+    assert other is not None
+    try:
+        assert other.port != port and other.token == "x" * 20
+    finally:
+        other.stop()
+    assert app.start_http(AppSettings(show_path=path), queue.SimpleQueue(), board, None) is None

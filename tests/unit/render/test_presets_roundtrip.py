@@ -4,6 +4,7 @@ a bookmark's latents/<name>.npy glides back to the frame it was taken from."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,26 +14,37 @@ from live_loop import SHOW_TEXT, FakeClock, start_loop, step_frames
 from installation.models.latents import to_uint8
 from installation.render.frame import Frame
 from installation.render.show_renderer import ShowRenderer
-from installation.run.presets_file import read_presets
+from installation.run.presets_file import read_presets, write_presets
+from installation.run.show_reload import Reloader
+from installation.settings import AppSettings
 from installation.show.load import load_show
 from installation.walk.commands import (
     Bookmark,
     GlideTo,
+    LoadShow,
     RecallPreset,
     SavePreset,
     SetLive,
     SetMixing,
 )
+from installation.walk.presets import Preset
 from tiny_models import tiny_sg3
 
 
 class Process:
-    """What one run of the show holds: a renderer built from the folder, a loop, a fake clock."""
+    """What one run of the show holds: a renderer built from the folder, a loop, a fake clock;
+    `is_reloading`: with the real hot reload (/show/load)."""
 
-    def __init__(self, folder: Path, now_s: float) -> None:
-        self.renderer = ShowRenderer(load_show(folder / "show.yaml"), {"tiny": tiny_sg3()}, "cpu")
+    def __init__(self, folder: Path, now_s: float, is_reloading: bool = False) -> None:
+        show = load_show(folder / "show.yaml")
+        generator = tiny_sg3()
+        self.renderer = ShowRenderer(show, {"tiny": generator}, "cpu")
         self.clock = FakeClock(now_s)
-        self.loop, self.frames, self.commands = start_loop(self.renderer, self.clock)
+        reloader = None
+        if is_reloading:
+            settings = AppSettings(show_path=folder / "show.yaml", is_watching=False)
+            reloader = Reloader(settings, self.renderer, {show.models[0].path: generator})
+        self.loop, self.frames, self.commands = start_loop(self.renderer, self.clock, reloader)
 
     def step(self, count: int) -> list[Frame]:
         """Run the loop until `count` more frames came out (advancing the fake clock)."""
@@ -91,3 +103,22 @@ def test_a_bookmark_glides_back_to_the_frame_it_was_taken_from(tmp_path):
     np.testing.assert_array_equal(np.load(folder / "latents" / "dawn.npy"), ws_on_screen)
     stored = show.renderer.stored_ws("dawn", "tiny")
     np.testing.assert_array_equal(stored, ws_on_screen)  # GlideTo(latent="dawn") goes there
+
+
+def test_the_preset_names_follow_a_show_load(tmp_path):
+    folder = make_folder(tmp_path)
+    (folder / "other.yaml").write_text(SHOW_TEXT, encoding="utf-8")
+    write_presets(folder / "show.presets.yaml", {"look": Preset()})
+    write_presets(folder / "other.presets.yaml", {"dusk": Preset(), "night": Preset(speed=2.0)})
+    show = Process(folder, now_s=50.0, is_reloading=True)
+    show.step(1)
+    assert show.loop.player.preset_names == ("look",)
+    show.commands.put(LoadShow("other"))
+    deadline = time.monotonic() + 30.0  # the build runs on a worker thread
+    while show.loop.player.preset_names != ("dusk", "night") and time.monotonic() < deadline:
+        show.step(1)
+        time.sleep(0.01)
+    assert show.loop.player.preset_names == ("dusk", "night")
+    show.commands.put(RecallPreset("night", glide_s=0.0))
+    show.step(1)
+    assert show.loop.player.clock is not None and show.loop.player.clock.rate == 2.0
