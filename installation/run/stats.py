@@ -48,6 +48,15 @@ def cuda_peak_mb() -> float | None:
     return torch.cuda.max_memory_allocated() / 2**20
 
 
+def cuda_memory_mb() -> float | None:
+    """CUDA memory torch holds now (reserved by its allocator) in MiB, or None without CUDA."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return torch.cuda.memory_reserved() / 2**20
+
+
 def rss_mb() -> float:
     """Resident memory of this process now, in MiB (Linux /proc; 0 where it is missing)."""
     try:

@@ -25,6 +25,7 @@ from installation.run.show_reload import Reloader
 from installation.run.startup import RunInfo
 from installation.run.stats import (
     Beacon,
+    cuda_memory_mb,
     cuda_peak_mb,
     peak_rss_mb,
     report_status,
@@ -94,7 +95,11 @@ class StatusBoard:
             "generated_fps": round(loop.stats.generated / elapsed_s, 2),
             "model": current.model_name if current is not None else self.info.models,
             "kernels": self.info.kernels,
+            "memory_mb": round(rss_mb(), 1),
         }
+        gpu_mb = cuda_memory_mb()
+        if gpu_mb is not None:
+            status["gpu_memory_mb"] = round(gpu_mb, 1)
         status["steerable"] = describe_steerable(loop.section_at(show_s))
         status["presets"] = ",".join(loop.player.preset_names)  # /preset/list re-reads them
         if loop.player.last_bookmark:

@@ -5,8 +5,9 @@ The show plays on the main thread (as in run_show.py); the browser is driven fro
 thread, on a phone-sized window: the page loads, shows the section, a tap on "next" moves the
 show to the next section and the status line and section list follow, the psi slider set to 0
 makes every frame the average image (the thumbnail stops changing), and the page shows the
-thumbnail. Skipped where chromium, chromedriver or selenium are missing (scripts/setup.sh --dev
-installs them).
+thumbnail; then the camera pad moves the camera, a seed glide starts, a preset is saved and
+recalled, and a bookmark is stored, each from the page. Skipped where chromium, chromedriver
+or selenium are missing (scripts/setup.sh --dev installs them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from two_section_show import renderer_for, write_show
 
 from installation import app
 from installation.display.offscreen import OffscreenPresenter
+from installation.run.presets_file import read_presets
 from installation.settings import AppSettings
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -79,6 +81,7 @@ def change(url: str, wait_s: float = 0.6) -> int:
 
 def drive(url: str, board: app.StatusBoard, found: dict) -> None:
     """The browser's part: load, read, move the psi slider, tap next."""
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -102,6 +105,33 @@ def drive(url: str, board: app.StatusBoard, found: dict) -> None:
         found["second"] = driver.find_element(By.ID, "status").text
         current = driver.find_elements(By.CSS_SELECTOR, "#sections button.current")
         found["current"] = [button.text for button in current]
+        # the second section steers the camera: the pad shows; a tap off centre moves it
+        pad = wait.until(lambda d: d.find_element(By.ID, "camera-pad")
+                         if d.find_element(By.ID, "camera-pad").is_displayed() else None)
+        found["sliders"] = [e.get_attribute("data-name") for e in
+                            driver.find_elements(By.CSS_SELECTOR, "#parameters input")]
+        size = pad.size
+        ActionChains(driver).move_to_element_with_offset(
+            pad, size["width"] // 4, -size["height"] // 4).click().perform()  # right, up
+        found["camera"] = wait.until(lambda d: (board.status().get("live/translate_x", 0) > 0.2
+                                                and board.status().get("live/translate_y", 0)
+                                                < -0.2) and board.status())
+        driver.find_element(By.ID, "seed").send_keys("4321")
+        driver.find_element(By.CSS_SELECTOR, "#glide-form button[type='submit']").click()
+        found["glide"] = wait.until(lambda d: "live/latent/weight" in board.status())
+        driver.find_element(By.ID, "preset-name").send_keys("look")
+        driver.find_element(By.CSS_SELECTOR, "#preset-form button[type='submit']").click()
+        button = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR,
+                                                      "#presets button[data-preset='look']"))
+        found["presets"] = [b.text for b in
+                            driver.find_elements(By.CSS_SELECTOR, "#presets button")]
+        button[0].click()  # recall: answered ok
+        driver.find_element(By.ID, "bookmark-name").send_keys("dawn")
+        driver.find_element(By.CSS_SELECTOR, "#bookmark-form button[type='submit']").click()
+        found["bookmark"] = wait.until(
+            lambda d: "latents/dawn.npy" in d.find_element(By.ID, "bookmark").text
+            and d.find_element(By.ID, "bookmark").text)
+        found["memory"] = driver.find_element(By.ID, "status").text
         found["widths"] = driver.execute_script(
             "return [window.innerWidth, document.documentElement.scrollWidth]"
         )
@@ -148,3 +178,10 @@ def test_the_web_remote_steers_a_show_in_a_real_browser(tmp_path: Path):
     assert found["walking"] and found["average"]  # psi 0: every frame is w_avg's
     assert "second" in found["second"] and found["current"] == ["second"]
     assert found["widths"] == [PHONE["width"]] * 2  # fits the phone: no sideways scrolling
+    assert "translate_x" not in found["sliders"] and "psi" in found["sliders"]  # on the pad
+    assert found["glide"]
+    assert found["presets"] == ["look"]
+    assert "look" in read_presets(show_path.with_name(show_path.stem + ".presets.yaml"))
+    assert found["bookmark"] == "last bookmark: {w: latents/dawn.npy}"
+    assert (tmp_path / "latents" / "dawn.npy").is_file()
+    assert " MB" in found["memory"] and "mem " in found["memory"]

@@ -11,6 +11,10 @@ let socket = null;
 let sectionNames = "";
 let parameterKey = "";
 let dragging = null;
+let presetNames = null;
+const CAMERA = ["translate_x", "translate_y"];  // steered together by the XY pad
+let camera = null;  // {x: [low, high], y: [low, high]} while the section steers the camera
+const MAX_SEED = 4294967295;
 
 const hash = new URLSearchParams(location.hash.slice(1));
 if (hash.get("token")) {
@@ -59,8 +63,46 @@ function renderStatus(status) {
     `${Number(status.show_time_s).toFixed(1)} s` : "", status.paused ? "paused" : "",
     status.fps !== undefined ? `${status.fps} fps` : "", status.level !== undefined ?
     `level ${Number(status.level).toFixed(2)}` : "", status.recoveries ?
-    `recoveries ${status.recoveries}` : ""];
+    `recoveries ${status.recoveries}` : "", status.memory_mb !== undefined ?
+    `mem ${Math.round(status.memory_mb)} MB` : "", status.gpu_memory_mb !== undefined ?
+    `gpu ${Math.round(status.gpu_memory_mb)} MB` : ""];
   $("status").textContent = parts.filter(Boolean).join(" · ");
+  renderPresets(status.presets === undefined ? null : String(status.presets));
+  $("bookmark").textContent = status.bookmark ? "last bookmark: " + status.bookmark : "";
+  if (camera && dragging !== "camera" && status["live/translate_x"] !== undefined) {
+    placeCameraDot(Number(status["live/translate_x"]), Number(status["live/translate_y"] || 0));
+  }
+}
+
+function renderPresets(names) {
+  if (names === null || names === presetNames) return;
+  presetNames = names;
+  $("presets").replaceChildren(...names.split(",").filter(Boolean).map((name) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = name;
+    button.dataset.preset = name;
+    button.addEventListener("click", () => send("/preset/recall", [name]));
+    return button;
+  }));
+}
+
+function placeCameraDot(x, y) {
+  const [xLow, xHigh] = camera.x, [yLow, yHigh] = camera.y;
+  const left = (x - xLow) / (xHigh - xLow), top = (y - yLow) / (yHigh - yLow);
+  $("camera-dot").style.left = `${Math.min(Math.max(left, 0), 1) * 100}%`;
+  $("camera-dot").style.top = `${Math.min(Math.max(top, 0), 1) * 100}%`;
+  $("camera-value").textContent = `${x.toFixed(2)}, ${y.toFixed(2)}`;
+}
+
+const sendCamera = throttled((x, y) => send("/camera/translate", [x, y]));
+
+function cameraAt(event) {  // the pad position under the pointer, in the section's ranges
+  const box = $("camera-pad").getBoundingClientRect();
+  const u = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
+  const v = Math.min(Math.max((event.clientY - box.top) / box.height, 0), 1);
+  return [camera.x[0] + u * (camera.x[1] - camera.x[0]),
+          camera.y[0] + v * (camera.y[1] - camera.y[0])];
 }
 
 function renderSections(sections, current) {
@@ -82,7 +124,11 @@ function renderSections(sections, current) {
 function parameterAddress(name) { return name === "speed" ? "/show/speed" : "/param/" + name; }
 
 function renderParameters(parameters) {
-  const names = Object.keys(parameters);
+  const hasCamera = CAMERA.every((name) => name in parameters);
+  camera = hasCamera ? { x: [parameters.translate_x.low, parameters.translate_x.high],
+                         y: [parameters.translate_y.low, parameters.translate_y.high] } : null;
+  $("camera-box").hidden = !hasCamera;
+  const names = Object.keys(parameters).filter((n) => !(hasCamera && CAMERA.includes(n)));
   const key = names.map((n) => `${n}:${parameters[n].low}:${parameters[n].high}`).join(",");
   const box = $("parameters");
   if (key !== parameterKey) {
@@ -115,6 +161,12 @@ function renderParameters(parameters) {
       input.previousSibling.textContent = Number(value).toPrecision(3);
     }
   }
+}
+
+function randomSeed() {
+  const words = new Uint32Array(1);
+  crypto.getRandomValues(words);
+  return words[0] % (MAX_SEED + 1);
 }
 
 function showThumbnail(blob) {  // a JPEG of the frame on screen
@@ -169,6 +221,52 @@ $("fade").addEventListener("input", () => {
 });
 $("blackout").addEventListener("click", () => send("/show/blackout", [1, 2]));
 $("picture").addEventListener("click", () => send("/show/blackout", [0, 2]));
+const pad = $("camera-pad");
+pad.addEventListener("pointerdown", (event) => {
+  if (!camera) return;
+  dragging = "camera";
+  pad.setPointerCapture(event.pointerId);
+  const [x, y] = cameraAt(event);
+  placeCameraDot(x, y);
+  sendCamera(x, y);
+});
+pad.addEventListener("pointermove", (event) => {
+  if (dragging !== "camera") return;
+  const [x, y] = cameraAt(event);
+  placeCameraDot(x, y);
+  sendCamera(x, y);
+});
+for (const end of ["pointerup", "pointercancel"]) {
+  pad.addEventListener(end, () => { if (dragging === "camera") dragging = null; });
+}
+$("camera-centre").addEventListener("click", () => {
+  if (camera) { placeCameraDot(0, 0); send("/camera/translate", [0, 0]); }
+});
+function glideSeconds() { return Math.min(Math.max(Number($("glide-s").value) || 0, 0), 60); }
+$("glide-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const seed = Number($("seed").value);
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    showMessage(`a seed is a whole number 0..${MAX_SEED}`);
+    return;
+  }
+  send("/latent/seed", [seed, glideSeconds()]);
+});
+$("random-seed").addEventListener("click", () => {
+  const seed = randomSeed();
+  $("seed").value = seed;
+  send("/latent/seed", [seed, glideSeconds()]);
+});
+$("preset-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = $("preset-name").value.trim();
+  if (name) send("/preset/save", [name, $("preset-time").checked ? 1 : 0]);
+});
+$("bookmark-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = $("bookmark-name").value.trim();
+  if (name) send("/bookmark", [name]);
+});
 $("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   token = $("token").value.trim();
