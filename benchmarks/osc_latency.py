@@ -95,8 +95,8 @@ def main() -> None:
         rates: list[tuple[int, int, int]] = []
         renderers: list[ShowRenderer] = []
 
-        def build():
-            built = app.build_renderer(settings, show)
+        def build(build_settings: AppSettings):
+            built = app.build_renderer(build_settings, show)
             renderers.append(built[0])
             return built
 
@@ -120,7 +120,7 @@ def main() -> None:
                 time.sleep(0.5)
                 rates.append((rate, count, osc.counters.received - before))
 
-        driver = threading.Thread(target=drive, name="driver")
+        driver = threading.Thread(target=drive, name="driver", daemon=True)
         driver.start()
         original_poll = presenter.poll
         presenter.poll = lambda: ["quit"] if not driver.is_alive() else original_poll()
