@@ -128,8 +128,8 @@ def main() -> None:
         skipped: dict[str, str] = {}
         renderers: list[ShowRenderer] = []
 
-        def build(build_settings: AppSettings):
-            built = app.build_renderer(build_settings, show)
+        def build(build_settings: AppSettings, playing=None):
+            built = app.build_renderer(build_settings, playing or show)
             renderers.append(built[0])
             return built
 
