@@ -80,7 +80,8 @@ MAX_QUERY_CHARS = 64
 MAX_NAMES = 256  # nodes under one placeholder container (names the show offers)
 SEND_TIMEOUT_S = 2.0  # a WebSocket that does not take a message in this long is closed
 OSC_TYPES = {"float": "f", "int": "i", "bool": "T", "button": "N", "section": "s",
-             "show_name": "s", "latent_name": "s", "preset_name": "s", "choice": "s"}  # fmt: skip
+             "show_name": "s", "latent_name": "s", "preset_name": "s", "choice": "s",
+             "param_name": "s"}  # fmt: skip
 ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", "RANGE", "CLIPMODE", "VALUE", "ACCESS",
               "DESCRIPTION")  # fmt: skip
 EXTENSIONS = {
@@ -160,12 +161,14 @@ def _range(low: Any, high: Any) -> dict[str, float] | None:
     return None
 
 
-def arg_range(arg: Arg, sections: Sequence[str]) -> dict[str, Any] | None:
+def arg_range(arg: Arg, snapshot: Snapshot) -> dict[str, Any] | None:
     """One argument's RANGE item: {"MIN"?, "MAX"?}, {"VALS": [...]} or None."""
     if arg.kind == "choice":
         return {"VALS": list(arg.choices)}
     if arg.kind == "section":
-        return {"VALS": list(sections)} if sections else None
+        return {"VALS": list(snapshot.sections)} if snapshot.sections else None
+    if arg.kind == "param_name":
+        return {"VALS": list(snapshot.parameters)} if snapshot.parameters else None
     if arg.kind not in ("float", "int"):
         return None
     found = {key: value for key, value in (("MIN", arg.low), ("MAX", arg.high))
@@ -225,10 +228,10 @@ def method_node(entry: Address, path: str, name: str, snapshot: Snapshot,
     args = list(entry.args)
     if entry.max_repeats > 1:  # the repeated last argument, as many as the show's ranges say
         args += [entry.args[-1]] * (max(1, len(ranges or ())) - 1)
-    node["TYPE"] = "".join(OSC_TYPES[arg.kind] for arg in args)
+    node["TYPE"] = "".join(OSC_TYPES.get(arg.kind, "s") for arg in args)
     if node["TYPE"] == "N":
         return node  # a button: no value, no range
-    items = [arg_range(arg, snapshot.sections) for arg in args]
+    items = [arg_range(arg, snapshot) for arg in args]
     for index, item in enumerate(ranges or ()):
         if index < len(items) and item is not None:
             items[index] = item
