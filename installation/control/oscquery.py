@@ -285,6 +285,17 @@ def find_node(root: dict[str, Any], path: str) -> dict[str, Any] | None:
     return node
 
 
+def _has_value(path: str) -> bool:
+    """True when `path` is an address of the table that reports a value."""
+    if len(path) > MAX_PATH_CHARS:
+        return False
+    try:
+        entry, _name = match(path)
+    except MessageError:
+        return False
+    return reports_value(entry)
+
+
 def listen_value(path: str, status: dict[str, Any]) -> list[Any] | None:
     """The current value of a listened path (None: not known now)."""
     try:
@@ -547,8 +558,7 @@ class OscQueryControl(ServiceThread):
         if command == "IGNORE":
             listens.pop(path, None)
             return None
-        node = find_node(self.namespace(), path) if len(path) <= MAX_PATH_CHARS else None
-        if node is None or not node.get("ACCESS", 0) & 1:
+        if not _has_value(path):  # a name the show may offer later (another section) is fine
             self.counters["rejected"] += 1
             return {"ERROR": f"no value to listen to at {path[:80]!r}"}
         if path not in listens and len(listens) >= MAX_LISTENS:
