@@ -37,6 +37,7 @@ ALLOWED = {
     ),
     "installation.display": ("installation.render.frame",),
 }
+    "installation.audio": (),  # sound files and their analysis: numpy and ffmpeg only
 
 
 def module_files() -> dict[str, Path]:
