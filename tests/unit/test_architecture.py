@@ -36,8 +36,8 @@ ALLOWED = {
         "kernels",
     ),
     "installation.display": ("installation.render.frame",),
-}
     "installation.audio": (),  # sound files and their analysis: numpy and ffmpeg only
+}
 
 
 def module_files() -> dict[str, Path]:
