@@ -87,6 +87,10 @@ generated from it. A message becomes commands for the render thread, which appli
 next frame; live values (ψ, cutoff, noise, camera, directions, `/param/...`) glide in and hold as
 the show's `live` settings say, then the schedule takes over again.
 
+Clients that speak OSCQuery (TouchDesigner, Chataigne, Vezér) find the show on the network and
+read this table from it, with types, ranges and live values: run the show with
+`--oscquery-port` (`docs/control.md`, OSCQuery and discovery).
+
 ## Addresses
 
 {address_table()}
