@@ -239,7 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_doctor)
 
-    from installation.tools import directions, generate, project, render, seeds, storyboard
+    from installation.tools import (
+        audio_keys,
+        directions,
+        generate,
+        project,
+        render,
+        seeds,
+        storyboard,
+    )
 
     # light imports: torch comes when a command runs
     generate.add_parser(sub)
@@ -248,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_parser(sub)
     directions.add_parser(sub)
     project.add_parser(sub)
+    audio_keys.add_parser(sub)
     apply_option_rules(parser)  # one checked type per option name, in every subcommand
     return parser
 

@@ -81,7 +81,7 @@ def probe(path: str | Path) -> AudioInfo:
         elif "Stream #" in text:
             reason = "it holds no sound stream"
         raise AudioError(f"{path}: {reason}")
-    codec, rate = stream.group(1).strip(), int(stream.group(2))
+    codec, rate = stream.group(1).split()[0], int(stream.group(2))
     if rate < MIN_RATE_HZ:
         raise AudioError(f"{path}: a sample rate of {rate} Hz; sound files need at least "
                          f"{MIN_RATE_HZ} Hz")  # fmt: skip
