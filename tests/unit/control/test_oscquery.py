@@ -18,6 +18,7 @@ from pythonosc.osc_message import OscMessage
 from installation.control.addresses import ADDRESSES, ArgKind, parse
 from installation.control.oscquery import (
     MAX_LISTENS,
+    MAX_WEBSOCKETS,
     MAX_WS_MESSAGE_BYTES,
     OSC_TYPES,
     STATUS_VALUES,
@@ -279,3 +280,20 @@ def test_too_many_listens_on_one_socket(board):
                     assert len(errors) == 3 and f"at most {MAX_LISTENS}" in errors[0]
 
         asyncio.run(scenario())
+
+
+def test_websockets_are_bounded(server):
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{server.port}/"
+            sockets = [await session.ws_connect(url) for _ in range(MAX_WEBSOCKETS)]
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(url)
+            assert refused.value.status == 503
+            await sockets.pop().close()
+            await asyncio.sleep(0.1)
+            sockets.append(await session.ws_connect(url))  # a place came free
+            for ws in sockets:
+                await ws.close()
+
+    asyncio.run(scenario())
