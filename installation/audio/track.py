@@ -1,8 +1,8 @@
 """A whole sound file analysed: its features at any time, its onsets, its tempo and its beats.
 
 `analyse_file` streams the file through the live Analyzer (audio/analysis.py), so a render to
-music hears what the live show would have heard, and keeps one small row per hop (about 86 a
-second: level, bands, flux, tempo, beat phase; ~2 MB an hour). `AudioTrack.at(t)` is the row of
+music hears what the live show would have heard, and keeps one small row of sensor readings per
+hop (audio/sensors.py; about 86 rows a second, ~3 MB an hour). `AudioTrack.at(t)` is the row of
 the last hop that ended at or before t: frame-exact and causal. The beats of the whole file
 come from a dynamic-programming beat tracker over its onset strength at the file's tempo
 (Ellis 2007, "Beat tracking by dynamic programming", §2-3): each beat is the best mix of strong
@@ -17,17 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from installation.audio.analysis import (
-    ANALYSIS_RATE_HZ,
-    BANDS_HZ,
-    Analyzer,
-    Features,
-    tempo_from_flux,
-)
+from installation.audio.analysis import ANALYSIS_RATE_HZ, Analyzer, tempo_from_flux
 from installation.audio.files import AudioInfo, probe, read_blocks
+from installation.audio.sensors import SENSOR_NAMES, SoundSensors, pulse
 
 BEAT_TIGHTNESS = 100.0  # Ellis 2007 §3.2: how strongly beats keep to the period (100 in §4)
-SENSOR_NAMES = ("level", "bass", "mid", "high", "flux", "tempo", "beat_phase")  # per hop rows
 
 
 @dataclass
@@ -36,7 +30,7 @@ class AudioTrack:
 
     info: AudioInfo
     hop_s: float
-    rows: np.ndarray  # [hops, len(SENSOR_NAMES)] float32, row k = the hop ending at (k+1)*hop_s
+    rows: np.ndarray  # [hops, len(SENSOR_NAMES)] float32: row k, the hop ending at (k+1)*hop_s
     onsets_s: np.ndarray  # refined onset times, ascending
     tempo_bpm: float  # of the whole file (0: none found)
     beats_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -46,12 +40,20 @@ class AudioTrack:
         return self.info.duration_s
 
     def at(self, time_s: float) -> dict[str, float]:
-        """The features heard by time_s: sensor name -> value (zeros before the first hop)."""
+        """The sensor readings heard by time_s: name -> value (zeros before the first hop).
+
+        The onset and beat pulses start at the events' own times (the whole file is known):
+        a frame at or after an onset reacts to it, where live sound reacts once the onset is
+        detected, a few hops later."""
         index = math.floor(time_s / self.hop_s + 1e-9) - 1
         if index < 0 or len(self.rows) == 0:
-            return dict.fromkeys(SENSOR_NAMES, 0.0)
-        row = self.rows[min(index, len(self.rows) - 1)]
-        return {name: float(value) for name, value in zip(SENSOR_NAMES, row, strict=True)}
+            values = dict.fromkeys(SENSOR_NAMES, 0.0)
+        else:
+            row = self.rows[min(index, len(self.rows) - 1)]
+            values = {name: float(value) for name, value in zip(SENSOR_NAMES, row, strict=True)}
+        values["onset"] = _pulse_at(self.onsets_s, time_s)
+        values["beat"] = _pulse_at(self.beats_s, time_s)
+        return values
 
     def onsets_between(self, start_s: float, end_s: float) -> np.ndarray:
         """Onset times in [start_s, end_s)."""
@@ -67,18 +69,17 @@ class AudioTrack:
 def analyse_file(path: str | Path) -> AudioTrack:
     """Probe, stream and analyse a sound file (AudioError on any problem)."""
     info = probe(path)
-    analyzer: Analyzer | None = None
-    rows: list[tuple[float, ...]] = []
+    analyzer = Analyzer(ANALYSIS_RATE_HZ)
+    sensors = SoundSensors()
+    rows: list[np.ndarray] = []
     onsets: list[float] = []
     for block in read_blocks(info):
-        if analyzer is None:
-            analyzer = Analyzer(ANALYSIS_RATE_HZ)
-        for features in analyzer.feed(block):
-            rows.append(_row(features))
-            if features.onset_s is not None:
-                onsets.append(features.onset_s)
-    assert analyzer is not None  # read_blocks raises on a file without sound
-    table = np.asarray(rows, np.float32).reshape(-1, len(SENSOR_NAMES))
+        found = analyzer.feed(block)
+        readings = [sensors.readings(features) for features in found]
+        rows.append(np.asarray([[r[name] for name in SENSOR_NAMES] for r in readings],
+                               np.float32).reshape(-1, len(SENSOR_NAMES)))  # fmt: skip
+        onsets += [f.onset_s for f in found if f.onset_s is not None]
+    table = np.concatenate(rows) if rows else np.zeros((0, len(SENSOR_NAMES)), np.float32)
     flux = table[:, SENSOR_NAMES.index("flux")].astype(np.float64)
     tempo_bpm = tempo_from_flux(flux, analyzer.hop_s) if len(flux) else 0.0
     beats = track_beats(flux, analyzer.hop_s, tempo_bpm) if tempo_bpm > 0 else np.zeros(0)
@@ -86,11 +87,10 @@ def analyse_file(path: str | Path) -> AudioTrack:
                       _snap(beats, np.asarray(onsets), analyzer.hop_s))  # fmt: skip
 
 
-def _row(features: Features) -> tuple[float, ...]:
-    """A Features as a row of SENSOR_NAMES."""
-    bass, mid, high = features.bands_db[: len(BANDS_HZ)]
-    return (features.level_db, bass, mid, high, features.flux, features.tempo_bpm,
-            features.beat_phase)  # fmt: skip
+def _pulse_at(events_s: np.ndarray, time_s: float) -> float:
+    """The envelope of the last event at or before time_s (0 without one)."""
+    index = int(np.searchsorted(events_s, time_s + 1e-9)) - 1
+    return pulse(time_s - float(events_s[index])) if index >= 0 else 0.0
 
 
 def track_beats(flux: np.ndarray, hop_s: float, tempo_bpm: float) -> np.ndarray:

@@ -51,6 +51,9 @@ COLOR_FILTER = (
     "scale=out_color_matrix=bt709:out_range=tv,"
     "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
 )
+# The sound track of a render to music (--audio): AAC, which every browser and player decodes in
+# an MP4; 192 kb/s is transparent for most music at AAC-LC.
+AAC_BITRATE = "192k"
 # Seconds ffmpeg may take after the last frame to flush its lookahead and write the index.
 FFMPEG_CLOSE_TIMEOUT_S = 120.0
 # Characters of ffmpeg's stderr quoted in a VideoError (its last lines say what failed).
@@ -141,11 +144,18 @@ class VideoWriter:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], fps: float, preset: str = X264_PRESET
+        self,
+        path: str | os.PathLike[str],
+        fps: float,
+        preset: str = X264_PRESET,
+        audio: tuple[Path, float] | None = None,
     ) -> None:
-        """`preset`: x264's speed/size trade-off for H.264 (PNG frames ignore it)."""
+        """`preset`: x264's speed/size trade-off for H.264 (PNG frames ignore it); `audio`:
+        (sound file, seconds) muxed as AAC from the file's start, the first frame at its time 0
+        (PNG frames: left out, with a warning)."""
         self.kind: VideoKind = video_kind(path)
         self.preset = preset
+        self.audio = audio
         self.path = Path(path)
         if not fps > 0:
             raise VideoError(f"{self.path}: fps must be > 0, got {fps}")
@@ -162,6 +172,9 @@ class VideoWriter:
         else:
             self._make_dir(self.path)
             self._warn_stale_frames()
+            if audio is not None:
+                log.warning("PNG frames have no sound track; %s is not written with them",
+                            audio[0])  # fmt: skip
 
     def _make_dir(self, directory: Path) -> None:
         """Create `directory` (and parents) and check that it is writable, else VideoError."""
@@ -256,7 +269,15 @@ class VideoWriter:
         cmd = [
             self._ffmpeg_exe, "-hide_banner", "-nostats", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size_px[0]}x{size_px[1]}",
-            "-r", str(fps), "-i", "-", "-an",
+            "-r", str(fps), "-i", "-",
+        ]  # fmt: skip
+        if self.audio is None:
+            cmd += ["-an"]
+        else:  # the song from its start, as long as the video: first frame = sound time 0
+            audio_path, seconds = self.audio
+            cmd += ["-t", f"{seconds:.6f}", "-i", str(audio_path), "-map", "0:v:0",
+                    "-map", "1:a:0", "-c:a", "aac", "-b:a", AAC_BITRATE]  # fmt: skip
+        cmd += [
             "-c:v", "libx264", "-preset", self.preset, "-crf", str(X264_CRF),
             "-pix_fmt", PIXEL_FORMAT, "-vf", COLOR_FILTER,
         ]  # fmt: skip

@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -29,10 +29,14 @@ from installation.display.video import (
     video_kind,
 )
 from installation.progress import Progress, format_duration, plural
+from installation.run.offline_sound import SoundDriver
 from installation.run.startup import build_renderer, load_startup
 from installation.run.stats import cuda_peak_mb, peak_rss_mb, write_stats
 from installation.settings import VIDEO_FPS, AppSettings
 from installation.show.schema import Show
+
+if TYPE_CHECKING:
+    from installation.audio.track import AudioTrack
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +87,23 @@ def render_offline(
     if is_preview and settings.precision is None:
         settings = dataclasses.replace(settings, precision="fast")
     show = load_startup(settings)
+    track = None
+    if settings.audio_path is not None:  # a bad sound file fails before the models load
+        from installation.audio.track import analyse_file
+
+        track = analyse_file(settings.audio_path)
+        stream.write(f"render: {track.info.path.name}: {format_duration(track.duration_s)}, "
+                     f"{track.tempo_bpm:.1f} BPM, {len(track.onsets_s)} onsets\n")  # fmt: skip
     renderer, _, info = build_renderer(settings, show)
     fps = settings.fps or show.settings.output.fps or VIDEO_FPS  # the show's `output.fps`
+    sound = None
+    if track is not None:
+        sound = SoundDriver(track, renderer.timeline, renderer, settings.start_s)
+        if not sound.names:
+            log.warning("the show maps no audio.* sensor; the song is only muxed show=%s",
+                        settings.show_path)  # fmt: skip
     plan = RenderPlan(
-        frames=offline_frame_count(settings, show, fps), fps=fps,
+        frames=offline_frame_count(settings, show, fps, track), fps=fps,
         size_px=output_size(settings, show, renderer.generators, is_preview),
         precision=info.precision, is_preview=is_preview,
     )  # fmt: skip
@@ -102,7 +119,8 @@ def render_offline(
     preset = PREVIEW_PRESET if is_preview else X264_PRESET
     estimate = Estimate(plan.frames, settings.max_batch, is_video)
     try:
-        writer = write_frames(renderer, plan, settings, preset, stream, estimate, model_px, gen_ms)
+        writer = write_frames(renderer, plan, settings, preset, stream, estimate, model_px, gen_ms,
+                              sound)  # fmt: skip
     except KeyboardInterrupt:
         done = len(gen_ms)
         stream.write(f"render: stopped after {plural(done, 'frame')}; {settings.out_path} holds "
@@ -139,16 +157,23 @@ def write_frames(
     estimate: Estimate,
     model_px: tuple[int, int] | None,
     gen_ms: list[float],
+    sound: SoundDriver | None = None,
 ) -> VideoWriter:
     """Render and write every frame of the plan with a progress bar; print the estimate once.
 
     `gen_ms` gets each frame's generation time. A KeyboardInterrupt still finishes the file.
+    `sound`: a render to music (the song steers the frames and is muxed into a video).
     """
-    with VideoWriter(settings.out_path or "", plan.fps, preset=preset) as writer, Progress(
+    audio = None
+    if sound is not None:
+        audio = (sound.track.info.path, plan.frames / plan.fps)
+    with VideoWriter(settings.out_path or "", plan.fps, preset=preset,
+                     audio=audio) as writer, Progress(
         plan.frames, "render", stream, unit="frame", warmup_items=WARMUP_FRAMES
     ) as progress:  # fmt: skip
         for slots in frame_batches(plan.frames, settings.start_s, plan.fps, settings.max_batch):
-            for frame in renderer.render_batch(slots):
+            params = sound.params(slots) if sound is not None else None
+            for frame in renderer.render_batch(slots, params):
                 if plan.size_px is not None:
                     pixels = fit_image(frame.rgb8(), plan.size_px, settings.fit)
                     frame = dataclasses.replace(frame, pixels=pixels)
@@ -270,11 +295,16 @@ def preview_size(
     return (max(2, 2 * round(size_px[0] * scale / 2)), max(2, 2 * round(size_px[1] * scale / 2)))
 
 
-def offline_frame_count(settings: AppSettings, show: Show, fps: float) -> int:
-    """--frames, else --duration x fps, else one pass of the show from --start."""
+def offline_frame_count(
+    settings: AppSettings, show: Show, fps: float, track: AudioTrack | None = None
+) -> int:
+    """--frames, else --duration x fps, else the song's length (--audio), else one pass of the
+    show from --start."""
     if settings.max_frames is not None:
         return settings.max_frames
     duration_s = settings.max_duration_s
+    if duration_s is None and track is not None:
+        duration_s = track.duration_s
     if duration_s is None:
         duration_s = max(show.total_s() - settings.start_s, 1.0 / fps)
     return max(1, round(duration_s * fps))

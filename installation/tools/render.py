@@ -29,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a quick look: fast precision, the model's own size (or the show's size if "
         "smaller), a faster encoder; --precision and --size still win",
     )
+    add_option(p, "--audio", "render to this sound file (WAV, FLAC, MP3, ...): it drives the "
+               "show's audio.* sensors frame by frame and is muxed into the video (AAC), in "
+               "sync; the render lasts the song unless --frames or --duration")  # fmt: skip
     add_option(p, "--start", "first frame at show time S seconds (default 0)")
     add_option(p, "--frames", "render N frames (default: one pass of the show)")
     add_option(p, "--duration", "render S seconds of show time (default: one pass of the show)")
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     settings = AppSettings(
         show_path=args.show,
         out_path=args.out,
+        audio_path=args.audio,
         start_s=args.start,
         max_frames=args.frames,
         max_duration_s=args.duration,
