@@ -58,6 +58,7 @@ from installation.control.addresses import (
     MessageError,
     match,
 )
+from installation.control.http import HEADER_TIMEOUT_S
 from installation.control.osc_framing import build_datagram
 from installation.control.service import ServiceThread
 from installation.errors import ControlError
@@ -319,6 +320,8 @@ class OscQueryControl(ServiceThread):
         allow: peers allowed at all (the OSC allow-list rules); others get 403.
         rate_limit_per_s: requests and WebSocket messages a second per peer (burst 2x).
         dns_sd: advertise `_oscjson._tcp` and `_osc._udp` (control/dns_sd.py) while serving.
+        header_timeout_s: a connection's whole request line and headers must come within this
+            (as the HTTP API's: a peer trickling header bytes holds nothing for long).
 
     Raises:
         ControlError: the port is taken, the host cannot be bound, an allow entry is invalid.
@@ -342,6 +345,7 @@ class OscQueryControl(ServiceThread):
         allow: Sequence[str] = DEFAULT_ALLOW,
         rate_limit_per_s: float = 50.0,
         dns_sd: bool = False,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         super().__init__()
         self._allow = AllowList(allow)
@@ -353,6 +357,7 @@ class OscQueryControl(ServiceThread):
         self._sensors = sensors or list
         self.rate_limit_per_s = float(rate_limit_per_s)
         self._is_dns_sd = dns_sd
+        self.header_timeout_s = float(header_timeout_s)
         self.advertiser: Any = None  # the DnsSd while advertising
         hostname = socket.gethostname().lower()
         self._names = {"localhost", hostname, f"{hostname}.local", host.lower()}
@@ -420,7 +425,8 @@ class OscQueryControl(ServiceThread):
         self._stop_event = asyncio.Event()
         app = web.Application(client_max_size=1024, middlewares=[self._guard])
         app.router.add_get("/{path:.*}", self._get)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
+                               keepalive_timeout=self.header_timeout_s)  # fmt: skip
         await runner.setup()
         await web.SockSite(runner, self._socket).start()
         log.info("OSCQuery on %s for OSC port %d allow=%s", self.url, self.osc_port,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import socket
+import time
 import typing
 
 import aiohttp
@@ -297,3 +299,29 @@ def test_websockets_are_bounded(server):
                 await ws.close()
 
     asyncio.run(scenario())
+
+
+def test_a_peer_that_trickles_its_headers_is_cut_off(board):
+    with OscQueryControl("127.0.0.1", 0, "127.0.0.1", 9000, "t", lambda: board.state,
+                         header_timeout_s=0.5) as control:  # fmt: skip
+        slow = socket.create_connection(("127.0.0.1", control.port), timeout=5.0)
+        started = time.monotonic()
+        slow.sendall(b"GET / HTTP/1.1\r\n")
+        closed_after = None
+        for _ in range(40):  # one header byte every 0.1 s: would take 4 s
+            time.sleep(0.1)
+            try:
+                slow.sendall(b"X")
+            except OSError:  # reset: the server closed it
+                closed_after = time.monotonic() - started
+                break
+            assert get(control.port, "/psi?TYPE")[0] == 200  # others are served meanwhile
+        else:
+            slow.settimeout(2.0)
+            try:
+                assert slow.recv(100) == b""  # closed, nothing answered
+            except OSError:
+                pass
+            closed_after = time.monotonic() - started
+        slow.close()
+    assert closed_after is not None and closed_after < 3.5
