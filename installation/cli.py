@@ -240,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_doctor)
 
     from installation.tools import (
+        audio_devices,
         audio_keys,
         directions,
         generate,
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     directions.add_parser(sub)
     project.add_parser(sub)
     audio_keys.add_parser(sub)
+    audio_devices.add_parser(sub)
     apply_option_rules(parser)  # one checked type per option name, in every subcommand
     return parser
 

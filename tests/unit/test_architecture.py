@@ -27,7 +27,13 @@ ALLOWED = {
     "installation.models": ("kernels",),
     "installation.show": (),
     "installation.walk": ("installation.show.schema", "installation.models.latents"),
-    "installation.control": ("installation.walk.commands",),
+    # walk/midi_map.py: MIDI's pure mapping (the sensors' curves), owned by the midi thread
+    # audio/: the live sound input (control/audio_in.py) analyses with the file path's code
+    "installation.control": (
+        "installation.walk.commands",
+        "installation.walk.midi_map",
+        "installation.audio",
+    ),
     "installation.render": (
         "installation.walk",
         "installation.models",

@@ -1,0 +1,118 @@
+"""Live sound in through a real audio server with no sound card: a JACK dummy server, a player
+process feeding a click track into the show's input port, the show's AudioInput analysing it on
+its own thread (issue 17). Runs in CI (scripts/setup.sh --dev installs jackd2 and PortAudio)."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from jack_server import jack_server
+
+from installation.walk.commands import SensorInput
+
+TESTS = Path(__file__).resolve().parents[1]
+WAIT_S = 15.0  # upper bounds for waiting, never timing assertions
+
+
+@pytest.fixture
+def jack_audio() -> Iterator[str]:
+    """A dummy JACK server, with PortAudio (sounddevice) let go of it before it stops."""
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as err:
+        pytest.skip(f"needs sounddevice and PortAudio (scripts/setup.sh --dev): {err}")
+    with jack_server() as name:
+        try:
+            yield name
+        finally:
+            sd._terminate()  # PortAudio's JACK client must go before the server does
+    sd._initialize()
+
+
+def jack_ports() -> set[str]:
+    return set(subprocess.run(["jack_lsp"], capture_output=True, text=True, timeout=10).stdout
+               .split())  # fmt: skip
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {WAIT_S:g} s for {what}")
+        time.sleep(0.05)
+
+
+class Player:
+    """tests/sound_player.py in its own process, its output connected to `into`."""
+
+    def __init__(self, into: str, bpm: float, seconds: float) -> None:
+        before = jack_ports()
+        self.process = subprocess.Popen(
+            [sys.executable, str(TESTS / "sound_player.py"), "--bpm", str(bpm), "--seconds",
+             str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert self.process.stdout is not None and self.process.stdin is not None
+        assert self.process.stdout.readline().strip() == "ready"
+        outputs = [p for p in jack_ports() - before if "out" in p]
+        assert len(outputs) == 1, outputs
+        subprocess.run(["jack_connect", outputs[0], into], check=True, timeout=10)
+
+    def play(self) -> float:
+        """Start the clicks; the player's perf_counter when it did."""
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline().split()[1])
+
+    def close(self) -> None:
+        try:
+            self.process.wait(WAIT_S)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+def test_clicks_played_into_the_input_become_onset_and_beat_readings(jack_audio):
+    from installation.control.audio_in import AudioInput
+
+    before = jack_ports()
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    wanted = {"audio.onset", "audio.level", "audio.tempo"}
+    with AudioInput("default", commands, lambda: wanted) as audio:
+        wait_for(lambda: audio.is_open, "the input to open")
+        inputs = [p for p in jack_ports() - before if "in" in p]
+        assert len(inputs) == 1, inputs
+        player = Player(inputs[0], bpm=120.0, seconds=6.0)
+        try:
+            started = player.play()
+            time.sleep(6.3)
+        finally:
+            player.close()
+    readings: dict[str, list[float]] = {name: [] for name in wanted}
+    while not commands.empty():
+        command = commands.get_nowait()
+        assert isinstance(command, SensorInput) and command.name in wanted
+        readings[command.name].append(command.values[0])
+    onset = np.asarray(readings["audio.onset"])
+    pulses = np.flatnonzero((onset[1:] > 0.9) & (onset[:-1] <= 0.9))
+    assert abs(len(pulses) - 12) <= 1  # 120 BPM for 6 s from 0.25 s: 12 clicks
+    assert max(readings["audio.level"]) > -30.0  # the clicks are loud
+    assert abs(readings["audio.tempo"][-1] - 120.0) <= 2.0  # live: a few hops' jitter
+    assert started > 0 and audio.dropped_blocks == 0
+
+
+def test_a_missing_device_is_one_warning_and_the_input_keeps_trying(jack_audio, caplog):
+    from installation.control.audio_in import AudioInput
+
+    with caplog.at_level("WARNING"), AudioInput("no such card", queue.SimpleQueue(),
+                                                 set) as audio:  # fmt: skip
+        wait_for(lambda: "not available" in caplog.text, "the warning")
+        assert not audio.is_open and audio.is_running
+    assert caplog.text.count("not available") == 1  # retried after 2 s: not yet
+    assert "no input device named like 'no such card'" in caplog.text
