@@ -17,11 +17,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from installation.control.mailbox import CommandQueue
+from installation.control.router import CommandRouter
 from installation.device import resolve_device
 from installation.display.offscreen import OffscreenPresenter
 from installation.display.pacing import FramePacer
@@ -30,6 +31,7 @@ from installation.display.window import WindowPresenter, require_display
 from installation.errors import ControlError
 from installation.render.frame import Frame
 from installation.render.loop import BatchRenderer, LoopSettings
+from installation.run.backoff import backoff_s
 from installation.run.offline import render_offline
 from installation.run.present import present_loop
 from installation.run.present_state import PresentState
@@ -49,15 +51,19 @@ from installation.settings import (
     AppSettings,
 )
 from installation.show.schema import HttpSettings, OscSettings, Show
-from installation.walk.commands import Command
+from installation.walk.commands import Command, MidiLearn
 
 if TYPE_CHECKING:
     from installation.control.http import HttpControl
+    from installation.control.midi import MidiControl
     from installation.control.osc import OscControl
     from installation.control.oscquery import OscQueryControl
+    from installation.walk.midi_map import MidiBinding
 
 log = logging.getLogger(__name__)
 
+MIDI_RETRY_FIRST_S = 1.0  # a MIDI port that is not there: tried again after 1, 2, 4 ... s
+MIDI_RETRY_MAX_S = 30.0
 FRAMES_QUEUE_SIZE = 2  # STYLE.md §8: bounded, the newest frame wins (plus one lookahead batch)
 
 
@@ -75,16 +81,18 @@ def run(settings: AppSettings) -> int:
         require_display()
     show = load_startup(settings)  # checks the device (auto included) first
     settings = dataclasses.replace(settings, device=resolve_device(settings.device))
-    commands = CommandQueue()  # merges what waits: no backlog from a storm of messages
+    queue_ = CommandQueue()  # merges what waits: no backlog from a storm of messages
+    commands = command_router(queue_)  # the sources' sink: control-side commands are routed
     board = StatusBoard()
     board.info = RunInfo(show=str(settings.show_path))
     osc = start_osc(settings, commands, board, show)
-    http = oscquery = None
+    http = oscquery = midi = None
     try:
         http = start_http(settings, commands, board, show)
         oscquery = start_oscquery(settings, board, osc, show)
+        midi = start_midi(settings, commands, board)
     except BaseException:
-        for server in (http, osc):
+        for server in (oscquery, http, osc):
             if server is not None:
                 server.stop()
         raise
@@ -97,10 +105,12 @@ def run(settings: AppSettings) -> int:
             def build(build_settings: AppSettings, playing: Show | None = None) -> Built:
                 return build_renderer(build_settings, playing or show)
 
-            return play(settings, build, presenter, commands=commands, board=board)
+            return play(settings, build, presenter, commands=queue_, board=board)
         finally:
             presenter.close()
     finally:
+        if midi is not None:
+            midi.stop()
         if oscquery is not None:
             oscquery.stop()
         if http is not None:
@@ -229,6 +239,53 @@ def start_oscquery(
     oscquery.start()
     board.private["oscquery_url"] = oscquery.url
     return oscquery
+
+
+def command_router(commands: CommandQueue) -> CommandRouter:
+    """The sink every control source puts into (control/router.py): the command queue, except
+    MidiLearn, which start_midi routes to the MIDI input (refused with a log line until then)."""
+    router = CommandRouter(commands)
+    router.route(MidiLearn, lambda command: log.warning(
+        "/midi/learn %s: there is no MIDI input (run_show.py --midi-in NAME|auto)",
+        getattr(command, "target", "")))  # fmt: skip
+    return router
+
+
+def start_midi(
+    settings: AppSettings, commands: CommandRouter, board: StatusBoard
+) -> MidiControl | None:
+    """The MIDI input on its own thread, or None without --midi-in.
+
+    The bindings come from `<show stem>.midi.yaml` beside the show (run/midi_file.py); MIDI
+    learn writes there. A port that is not there (yet) is retried with back-off (run/backoff.py).
+
+    Raises:
+        ControlError: mido/python-rtmidi are not installed (the `midi` extra).
+        ShowError: the mapping file is broken (one line per problem).
+    """
+    if settings.midi_in is None:
+        return None
+    from installation.control.midi import MidiControl  # mido/rtmidi only when MIDI is asked for
+    from installation.run.midi_file import midi_path, read_bindings, write_bindings
+    from installation.walk.midi_map import MidiMap
+
+    path = midi_path(settings.show_path)
+    bindings = read_bindings(path)
+
+    def save(learned: Sequence[MidiBinding]) -> str:
+        write_bindings(path, learned)
+        return str(path)
+
+    midi = MidiControl(
+        settings.midi_in, MidiMap(bindings), commands, board.parameters,
+        api=settings.midi_api,  # type: ignore[arg-type]
+        save=save, report=board.notes.__setitem__,
+        backoff=lambda attempt: backoff_s(attempt, MIDI_RETRY_FIRST_S, MIDI_RETRY_MAX_S),
+    )  # fmt: skip
+    commands.route(MidiLearn, midi.learn)
+    midi.start()
+    log.info("MIDI: %d binding(s) from %s", len(bindings), path)
+    return midi
 
 
 def open_presenter(settings: AppSettings) -> Presenter:

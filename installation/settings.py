@@ -84,6 +84,7 @@ class AppSettings:
     log_level: str = "INFO"
     is_watching: bool = True  # reload the show when its file changes (--no-watch: off)
     out_path: str | None = None  # offline render to FILE.mp4 or DIR/ (as typed: "/" matters)
+    audio_path: Path | None = None  # --out to music: its sound drives audio.* sensors, is muxed
     start_s: float = 0.0  # show time of the first frame
     # --supervise's restarted child: start_s was the show time at this wall-clock time (epoch
     # s), so the first frame shows start_s plus the time the child took to start
@@ -110,6 +111,11 @@ class AppSettings:
     # OSCQuery (docs/control.md): None = not given; the show's show.osc.oscquery_port, else none
     oscquery_port: int | None = None  # 0: any free port (tests)
     is_dns_sd: bool = True  # advertise OSCQuery and OSC over DNS-SD (--no-dns-sd: off)
+    # MIDI input (docs/control.md, MIDI): a port name (or part of one), or "auto"; None: none
+    midi_in: str | None = None
+    midi_api: str = "auto"  # auto (ALSA, else JACK), alsa or jack
+    # live sound input (control/audio_in.py): a device index, part of a name, or "default"
+    audio_in: str | None = None
     # render-thread recovery (installation/run/recovery.py); None: its defaults
     hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
     max_recoveries: int | None = None  # recoveries within 10 min before the process exits (75)
@@ -163,6 +169,26 @@ def _http_host(text: str) -> str:
     return text
 
 
+def _midi_port(text: str) -> str:
+    """--midi-in: a port name, part of one, or auto (printable, at most 200 characters)."""
+    name = text.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"must be a MIDI port name (or part of one) or auto, got {text[:60]!r}"
+        )
+    return name
+
+
+def _audio_device(text: str) -> str:
+    """--audio-in: a device index, a part of its name, or default (printable, <= 200 chars)."""
+    name = text.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"must be a sound input's index, a part of its name, or default, got {text[:60]!r}"
+        )
+    return name
+
+
 def _http_token(text: str) -> str:
     """argparse type: an HTTP token (netcheck.TOKEN_TEXT)."""
     if not is_token(text):
@@ -194,6 +220,7 @@ def shared_options() -> dict[str, dict[str, Any]]:
         "--fps": {"type": fps, "default": None},
         "--size": {"type": parse_size, "default": None, "metavar": "WxH"},
         "--out": {"default": None, "metavar": "FILE.mp4|DIR/"},
+        "--audio": {"type": Path, "default": None, "metavar": "FILE"},
         "--fit": {"choices": FITS, "default": "letterbox"},
         "--precision": {"choices": PRECISIONS, "default": None},
         "--device": {
@@ -265,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_option(stop, "--out", "render the show offline to an H.264 MP4 or a PNG sequence "
                "(frame-exact, not real time; one pass of the show unless --frames or "
                "--duration)")  # fmt: skip
+    add_option(stop, "--audio", "with --out: render to this sound file (WAV, FLAC, MP3, ...): "
+               "it drives the show's audio.* sensors frame by frame and is muxed into the "
+               "video (AAC); the render lasts the song unless --frames or --duration")  # fmt: skip
     model = parser.add_argument_group("generator")
     add_option(model, "--precision", "fast: bf16/fp16 where it helps; exact: float32 (default: "
                "fast live, exact for --out)")  # fmt: skip
@@ -329,6 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "show.osc.oscquery_port; none: off)")  # fmt: skip
     control.add_argument("--no-dns-sd", action="store_true",
                          help="with OSCQuery: do not advertise it over DNS-SD (mDNS)")
+    control.add_argument("--midi-in", type=_midi_port, default=None, metavar="NAME|auto",
+                         help="steer the show from this MIDI input port (a name or part of one; "
+                         "auto: the first that is not a Through port) as <show>.midi.yaml maps "
+                         "it; `latent-walk midi-ports` lists them (default: no MIDI)")  # fmt: skip
+    control.add_argument("--midi-api", choices=("auto", "alsa", "jack"), default="auto",
+                         help="the MIDI system: auto (ALSA, else JACK), alsa or jack")
+    control.add_argument("--audio-in", type=_audio_device, default=None,
+                         metavar="DEVICE|default",
+                         help="listen to this sound input (an index or part of a name from "
+                         "`latent-walk audio-devices`, or default): its audio.* readings "
+                         "drive the show's sensors (shows/README.md, Sound; default: "
+                         "none)")  # fmt: skip
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
@@ -391,6 +433,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         log_level=args.log_level,
         is_watching=not args.no_watch,
         out_path=args.out,
+        audio_path=args.audio,
         start_s=args.start,
         start_epoch_s=args.start_epoch,
         stats_json=args.stats_json,
@@ -410,6 +453,9 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         http_token=args.http_token,
         oscquery_port=args.oscquery_port,
         is_dns_sd=not args.no_dns_sd,
+        midi_in=args.midi_in,
+        audio_in=args.audio_in,
+        midi_api=args.midi_api,
         osc_allow=None
         if args.osc_allow is None
         else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),

@@ -175,8 +175,10 @@ The default is {default_allow}.
 - **`/status`** is answered, to the sender's address and port and from the server's port, with
   one message per state value, `/status/<key> <value>`, then `/status/end`. The keys are the
   app's (e.g. `section`, `section_index`, `show_time_s`, `paused`, `speed`, `fps`, `model`,
-  `steerable`: the live parameters the section takes now with their ranges, and the live
-  values). Booleans come as 0/1 ints, numbers as int or float, text as strings.
+  `steerable`: the live parameters the section takes now with their ranges, the live
+  values, `memory_mb`: the process's resident memory, `gpu_memory_mb` on a GPU: what torch
+  holds there; with `--midi-in`, `midi_in`: the MIDI port, `midi_learn`: the last MIDI
+  learn). Booleans come as 0/1 ints, numbers as int or float, text as strings.
 - **Every accepted message** gets the same reply, so a tablet's faders follow the show. A
   datagram (or bundle) with several accepted messages gets one reply. Rejected and refused
   messages get `/status/refused <address> <reason>` instead. The values are the state when the

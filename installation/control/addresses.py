@@ -44,6 +44,7 @@ from installation.walk.commands import (
     JumpSection,
     ListPresets,
     LoadShow,
+    MidiLearn,
     RecallPreset,
     ReloadShow,
     SavePreset,
@@ -60,7 +61,8 @@ from installation.walk.commands import (
 log = logging.getLogger(__name__)
 
 ArgKind = Literal[
-    "float", "int", "bool", "button", "section", "show_name", "latent_name", "preset_name", "choice"
+    "float", "int", "bool", "button", "section", "show_name", "latent_name", "preset_name",
+    "choice", "param_name",
 ]
 Widget = Literal["button", "toggle", "fader", "xy", "text"]
 
@@ -76,6 +78,7 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _SHOW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _DIRECTION_NAME = r"[A-Za-z0-9_.-]+"
 _PARAM_NAME = r"[A-Za-z0-9_/-]+"
+_LIVE_NAME = r"[A-Za-z0-9_./-]+"  # psi, direction/<name> (npz entries: stem.entry)
 _SENSOR_NAME = r"[A-Za-z0-9_.-]+"  # as show/load.py accepts for a sensor's name
 _NAME_NOUNS = {
     "show_name": "show name",
@@ -142,7 +145,7 @@ class Arg:
         kind: float/int (clamped into low..high), bool (0/1, true/false; nonzero is true),
             button (optional press state, 0 = release), section (index or name), show_name
             latent_name and preset_name (a file stem: letters, digits, _ - .), choice (one of
-            `choices`).
+            `choices`), param_name (a live parameter's name: psi, direction/<name>, ...).
         low, high: the range for float/int; None = unbounded on that side.
         default: the value when the argument is left out; None = required.
         unit: e.g. "s", "deg"; for the docs.
@@ -173,6 +176,7 @@ class Arg:
             "latent_name": "str",
             "preset_name": "str",
             "choice": "|".join(self.choices),
+            "param_name": "str",
         }[self.kind]
         text = f"{self.name}: {kind}"
         if self.low is not None or self.high is not None:
@@ -420,6 +424,13 @@ ADDRESSES: tuple[Address, ...] = (
         "/status/bookmark gives the keyframe {w: latents/<name>.npy}.", "/bookmark dawn",
         lambda _n, v: [Bookmark(v[0])], "presets", "text",
     ),
+    Address(
+        "/midi/learn", (Arg("parameter", "param_name"),),
+        "MIDI learn (with --midi-in): the next fader, knob or pitch bend moved steers this live "
+        "parameter (psi, cutoff, noise_strength, translate_x, translate_y, rotate_deg, speed, "
+        "direction/<name>); saved to <show>.midi.yaml; /status/midi_learn says what was bound.",
+        "/midi/learn psi", lambda _n, v: [MidiLearn(v[0])], "midi", "text",
+    ),
 )  # fmt: skip
 
 _EXACT: dict[str, Address] = {a.pattern: a for a in ADDRESSES if a.name_regex is None}
@@ -521,6 +532,17 @@ def _check(entry: Address, index: int, arg: Arg, value: Any, limiter: LogLimiter
                 f"a {noun} of 1..{MAX_NAME_CHARS} letters, digits, '_', '-', '.' "
                 "(no paths, no '..', not starting with '.')"
             )
+        return name
+    if arg.kind == "param_name":
+        name = value.strip() if isinstance(value, str) else ""
+        if (
+            not re.fullmatch(_LIVE_NAME, name)
+            or len(name) > MAX_NAME_CHARS
+            or "" in name.split("/")
+            or ".." in name
+        ):
+            raise fail(f"a live parameter's name of 1..{MAX_NAME_CHARS} characters "
+                       f"{_LIVE_NAME}, without empty '/' parts or '..'")  # fmt: skip
         return name
     if arg.kind == "choice":
         word = value.strip().lower() if isinstance(value, str) else None

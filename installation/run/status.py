@@ -54,6 +54,9 @@ class StatusBoard:
         self.recovery: RecoveryPlanner | None = None
         # in the --status-file only, never in replies: the web remote's URL and token
         self.private: dict[str, str] = {}
+        # what control services say about themselves, in every status reply (MIDI: midi_in,
+        # midi_learn); written by their threads, one key at a time
+        self.notes: dict[str, str] = {}
 
     def attach(
         self, loop: RenderLoop, pacer: FramePacer, state: PresentState, info: RunInfo,
@@ -74,7 +77,7 @@ class StatusBoard:
         recovery = self.recovery.summary() if self.recovery is not None else {}
         if loop is None or pacer is None or state is None or clock is None:
             return {"state": "loading", "loading": True, "show": Path(self.info.show).stem,
-                    **recovery}  # fmt: skip
+                    **recovery, **self.notes.copy()}  # fmt: skip
         now_s = time.perf_counter()
         show_s = clock.show_time_s(now_s)
         section_index, section_name = loop.section_index_at(show_s)
@@ -108,6 +111,7 @@ class StatusBoard:
             status[f"live/{name}"] = round(value, 4)
             status[f"live/{name}/weight"] = round(weight, 3)
         status.update({k: v for k, v in recovery.items() if v is not None})
+        status.update(self.notes.copy())
         return status
 
     def refusal(self, command: Command) -> str | None:

@@ -161,6 +161,15 @@ class Bookmark:
     name: str
 
 
+@dataclass(frozen=True)
+class MidiLearn:
+    """Bind the next MIDI control moved to live parameter `target` and save it to the show's
+    MIDI mapping file. Control-side: control/router.py hands it to the MIDI input (control/
+    midi.py), never to the Player."""
+
+    target: str
+
+
 Command = (
     TogglePause
     | SetPaused
@@ -181,4 +190,5 @@ Command = (
     | RecallPreset
     | ListPresets
     | Bookmark
+    | MidiLearn
 )

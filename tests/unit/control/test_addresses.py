@@ -25,6 +25,7 @@ from installation.walk.commands import (
     JumpSection,
     ListPresets,
     LoadShow,
+    MidiLearn,
     RecallPreset,
     ReloadShow,
     SavePreset,
@@ -90,6 +91,8 @@ GOOD = [
     ("/preset/recall", ["calm", 4], [RecallPreset("calm", 4.0)]),
     ("/preset/list", [], [ListPresets()]),
     ("/bookmark", ["dawn"], [Bookmark("dawn")]),
+    ("/midi/learn", ["psi"], [MidiLearn("psi")]),
+    ("/midi/learn", [" direction/smile.v2 "], [MidiLearn("direction/smile.v2")]),
 ]
 
 
@@ -295,3 +298,9 @@ def test_limits_agree_with_the_show_format() -> None:
     assert MAX_SENSOR_VALUES == SENSOR_MAX_VALUES
     [noise_mode] = [entry for entry in ADDRESSES if entry.pattern == "/noise/mode"]
     assert noise_mode.args[0].choices == (*NOISE_MODES, "show")
+
+
+@pytest.mark.parametrize("value", ["", "a//b", "/psi", "direction/../x", "psi!", "x" * 101, 3])
+def test_midi_learn_takes_only_a_parameter_name(value: object) -> None:
+    with pytest.raises(ControlError, match=r"/midi/learn: argument 1 \(parameter\) must be a live"):
+        parse("/midi/learn", [value], LogLimiter())
