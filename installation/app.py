@@ -54,9 +54,10 @@ from installation.show.schema import HttpSettings, OscSettings, Show
 from installation.walk.commands import Command, MidiLearn
 
 if TYPE_CHECKING:
+    from installation.control.audio_in import AudioInput
     from installation.control.http import HttpControl
     from installation.control.midi import MidiControl
-    from installation.control.osc import OscControl
+    from installation.control.osc import CommandSink, OscControl
     from installation.control.oscquery import OscQueryControl
     from installation.walk.midi_map import MidiBinding
 
@@ -86,13 +87,14 @@ def run(settings: AppSettings) -> int:
     board = StatusBoard()
     board.info = RunInfo(show=str(settings.show_path))
     osc = start_osc(settings, commands, board, show)
-    http = oscquery = midi = None
+    http = oscquery = midi = audio = None
     try:
         http = start_http(settings, commands, board, show)
         oscquery = start_oscquery(settings, board, osc, show)
         midi = start_midi(settings, commands, board)
+        audio = start_audio(settings, commands, board)
     except BaseException:
-        for server in (oscquery, http, osc):
+        for server in (midi, oscquery, http, osc):
             if server is not None:
                 server.stop()
         raise
@@ -109,6 +111,8 @@ def run(settings: AppSettings) -> int:
         finally:
             presenter.close()
     finally:
+        if audio is not None:
+            audio.stop()
         if midi is not None:
             midi.stop()
         if oscquery is not None:
@@ -286,6 +290,31 @@ def start_midi(
     midi.start()
     log.info("MIDI: %d binding(s) from %s", len(bindings), path)
     return midi
+
+
+def start_audio(
+    settings: AppSettings, commands: CommandSink, board: StatusBoard
+) -> AudioInput | None:
+    """The live sound input on its own thread, or None without --audio-in.
+
+    It sends the audio.* readings the playing show's `sensors:` block maps (looked up on the
+    status board, so a reload's new mappings count at once). A missing device is not an error
+    here: the input logs it and keeps trying while the show plays.
+
+    Raises:
+        ControlError: sounddevice or PortAudio is not installed (the `audio` extra).
+    """
+    if settings.audio_in is None:
+        return None
+    from installation.control.audio_in import AudioInput  # sounddevice only when asked for
+
+    def wanted() -> set[str]:
+        return {s["name"] for s in board.sensors() if s["name"].startswith("audio.")}
+
+    audio = AudioInput(settings.audio_in, commands, wanted)
+    audio.start()
+    board.private.update(audio_in=settings.audio_in)
+    return audio
 
 
 def open_presenter(settings: AppSettings) -> Presenter:

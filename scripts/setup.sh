@@ -21,6 +21,11 @@ need=()
 system=(libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri)
 # --dev: a real browser for the web remote's test (tests/e2e/test_http_browser.py)
 [[ "$extras" == *dev* ]] && system+=(chromium chromium-driver)
+# --dev: real MIDI ports for the MIDI tests (tests/jack_server.py): a JACK server with the dummy
+# backend (no sound card, no ALSA sequencer needed); libjack for python-rtmidi's JACK API
+[[ "$extras" == *dev* ]] && system+=(jackd2 libjack-jackd2-0)
+# --dev: PortAudio for the live sound tests (tests/e2e/test_audio_live.py, on the JACK server)
+[[ "$extras" == *dev* ]] && system+=(libportaudio2)
 for pkg in "${system[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -16,7 +16,10 @@ import numpy as np
 import pytest
 from jack_server import jack_server
 
+from installation.display.offscreen import OffscreenPresenter
+from installation.show.load import load_show
 from installation.walk.commands import SensorInput
+from tiny_models import tiny_show_tree
 
 TESTS = Path(__file__).resolve().parents[1]
 WAIT_S = 15.0  # upper bounds for waiting, never timing assertions
@@ -116,3 +119,86 @@ def test_a_missing_device_is_one_warning_and_the_input_keeps_trying(jack_audio, 
         assert not audio.is_open and audio.is_running
     assert caplog.text.count("not available") == 1  # retried after 2 s: not yet
     assert "no input device named like 'no such card'" in caplog.text
+
+
+SHOW_TEXT = """\
+models:
+  tiny: {path: ../assets/demo/demo-sg3.safetensors}
+sections:
+  - name: still
+    model: tiny
+    duration_s: 600
+    walk: {space: w, path: linear, keyframes: [{seed: 3}, {seed: 3}]}
+    live:
+      psi: {range: [0, 2], slew_s: 0, hold_s: 600}
+sensors:
+  audio.onset: {target: psi, input: [0, 1], output: [0, 2], timeout_s: 600}
+"""
+
+
+class Recording(OffscreenPresenter):
+    """A real offscreen presenter that keeps every frame shown and quits when told."""
+
+    def __init__(self, done: threading.Event) -> None:
+        super().__init__()
+        self.done, self.shown = done, []
+        self.deadline_s = time.monotonic() + 4 * WAIT_S
+
+    def present(self, frame, blend_with=None, mix=0.0) -> None:
+        super().present(frame, blend_with, mix)
+        if not self.shown or self.shown[-1] is not frame:
+            self.shown.append(frame)
+
+    def poll(self) -> list[str]:
+        return ["quit"] if self.done.is_set() or time.monotonic() > self.deadline_s else []
+
+
+def test_a_headless_show_flashes_on_the_clicks_it_hears(jack_audio, tmp_path):
+    from installation import app
+    from installation.control.mailbox import CommandQueue
+    from installation.settings import AppSettings
+
+    show_path = tiny_show_tree(tmp_path, SHOW_TEXT)
+    settings = AppSettings(show_path=show_path, is_headless=True, fps=20.0, is_blending=False,
+                           is_watching=False, audio_in="default")  # fmt: skip
+    commands = CommandQueue()
+    board = app.StatusBoard()
+    before = jack_ports()
+    audio = app.start_audio(settings, commands, board)
+    assert audio is not None
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def play_clicks() -> None:
+        try:
+            wait_for(lambda: audio.is_open and board.loop is not None, "the input and the show")
+            inputs = [p for p in jack_ports() - before if "in" in p]
+            player = Player(inputs[0], bpm=100.0, seconds=5.0)
+            try:
+                player.play()
+                time.sleep(5.5)
+            finally:
+                player.close()
+        except BaseException as exc:  # reported on the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    driver = threading.Thread(target=play_clicks, name="player")
+    presenter = Recording(done)
+    driver.start()
+    try:
+        assert app.play(settings, app.build_renderer(settings, load_show(show_path))[0],
+                        presenter, commands=commands, board=board) == 0  # fmt: skip
+    finally:
+        presenter.close()
+        done.set()
+        driver.join(2 * WAIT_S)
+        audio.stop()
+    if errors:
+        raise errors[0]
+    images = np.stack([frame.rgb8().astype(int) for frame in presenter.shown])
+    distance = np.abs(images - np.median(images, axis=0)).mean(axis=(1, 2, 3))
+    threshold = (np.median(distance) + distance.max()) / 2
+    flashes = np.flatnonzero((distance[1:] > threshold) & (distance[:-1] <= threshold))
+    assert abs(len(flashes) - 8) <= 1  # 100 BPM for 5 s from 0.25 s: 8 clicks
