@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         audio_keys,
         directions,
         generate,
+        midi_ports,
         project,
         render,
         seeds,
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_parser(sub)
     audio_keys.add_parser(sub)
     audio_devices.add_parser(sub)
+    midi_ports.add_parser(sub)
     apply_option_rules(parser)  # one checked type per option name, in every subcommand
     return parser
 

@@ -147,7 +147,7 @@ def _read_binding(c: ShowChecker, node: Node, path: str) -> Any:
     wrong = [k for k in (COMMAND_KEYS if is_parameter else PARAMETER_KEYS) if k in keys]
     if wrong:
         other = "send" if is_parameter else "target"
-        return c.error(node, f"{path}.{wrong[0]}", f"only with {other}")
+        return c.error(keys[wrong[0]], f"{path}.{wrong[0]}", f"only with {other}")
     if is_parameter:
         return _read_parameter(c, keys, path, kind, number, channel)
     if kind == "pitchbend":
