@@ -191,6 +191,8 @@ def test_a_taken_port_is_a_clear_error(server):
 
 async def receive(ws, timeout_s: float = 2.0):
     """The next message: ("osc", OscMessage), ("json", dict) or ("closed", code); None: none."""
+    if ws.closed:
+        return "closed", ws.close_code
     try:
         message = await ws.receive(timeout=timeout_s)
     except asyncio.TimeoutError:
@@ -200,6 +202,17 @@ async def receive(ws, timeout_s: float = 2.0):
     if message.type == aiohttp.WSMsgType.TEXT:
         return "json", json.loads(message.data)
     return "closed", ws.close_code
+
+
+async def drain(ws, quiet_s: float = 0.5, limit: int = 1000) -> list:
+    """Every message until none comes for quiet_s; stops at a close (kept) or `limit` messages,
+    so a socket that closes or keeps talking ends the wait instead of spinning."""
+    found = []
+    while len(found) < limit and (message := await receive(ws, quiet_s)) is not None:
+        found.append(message)
+        if message[0] == "closed":
+            break
+    return found
 
 
 def test_listen_sends_changes_as_binary_osc(server, board):
@@ -247,9 +260,7 @@ def test_bad_websocket_messages_get_errors_and_bounds(server):
                 for index in range(MAX_LISTENS + 1):  # the same paths again count once
                     path = "/psi" if index % 2 else "/show/speed"
                     await ws.send_str(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
-                got = []
-                while (found := await receive(ws, 0.5)) is not None:
-                    got.append(found)
+                got = await drain(ws)
                 assert [(kind, m.address) for kind, m in got] == [("osc", "/show/speed")]
                 server_listens = next(iter(server._listens.values()))
                 assert set(server_listens) == {"/psi", "/show/speed"}
@@ -275,10 +286,7 @@ def test_too_many_listens_on_one_socket(board):
                     for name in many:
                         await ws.send_str(json.dumps({"COMMAND": "LISTEN",
                                                       "DATA": f"/param/{name}"}))  # fmt: skip
-                    errors = []
-                    while (found := await receive(ws, 0.5)) is not None:
-                        if found[0] == "json":
-                            errors.append(found[1]["ERROR"])
+                    errors = [m["ERROR"] for kind, m in await drain(ws) if kind == "json"]
                     assert len(errors) == 3 and f"at most {MAX_LISTENS}" in errors[0]
 
         asyncio.run(scenario())
