@@ -13,11 +13,12 @@ import time
 import pytest
 from jack_server import jack  # noqa: F401  (fixture)
 
-from installation import cli
+from installation import app, cli
 from installation.control.midi import INSTALL_HINT, MidiControl, choose_port, import_mido
 from installation.control.router import CommandRouter
 from installation.errors import ControlError
-from installation.run.midi_file import read_bindings, write_bindings
+from installation.run.midi_file import MidiMapError, read_bindings, write_bindings
+from installation.settings import AppSettings
 from installation.walk.commands import JumpSection, MidiLearn, SetLive, SetPaused
 from installation.walk.midi_map import MidiBinding, MidiMap
 
@@ -173,3 +174,24 @@ def test_midi_ports_lists_the_inputs(jack, capsys):  # noqa: F811
     finally:
         out.close()
     assert "RtMidiOut Client:lw-listed   (--midi-in auto picks this one)" in capsys.readouterr().out
+
+
+def test_without_midi_in_a_learn_is_one_warning_and_goes_nowhere(caplog):
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    router = app.command_router(commands)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, "installation.app"):
+        router.put(MidiLearn("psi"))
+    assert commands.empty()
+    assert caplog.messages == ["/midi/learn psi: there is no MIDI input (run_show.py --midi-in "
+                               "NAME|auto)"]  # fmt: skip
+    assert app.start_midi(AppSettings(), router, app.StatusBoard()) is None
+
+
+def test_a_broken_mapping_file_stops_the_start_with_its_lines(tmp_path):
+    show = tmp_path / "gallery.yaml"
+    (tmp_path / "gallery.midi.yaml").write_text("controls:\n  - cc: 7\n    target: psy\n",
+                                                 encoding="utf-8")  # fmt: skip
+    settings = AppSettings(show_path=show, midi_in="auto", midi_api="jack")
+    router = app.command_router(queue.SimpleQueue())  # type: ignore[arg-type]
+    with pytest.raises(MidiMapError, match=r"gallery.midi.yaml:3: controls\[0\].target: 'psy'"):
+        app.start_midi(settings, router, app.StatusBoard())
