@@ -188,6 +188,7 @@ class MidiControl(ServiceThread):
         self._stopping = threading.Event()
         self._port: Any = None
         self._midi: Any = None  # the backend the port was opened with
+        self._api_found: MidiApi | None = None if api == "auto" else api
         self._limiter = LogLimiter(log)
         self._cached: tuple[float, Mapping[str, Mapping[str, float]]] = (-1e9, {})
 
@@ -228,7 +229,7 @@ class MidiControl(ServiceThread):
         """Open the wanted port; False (logged on the first failure of a streak) if it is not
         there."""
         try:
-            midi, names = answering(self.api)
+            midi, names = answering(self._api_found or self.api)
             name = choose_port(names, self.wanted)
             if name is None:
                 raise LookupError(f"no input port {self.wanted!r} (ports: "
@@ -241,8 +242,10 @@ class MidiControl(ServiceThread):
             self._note_failure(attempt, str(err) or type(err).__name__)
             return False
         self.port_name, self._midi = name, midi
+        if self._api_found is None:  # auto: retries ask the system that answered
+            self._api_found = "jack" if "JACK" in str(getattr(midi, "api", "")) else "alsa"
         self.counters.opened += 1
-        log.info("MIDI input: %s (%s)", name, self.api)
+        log.info("MIDI input: %s (%s)", name, self._api_found)
         self._report("midi_in", name)
         return True
 
