@@ -14,6 +14,7 @@ from installation.show.schema import (
     DIRECTION_SCALES,
     EASING_NAMES,
     FPS_RANGE,
+    LFO_SHAPES,
     LIVE_TARGETS,
     MAX_CUTOFF,
     MAX_KEYFRAMES,
@@ -117,7 +118,7 @@ def show_json_schema() -> dict[str, Any]:
         ("keys",),
     )
     lfo = _obj(
-        "a sine: center + amplitude * sin(2 pi (t / period_s + phase))",
+        "an oscillator: center + amplitude * wave(t / period_s + phase)",
         {
             "lfo": _obj(
                 "low-frequency oscillator",
@@ -126,6 +127,9 @@ def show_json_schema() -> dict[str, Any]:
                     "amplitude": _num("peak deviation from center", **NUMBER),
                     "center": _num("middle value", **NUMBER),
                     "phase": _num("offset, in cycles", **NUMBER),
+                    "shape": _enum("the wave (default sine)", LFO_SHAPES),
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1,
+                             "description": "sample_hold: which random levels"},
                 },
                 ("period_s",),
             ),

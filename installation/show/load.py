@@ -60,6 +60,7 @@ from installation.show.schema import (
     DIRECTION_SCALES,
     EASING_NAMES,
     FPS_RANGE,
+    LFO_SHAPES,
     LIVE_DEFAULT_HOLD_S,
     LIVE_DEFAULT_SLEW_S,
     LIVE_TARGETS,
@@ -986,15 +987,19 @@ def read_keys(c: ShowChecker, node: Node, path: str) -> Any:
 
 
 def read_lfo(c: ShowChecker, node: Node, path: str) -> Any:
-    """`lfo: {period_s, amplitude, center, phase}`."""
-    keys = c.mapping(node, path, ("period_s",), ("amplitude", "center", "phase"))
+    """`lfo: {period_s, amplitude, center, phase, shape, seed}`."""
+    keys = c.mapping(node, path, ("period_s",),
+                     ("amplitude", "center", "phase", "shape", "seed"))  # fmt: skip
     if keys is None:
         return BAD
     period = opt(c, keys, "period_s", path, lambda n, p: c.seconds(n, p, positive=True), BAD)
     amp = opt(c, keys, "amplitude", path, c.number, 1.0)
     center = opt(c, keys, "center", path, c.number, 0.0)
     phase = opt(c, keys, "phase", path, c.number, 0.0)
-    return Lfo(period, amp, center, phase) if all_ok(period, amp, center, phase) else BAD
+    shape = opt(c, keys, "shape", path, lambda n, p: c.choice(n, p, LFO_SHAPES), "sine")
+    seed = opt(c, keys, "seed", path, c.seed, 0)
+    parts = (period, amp, center, phase, shape, seed)
+    return Lfo(*parts) if all_ok(*parts) else BAD
 
 
 def read_automation(c: ShowChecker, node: Node, path: str) -> Any:

@@ -44,6 +44,7 @@ LiveTarget = Literal[
     "psi", "cutoff", "noise_strength", "translate_x", "translate_y", "rotate_deg", "speed"
 ]
 SensorCurve = Literal["linear", "ease_in", "ease_out", "smooth", "log", "exp"]
+LfoShape = Literal["sine", "triangle", "saw", "square", "sample_hold"]
 SmoothingKind = Literal["none", "exponential", "one_euro"]
 
 # How a direction's vector is scaled before `intensity`: as stored ('raw': a .npy, or a .npz's
@@ -62,6 +63,7 @@ LIVE_TARGETS: tuple[str, ...] = get_args(LiveTarget)
 DIRECTION_SCALES: tuple[str, ...] = get_args(DirectionScale)
 RELOAD_WHEN: tuple[str, ...] = get_args(ReloadWhen)
 SENSOR_CURVES: tuple[str, ...] = get_args(SensorCurve)
+LFO_SHAPES: tuple[str, ...] = get_args(LfoShape)
 SMOOTHING_KINDS: tuple[str, ...] = get_args(SmoothingKind)
 # Limits of the format: beyond what a real show uses, and what keeps every valid show renderable
 # (no division by a denormal, no sum that overflows, no seed NVIDIA's tools refuse).
@@ -323,12 +325,16 @@ class Curve:
 
 @dataclass(frozen=True)
 class Lfo:
-    """center + amplitude * sin(2 pi (t / period_s + phase))."""
+    """center + amplitude * wave(t / period_s + phase), wave of `shape` (walk/timeline.py
+    `wave`): within -1..1, 0 rising at cycle 0 (sine, triangle, saw), +1 for the first half of
+    a cycle (square), or a new random level each cycle from `seed` (sample_hold)."""
 
     period_s: float
     amplitude: float = 1.0
     center: float = 0.0
     phase: float = 0.0
+    shape: LfoShape = "sine"
+    seed: int = 0  # sample_hold's levels
 
 
 Signal = Curve | Lfo | float

@@ -141,8 +141,8 @@ def _same_edits(a: WsEdits, b: WsEdits) -> bool:
 def evaluate(signal: Curve | Lfo | float, t_s: float) -> float:
     """A curve (eased between keys, clamped outside), an LFO or a constant at time t_s."""
     if isinstance(signal, Lfo):
-        angle = 2.0 * math.pi * (t_s / signal.period_s + signal.phase)
-        return signal.center + signal.amplitude * math.sin(angle)
+        cycles = t_s / signal.period_s + signal.phase
+        return signal.center + signal.amplitude * wave(signal.shape, cycles, signal.seed)
     if isinstance(signal, Curve):
         keys = signal.keys
         if t_s <= keys[0][0]:
@@ -153,6 +153,36 @@ def evaluate(signal: Curve | Lfo | float, t_s: float) -> float:
                 return float(v0 + (v1 - v0) * float(ease(signal.easing, phase)))
         return float(keys[-1][1])
     return float(signal)
+
+
+def wave(shape: str, cycles: float, seed: int = 0) -> float:
+    """An LFO's wave at `cycles` (time / period + phase), within -1..1.
+
+    sine, triangle and saw are 0 and rising at cycle 0 (the triangle peaks at 0.25 like the sine;
+    the saw rises to 1 and drops to -1 at 0.5); square is +1 for the first half of each cycle;
+    sample_hold holds one random level per cycle, a function of (seed, cycle) only, so a frame
+    gets the same level live and offline.
+    """
+    fraction = cycles - math.floor(cycles)
+    if shape == "triangle":
+        if fraction < 0.25:
+            return 4.0 * fraction
+        return 2.0 - 4.0 * fraction if fraction < 0.75 else 4.0 * fraction - 4.0
+    if shape == "saw":
+        return 2.0 * ((fraction + 0.5) % 1.0) - 1.0
+    if shape == "square":
+        return 1.0 if fraction < 0.5 else -1.0
+    if shape == "sample_hold":
+        return 2.0 * _unit_hash(seed, math.floor(cycles)) - 1.0
+    return math.sin(2.0 * math.pi * cycles)
+
+
+def _unit_hash(seed: int, index: int) -> float:
+    """A number in [0, 1) from (seed, index): splitmix64's finaliser, no state."""
+    x = (seed * 0x9E3779B97F4A7C15 + index * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) % 2**64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) % 2**64
+    return ((x ^ (x >> 31)) >> 11) / 2**53
 
 
 def layer_rows(layers: Layers, num_ws: int) -> slice:
