@@ -69,6 +69,8 @@ function renderStatus(status) {
   $("status").textContent = parts.filter(Boolean).join(" · ");
   renderPresets(status.presets === undefined ? null : String(status.presets));
   $("bookmark").textContent = status.bookmark ? "last bookmark: " + status.bookmark : "";
+  document.body.classList.toggle("has-midi", status.midi_in !== undefined);
+  $("midi-learn").textContent = status.midi_learn ? "MIDI learn: " + status.midi_learn : "";
   if (camera && dragging !== "camera" && status["live/translate_x"] !== undefined) {
     placeCameraDot(Number(status["live/translate_x"]), Number(status["live/translate_y"] || 0));
   }
@@ -150,7 +152,12 @@ function renderParameters(parameters) {
       });
       input.addEventListener("pointerdown", () => { dragging = name; });
       input.addEventListener("pointerup", () => { dragging = null; });
-      label.append(output, input);
+      // with a MIDI input (status midi_in): bind the next control moved to this parameter
+      const learn = document.createElement("button");
+      Object.assign(learn, { type: "button", className: "learn", textContent: "MIDI learn" });
+      learn.dataset.learn = name;
+      learn.addEventListener("click", () => send("/midi/learn", [name]));
+      label.append(output, input, learn);
       return label;
     }));
   }
