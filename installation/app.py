@@ -92,7 +92,7 @@ def run(settings: AppSettings) -> int:
         http = start_http(settings, commands, board, show)
         oscquery = start_oscquery(settings, board, osc, show)
         midi = start_midi(settings, commands, board)
-        audio = start_audio(settings, commands, board)
+        audio = start_audio(settings, commands, board, show)
     except BaseException:
         for server in (midi, oscquery, http, osc):
             if server is not None:
@@ -293,9 +293,10 @@ def start_midi(
 
 
 def start_audio(
-    settings: AppSettings, commands: CommandSink, board: StatusBoard
+    settings: AppSettings, commands: CommandSink, board: StatusBoard, show: Show | None = None
 ) -> AudioInput | None:
-    """The live sound input on its own thread, or None without --audio-in.
+    """The live sound input on its own thread, or None without --audio-in or the show's
+    `audio.input` (the command line wins).
 
     It sends the audio.* readings the playing show's `sensors:` block maps (looked up on the
     status board, so a reload's new mappings count at once). A missing device is not an error
@@ -304,16 +305,21 @@ def start_audio(
     Raises:
         ControlError: sounddevice or PortAudio is not installed (the `audio` extra).
     """
-    if settings.audio_in is None:
+    device = settings.audio_in or (show.audio.input if show is not None else None)
+    if device is None:
         return None
     from installation.control.audio_in import AudioInput  # sounddevice only when asked for
 
     def wanted() -> set[str]:
         return {s["name"] for s in board.sensors() if s["name"].startswith("audio.")}
 
-    audio = AudioInput(settings.audio_in, commands, wanted)
+    def playing_show() -> Show | None:
+        loop = board.loop
+        return loop.show if loop is not None else None
+
+    audio = AudioInput(device, commands, wanted, playing_show)
     audio.start()
-    board.private.update(audio_in=settings.audio_in)
+    board.private.update(audio_in=device)
     return audio
 
 

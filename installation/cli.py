@@ -126,6 +126,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from installation.control.audio_events import check_messages
     from installation.errors import ShowError
     from installation.show.load import load_show, show_summary
 
@@ -133,6 +134,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         show = load_show(args.show)
     except ShowError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    problems = check_messages(show)  # the audio: block's messages against the OSC table
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
         return 1
     print(f"OK: {show_summary(show)}")
     return 0

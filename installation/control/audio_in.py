@@ -25,7 +25,10 @@ from typing import Any
 import numpy as np
 
 from installation.audio.analysis import Analyzer
+from installation.audio.events import EventTrigger
 from installation.audio.sensors import PREFIX, SoundSensors
+from installation.control.addresses import MessageError
+from installation.control.audio_events import message_commands, triggers
 from installation.control.osc import CommandSink
 from installation.control.service import ServiceThread
 from installation.errors import ControlError
@@ -39,6 +42,7 @@ MAX_RETRY_S = 30.0
 MAX_QUEUED_BLOCKS = 64  # about 0.7 s at 48 kHz with 512-sample blocks; older ones are dropped
 POLL_S = 0.1  # the audio thread looks at stop requests and retries at least this often
 Wanted = Callable[[], "set[str]"]  # the audio.* sensor names the playing show maps
+PlayingShow = Callable[[], Any]  # the playing show (its `audio:` event rules), or None
 
 
 def sounddevice_module() -> Any:
@@ -74,18 +78,25 @@ class AudioInput(ServiceThread):
         device: "default", a device index, or a part of a device's name (case-insensitive).
         commands: the render thread's command queue.
         wanted: the audio.* sensor names the playing show maps (called every hop; cheap).
+        show: the playing show, for its `audio:` block's onset and beat rules (None: none).
     """
 
     thread_name = "audio"
     service_name = "sound input"
     stop_timeout_s = 3.0
 
-    def __init__(self, device: str, commands: CommandSink, wanted: Wanted) -> None:
+    def __init__(
+        self, device: str, commands: CommandSink, wanted: Wanted, show: PlayingShow | None = None
+    ) -> None:
         super().__init__()
         self.sd = sounddevice_module()
         self.device = device
         self.commands = commands
         self.wanted = wanted
+        self.playing_show = show or (lambda: None)
+        self._triggers: tuple[Any, dict[str, EventTrigger]] = (None, {})
+        self.events_sent = 0
+        self.event_log = RateLimitedLog(log, interval_s=60.0)
         self.blocks: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(MAX_QUEUED_BLOCKS)
         self.stopping = threading.Event()
         self.dropped_blocks = 0
@@ -194,9 +205,30 @@ class AudioInput(ServiceThread):
                     value = readings.get(name.removeprefix(PREFIX))
                     if value is not None:
                         self.commands.put(SensorInput(name, (float(value),)))
+                if features.onset_s is not None:
+                    self._event("onset", features.onset_s)
+                if features.is_beat:
+                    self._event("beat", features.time_s)
+
+    def _event(self, kind: str, time_s: float) -> None:
+        """An onset or a beat: the playing show's rule for it may send a message."""
+        show = self.playing_show()
+        if show is not self._triggers[0]:  # a new show (a reload): its rules, counted afresh
+            self._triggers = (show, triggers(show) if show is not None else {})
+        trigger = self._triggers[1].get(kind)
+        message = trigger.fire(time_s) if trigger is not None else None
+        if message is None:
+            return
+        try:
+            for command in message_commands(message):
+                self.commands.put(command)
+            self.events_sent += 1
+        except MessageError as err:  # a reloaded show's typo: checked at start, not at reload
+            self.event_log.log(logging.WARNING, "audio.on_%s message dropped: %s", kind, err)
 
     def _request_stop(self) -> None:
         self.stopping.set()
 
     def _close(self) -> None:
-        log.info("sound input stopped hops=%d dropped_blocks=%d", self.hops, self.dropped_blocks)
+        log.info("sound input stopped hops=%d events_sent=%d dropped_blocks=%d", self.hops,
+                 self.events_sent, self.dropped_blocks)  # fmt: skip

@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 
 import kernels.backend
+from installation.control.audio_events import check_messages
 from installation.device import choose_device, resolve_device
-from installation.errors import InstallationError
+from installation.errors import InstallationError, ShowError
 from installation.models import load_generator
 from installation.render.loop import BatchRenderer
 from installation.render.resolve import resolve_show
@@ -44,6 +45,9 @@ def load_startup(settings: AppSettings) -> Show:
     """Check the device, read the show file and choose the kernels (cheap; no torch work)."""
     check_device(settings.device)
     show = load_show(settings.show_path)
+    problems = check_messages(show)  # the audio: block's messages, against the OSC table
+    if problems:
+        raise ShowError("\n".join(problems))
     log.info(
         "show loaded path=%s sections=%d models=%d pass_s=%g",
         show.path, len(show.sections), len(show.models), show.total_s(),

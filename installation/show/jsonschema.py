@@ -377,6 +377,7 @@ def show_json_schema() -> dict[str, Any]:
                     "items": section,
                 },
                 "sensors": sensors_schema(),
+                "audio": audio_schema(),
             },
             ("models", "sections"),
         ),
@@ -466,6 +467,35 @@ def http_schema() -> dict[str, Any]:
                 "pattern": f"^[A-Za-z0-9._~-]{{{MIN_TOKEN_CHARS},{MAX_TOKEN_CHARS}}}$",
                 "description": "what other machines send (default: a new one at each start)",
             },
+        },
+    )
+
+
+def audio_schema() -> dict[str, Any]:
+    """`audio:`: the sound input, and what onsets and beats send (shows/README.md §12)."""
+    message = {
+        "description": "an OSC address (docs/osc.md), or [address, arguments...]",
+        "oneOf": [
+            {"type": "string", "pattern": "^/"},
+            {"type": "array", "minItems": 1, "prefixItems": [{"type": "string", "pattern": "^/"}],
+             "items": {"type": ["string", "number", "boolean"]}},
+        ],
+    }
+    event = _obj(
+        "what the event sends: one message, or a list sent in turn",
+        {
+            "send": {"oneOf": [message, {"type": "array", "minItems": 1, "items": message}]},
+            "every": {"type": "integer", "minimum": 1, "description": "every N-th event"},
+            "min_interval_s": _num("at most once per this many seconds", minimum=0),
+        },
+        ("send",),
+    )
+    return _obj(
+        "sound: the input to listen to, and what onsets and beats send",
+        {
+            "input": {"type": "string", "description": "a sound input, as --audio-in"},
+            "on_onset": event,
+            "on_beat": event,
         },
     )
 

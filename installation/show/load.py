@@ -87,6 +87,9 @@ from installation.show.schema import (
     SPACES,
     SPEED_RANGE,
     TRANSITION_KINDS,
+    AudioEvent,
+    AudioMessage,
+    AudioSettings,
     Automation,
     Curve,
     Direction,
@@ -248,9 +251,10 @@ def _validate(text: str, path: str | Path) -> Show:
 
 def read_show(c: ShowChecker, root: Node, show_path: Path) -> Show:
     """The top level: show, models, sections; then the cross-references."""
-    keys = c.mapping(root, "", ("models", "sections"), ("show", "sensors")) or {}
+    keys = c.mapping(root, "", ("models", "sections"), ("show", "sensors", "audio")) or {}
     settings = opt(c, keys, "show", "", lambda n, p: read_settings(c, n, p), ShowSettings())
     sensors = opt(c, keys, "sensors", "", lambda n, p: read_sensors(c, n, p), ())
+    audio = opt(c, keys, "audio", "", lambda n, p: read_audio(c, n, p), AudioSettings())
     models: list[ModelEntry] = []
     entries: list[tuple[str, Node, Node]] = []
     if "models" in keys:
@@ -279,6 +283,7 @@ def read_show(c: ShowChecker, root: Node, show_path: Path) -> Show:
         tuple(models),
         tuple(s for s in read_sections if s is not BAD),
         sensors if sensors is not BAD else (),
+        audio if audio is not BAD else AudioSettings(),
     )
 
 
@@ -502,6 +507,77 @@ SMOOTHING_KEYS = {
     "exponential": ("time_constant_s",),
     "one_euro": ("min_cutoff_hz", "beta", "d_cutoff_hz"),
 }
+
+
+# -- audio -----------------------------------------------------------------------------------
+
+AUDIO_MAX_MESSAGES = 64  # messages an event sends in turn
+AUDIO_MAX_ARGS = 16
+
+
+def read_audio(c: ShowChecker, node: Node, path: str) -> Any:
+    """`audio: {input, on_onset, on_beat}` (shows/README.md §12)."""
+    path = "audio"
+    keys = c.mapping(node, path, (), ("input", "on_onset", "on_beat"))
+    if keys is None:
+        return BAD
+    device = opt(c, keys, "input", path, c.string, None)
+    onset = opt(c, keys, "on_onset", path, lambda n, p: read_audio_event(c, n, p), None)
+    beat = opt(c, keys, "on_beat", path, lambda n, p: read_audio_event(c, n, p), None)
+    parts = (device, onset, beat)
+    return AudioSettings(*parts) if all_ok(*parts) else BAD
+
+
+def read_audio_event(c: ShowChecker, node: Node, path: str) -> Any:
+    """`{send, every, min_interval_s}`: send is one message `[/address, args...]` or a list of
+    them, sent in turn."""
+    keys = c.mapping(node, path, ("send",), ("every", "min_interval_s"))
+    if keys is None:
+        return BAD
+    every = opt(c, keys, "every", path, lambda n, p: c.integer(n, p, minimum=1, maximum=10_000), 1)
+    interval = opt(c, keys, "min_interval_s", path, c.seconds, 0.0)
+    messages = read_audio_messages(c, keys["send"], join(path, "send"))
+    parts = (messages, every, interval)
+    return AudioEvent(*parts) if all_ok(*parts) else BAD
+
+
+def read_audio_messages(c: ShowChecker, node: Node, path: str) -> Any:
+    """One message `[/address, arg, ...]` (or just `/address`), or a list of them."""
+    if isinstance(node, ScalarNode):
+        message = read_audio_message(c, node, path)
+        return BAD if message is BAD else (message,)
+    items = c.sequence(node, path, min_len=1)
+    if items is None:
+        return BAD
+    if not isinstance(items[0], SequenceNode):  # one message written as a flat list
+        message = read_audio_message(c, node, path)
+        return BAD if message is BAD else (message,)
+    if len(items) > AUDIO_MAX_MESSAGES:
+        return c.error(node, path, f"at most {AUDIO_MAX_MESSAGES} messages, got {len(items)}")
+    messages = tuple(read_audio_message(c, n, f"{path}[{i}]") for i, n in enumerate(items))
+    return messages if all_ok(*messages) else BAD
+
+
+def read_audio_message(c: ShowChecker, node: Node, path: str) -> Any:
+    """`/address` or `[/address, arg, ...]`: an OSC address and plain scalar arguments."""
+    items = [node] if isinstance(node, ScalarNode) else c.sequence(node, path, min_len=1)
+    if items is None:
+        return BAD
+    address = c.string(items[0], path)
+    if address is BAD:
+        return BAD
+    if not address.startswith("/") or len(address) > 200:
+        return c.error(items[0], path, f"must start with an OSC address like /show/next, got "
+                       f"{address[:60]!r}")  # fmt: skip
+    if len(items) - 1 > AUDIO_MAX_ARGS:
+        return c.error(node, path, f"at most {AUDIO_MAX_ARGS} arguments, got {len(items) - 1}")
+    args = []
+    for i, item in enumerate(items[1:], start=1):
+        value = c.value(item) if isinstance(item, ScalarNode) else BAD
+        if value is BAD or value is None or not isinstance(value, str | int | float | bool):
+            return c.error(item, f"{path}[{i}]", "must be a number, a word or true/false")
+        args.append(value)
+    return AudioMessage(address, tuple(args), node.start_mark.line + 1)
 
 
 def read_sensors(c: ShowChecker, node: Node, path: str) -> Any:

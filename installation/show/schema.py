@@ -413,6 +413,36 @@ class Section:
 
 
 @dataclass(frozen=True)
+class AudioMessage:
+    """One OSC-table message an audio event sends (checked against the table when the show
+    starts: show/ does not know the table; `line` says where it was written)."""
+
+    address: str
+    args: tuple[str | int | float | bool, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class AudioEvent:
+    """What a sound event (an onset, a beat) does: `messages` in turn, one per firing.
+
+    It fires on every `every`-th event, and at most once per `min_interval_s`."""
+
+    messages: tuple[AudioMessage, ...]
+    every: int = 1
+    min_interval_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """The show's `audio:` block (shows/README.md §12); None: not set."""
+
+    input: str | None = None  # a sound input, as --audio-in (the command line wins)
+    on_onset: AudioEvent | None = None
+    on_beat: AudioEvent | None = None
+
+
+@dataclass(frozen=True)
 class Show:
     """A whole show file, checked."""
 
@@ -421,6 +451,7 @@ class Show:
     models: tuple[ModelEntry, ...]
     sections: tuple[Section, ...]
     sensors: tuple[Sensor, ...] = ()
+    audio: AudioSettings = field(default_factory=AudioSettings)
 
     def model(self, name: str) -> ModelEntry:
         """The model entry called `name`."""

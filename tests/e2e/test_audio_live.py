@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from jack_server import jack_server
 
 from installation.display.offscreen import OffscreenPresenter
 from installation.show.load import load_show
-from installation.walk.commands import SensorInput
+from installation.show.schema import AudioEvent, AudioMessage, AudioSettings
+from installation.walk.commands import JumpSection, SensorInput
 from tiny_models import tiny_show_tree
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -87,7 +89,9 @@ def test_clicks_played_into_the_input_become_onset_and_beat_readings(jack_audio)
     before = jack_ports()
     commands: queue.SimpleQueue = queue.SimpleQueue()
     wanted = {"audio.onset", "audio.level", "audio.tempo"}
-    with AudioInput("default", commands, lambda: wanted) as audio:
+    rules = SimpleNamespace(audio=AudioSettings(on_beat=AudioEvent(
+        (AudioMessage("/show/next"), AudioMessage("/show/prev")), every=2)))  # fmt: skip
+    with AudioInput("default", commands, lambda: wanted, lambda: rules) as audio:
         wait_for(lambda: audio.is_open, "the input to open")
         inputs = [p for p in jack_ports() - before if "in" in p]
         assert len(inputs) == 1, inputs
@@ -98,8 +102,12 @@ def test_clicks_played_into_the_input_become_onset_and_beat_readings(jack_audio)
         finally:
             player.close()
     readings: dict[str, list[float]] = {name: [] for name in wanted}
+    jumps = []
     while not commands.empty():
         command = commands.get_nowait()
+        if isinstance(command, JumpSection):  # the on_beat rule: next, prev, next, ...
+            jumps.append(command.delta)
+            continue
         assert isinstance(command, SensorInput) and command.name in wanted
         readings[command.name].append(command.values[0])
     onset = np.asarray(readings["audio.onset"])
@@ -108,6 +116,8 @@ def test_clicks_played_into_the_input_become_onset_and_beat_readings(jack_audio)
     assert max(readings["audio.level"]) > -30.0  # the clicks are loud
     assert abs(readings["audio.tempo"][-1] - 120.0) <= 2.0  # live: a few hops' jitter
     assert started > 0 and audio.dropped_blocks == 0
+    # beats come once the tempo is known (about 2 s in): every 2nd beat sends next, prev, ...
+    assert len(jumps) >= 3 and jumps == [1, -1] * (len(jumps) // 2) + [1] * (len(jumps) % 2)
 
 
 def test_a_missing_device_is_one_warning_and_the_input_keeps_trying(jack_audio, caplog):
