@@ -195,3 +195,36 @@ def test_a_broken_mapping_file_stops_the_start_with_its_lines(tmp_path):
     router = app.command_router(queue.SimpleQueue())  # type: ignore[arg-type]
     with pytest.raises(MidiMapError, match=r"gallery.midi.yaml:3: controls\[0\].target: 'psy'"):
         app.start_midi(settings, router, app.StatusBoard())
+
+
+def test_hostile_bytes_and_a_flood_leave_the_input_working(jack, caplog):  # noqa: F811
+    import rtmidi
+
+    out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK)
+    out.open_virtual_port("lw-hostile")
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    binding = MidiBinding("cc", 7, target="psi", output=(0.0, 1.0), pickup=False)
+    midi = MidiControl("lw-hostile", MidiMap([binding]), commands, api="jack")
+    try:
+        midi.start()
+        wait_for(lambda: midi.port_name is not None)
+        for data in ([0xB0, 0xFF, 0xFF], [0xB0], [0xFE], [0x90, 200, 1], [0xF0, 1, 2, 0xF7],
+                     [0xE0, 0x7F], [0xC0, 5]):  # fmt: skip
+            out.send_message(data)
+            time.sleep(0.01)
+        for value in range(3000):  # a flood (paced to what a JACK period carries)
+            out.send_message([0xB0, 7, value % 127])
+            if value % 50 == 0:
+                time.sleep(0.006)
+        time.sleep(0.2)
+        out.send_message([0xB0, 7, 127])
+        deadline = time.monotonic() + WAIT_S
+        last = None
+        while last != SetLive("psi", 1.0):
+            assert time.monotonic() < deadline, last
+            last = commands.get(timeout=WAIT_S)
+        assert last == SetLive("psi", 1.0) and midi.is_running
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    finally:
+        midi.stop()
+        out.close_port()
