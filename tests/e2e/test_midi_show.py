@@ -87,12 +87,12 @@ def test_midi_ccs_and_notes_steer_a_running_show(jack, tmp_path):  # noqa: F811
         6: [cc(7, 0)],  # psi 0: the average image
         16: [learn, cc(21, 127)],  # learn psi: cc 21 is bound (this message sends nothing)
         18: [cc(21, 127)],  # soft takeover: psi is 0, the knob at 1: no jump
-        30: [cc(21, 1)],  # the knob comes down to psi: picked up
-        32: [cc(21, 127)],  # psi 1: the walk moves again
-        52: [mido.Message("note_on", note=60, velocity=100)],  # next section
+        36: [cc(21, 1)],  # the knob comes down to psi: picked up
+        38: [cc(21, 127)],  # psi 1: the walk moves again
+        58: [mido.Message("note_on", note=60, velocity=100)],  # next section
     }
     try:
-        presenter = MidiPresenter(out, script, stop_at=60)
+        presenter = MidiPresenter(out, script, stop_at=66)
         try:
             assert app.play(settings, renderer_for(show_path), presenter, commands=commands,
                             board=board) == 0  # fmt: skip
@@ -106,10 +106,10 @@ def test_midi_ccs_and_notes_steer_a_running_show(jack, tmp_path):  # noqa: F811
     assert moving(frames[:7])  # the walk moves
     # psi 0 maps every z to the average w: the same picture while it holds (a few frames late)
     still = next(i for i in range(6, 30) if same(frames[i], frames[i + 1]))
-    assert still <= 14 and not same(frames[5], frames[still])
-    assert all(same(frames[still], frame) for frame in frames[still:31])  # the knob did not jump
+    assert still <= 20 and not same(frames[5], frames[still])
+    assert all(same(frames[still], frame) for frame in frames[still:37])  # the knob did not jump
     # picked up, the learned cc 21 took psi back to 1: the walk moves again
-    assert moving(frames[44:52])
+    assert moving(frames[50:58])
     assert frames[0].section_name == "drift" and frames[-1].section_name == "second"
     assert status["midi_in"] == "RtMidiOut Client:lw-desk"
     assert status["midi_learn"].startswith("cc 21 ch 1 -> psi (saved to ")
