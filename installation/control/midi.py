@@ -46,8 +46,7 @@ MAX_PENDING = 1024  # events waiting for the midi thread; more are dropped (a fl
 POLL_S = 0.1  # how late stop() or a learn request may be noticed
 PORT_CHECK_S = 1.0  # how often the port is looked for in the port list (unplugged?)
 PARAMETERS_CACHE_S = 0.05  # the status board's parameters are read at most this often
-FIRST_RETRY_S = 1.0
-MAX_RETRY_S = 30.0
+RETRY_S = 1.0  # the wait between tries when no back-off rule is given (app.py gives one)
 
 Parameters = Callable[[], Mapping[str, Mapping[str, float]]]
 Report = Callable[[str, str], None]  # status board key, value
@@ -168,7 +167,8 @@ class MidiControl(ServiceThread):
             api: auto (ALSA, else JACK), alsa or jack.
             save: stores the bindings after a learn; returns where (app.py: the mapping file).
             report: status board notes (midi_in, midi_learn).
-            backoff: seconds to wait before retry `n` (default: 1, 2, 4 ... 30 s).
+            backoff: seconds to wait before retry `n` (app.py: run/backoff.py's 1, 2, 4 ...
+                30 s; default: RETRY_S each time).
         """
         super().__init__()
         import_mido()  # fail at start with the one-line hint, not on the thread
@@ -181,8 +181,7 @@ class MidiControl(ServiceThread):
         self._parameters = parameters
         self._save = save
         self._report = report or (lambda key, value: None)
-        self._backoff = backoff or (lambda n: min(FIRST_RETRY_S * 2.0 ** min(n - 1, 30),
-                                                  MAX_RETRY_S))  # fmt: skip
+        self._backoff = backoff or (lambda attempt: RETRY_S)
         self._clock = clock
         self._inbox: queue.Queue[tuple[str, Any, float]] = queue.Queue(MAX_PENDING)
         self._stopping = threading.Event()
@@ -251,8 +250,8 @@ class MidiControl(ServiceThread):
 
     def _note_failure(self, attempt: int, reason: str) -> None:
         if attempt == 0:
-            log.warning("MIDI input %s: %s; trying again (back-off up to %g s), the show goes on",
-                        self.wanted, reason, MAX_RETRY_S)  # fmt: skip
+            log.warning("MIDI input %s: %s; trying again (with back-off), the show goes on",
+                        self.wanted, reason)  # fmt: skip
             self._report("midi_in", f"waiting for {self.wanted}")
 
     def _serve(self, until_s: float | None, watch_port: bool) -> None:
