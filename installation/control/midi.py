@@ -158,7 +158,8 @@ class MidiControl(ServiceThread):
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """
+        """Map what `port` sends through `mapping` into `commands` (start() opens the port).
+
         Args:
             port: a port name (or part of one), or "auto".
             mapping: the bindings (read from the mapping file by app.py).
