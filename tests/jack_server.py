@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -50,15 +51,17 @@ def jack_server() -> Iterator[str]:
     saved = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ["JACK_DEFAULT_SERVER"] = name
     os.environ["JACK_NO_START_SERVER"] = "1"
+    log = tempfile.TemporaryFile("w+")  # not a pipe: nobody reads it while jackd runs
     process = subprocess.Popen(
         [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _answers():
             if process.poll() is not None:
-                raise RuntimeError(f"jackd ended: {process.stderr.read()[-2000:]}")
+                log.seek(0)
+                raise RuntimeError(f"jackd ended: {log.read()[-2000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError("jackd did not answer within 15 s")
             time.sleep(0.1)
@@ -70,6 +73,7 @@ def jack_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        log.close()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
