@@ -11,10 +11,10 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 from synthetic_sound import click_track, write_wav
-from tiny_models import tiny_show_tree
 
 from installation.audio.files import probe
 from installation.audio.track import analyse_file
+from tiny_models import tiny_show_tree
 
 REPO = Path(__file__).resolve().parents[2]
 FPS = 25
