@@ -10,9 +10,11 @@ shows the new psi. Printed: median and p95 per source and the ratio of each medi
 
 - OSC: python-osc's UDP client to the show's OscControl (app.start_osc), `/psi <value>`;
 - WebSocket: one aiohttp WebSocket to the show's HttpControl /ws, {"address": "/psi", ...};
-- MIDI: a CC through a real MIDI port into the show's MIDI input (control/midi.py), mapped to
-  psi; needs mido + python-rtmidi and a MIDI system (a JACK server: `jackd -d dummy`, or ALSA's
-  sequencer). Left out, with the reason printed, where there is none.
+- MIDI: a CC through a real MIDI port (benchmarks/midi_source.py: a virtual port of this process)
+  into a MidiControl as the show has it (control/midi.py), mapped to psi; needs mido +
+  python-rtmidi and a MIDI system: ALSA's sequencer, else a JACK server, which this script starts
+  (`jackd -d dummy`, no sound card) when jackd is installed and none answers. Left out, with the
+  reason printed, where there is none.
 
     python benchmarks/control_latency.py                 # ~2 minutes on CPU
     python benchmarks/control_latency.py --sends 30 --device cuda
@@ -23,12 +25,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import queue
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -85,11 +91,11 @@ async def websocket_source(url: str, stack: list) -> Send:
 def midi_source(board: app.StatusBoard, commands: queue.SimpleQueue) -> tuple[Send | None, str]:
     """(send, "") through a real MIDI port into the show's MIDI input, or (None, why not)."""
     try:
-        from installation.control import midi_bench  # type: ignore[attr-defined]
+        import midi_source
     except ImportError as err:
-        return None, f"no MIDI input in this build ({err})"
+        return None, f"no MIDI libraries ({err}; pip install 'latent-walk[midi]')"
     try:
-        port_send, closer = midi_bench.open_psi_port(board, commands)
+        port_send, closer = midi_source.open_psi_port(board, commands)
     except Exception as err:  # no MIDI system, no JACK server: say so, measure the others
         return None, f"{type(err).__name__}: {err}"
 
@@ -98,6 +104,28 @@ def midi_source(board: app.StatusBoard, commands: queue.SimpleQueue) -> tuple[Se
 
     send.close = closer  # type: ignore[attr-defined]
     return send, ""
+
+
+def jack_for_midi() -> subprocess.Popen | None:
+    """A dummy JACK server for the MIDI path when no MIDI system answers and jackd is here."""
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # asking must not start one by itself
+    try:
+        from installation.control.midi import answering
+
+        answering("auto")
+        return None  # ALSA's sequencer or a running JACK server answers
+    except Exception:  # noqa: BLE001  (no MIDI system, or no MIDI libraries: try JACK)
+        pass
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        return None
+    name = f"lw-bench-{uuid.uuid4().hex[:8]}"
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
+    server = subprocess.Popen([jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
+                               "-p", "256"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.5)
+    return server
 
 
 def main() -> None:
@@ -110,6 +138,17 @@ def main() -> None:
     parser.add_argument("--no-midi", action="store_true", help="OSC and WebSocket only")
     args = parser.parse_args()
     print(cpu_description())
+    server = None if args.no_midi else jack_for_midi()
+    try:
+        measure(args)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Run the show with the three sources, measure, print."""
     with tempfile.TemporaryDirectory() as tmp:
         show_path = Path(tmp) / "show.yaml"
         show_path.write_text(SHOW_TEXT, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""A MIDI input steering psi from a virtual port of this process, for benchmarks/control_latency.py.
+"""A MIDI input steering psi from a virtual port of this process (benchmarks/control_latency.py).
 
 The benchmark measures command -> first displayed frame for OSC, the WebSocket and MIDI side by
 side; this gives it the MIDI path as a show has it: a real port of the MIDI system (JACK or ALSA)
