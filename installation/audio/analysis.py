@@ -12,7 +12,9 @@ Per hop (HOP_S, about 11.6 ms):
 - `flux`: onset strength, the spectral flux: the sum of the rises of log-magnitude from the
   previous hop (Bello et al. 2005, "A tutorial on onset detection in music signals", §3.1.2);
 - `onset_s`: the time of an onset found in this hop, else None. A rise of the flux over an
-  adaptive threshold (median + MAD of the last ONSET_WINDOW_S) fires it, at most one per
+  adaptive threshold (median + MAD of the last ONSET_WINDOW_S), or of the hop's level by
+  ONSET_LEVEL_RISE_DB over the quietest of the last hops (an attack over broadband noise, whose
+  flux is high anyway), fires it, at most one per
   ONSET_REFRACTORY_S (and steady noise, whose flux flickers around its median, fires none); its
   time is then refined in the waveform: the first ENVELOPE_BLOCK of the
   recent samples whose energy reaches a quarter of their loudest block (an attack's start);
@@ -48,6 +50,9 @@ ONSET_REFRACTORY_S = 0.05  # at most one onset per 50 ms
 ONSET_MIN_FLUX = 1.0  # below this no onset (silence, hiss); flux of a click from silence: ~100
 ONSET_MAD_K = 4.0  # threshold: median + this many scaled MADs ...
 ONSET_RATIO = 1.5  # ... and at least this many times the median (steady noise flickers)
+ONSET_LEVEL_RISE_DB = 9.0  # or: the hop's level this far above the quietest of the last few
+ONSET_LEVEL_HOPS = 4  # ... hops (an attack over broadband noise barely moves the flux)
+ONSET_MIN_LEVEL_DB = -60.0  # ... and at least this loud
 ENVELOPE_BLOCK_S = 0.0015  # the waveform refinement's block (~1.5 ms)
 TEMPO_WINDOW_S = 8.0
 TEMPO_MIN_S = 2.0  # no tempo before this much sound
@@ -110,6 +115,7 @@ class Analyzer:
         hops_per_s = 1.0 / self.hop_s
         self._flux_recent: deque[float] = deque(maxlen=max(4, round(ONSET_WINDOW_S * hops_per_s)))
         self._flux_tempo: deque[float] = deque(maxlen=round(TEMPO_WINDOW_S * hops_per_s))
+        self._levels: deque[float] = deque(maxlen=ONSET_LEVEL_HOPS)
         self._was_above = False
         self._last_onset_s = -math.inf
         self._tempo_every = max(1, round(TEMPO_EVERY_S * hops_per_s))
@@ -149,22 +155,28 @@ class Analyzer:
         previous = self._previous_log_mag
         flux = 0.0 if previous is None else float(np.maximum(log_mag - previous, 0.0).sum())
         self._previous_log_mag = log_mag
-        onset_s = self._onset(flux, time_s)
+        onset_s = self._onset(flux, level_db, time_s)
         self._flux_tempo.append(flux)
         if self._hops % self._tempo_every == 0:
             self._estimate_tempo()
         phase, is_beat = self._phase()
         return Features(time_s, level_db, bands_db, flux, onset_s, self.tempo_bpm, phase, is_beat)
 
-    def _onset(self, flux: float, time_s: float) -> float | None:
-        """The refined time of an onset whose flux rise is in this hop, else None."""
+    def _onset(self, flux: float, level_db: float, time_s: float) -> float | None:
+        """The refined time of an onset whose rise (of the flux or the level) is in this hop,
+        else None."""
         history = np.asarray(self._flux_recent, np.float64)
         self._flux_recent.append(flux)
+        quietest_db = min(self._levels, default=level_db)
+        self._levels.append(level_db)
         if len(history) < 3:
             return None
         median = float(np.median(history))
         mad = float(np.median(np.abs(history - median))) * 1.4826
-        is_above = flux > max(ONSET_MIN_FLUX, median + ONSET_MAD_K * mad, ONSET_RATIO * median)
+        is_loud_rise = level_db >= ONSET_MIN_LEVEL_DB and level_db - quietest_db >= \
+            ONSET_LEVEL_RISE_DB  # fmt: skip
+        is_above = is_loud_rise or flux > max(ONSET_MIN_FLUX, median + ONSET_MAD_K * mad,
+                                              ONSET_RATIO * median)  # fmt: skip
         is_rise = is_above and not self._was_above
         self._was_above = is_above
         if not is_rise or time_s - self._last_onset_s < ONSET_REFRACTORY_S:

@@ -87,3 +87,15 @@ def test_sample_rates_outside_the_range_are_refused():
 
 def test_no_tempo_in_a_curve_without_repetition():
     assert tempo_from_flux(np.zeros(1000), 0.0116) == 0.0
+
+
+def test_every_burst_of_a_busy_passage_over_broadband_noise_is_found():
+    """Attacks 0.12 .. 1 s apart over noise whose own flux is high: the level rise finds them."""
+    rng = np.random.default_rng(1)
+    times = np.sort(rng.uniform(0.2, 14.5, 30))
+    times = times[np.concatenate([[True], np.diff(times) > 0.12])]
+    samples = tone_bursts(list(times), 15.0) + band_noise(15.0, 100, 8000, amplitude=0.02)
+    _, found = analyse(samples)
+    onsets = np.asarray([f.onset_s for f in found if f.onset_s is not None])
+    assert len(onsets) == len(times)
+    assert np.max(np.abs(onsets - times)) <= 0.015
