@@ -55,6 +55,7 @@ from installation.walk.commands import (
     SetNoiseMode,
     SetPaused,
     SetSpeed,
+    SetTempo,
     TogglePause,
 )
 
@@ -301,6 +302,12 @@ ADDRESSES: tuple[Address, ...] = (
         "/show/speed", (Arg("speed", "float", 0.05, 10.0),),
         "Play the show clock at this many times real time (1 = normal).", "/show/speed 0.5",
         lambda _n, v: [SetSpeed(v[0])], "show", "fader",
+    ),
+    Address(
+        "/tempo", (Arg("bpm", "float", 20.0, 400.0, unit="BPM"),),
+        "The music's tempo: sections that count in beats (beats_per_keyframe, period_beats) "
+        "follow it (the sound input sends it too).", "/tempo 128",
+        lambda _n, v: [SetTempo(v[0])], "show", "fader",
     ),
     Address(
         "/show/reload", (_PRESS,), "Re-read the show file (its reload settings apply).",

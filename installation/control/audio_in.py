@@ -5,7 +5,8 @@
 queues them; the analysis (audio/analysis.py, audio/sensors.py) runs on this service's own
 thread, "audio", never on the render thread. Every hop (~11 ms) it puts one `SensorInput` per
 reading the show's `sensors:` block maps (`audio.level`, `audio.bass`, `audio.onset`, ...) on the
-command queue, where the Player maps them like any sensor (ranges, curves, smoothing, timeouts).
+command queue, where the Player maps them like any sensor (ranges, curves, smoothing, timeouts);
+each new tempo estimate goes as `SetTempo`, which sections that count in beats follow.
 
 A missing or busy device is one WARNING and the show plays on without sound; the device is tried
 again every RETRY_S (doubling up to MAX_RETRY_S), so one plugged in later is picked up. A stream
@@ -33,7 +34,7 @@ from installation.control.osc import CommandSink
 from installation.control.service import ServiceThread
 from installation.errors import ControlError
 from installation.logs import RateLimitedLog
-from installation.walk.commands import SensorInput
+from installation.walk.commands import SensorInput, SetTempo
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ RETRY_S = 2.0  # first retry of a missing device; doubles up to MAX_RETRY_S
 MAX_RETRY_S = 30.0
 MAX_QUEUED_BLOCKS = 64  # about 0.7 s at 48 kHz with 512-sample blocks; older ones are dropped
 POLL_S = 0.1  # the audio thread looks at stop requests and retries at least this often
+TEMPO_CHANGE = 0.005  # a new tempo estimate is sent when it moved by more than 0.5 %
 Wanted = Callable[[], "set[str]"]  # the audio.* sensor names the playing show maps
 PlayingShow = Callable[[], Any]  # the playing show (its `audio:` event rules), or None
 
@@ -96,6 +98,7 @@ class AudioInput(ServiceThread):
         self.playing_show = show or (lambda: None)
         self._triggers: tuple[Any, dict[str, EventTrigger]] = (None, {})
         self.events_sent = 0
+        self.tempo_sent = 0.0  # the last tempo sent (SetTempo); 0: none yet
         self.event_log = RateLimitedLog(log, interval_s=60.0)
         self.blocks: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(MAX_QUEUED_BLOCKS)
         self.stopping = threading.Event()
@@ -205,6 +208,10 @@ class AudioInput(ServiceThread):
                     value = readings.get(name.removeprefix(PREFIX))
                     if value is not None:
                         self.commands.put(SensorInput(name, (float(value),)))
+                if features.tempo_bpm > 0 and abs(features.tempo_bpm - self.tempo_sent) > \
+                        TEMPO_CHANGE * features.tempo_bpm:  # fmt: skip
+                    self.tempo_sent = features.tempo_bpm
+                    self.commands.put(SetTempo(features.tempo_bpm))
                 if features.onset_s is not None:
                     self._event("onset", features.onset_s)
                 if features.is_beat:

@@ -3,7 +3,8 @@
 `render SHOW --audio song.wav` analyses the song (audio/track.py), then for every frame:
 - the song's onsets and beats up to the frame fire the show's `audio.on_onset`/`on_beat` rules
   (control/audio_events.py), whose commands go to a Player, as the live input's would;
-- the readings heard by the frame's time go to the Player as `SensorInput("audio.<name>", ...)`,
+- the song's tempo as heard by then goes to it as `SetTempo` (sections that count in beats
+  follow it), and the readings heard by the frame's time as `SensorInput("audio.<name>", ...)`,
   which the show's `sensors:` block maps (ranges, curves, smoothing, timeouts) as it maps the
   live input's.
 The render's frame times are the Player's wall clock; show time is the Player's clock, so a
@@ -21,7 +22,7 @@ from installation.audio.sensors import PREFIX, SENSOR_NAMES
 from installation.audio.track import AudioTrack
 from installation.control.addresses import MessageError
 from installation.control.audio_events import message_commands, triggers
-from installation.walk.commands import Command, SensorInput
+from installation.walk.commands import Command, SensorInput, SetTempo
 from installation.walk.player import Player
 from installation.walk.timeline import FrameParams
 
@@ -47,6 +48,7 @@ class SoundDriver:
         self.events = sorted(e for e in events if e[1] in self.triggers)
         self.next_event = 0
         self.events_sent = 0
+        self.tempo_bpm = 0.0  # the song's tempo as last handed to the Player
 
     def params(self, slots: Sequence[tuple[int, float]]) -> list[FrameParams]:
         """Each slot's (index, render time) parameters, the song up to it applied in order."""
@@ -54,6 +56,9 @@ class SoundDriver:
         for _, wall_s in slots:
             self._events_until(wall_s)
             readings = self.track.at(wall_s - self.start_s)
+            if readings["tempo"] > 0 and readings["tempo"] != self.tempo_bpm:
+                self.tempo_bpm = readings["tempo"]
+                self.player.apply(SetTempo(self.tempo_bpm), wall_s)  # beat sections follow it
             for name in self.names:
                 self.player.apply(SensorInput(PREFIX + name, (readings[name],)), wall_s)
             clock = self.player.clock

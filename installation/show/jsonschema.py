@@ -35,6 +35,7 @@ from installation.show.schema import (
     SENSOR_MAX_VALUES,
     SPACES,
     SPEED_RANGE,
+    TEMPO_RANGE_BPM,
     TRANSITION_KINDS,
 )
 
@@ -124,6 +125,8 @@ def show_json_schema() -> dict[str, Any]:
                 "low-frequency oscillator",
                 {
                     "period_s": _num("seconds per cycle", **POSITIVE_TIME),
+                    "period_beats": _num("beats per cycle instead (following a live tempo)",
+                                         exclusiveMinimum=0),
                     "amplitude": _num("peak deviation from center", **NUMBER),
                     "center": _num("middle value", **NUMBER),
                     "phase": _num("offset, in cycles", **NUMBER),
@@ -131,8 +134,8 @@ def show_json_schema() -> dict[str, Any]:
                     "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1,
                              "description": "sample_hold: which random levels"},
                 },
-                ("period_s",),
-            ),
+            )
+            | {"oneOf": [{"required": ["period_s"]}, {"required": ["period_beats"]}]},
         },
         ("lfo",),
     )
@@ -158,6 +161,8 @@ def show_json_schema() -> dict[str, Any]:
             "closed": {"type": "boolean", "description": "loop seamlessly back to the first key"},
             "easing": easing,
             "seconds_per_keyframe": _num("default seconds per segment", **POSITIVE_TIME),
+            "beats_per_keyframe": _num("beats per segment instead (at show.tempo_bpm, following "
+                                       "a live tempo)", exclusiveMinimum=0),
             "perceptual": {
                 "type": "boolean",
                 "description": "re-time for a steady rate of image change",
@@ -331,6 +336,8 @@ def show_json_schema() -> dict[str, Any]:
                 "description": 'hex colour, quoted: "#000000"',
             },
             "speed": _num("global speed factor", minimum=SPEED_RANGE[0], maximum=SPEED_RANGE[1]),
+            "tempo_bpm": _num("what beats mean without sound (default 120)",
+                              minimum=TEMPO_RANGE_BPM[0], maximum=TEMPO_RANGE_BPM[1]),
             "opening_hours": _obj(
                 "when the show plays",
                 {

@@ -6,6 +6,7 @@ This is the only place a show is checked. Every problem becomes one line of one 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import logging
@@ -86,6 +87,7 @@ from installation.show.schema import (
     SMOOTHING_KINDS,
     SPACES,
     SPEED_RANGE,
+    TEMPO_RANGE_BPM,
     TRANSITION_KINDS,
     AudioEvent,
     AudioMessage,
@@ -277,14 +279,44 @@ def read_show(c: ShowChecker, root: Node, show_path: Path) -> Show:
     cross_check(c, keys, settings, declared, read_sections, section_nodes)
     speed = settings.speed if settings is not BAD else ShowSettings().speed
     check_lengths(c, keys, speed, read_sections, section_nodes)
+    settings = settings if settings is not BAD else ShowSettings()
     return Show(
         show_path,
-        settings if settings is not BAD else ShowSettings(),
+        settings,
         tuple(models),
-        tuple(s for s in read_sections if s is not BAD),
+        tuple(in_seconds(s, settings.tempo_bpm) for s in read_sections if s is not BAD),
         sensors if sensors is not BAD else (),
         audio if audio is not BAD else AudioSettings(),
     )
+
+
+MAX_BEATS = 10_000.0
+
+
+def in_seconds(section: Section, tempo_bpm: float) -> Section:
+    """The section with its beats (beats_per_keyframe, LFOs' period_beats) as seconds at the
+    show's tempo, marked `follows_tempo` when it counts in beats anywhere."""
+    seconds_per_beat = 60.0 / tempo_bpm
+    found = [False]
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Lfo) and value.period_beats is not None:
+            found[0] = True
+            return dataclasses.replace(value, period_s=value.period_beats * seconds_per_beat)
+        if isinstance(value, Walk) and value.beats_per_keyframe is not None:
+            found[0] = True
+            return dataclasses.replace(
+                value, seconds_per_keyframe=value.beats_per_keyframe * seconds_per_beat
+            )
+        if isinstance(value, tuple):
+            return tuple(convert(item) for item in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return dataclasses.replace(value, **changes)
+        return value
+
+    converted = convert(section)
+    return dataclasses.replace(converted, follows_tempo=True) if found[0] else section
 
 
 def cross_check(
@@ -372,8 +404,9 @@ def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
         node,
         path,
         (),
-        ("title", "output", "background", "speed", "opening_hours", "reload", "osc", "http"),
-    )
+        ("title", "output", "background", "speed", "opening_hours", "reload", "osc", "http",
+         "tempo_bpm"),
+    )  # fmt: skip
     if keys is None:
         return BAD
     d = ShowSettings()
@@ -385,7 +418,10 @@ def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
     reload = opt(c, keys, "reload", path, lambda n, p: read_reload(c, n, p), d.reload)
     osc = opt(c, keys, "osc", path, lambda n, p: read_osc(c, n, p), d.osc)
     http = opt(c, keys, "http", path, lambda n, p: read_http(c, n, p), d.http)
-    parts = (title, output, background, speed, hours, reload, osc, http)
+    low, high = TEMPO_RANGE_BPM
+    tempo = opt(c, keys, "tempo_bpm", path,
+                lambda n, p: c.number(n, p, gt=0, at_least=low, at_most=high), d.tempo_bpm)
+    parts = (title, output, background, speed, hours, reload, osc, http, tempo)
     return ShowSettings(*parts) if all_ok(*parts) else BAD
 
 
@@ -879,6 +915,7 @@ WALK_KEYS = (
     "closed",
     "easing",
     "seconds_per_keyframe",
+    "beats_per_keyframe",
     "perceptual",
     "keyframes",
     "noise",
@@ -904,6 +941,11 @@ def read_walk(c: ShowChecker, node: Node, path: str) -> Any:
         lambda n, p: c.seconds(n, p, positive=True),
         d.seconds_per_keyframe,
     )
+    beats = opt(c, keys, "beats_per_keyframe", path,
+                lambda n, p: c.number(n, p, gt=0, at_most=MAX_BEATS), None)  # fmt: skip
+    if "beats_per_keyframe" in keys and "seconds_per_keyframe" in keys:
+        beats = c.error(keys["beats_per_keyframe"], join(path, "beats_per_keyframe"),
+                        "give seconds_per_keyframe or beats_per_keyframe, not both")  # fmt: skip
     perceptual = opt(c, keys, "perceptual", path, c.boolean, d.perceptual)
     keyframes = opt(
         c, keys, "keyframes", path,
@@ -937,7 +979,7 @@ def read_walk(c: ShowChecker, node: Node, path: str) -> Any:
         noise = NoiseLoop()
     if kind == "random_walk" and rwalk is None:
         rwalk = RandomWalk()
-    parts = (space, kind, closed, easing, spk, perceptual, keyframes, noise, rwalk)
+    parts = (space, kind, closed, easing, spk, beats, perceptual, keyframes, noise, rwalk)
     return Walk(*parts) if all_ok(*parts) else BAD
 
 
@@ -1063,18 +1105,23 @@ def read_keys(c: ShowChecker, node: Node, path: str) -> Any:
 
 
 def read_lfo(c: ShowChecker, node: Node, path: str) -> Any:
-    """`lfo: {period_s, amplitude, center, phase, shape, seed}`."""
-    keys = c.mapping(node, path, ("period_s",),
-                     ("amplitude", "center", "phase", "shape", "seed"))  # fmt: skip
+    """`lfo: {period_s or period_beats, amplitude, center, phase, shape, seed}`."""
+    keys = c.mapping(node, path, (),
+                     ("period_s", "period_beats", "amplitude", "center", "phase", "shape",
+                      "seed"))  # fmt: skip
     if keys is None:
         return BAD
-    period = opt(c, keys, "period_s", path, lambda n, p: c.seconds(n, p, positive=True), BAD)
+    if ("period_s" in keys) == ("period_beats" in keys):
+        return c.error(node, path, "give period_s or period_beats (one of them)")
+    period = opt(c, keys, "period_s", path, lambda n, p: c.seconds(n, p, positive=True), 1.0)
+    beats = opt(c, keys, "period_beats", path,
+                lambda n, p: c.number(n, p, gt=0, at_most=MAX_BEATS), None)  # fmt: skip
     amp = opt(c, keys, "amplitude", path, c.number, 1.0)
     center = opt(c, keys, "center", path, c.number, 0.0)
     phase = opt(c, keys, "phase", path, c.number, 0.0)
     shape = opt(c, keys, "shape", path, lambda n, p: c.choice(n, p, LFO_SHAPES), "sine")
     seed = opt(c, keys, "seed", path, c.seed, 0)
-    parts = (period, amp, center, phase, shape, seed)
+    parts = (period, amp, center, phase, shape, seed, beats)
     return Lfo(*parts) if all_ok(*parts) else BAD
 
 

@@ -84,6 +84,8 @@ MAX_CUTOFF = 1024
 MAX_SIZE_PX = 16384
 FPS_RANGE = (0.1, 1000.0)
 SPEED_RANGE = (0.01, 100.0)
+TEMPO_RANGE_BPM = (20.0, 400.0)  # show.tempo_bpm; a live tempo is followed within 1/4..4x of it
+DEFAULT_TEMPO_BPM = 120.0
 
 NAMED_LAYERS: dict[str, tuple[int, int | None]] = {
     "coarse": (0, 3),
@@ -166,6 +168,7 @@ class ShowSettings:
     reload: ReloadSettings = field(default_factory=ReloadSettings)
     osc: OscSettings = field(default_factory=OscSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    tempo_bpm: float = DEFAULT_TEMPO_BPM  # what beats mean without sound (beats_per_keyframe)
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,8 @@ class Walk:
     path: PathKind = "linear"
     closed: bool = False
     easing: Easing = "linear"
-    seconds_per_keyframe: float = 4.0
+    seconds_per_keyframe: float = 4.0  # with beats_per_keyframe: those beats at show.tempo_bpm
+    beats_per_keyframe: float | None = None  # keyframes on beats: the section follows the tempo
     perceptual: bool = False
     keyframes: tuple[Keyframe, ...] = ()
     noise: NoiseLoop | None = None
@@ -335,6 +339,7 @@ class Lfo:
     phase: float = 0.0
     shape: LfoShape = "sine"
     seed: int = 0  # sample_hold's levels
+    period_beats: float | None = None  # given in beats: period_s is them at show.tempo_bpm
 
 
 Signal = Curve | Lfo | float
@@ -404,6 +409,9 @@ class Section:
     automation: Automation = field(default_factory=Automation)
     mixing: tuple[Mixing, ...] = ()
     directions: tuple[Direction, ...] = ()
+    # counts in beats somewhere (beats_per_keyframe, an LFO's period_beats): its walk and
+    # automation follow the live tempo (walk/tempo.py); set by the loader
+    follows_tempo: bool = False
 
     def length_s(self, speed: float = 1.0) -> float:
         """Seconds of show time this section lasts."""

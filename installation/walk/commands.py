@@ -55,6 +55,16 @@ class SetSpeed:
 
 
 @dataclass(frozen=True)
+class SetTempo:
+    """The music's tempo now (BPM, > 0): sections that count in beats follow it (walk/tempo.py).
+
+    Sent by the sound input with each new estimate, by a render to music, or by anyone over OSC
+    (`/tempo`, e.g. a tap-tempo button)."""
+
+    bpm: float
+
+
+@dataclass(frozen=True)
 class SetLive:
     """Steer a live parameter: it glides to `value`, holds, then the schedule takes over.
 
@@ -178,6 +188,7 @@ Command = (
     | Seek
     | ReloadShow
     | SetSpeed
+    | SetTempo
     | SetLive
     | Blackout
     | LoadShow

@@ -47,6 +47,7 @@ from installation.walk.commands import (
     SetNoiseMode,
     SetPaused,
     SetSpeed,
+    SetTempo,
     TogglePause,
 )
 from installation.walk.live import LiveValues
@@ -57,7 +58,9 @@ from installation.walk.presets import (
     name_problem,
 )
 from installation.walk.sensors import SensorBank, SensorReadingError
+from installation.walk.tempo import BeatTime
 from installation.walk.timeline import (
+    LIVE_BEAT_TIME,
     LIVE_LATENT,
     SPEED_RANGE,
     FrameParams,
@@ -147,6 +150,7 @@ class Player:
         self.preset_names: tuple[str, ...] = ()  # of the show's presets file (status board)
         self.last_bookmark = ""  # the keyframe snippet of the last bookmark (status board)
         self.needs_still = False  # paused: render the frame at the paused time once
+        self.beat_time = BeatTime()  # sections counting in beats follow the music's tempo
         self.sensor_bank: SensorBank | None = None  # built from the show's `sensors` on first use
         self.sensor_bank_show: Any = None
         self.live_log = RateLimitedLog(log, interval_s=60.0)
@@ -180,7 +184,34 @@ class Player:
         live: dict[str, Any] = dict(self.live.at(max(wall_s, now_wall_s)))
         if LIVE_LATENT in live:  # the glide's weight, with its target ws
             live[LIVE_LATENT] = (self.latent_target, live[LIVE_LATENT][1])
+        beat = self._beat_time_at(show_s)
+        if beat is not None:
+            live[LIVE_BEAT_TIME] = beat
         return live
+
+    def _beat_time_at(self, show_s: float) -> tuple[float, float] | None:
+        """(section index, its beat time at show_s) when the section playing then follows the
+        tempo and the music's tempo was ever not the show's; else None (show time is beat time)."""
+        beat_time = self.beat_time
+        if len(beat_time.rates) == 1 and beat_time.rate == 1.0:
+            return None
+        offset_s, timeline = self.timeline.active(show_s)
+        lengths = getattr(timeline, "lengths_s", None)
+        if lengths is None:
+            return None
+        index = section_index_at(lengths, show_s - offset_s)
+        if not getattr(timeline.show.sections[index], "follows_tempo", False):
+            return None
+        start_s = offset_s + section_start_in_pass_s(lengths, show_s - offset_s, index)
+        return float(index), beat_time.since(start_s, show_s)
+
+    def _set_tempo(self, bpm: float, now_show_s: float) -> None:
+        """The music's tempo: sections that count in beats follow it from now on."""
+        show_bpm = float(getattr(self.show.settings, "tempo_bpm", 120.0))
+        if not (math.isfinite(bpm) and bpm > 0):
+            return
+        if self.beat_time.set_rate(now_show_s, bpm / show_bpm):
+            log.debug("tempo %.1f BPM: beat time at %.3fx show time", bpm, self.beat_time.rate)
 
     def held(self, times_s: Sequence[float]) -> tuple[list[float], float | None]:
         """The planned times inside a held section, and the show time to restart it at (or None).
@@ -234,6 +265,8 @@ class Player:
             return self._set_live(command, now_wall_s, now_show_s)
         elif isinstance(command, SetSpeed):
             return self._set_speed(command.speed, now_wall_s, now_show_s)
+        elif isinstance(command, SetTempo):
+            self._set_tempo(command.bpm, now_show_s)
         elif isinstance(command, Blackout):
             level = min(max(command.level, 0.0), 1.0)
             self.fade = Fade(self.fade.level_at(now_wall_s), level, now_wall_s,
@@ -561,12 +594,14 @@ class Player:
         pause and epoch)."""
         clock = ClockState(anchor_wall_s=now_wall_s) if resume is None else resume
         self.clock = replace(clock, anchor_wall_s=now_wall_s, anchor_show_s=start_s)
+        self.beat_time.restart(start_s)
         self.refresh_presets()
 
     def seek(self, now_wall_s: float, target_s: float) -> None:
         """Jump the clock to target_s (a new epoch: queued frames of the old one are dropped)."""
         assert self.clock is not None
         self.clock = self.clock.seek(now_wall_s, target_s)
+        self.beat_time.restart(target_s)
         self.needs_still = False
 
     def anchor(self, now_wall_s: float) -> None:

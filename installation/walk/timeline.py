@@ -37,6 +37,9 @@ LIVE_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
 DIRECTION_LIVE_RANGE = (-20.0, 20.0)
 SPEED_RANGE = (0.05, 10.0)  # live show speed limits (times real time), in every section
 LIVE_LATENT = "latent"  # live key of a glide target: (ws [num_ws, w_dim], weight)
+# live key of a section that follows the tempo: (its index, its beat time in show seconds);
+# the Player sets it (walk/tempo.py); without it a section's time is show time
+LIVE_BEAT_TIME = "beat_time"
 
 
 class SectionLatentsLike(Protocol):
@@ -554,6 +557,9 @@ class Timeline:
         latents = self.latents[section.name]
         entry = self.show.model(section.model)
         section_t_s = local_s * self.speed
+        beat = (live or {}).get(LIVE_BEAT_TIME)
+        if section.follows_tempo and beat is not None and int(beat[0]) == index:
+            section_t_s = float(beat[1]) * self.speed  # the music's tempo, not the show's
         full_cutoff = float(latents.num_ws if entry.cutoff is None else entry.cutoff)
         # without automation: z walks map with the entry's psi; w keyframes already carry it,
         # so there "no further truncation" is psi 1

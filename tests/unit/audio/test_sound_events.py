@@ -86,3 +86,17 @@ def test_validate_names_a_message_the_table_refuses(tmp_path, capsys):
     (tmp_path / "s.yaml").write_text(BODY + "audio:\n  on_beat: {send: /show/nxt}\n")
     assert main(["validate", str(tmp_path / "s.yaml")]) == 1
     assert capsys.readouterr().err.startswith(f"{tmp_path}/s.yaml:6: audio.on_beat.send: ")
+
+
+def test_a_render_to_music_hands_the_songs_tempo_to_beat_sections(tmp_path):
+    show_path = write_show(tmp_path)
+    text = show_path.read_text(encoding="utf-8").replace(
+        "seconds_per_keyframe: 0.5,\n           keyframes: [{seed: 1}",
+        "beats_per_keyframe: 1,\n           keyframes: [{seed: 1}", 1)  # fmt: skip
+    show_path.write_text(text, encoding="utf-8")
+    samples, _ = click_track(150.0, 6.0)
+    driver = SoundDriver(analyse_file(write_wav(tmp_path / "song.wav", samples)),
+                         renderer_for(show_path).timeline, None, start_s=0.0)  # fmt: skip
+    assert driver.player.timeline.show.sections[0].follows_tempo
+    driver.params([(i, i / 10.0) for i in range(50)])
+    assert driver.player.beat_time.rate == pytest.approx(150.0 / 120.0, rel=0.01)

@@ -36,6 +36,7 @@ from installation.walk.commands import (
     SetNoiseMode,
     SetPaused,
     SetSpeed,
+    SetTempo,
     TogglePause,
 )
 
@@ -53,6 +54,8 @@ GOOD = [
     ("/show/prev", [], [JumpSection(-1)]),
     ("/show/seek", [12.5], [Seek(12.5)]),
     ("/show/speed", [2], [SetSpeed(2.0)]),
+    ("/tempo", ["128.5"], [SetTempo(128.5)]),
+    ("/tempo", [1000], [SetTempo(400.0)]),  # clamped into 20..400 BPM
     ("/show/reload", [], [ReloadShow()]),
     ("/show/load", ["lobby_2.v1"], [LoadShow("lobby_2.v1")]),
     ("/show/blackout", [1], [Blackout(0.0, 1.0)]),
