@@ -56,6 +56,7 @@ from installation.walk.commands import (
     SetPaused,
     SetSpeed,
     SetTempo,
+    StepKeyframe,
     TogglePause,
 )
 
@@ -302,6 +303,14 @@ ADDRESSES: tuple[Address, ...] = (
         "/show/speed", (Arg("speed", "float", 0.05, 10.0),),
         "Play the show clock at this many times real time (1 = normal).", "/show/speed 0.5",
         lambda _n, v: [SetSpeed(v[0])], "show", "fader",
+    ),
+    Address(
+        "/walk/next", (_PRESS,), "Cut to the walk's next keyframe in the playing section.",
+        "/walk/next", _trigger(StepKeyframe(1)), "show",
+    ),
+    Address(
+        "/walk/prev", (_PRESS,), "Cut to the walk's previous keyframe in the playing section.",
+        "/walk/prev", _trigger(StepKeyframe(-1)), "show",
     ),
     Address(
         "/tempo", (Arg("bpm", "float", 20.0, 400.0, unit="BPM"),),

@@ -57,6 +57,7 @@ from installation.walk.commands import (
     SetNoiseMode,
     SetPaused,
     SetSpeed,
+    StepKeyframe,
     TogglePause,
 )
 
@@ -68,8 +69,8 @@ SHOW_CHANGE_INTERVAL_S = 5.0  # reloads / show loads: each builds a show (1.4 s 
 # demo on a busy 2-core PC) and crossfades to it (rendering both): one per 5 s at most
 COST_FACTOR = 4.0  # the next of a kind waits at least this many times the last one's cost
 MAX_JUMP = 1000  # merged jumps add up to at most this many sections either way
-EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, ReloadShow, LoadShow, GlideTo, SetMixing,
-                      RecallPreset, SavePreset, Bookmark)  # fmt: skip
+EXPENSIVE_COMMANDS = (Seek, GoToSection, JumpSection, StepKeyframe, ReloadShow, LoadShow, GlideTo,
+                      SetMixing, RecallPreset, SavePreset, Bookmark)  # fmt: skip
 
 
 def is_expensive(command: Command) -> bool:

@@ -55,6 +55,13 @@ class SetSpeed:
 
 
 @dataclass(frozen=True)
+class StepKeyframe:
+    """Go to the walk's next (+1) or previous (-1) keyframe in the playing section (a cut)."""
+
+    delta: int
+
+
+@dataclass(frozen=True)
 class SetTempo:
     """The music's tempo now (BPM, > 0): sections that count in beats follow it (walk/tempo.py).
 
@@ -184,6 +191,7 @@ Command = (
     TogglePause
     | SetPaused
     | JumpSection
+    | StepKeyframe
     | GoToSection
     | Seek
     | ReloadShow

@@ -48,6 +48,7 @@ from installation.walk.commands import (
     SetPaused,
     SetSpeed,
     SetTempo,
+    StepKeyframe,
     TogglePause,
 )
 from installation.walk.live import LiveValues
@@ -70,6 +71,7 @@ from installation.walk.timeline import (
     section_index_at,
     section_jump_s,
     section_start_in_pass_s,
+    segment_timing,
 )
 
 log = logging.getLogger(__name__)
@@ -257,6 +259,10 @@ class Player:
             target_s = self._target_s(command, now_show_s)
             if target_s is not None:
                 return Reaction(seek_s=target_s, seek_by=type(command).__name__)
+        elif isinstance(command, StepKeyframe):
+            target_s = self._keyframe_s(command.delta, now_show_s)
+            if target_s is not None:
+                return Reaction(seek_s=target_s, seek_by=StepKeyframe.__name__)
         elif isinstance(command, ReloadShow):
             return Reaction(is_reload=True)
         elif isinstance(command, LoadShow):
@@ -425,6 +431,40 @@ class Player:
             log.error("go to section %d: out of range 0..%d", index, len(names) - 1)
             return None
         return offset_s + section_start_in_pass_s(lengths_s, local_s, index)
+
+    def _keyframe_s(self, delta: int, now_show_s: float) -> float | None:
+        """Show time where the walk reaches its next (delta > 0) or previous keyframe (in the
+        playing section; past its end: the next section's start); None for a noise loop."""
+        offset_s, timeline = self.timeline.active(now_show_s)
+        lengths_s = timeline.lengths_s
+        index = section_index_at(lengths_s, now_show_s - offset_s)
+        section = timeline.show.sections[index]
+        if section.walk.path == "noise_loop":
+            log.info("next/previous keyframe: section %r walks a noise loop, which has none",
+                     section.name)  # fmt: skip
+            return None
+        start_s = offset_s + section_start_in_pass_s(lengths_s, now_show_s - offset_s, index)
+        speed = float(getattr(timeline, "speed", 1.0))
+        beat = self._beat_time_at(now_show_s)
+        walk_s = (beat[1] if beat is not None else now_show_s - start_s) * speed  # walk seconds
+        latents = timeline.latents[section.name]
+        timing = segment_timing(section, len(latents.keyframes),
+                                getattr(latents, "retime_shares", None))  # fmt: skip
+        period_s = section.walk.period_s()
+        arrivals = [0.0] + [start + duration for start, duration, _ in timing]  # in one pass
+        if period_s <= 0:
+            return None
+        passes = math.floor(walk_s / period_s)
+        marks = [passes * period_s + a for k in (-1, 0, 1) for a in
+                 (x + k * period_s for x in arrivals)]  # fmt: skip
+        marks = sorted(set(round(m, 9) for m in marks))
+        tolerance_s = 0.25  # "previous" right after a keyframe goes to the one before it
+        if delta > 0:
+            target = next((m for m in marks if m > walk_s + 1e-6), marks[-1])
+        else:
+            target = max((m for m in marks if m < walk_s - tolerance_s), default=0.0)
+        target_s = start_s + max(target, 0.0) / speed
+        return min(target_s, start_s + lengths_s[index])  # past the end: the next section
 
     def _hold_section(self, name: str | None, now_show_s: float) -> Reaction:
         """Start playing section `name` in a loop, or (None) end the hold where the show was."""

@@ -37,6 +37,7 @@ from installation.walk.commands import (
     SetPaused,
     SetSpeed,
     SetTempo,
+    StepKeyframe,
     TogglePause,
 )
 
@@ -55,6 +56,8 @@ GOOD = [
     ("/show/seek", [12.5], [Seek(12.5)]),
     ("/show/speed", [2], [SetSpeed(2.0)]),
     ("/tempo", ["128.5"], [SetTempo(128.5)]),
+    ("/walk/next", [], [StepKeyframe(1)]),
+    ("/walk/prev", [1], [StepKeyframe(-1)]),
     ("/tempo", [1000], [SetTempo(400.0)]),  # clamped into 20..400 BPM
     ("/show/reload", [], [ReloadShow()]),
     ("/show/load", ["lobby_2.v1"], [LoadShow("lobby_2.v1")]),

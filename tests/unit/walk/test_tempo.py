@@ -9,7 +9,7 @@ import pytest
 from fake_latents import FakeLatents, constant_ws
 from installation.errors import ShowError
 from installation.show.load import validate_text
-from installation.walk.commands import SetTempo
+from installation.walk.commands import SetTempo, StepKeyframe
 from installation.walk.player import Player
 from installation.walk.tempo import BeatTime
 from installation.walk.timeline import Timeline
@@ -104,3 +104,19 @@ def test_tempo_changes_keep_the_beats_already_walked(tmp_path):
     assert player.live_at(2.0, 102.0)["beat_time"] == (0.0, pytest.approx(2.5))
     player.seek(103.0, 10.0)  # a seek starts beat time afresh at the new show time
     assert player.live_at(10.0, 103.0)["beat_time"] == (0.0, pytest.approx(10.0))
+
+
+def test_next_and_previous_keyframe_cut_to_the_walks_keyframes(tmp_path):
+    show = load(tmp_path)  # section beats: keyframes at 0, 2, 4 s (4 beats at 120 BPM)
+    player = player_for(show)
+    assert player.apply(StepKeyframe(1), 100.5).seek_s == pytest.approx(2.0)
+    assert player.apply(StepKeyframe(1), 102.0).seek_s == pytest.approx(4.0)
+    assert player.apply(StepKeyframe(-1), 102.1).seek_s == pytest.approx(0.0)  # just past 2
+    assert player.apply(StepKeyframe(-1), 103.0).seek_s == pytest.approx(2.0)
+    # past the last keyframe the open walk starts again (4 s: keyframe 0): next is keyframe 1
+    assert player.apply(StepKeyframe(1), 104.5).seek_s == pytest.approx(6.0)
+    # at 2x the tempo the walk is at beat second 3 at show time 1.5: the next keyframe, walk
+    # second 4, is reached after the seek at show time 4 (beat time restarts there)
+    player.apply(SetTempo(240.0), 100.0)
+    assert player.apply(StepKeyframe(1), 101.5).seek_s == pytest.approx(4.0)
+    assert player.apply(StepKeyframe(1), 161.0).seek_s == pytest.approx(62.0)  # 2nd section
