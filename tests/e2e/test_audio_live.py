@@ -20,7 +20,7 @@ from jack_server import jack_server
 from installation.display.offscreen import OffscreenPresenter
 from installation.show.load import load_show
 from installation.show.schema import AudioEvent, AudioMessage, AudioSettings
-from installation.walk.commands import JumpSection, SensorInput
+from installation.walk.commands import JumpSection, SensorInput, SetTempo
 from tiny_models import tiny_show_tree
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -102,11 +102,14 @@ def test_clicks_played_into_the_input_become_onset_and_beat_readings(jack_audio)
         finally:
             player.close()
     readings: dict[str, list[float]] = {name: [] for name in wanted}
-    jumps = []
+    jumps, tempos = [], []
     while not commands.empty():
         command = commands.get_nowait()
         if isinstance(command, JumpSection):  # the on_beat rule: next, prev, next, ...
             jumps.append(command.delta)
+            continue
+        if isinstance(command, SetTempo):  # each new estimate, for sections counting in beats
+            tempos.append(command.bpm)
             continue
         assert isinstance(command, SensorInput) and command.name in wanted
         readings[command.name].append(command.values[0])
@@ -115,6 +118,7 @@ def test_clicks_played_into_the_input_become_onset_and_beat_readings(jack_audio)
     assert abs(len(pulses) - 12) <= 1  # 120 BPM for 6 s from 0.25 s: 12 clicks
     assert max(readings["audio.level"]) > -30.0  # the clicks are loud
     assert abs(readings["audio.tempo"][-1] - 120.0) <= 2.0  # live: a few hops' jitter
+    assert tempos and abs(tempos[-1] - 120.0) <= 2.0 and len(tempos) < 40  # changes only
     assert started > 0 and audio.dropped_blocks == 0
     # beats come once the tempo is known (about 2 s in): every 2nd beat sends next, prev, ...
     assert len(jumps) >= 3 and jumps == [1, -1] * (len(jumps) // 2) + [1] * (len(jumps) % 2)
