@@ -19,7 +19,7 @@ from tiny_models import TINY_SIZE_PX, tiny_sg3
 
 SUBCOMMANDS = {
     "inspect", "convert", "validate", "schema", "osc-send", "doctor", "generate", "render",
-    "storyboard", "seeds", "directions", "project",
+    "storyboard", "seeds", "directions", "project", "audio-keys", "audio-devices", "midi-ports",
 }  # fmt: skip
 
 
