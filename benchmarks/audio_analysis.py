@@ -41,7 +41,8 @@ def live(samples: np.ndarray) -> list:
 def main() -> None:
     print(cpu_description())
     with tempfile.TemporaryDirectory() as tmp:
-        print("\n| click track | offline BPM | error | live BPM | error |\n|---:|---:|---:|---:|---:|")
+        print("\n| click track | offline BPM | error | live BPM | error |")
+        print("|---:|---:|---:|---:|---:|")
         for bpm in (70.0, 90.0, 120.0, 128.0, 140.0, 174.0):
             samples, _ = click_track(bpm, 20.0)
             track = analyse_file(write_wav(Path(tmp) / "c.wav", samples))
