@@ -33,10 +33,8 @@ preflight, which is never granted), a request with a foreign `Origin` is refused
 from __future__ import annotations
 
 import asyncio
-import errno
 import hmac
 import io
-import ipaddress
 import json
 import logging
 import math
@@ -44,23 +42,29 @@ import secrets
 import socket
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 from aiohttp import WSMsgType, web
 from PIL import Image
 
-from installation.control.access import MAX_SENDERS, AllowList, SenderBudgets
+from installation.control.access import AllowList
 from installation.control.addresses import ADDRESSES, LogLimiter, MessageError, parse
 from installation.control.mailbox import is_expensive
 from installation.control.osc import CommandSink, Refusal, Status
 from installation.control.service import ServiceThread
-from installation.errors import ControlError
+from installation.control.web_access import (
+    HEADER_TIMEOUT_S,
+    RequestError,
+    WebGate,
+    answer,
+    bind_tcp,
+    finite,
+    json_response,
+)
 from installation.netcheck import DEFAULT_ALLOW
 from installation.walk.commands import Command
 
@@ -73,11 +77,6 @@ Picture = Callable[[int], "tuple[Hashable, np.ndarray] | None"]
 
 MAX_REQUEST_BYTES = 64 * 1024  # a request body or a WebSocket message
 REQUEST_TIMEOUT_S = 5.0  # reading a request body
-# A connection must send a whole request (line and headers) within this of opening, or of its
-# previous answer (keep-alive), else it is closed: a peer that trickles header bytes
-# ("slowloris") holds nothing for long. aiohttp's keep-alive timer does this (it starts when the
-# connection opens and closes a connection still waiting for a complete request).
-HEADER_TIMEOUT_S = 10.0
 STATUS_HZ = 4.0  # WebSocket status messages a second (the issue allows up to 10)
 MAX_WEBSOCKETS = 16  # open WebSocket connections at once
 MAX_ARGS = 64  # arguments of one command (the table's longest takes 16)
@@ -101,15 +100,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-class RequestError(Exception):
-    """A request refused with an HTTP status and a reason (sent as {"error": reason})."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass
@@ -195,7 +185,8 @@ class HttpControl(ServiceThread):
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         super().__init__()
-        self._allow = AllowList(allow)
+        self._limiter = LogLimiter(log)
+        self._gate = WebGate("HTTP", host, allow, rate_limit_per_s, self._limiter, server_names)
         self._open = AllowList(open_to)
         self._commands = commands
         self._status = status
@@ -207,12 +198,7 @@ class HttpControl(ServiceThread):
         self.token = token or new_token()
         self.rate_limit_per_s = float(rate_limit_per_s)
         self.header_timeout_s = float(header_timeout_s)
-        hostname = socket.gethostname().lower()
-        self._names = {"localhost", hostname, f"{hostname}.local", host.lower(),
-                       *(name.lower() for name in server_names)}  # fmt: skip
         self.counters = HttpCounters()
-        self._limiter = LogLimiter(log)
-        self._senders: OrderedDict[str, SenderBudgets] = OrderedDict()
         self._status_cache: tuple[float, dict[str, Any]] = (-math.inf, {})
         self._websockets: set[web.WebSocketResponse] = set()
         self._pages = {path: ((WEB_DIR / name).read_bytes(), kind)
@@ -220,7 +206,7 @@ class HttpControl(ServiceThread):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._started = threading.Event()
-        self._socket = _bind(host, port)
+        self._socket = bind_tcp(host, port, "HTTP")
         self._port = int(self._socket.getsockname()[1])
         self.host = host
 
@@ -283,7 +269,7 @@ class HttpControl(ServiceThread):
         site = web.SockSite(runner, self._socket)
         await site.start()
         log.info("web remote on %s allow=%s token needed from all but %s", self.url,
-                 self._allow.text, self._open.text)  # fmt: skip
+                 self._gate.allow.text, self._open.text)  # fmt: skip
         self._started.set()
         try:
             await self._stop_event.wait()
@@ -295,50 +281,24 @@ class HttpControl(ServiceThread):
     @web.middleware
     async def _guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
         """Admission (allow-list, Host, Origin, token, budget); errors as JSON, never a trace."""
-        self.counters.requests += 1
-        try:
-            self._admit(request)
-            response = await handler(request)
-        except RequestError as exc:
-            response = self._error(exc.status, exc.reason)
-        except web.HTTPException as exc:  # aiohttp's own: 404, 405, 413 ...
-            response = self._error(exc.status, exc.text or exc.reason)
-        except Exception:
-            self.counters.internal_errors += 1
-            self._limiter.log(f"internal {request.path[:40]}", logging.ERROR,
-                              "internal error serving %s", request.path[:80],
-                              exc_info=True)  # fmt: skip
-            response = self._error(500, "internal error (see the show's log)")
+        response = await answer(request, handler, self._admit, self._count, self._limiter)
         if not response.prepared:
             response.headers.update(SECURITY_HEADERS)
         return response
 
+    def _count(self, counter: str) -> None:
+        setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+
     def _admit(self, request: web.Request) -> None:
         """Raise RequestError unless this peer may make this request now."""
-        ip = request.remote or ""
-        if not self._allow.is_allowed(ip):
-            self.counters.denied += 1
-            self._limiter.log(f"denied {ip}"[:60], logging.WARNING,
-                              "refused HTTP from %s: not in the allow-list (%s)", ip,
-                              self._allow.text)  # fmt: skip
-            raise RequestError(403, f"{ip} is not in the allow-list")
-        host = request.host.rsplit(":", 1)[0].strip("[]").lower() if request.host else ""
-        if not (_is_ip(host) or host in self._names):
-            self.counters.denied += 1
-            raise RequestError(403, f"Host {host[:60]!r} is not this machine's")
-        origin = request.headers.get("Origin")
-        if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
-            self.counters.denied += 1
-            raise RequestError(403, "requests from other web pages are refused")
+        ip = self._gate.check_peer(request)
         if request.path in self._pages:
             return
         if not self._open.is_allowed(ip) and not self._has_token(request):
-            self.counters.denied += 1
             raise RequestError(401, f"a token is needed from {ip}: send 'Authorization: "
-                               f"Bearer <token>' or '{TOKEN_HEADER}: <token>'")  # fmt: skip
-        if not self._sender(ip).messages.take(time.monotonic()):
-            self.counters.rate_limited += 1
-            raise RequestError(429, f"more than {self.rate_limit_per_s:g} requests a second")
+                               f"Bearer <token>' or '{TOKEN_HEADER}: <token>'",
+                               "denied")  # fmt: skip
+        self._gate.take_message(ip)
 
     def _has_token(self, request: web.Request) -> bool:
         """True when a header carries the token (compared in constant time)."""
@@ -356,16 +316,16 @@ class HttpControl(ServiceThread):
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _get_status(self, request: web.Request) -> web.Response:
-        return _json(self._status_now())
+        return json_response(self._status_now())
 
     async def _get_parameters(self, request: web.Request) -> web.Response:
-        return _json(self._parameters())
+        return json_response(self._parameters())
 
     async def _get_sections(self, request: web.Request) -> web.Response:
-        return _json(self._sections())
+        return json_response(self._sections())
 
     async def _get_addresses(self, request: web.Request) -> web.Response:
-        return _json(address_table())
+        return json_response(address_table())
 
     async def _get_thumbnail(self, request: web.Request) -> web.Response:
         found = self._thumbnail()
@@ -381,7 +341,7 @@ class HttpControl(ServiceThread):
         except asyncio.TimeoutError:
             raise RequestError(408, f"the request body took over {REQUEST_TIMEOUT_S:g} s") from None
         accepted = self.command(_json_message(body), str(request.remote))
-        return _json({"ok": True, "commands": accepted})
+        return json_response({"ok": True, "commands": accepted})
 
     def command(self, message: Any, ip: str) -> int:
         """One {"address", "args"} message -> commands on the queue (their number).
@@ -400,13 +360,12 @@ class HttpControl(ServiceThread):
         if reason is not None:
             self.counters.rejected += 1
             raise RequestError(409, reason)
-        budgets = self._sender(ip)
+        budgets = self._gate.sender(ip)
         now_s = time.monotonic()
         expensive = sum(1 for command in commands if is_expensive(command))
         if expensive and not budgets.expensive.take(now_s, expensive):
-            self.counters.rate_limited += 1
             raise RequestError(429, f"{address}: too many section moves, show changes or glides "
-                               "a second; try again in a moment")  # fmt: skip
+                               "a second; try again in a moment", "rate_limited")  # fmt: skip
         for command in commands:
             self._commands.put(command)
         self.counters.commands += 1
@@ -445,13 +404,13 @@ class HttpControl(ServiceThread):
     def _ws_command(self, text: str, ip: str) -> dict[str, Any]:
         """One WebSocket message -> its answer ({"ok", "commands"} or {"error", "status"})."""
         try:
-            if not self._sender(ip).messages.take(time.monotonic()):
-                self.counters.rate_limited += 1
-                raise RequestError(429, f"more than {self.rate_limit_per_s:g} messages a second")
+            self._gate.take_message(ip, "messages")
             message = _json_message(text.encode("utf-8", "replace"))
             return {"ok": True, "commands": self.command(message, ip),
                     "address": message.get("address")}  # fmt: skip
         except RequestError as exc:
+            if exc.counter:
+                self._count(exc.counter)
             return {"error": exc.reason, "status": exc.status}
 
     async def _send_status(self, ws: web.WebSocketResponse) -> None:
@@ -461,7 +420,7 @@ class HttpControl(ServiceThread):
         next_thumbnail_s = 0.0
         while not ws.closed:
             try:
-                await ws.send_json(_finite({"status": self._status_now(),
+                await ws.send_json(finite({"status": self._status_now(),
                                             "parameters": self._parameters(),
                                             "sections": self._sections()}))  # fmt: skip
                 now_s = time.monotonic()
@@ -501,45 +460,6 @@ class HttpControl(ServiceThread):
             cached = (key, _jpeg(rgb, THUMBNAIL_PX))
             self._thumbnail_cache = cached
         return cached
-
-    def _sender(self, ip: str) -> SenderBudgets:
-        """The budgets of peer `ip` (made on its first request; the oldest are forgotten)."""
-        budgets = self._senders.get(ip)
-        if budgets is None:
-            budgets = SenderBudgets.full(self.rate_limit_per_s, time.monotonic())
-            self._senders[ip] = budgets
-            while len(self._senders) > MAX_SENDERS:
-                self._senders.popitem(last=False)
-        else:
-            self._senders.move_to_end(ip)
-        return budgets
-
-    @staticmethod
-    def _error(status: int, reason: str) -> web.Response:
-        return _json({"error": reason}, status)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (IPv6 when the host is one).
-
-    Raises:
-        ControlError: the port is taken or the host is not this machine's.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        # lets a restart bind past connections in TIME_WAIT; a port in use still fails
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(64)
-    except OSError as exc:
-        sock.close()
-        reason = exc.strerror or str(exc)
-        if exc.errno == errno.EADDRINUSE:
-            raise ControlError(f"HTTP port {host}:{port} is taken: {reason}") from None
-        raise ControlError(f"HTTP cannot listen on {host}:{port}: {reason}") from None
-    sock.setblocking(False)
-    return sock
 
 
 def _json_message(body: bytes) -> dict[str, Any]:
@@ -585,27 +505,3 @@ def _jpeg(rgb: np.ndarray, max_px: int) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=THUMBNAIL_QUALITY)
     return out.getvalue()
-
-
-def _finite(value: Any) -> Any:
-    """`value` with NaN and infinities as None, so that browsers can parse the JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
-
-
-def _json(value: Any, status: int = 200) -> web.Response:
-    """A JSON response (strict JSON: no NaN)."""
-    return web.json_response(_finite(value), status=status)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

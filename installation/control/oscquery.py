@@ -32,8 +32,6 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-import errno
-import ipaddress
 import json
 import logging
 import math
@@ -41,15 +39,12 @@ import re
 import socket
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from installation.control.access import MAX_SENDERS, AllowList, SenderBudgets
 from installation.control.addresses import (
     ADDRESSES,
     Address,
@@ -58,10 +53,17 @@ from installation.control.addresses import (
     MessageError,
     match,
 )
-from installation.control.http import HEADER_TIMEOUT_S
 from installation.control.osc_framing import build_datagram
 from installation.control.service import ServiceThread
-from installation.errors import ControlError
+from installation.control.web_access import (
+    HEADER_TIMEOUT_S,
+    RequestError,
+    WebGate,
+    answer,
+    bind_tcp,
+    finite,
+    json_response,
+)
 from installation.netcheck import DEFAULT_ALLOW
 
 log = logging.getLogger(__name__)
@@ -111,15 +113,6 @@ NAMED_VALUES: dict[str, Callable[[str], str]] = {
     "/param/<name>": lambda name: "speed" if name == "speed" else f"live/{name}",
 }
 _UNSET = object()
-
-
-class RequestError(Exception):
-    """A request refused with an HTTP status and a reason (sent as {"error": reason})."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -348,7 +341,8 @@ class OscQueryControl(ServiceThread):
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         super().__init__()
-        self._allow = AllowList(allow)
+        self._limiter = LogLimiter(log)
+        self._gate = WebGate("OSCQuery", host, allow, rate_limit_per_s, self._limiter)
         self.name = name
         self.osc_host, self.osc_port = osc_host, int(osc_port)
         self._status = status
@@ -359,10 +353,6 @@ class OscQueryControl(ServiceThread):
         self._is_dns_sd = dns_sd
         self.header_timeout_s = float(header_timeout_s)
         self.advertiser: Any = None  # the DnsSd while advertising
-        hostname = socket.gethostname().lower()
-        self._names = {"localhost", hostname, f"{hostname}.local", host.lower()}
-        self._limiter = LogLimiter(log)
-        self._senders: OrderedDict[str, SenderBudgets] = OrderedDict()
         self._snapshot_cache: tuple[float, Snapshot] = (-math.inf, Snapshot())
         self._tree_cache: tuple[Snapshot | None, dict[str, Any]] = (None, {})
         self._listens: dict[web.WebSocketResponse, dict[str, Any]] = {}  # path -> last sent
@@ -372,7 +362,7 @@ class OscQueryControl(ServiceThread):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._started = threading.Event()
-        self._socket = _bind(host, port)
+        self._socket = bind_tcp(host, port, "OSCQuery")
         self._port = int(self._socket.getsockname()[1])
         self.host = host
 
@@ -430,7 +420,7 @@ class OscQueryControl(ServiceThread):
         await runner.setup()
         await web.SockSite(runner, self._socket).start()
         log.info("OSCQuery on %s for OSC port %d allow=%s", self.url, self.osc_port,
-                 self._allow.text)  # fmt: skip
+                 self._gate.allow.text)  # fmt: skip
         self._started.set()
         poller = asyncio.create_task(self._poll())
         try:
@@ -444,42 +434,14 @@ class OscQueryControl(ServiceThread):
     @web.middleware
     async def _guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
         """Admission (allow-list, Host, Origin, budget); errors as JSON, never a trace."""
-        self.counters["requests"] += 1
-        try:
-            self._admit(request)
-            response = await handler(request)
-        except RequestError as exc:
-            response = _error(exc.status, exc.reason)
-        except web.HTTPException as exc:  # aiohttp's own: 405, 413 ...
-            response = _error(exc.status, exc.text or exc.reason)
-        except Exception:
-            self.counters["internal_errors"] += 1
-            self._limiter.log(f"internal {request.path[:40]}", logging.ERROR,
-                              "internal error serving %s", request.path[:80],
-                              exc_info=True)  # fmt: skip
-            response = _error(500, "internal error (see the show's log)")
-        return response
+        return await answer(request, handler, self._admit, self._count, self._limiter)
+
+    def _count(self, counter: str) -> None:
+        self.counters[counter] += 1
 
     def _admit(self, request: web.Request) -> None:
         """Raise RequestError unless this peer may make this request now."""
-        ip = request.remote or ""
-        if not self._allow.is_allowed(ip):
-            self.counters["denied"] += 1
-            self._limiter.log(f"denied {ip}"[:60], logging.WARNING,
-                              "refused OSCQuery from %s: not in the allow-list (%s)", ip,
-                              self._allow.text)  # fmt: skip
-            raise RequestError(403, f"{ip} is not in the allow-list")
-        host = request.host.rsplit(":", 1)[0].strip("[]").lower() if request.host else ""
-        if not (_is_ip(host) or host in self._names):
-            self.counters["denied"] += 1
-            raise RequestError(403, f"Host {host[:60]!r} is not this machine's")
-        origin = request.headers.get("Origin")
-        if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
-            self.counters["denied"] += 1
-            raise RequestError(403, "requests from other web pages are refused")
-        if not self._sender(ip).messages.take(time.monotonic()):
-            self.counters["rate_limited"] += 1
-            raise RequestError(429, f"more than {self.rate_limit_per_s:g} requests a second")
+        self._gate.take_message(self._gate.check_peer(request))
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -489,7 +451,7 @@ class OscQueryControl(ServiceThread):
             raise RequestError(414, f"a path of at most {MAX_PATH_CHARS} characters")
         query = request.query_string
         if query == "HOST_INFO":
-            return _json(self.host_info(request))
+            return json_response(self.host_info(request))
         if len(query) > MAX_QUERY_CHARS or not re.fullmatch(r"[A-Z_]*", query):
             raise RequestError(400, f"unknown query {query[:MAX_QUERY_CHARS]!r}: ask for one "
                                f"attribute, e.g. ?VALUE ({', '.join(ATTRIBUTES)}, "
@@ -501,10 +463,10 @@ class OscQueryControl(ServiceThread):
         if node is None:
             raise RequestError(404, f"no OSC address or container {path[:80]!r}")
         if not query:
-            return _json(node)
+            return json_response(node)
         if query not in node:
             return web.Response(status=204)
-        return _json({query: node[query]})
+        return json_response({query: node[query]})
 
     def host_info(self, request: web.Request | None = None) -> dict[str, Any]:
         """HOST_INFO: who we are, where OSC goes, what this server supports."""
@@ -519,7 +481,7 @@ class OscQueryControl(ServiceThread):
         snapshot = self._snapshot()
         cached_for, tree = self._tree_cache
         if cached_for is not snapshot:
-            tree = _finite(build_namespace(snapshot, self.name))
+            tree = finite(build_namespace(snapshot, self.name))
             self._tree_cache = (snapshot, tree)
         return tree
 
@@ -541,9 +503,11 @@ class OscQueryControl(ServiceThread):
 
     def ws_message(self, ws: Any, kind: WSMsgType, data: Any, ip: str) -> dict[str, Any] | None:
         """One WebSocket message: LISTEN/IGNORE applied; None, or {"ERROR": reason}."""
-        if not self._sender(ip).messages.take(time.monotonic()):
-            self.counters["rate_limited"] += 1
-            return {"ERROR": f"more than {self.rate_limit_per_s:g} messages a second"}
+        try:
+            self._gate.take_message(ip, "messages")
+        except RequestError as exc:
+            self._count(exc.counter)
+            return {"ERROR": exc.reason}
         if kind == WSMsgType.BINARY:
             self.counters["rejected"] += 1
             return {"ERROR": f"OSCQuery here is read-only: send OSC to UDP port {self.osc_port}"}
@@ -635,64 +599,3 @@ class OscQueryControl(ServiceThread):
             )  # fmt: skip
             self._snapshot_cache = (now_s, snapshot)
         return snapshot
-
-    def _sender(self, ip: str) -> SenderBudgets:
-        """The budgets of peer `ip` (made on its first request; the oldest are forgotten)."""
-        budgets = self._senders.get(ip)
-        if budgets is None:
-            budgets = SenderBudgets.full(self.rate_limit_per_s, time.monotonic())
-            self._senders[ip] = budgets
-            while len(self._senders) > MAX_SENDERS:
-                self._senders.popitem(last=False)
-        else:
-            self._senders.move_to_end(ip)
-        return budgets
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (IPv6 when the host is one).
-
-    Raises:
-        ControlError: the port is taken or the host is not this machine's.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT only
-        sock.bind((host, port))
-        sock.listen(64)
-    except OSError as exc:
-        sock.close()
-        reason = exc.strerror or str(exc)
-        if exc.errno == errno.EADDRINUSE:
-            raise ControlError(f"OSCQuery port {host}:{port} is taken: {reason}") from None
-        raise ControlError(f"OSCQuery cannot listen on {host}:{port}: {reason}") from None
-    sock.setblocking(False)
-    return sock
-
-
-def _finite(value: Any) -> Any:
-    """`value` with NaN and infinities as None (strict JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
-
-
-def _json(value: Any, status: int = 200) -> web.Response:
-    return web.json_response(_finite(value), status=status)
-
-
-def _error(status: int, reason: str) -> web.Response:
-    return _json({"error": reason}, status)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
