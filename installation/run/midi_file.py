@@ -27,8 +27,6 @@ hand-written file are not kept.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from yaml.nodes import Node, ScalarNode
 
 from installation.control.addresses import LogLimiter, MessageError, parse
 from installation.errors import ShowError
+from installation.run.atomic import write_text_atomically
 from installation.show.checker import BAD, TooManyErrors, all_ok, opt
 from installation.show.load import (
     ShowChecker,
@@ -251,19 +250,7 @@ def write_bindings(path: str | Path, bindings: Sequence[MidiBinding]) -> None:
     text = (f"# MIDI mapping of {path.name[: -len(MIDI_SUFFIX)]}.yaml, written by the show "
             "(MIDI learn); docs/control.md, MIDI\n")  # fmt: skip
     text += yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
-    temp_name = None
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as temp:  # fmt: skip
-            temp_name = temp.name
-            temp.write(text)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-        temp_name = None
+        write_text_atomically(path, text)
     except OSError as err:
         raise MidiMapError(f"{path}: cannot write: {err.strerror or err}") from None
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)

@@ -23,9 +23,7 @@ is and what a recall does stay in walk/.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from installation.errors import ShowError
+from installation.run.atomic import write_text_atomically
 from installation.show.schema import NOISE_MODES
 from installation.show.yamlread import Bounds, compose, read_text
 from installation.walk.commands import GlideTo, SetMixing
@@ -283,22 +282,10 @@ def write_presets(path: str | Path, presets: Mapping[str, Preset]) -> None:
     text = (f"# presets of {path.name[: -len(PRESETS_SUFFIX)]}.yaml, written by the show "
             "(/preset/save); shows/README.md, Presets\n")  # fmt: skip
     text += yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=100)
-    temp_name = None
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as temp:  # fmt: skip
-            temp_name = temp.name
-            temp.write(text)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-        temp_name = None
+        write_text_atomically(path, text)
     except OSError as err:
         raise PresetError(f"{path}: cannot write: {err.strerror or err}") from None
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
 
 
 def save_preset(path: str | Path, name: str, preset: Preset) -> tuple[str, ...]:
