@@ -39,17 +39,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from machine import cpu_description  # noqa: E402
-from osc_latency import SHOW_TEXT, TimingPresenter  # noqa: E402
+from osc_latency import SHOW_TEXT, TimingPresenter, average_flags, latency_ms  # noqa: E402
 
 from installation import app  # noqa: E402
-from installation.models.latents import to_uint8  # noqa: E402
 from installation.render.show_renderer import ShowRenderer  # noqa: E402
 from installation.settings import AppSettings  # noqa: E402
 
@@ -213,20 +211,11 @@ def measure(args: argparse.Namespace) -> None:
             osc.stop()
             driver.join()
         renderer = renderers[0]
-    G = renderer.generators["demo"]
-    with torch.inference_mode():
-        ws = G.mapping.w_avg.reshape(1, 1, -1).expand(1, G.num_ws, -1).to(args.device)
-        average = to_uint8(G.synthesis(ws.float()))[0].astype(int)
-    is_average = [
-        (t, np.abs(frame.rgb8().astype(int) - average).mean() < 2.0) for t, frame in presenter.shown
-    ]
+    flags = average_flags(renderer, presenter.shown, args.device)
     latencies: dict[str, list[float]] = {}
     for name, sent_s, psi in sends:
-        want = psi == 0.0
-        hit = next((t for t, avg in is_average if t > sent_s and avg == want), None)
-        latencies.setdefault(name, [])
-        if hit is not None:
-            latencies[name].append((hit - sent_s) * 1000)
+        value = latency_ms(flags, sent_s, psi)
+        latencies.setdefault(name, []).extend([] if value is None else [value])
     print(f"\ncommand -> first displayed frame that shows it; demo model, {args.device} "
           f"{args.precision}, {args.fps:g} fps display, one show, sources in turn every "
           f"{args.interval:g} s\n")  # fmt: skip

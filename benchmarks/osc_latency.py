@@ -67,6 +67,22 @@ class TimingPresenter(OffscreenPresenter):
             self.shown.append((time.perf_counter(), frame))
 
 
+def average_flags(renderer: ShowRenderer, shown: list, device: str) -> list[tuple[float, bool]]:
+    """(shown at, whether it is the w_avg image: psi 0) for every frame the presenter showed."""
+    G = renderer.generators["demo"]
+    with torch.inference_mode():
+        ws = G.mapping.w_avg.reshape(1, 1, -1).expand(1, G.num_ws, -1).to(device)
+        average = to_uint8(G.synthesis(ws.float()))[0].astype(int)
+    return [(t, np.abs(frame.rgb8().astype(int) - average).mean() < 2.0) for t, frame in shown]
+
+
+def latency_ms(flags: list[tuple[float, bool]], sent_s: float, psi: float) -> float | None:
+    """From a send of psi (0: the average image, else not) to the first frame showing it."""
+    want = psi == 0.0
+    hit = next((t for t, is_average in flags if t > sent_s and is_average == want), None)
+    return None if hit is None else (hit - sent_s) * 1000
+
+
 def main() -> None:
     """Run the show with OSC, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,19 +147,9 @@ def main() -> None:
             osc.stop()
             driver.join()
         renderer = renderers[0]
-    G = renderer.generators["demo"]
-    with torch.inference_mode():
-        ws = G.mapping.w_avg.reshape(1, 1, -1).expand(1, G.num_ws, -1).to(args.device)
-        average = to_uint8(G.synthesis(ws.float()))[0].astype(int)
-    is_average = [
-        (t, np.abs(frame.rgb8().astype(int) - average).mean() < 2.0) for t, frame in presenter.shown
-    ]
-    latencies_ms = []
-    for sent_s, psi in sends:
-        want = psi == 0.0
-        hit = next((t for t, avg in is_average if t > sent_s and avg == want), None)
-        if hit is not None:
-            latencies_ms.append((hit - sent_s) * 1000)
+    flags = average_flags(renderer, presenter.shown, args.device)
+    found = (latency_ms(flags, sent_s, psi) for sent_s, psi in sends)
+    latencies_ms = [value for value in found if value is not None]
     print(
         f"\nOSC -> displayed frame, demo model, {args.device} {args.precision}, "
         f"{args.fps:g} fps display, lookahead on (live input drops it to 1 frame)\n"
