@@ -39,8 +39,6 @@ import json
 import logging
 import math
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -55,13 +53,12 @@ from installation.control.access import AllowList
 from installation.control.addresses import ADDRESSES, LogLimiter, MessageError, parse
 from installation.control.mailbox import is_expensive
 from installation.control.osc import CommandSink, Refusal, Status
-from installation.control.service import ServiceThread
 from installation.control.web_access import (
     HEADER_TIMEOUT_S,
+    AiohttpService,
     RequestError,
     WebGate,
     answer,
-    bind_tcp,
     finite,
     json_response,
 )
@@ -140,7 +137,7 @@ def address_table() -> list[dict[str, Any]]:
     ]
 
 
-class HttpControl(ServiceThread):
+class HttpControl(AiohttpService):
     """Serves the JSON API, the WebSocket and the web remote page from a thread named "http".
 
     Binds in the constructor; `start()` runs the server, `stop()` ends it.
@@ -197,40 +194,12 @@ class HttpControl(ServiceThread):
         self._thumbnail_cache: tuple[Hashable, bytes] | None = None
         self.token = token or new_token()
         self.rate_limit_per_s = float(rate_limit_per_s)
-        self.header_timeout_s = float(header_timeout_s)
         self.counters = HttpCounters()
         self._status_cache: tuple[float, dict[str, Any]] = (-math.inf, {})
         self._websockets: set[web.WebSocketResponse] = set()
         self._pages = {path: ((WEB_DIR / name).read_bytes(), kind)
                        for path, (name, kind) in WEB_FILES.items()}  # fmt: skip
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._socket = bind_tcp(host, port, "HTTP")
-        self._port = int(self._socket.getsockname()[1])
-        self.host = host
-
-    @property
-    def port(self) -> int:
-        """The bound port (the real one when constructed with port 0)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """The page's address, e.g. http://127.0.0.1:8080/ (0.0.0.0 shown as this machine)."""
-        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
-
-    def _after_start(self) -> None:
-        self._started.wait(10.0)  # start() returns once it serves
-
-    def _request_stop(self) -> None:
-        loop, stop_event = self._loop, self._stop_event
-        if loop is not None and stop_event is not None:
-            try:
-                loop.call_soon_threadsafe(stop_event.set)
-            except RuntimeError:  # the loop has ended already
-                pass
+        self._bind_server(host, port, header_timeout_s)
 
     def _close(self) -> None:
         self._socket.close()
@@ -242,17 +211,7 @@ class HttpControl(ServiceThread):
 
     # -- the http thread ------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception:
-            log.exception("the HTTP server ended")
-        finally:
-            self._started.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
+    def _application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[self._guard])
         app.router.add_get("/api/status", self._get_status)
         app.router.add_get("/api/parameters", self._get_parameters)
@@ -263,20 +222,15 @@ class HttpControl(ServiceThread):
         app.router.add_get("/ws", self._websocket)
         for path in self._pages:
             app.router.add_get(path, self._page)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
-                               keepalive_timeout=self.header_timeout_s)  # fmt: skip
-        await runner.setup()
-        site = web.SockSite(runner, self._socket)
-        await site.start()
+        return app
+
+    def _serving(self) -> None:
         log.info("web remote on %s allow=%s token needed from all but %s", self.url,
                  self._gate.allow.text, self._open.text)  # fmt: skip
-        self._started.set()
-        try:
-            await self._stop_event.wait()
-        finally:
-            for ws in list(self._websockets):
-                await ws.close()
-            await runner.cleanup()
+
+    async def _closing(self) -> None:
+        for ws in list(self._websockets):
+            await ws.close()
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:

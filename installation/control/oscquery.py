@@ -36,8 +36,6 @@ import json
 import logging
 import math
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,13 +52,12 @@ from installation.control.addresses import (
     match,
 )
 from installation.control.osc_framing import build_datagram
-from installation.control.service import ServiceThread
 from installation.control.web_access import (
     HEADER_TIMEOUT_S,
+    AiohttpService,
     RequestError,
     WebGate,
     answer,
-    bind_tcp,
     finite,
     json_response,
 )
@@ -299,7 +296,7 @@ def listen_value(path: str, status: dict[str, Any]) -> list[Any] | None:
     return value_of(entry, name, status)
 
 
-class OscQueryControl(ServiceThread):
+class OscQueryControl(AiohttpService):
     """Serves the OSCQuery namespace (HTTP + WebSocket) from a thread named "oscquery".
 
     Binds in the constructor; `start()` serves (and starts the DNS-SD advertiser if asked),
@@ -351,7 +348,6 @@ class OscQueryControl(ServiceThread):
         self._sensors = sensors or list
         self.rate_limit_per_s = float(rate_limit_per_s)
         self._is_dns_sd = dns_sd
-        self.header_timeout_s = float(header_timeout_s)
         self.advertiser: Any = None  # the DnsSd while advertising
         self._snapshot_cache: tuple[float, Snapshot] = (-math.inf, Snapshot())
         self._tree_cache: tuple[Snapshot | None, dict[str, Any]] = (None, {})
@@ -359,26 +355,10 @@ class OscQueryControl(ServiceThread):
         self._shape: frozenset[str] | None = None  # the expanded names, for PATH_CHANGED
         self.counters = {"requests": 0, "denied": 0, "rejected": 0, "rate_limited": 0,
                          "sent_values": 0, "internal_errors": 0}  # fmt: skip
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._socket = bind_tcp(host, port, "OSCQuery")
-        self._port = int(self._socket.getsockname()[1])
-        self.host = host
-
-    @property
-    def port(self) -> int:
-        """The bound port (the real one when constructed with port 0)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """E.g. http://127.0.0.1:9001/ (0.0.0.0 shown as this machine's name)."""
-        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+        self._bind_server(host, port, header_timeout_s)
 
     def _after_start(self) -> None:
-        self._started.wait(10.0)
+        super()._after_start()
         if self._is_dns_sd:
             from installation.control.dns_sd import DnsSd  # zeroconf only when advertising
 
@@ -388,12 +368,7 @@ class OscQueryControl(ServiceThread):
     def _request_stop(self) -> None:
         if self.advertiser is not None:
             self.advertiser.stop()
-        loop, stop_event = self._loop, self._stop_event
-        if loop is not None and stop_event is not None:
-            try:
-                loop.call_soon_threadsafe(stop_event.set)
-            except RuntimeError:  # the loop has ended already
-                pass
+        super()._request_stop()
 
     def _close(self) -> None:
         self._socket.close()
@@ -402,34 +377,21 @@ class OscQueryControl(ServiceThread):
 
     # -- the oscquery thread --------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception:
-            log.exception("the OSCQuery server ended")
-        finally:
-            self._started.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop_event = asyncio.Event()
+    def _application(self) -> web.Application:
         app = web.Application(client_max_size=1024, middlewares=[self._guard])
         app.router.add_get("/{path:.*}", self._get)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
-                               keepalive_timeout=self.header_timeout_s)  # fmt: skip
-        await runner.setup()
-        await web.SockSite(runner, self._socket).start()
+        return app
+
+    def _serving(self) -> None:
         log.info("OSCQuery on %s for OSC port %d allow=%s", self.url, self.osc_port,
                  self._gate.allow.text)  # fmt: skip
-        self._started.set()
-        poller = asyncio.create_task(self._poll())
-        try:
-            await self._stop_event.wait()
-        finally:
-            poller.cancel()
-            for ws in list(self._listens):
-                await ws.close()
-            await runner.cleanup()
+
+    def _background(self) -> list[Any]:
+        return [self._poll()]
+
+    async def _closing(self) -> None:
+        for ws in list(self._listens):
+            await ws.close()
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:

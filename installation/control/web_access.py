@@ -8,16 +8,19 @@
   (a RequestError's status and reason, aiohttp's own 404/405/413, 500 for a bug, logged once a
   minute), never a traceback;
 - `bind_tcp`: the listening socket, with one ControlError line when the port is taken;
-- strict JSON out (`json_response`: NaN and infinities as null).
+- strict JSON out (`json_response`: NaN and infinities as null);
+- `AiohttpService`: the thread, event loop, socket and start/stop of such a server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import logging
 import math
 import socket
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,7 +31,10 @@ from aiohttp import web
 
 from installation.control.access import MAX_SENDERS, AllowList, SenderBudgets
 from installation.control.addresses import LogLimiter
+from installation.control.service import ServiceThread
 from installation.errors import ControlError
+
+log = logging.getLogger(__name__)
 
 # A connection must send a whole request (line and headers) within this of opening, or of its
 # previous answer (keep-alive), else it is closed: a peer that trickles header bytes
@@ -184,3 +190,84 @@ def is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class AiohttpService(ServiceThread):
+    """An aiohttp server on its own thread and event loop, on a socket bound at construction.
+
+    Subclasses call `_bind_server(host, port, header_timeout_s)` in their constructor and give
+    `_application()` (routes, middlewares) and `_serving()` (the log line once it serves);
+    `_background()` may start tasks that run while it serves, `_closing()` closes what the
+    handlers hold open (WebSockets) before the runner stops. `start()` returns once it serves.
+    """
+
+    def _bind_server(self, host: str, port: int, header_timeout_s: float) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._started = threading.Event()
+        self.header_timeout_s = float(header_timeout_s)
+        self._socket = bind_tcp(host, port, self.service_name.split()[0])
+        self._port = int(self._socket.getsockname()[1])
+        self.host = host
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when constructed with port 0)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """E.g. http://127.0.0.1:8080/ (0.0.0.0 shown as this machine's name)."""
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    def _after_start(self) -> None:
+        self._started.wait(10.0)  # start() returns once it serves
+
+    def _request_stop(self) -> None:
+        loop, stop_event = self._loop, self._stop_event
+        if loop is not None and stop_event is not None:
+            try:
+                loop.call_soon_threadsafe(stop_event.set)
+            except RuntimeError:  # the loop has ended already
+                pass
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            log.exception("the %s ended", self.service_name)
+        finally:
+            self._started.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        runner = web.AppRunner(self._application(), access_log=None, handle_signals=False,
+                               shutdown_timeout=0.5,
+                               keepalive_timeout=self.header_timeout_s)  # fmt: skip
+        await runner.setup()
+        await web.SockSite(runner, self._socket).start()
+        self._serving()
+        self._started.set()
+        tasks = [asyncio.create_task(coroutine) for coroutine in self._background()]
+        try:
+            await self._stop_event.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await self._closing()
+            await runner.cleanup()
+
+    def _application(self) -> web.Application:
+        raise NotImplementedError
+
+    def _serving(self) -> None:
+        """Called once the server serves (its log line)."""
+
+    def _background(self) -> list[Any]:
+        """Coroutines to run while the server serves (cancelled at the stop)."""
+        return []
+
+    async def _closing(self) -> None:
+        """Close what handlers hold open, before the runner stops."""
