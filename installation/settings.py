@@ -9,7 +9,7 @@ import argparse
 import datetime
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -169,24 +169,21 @@ def _http_host(text: str) -> str:
     return text
 
 
-def _midi_port(text: str) -> str:
-    """--midi-in: a port name, part of one, or auto (printable, at most 200 characters)."""
-    name = text.strip()
-    if not name or len(name) > 200 or not name.isprintable():
-        raise argparse.ArgumentTypeError(
-            f"must be a MIDI port name (or part of one) or auto, got {text[:60]!r}"
-        )
-    return name
+def _device_name(what: str) -> Callable[[str], str]:
+    """argparse type of a device chosen by name (--midi-in, --audio-in): printable, stripped,
+    1..200 characters; `what` says what is expected in the error."""
+
+    def check(text: str) -> str:
+        name = text.strip()
+        if not name or len(name) > 200 or not name.isprintable():
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text[:60]!r}")
+        return name
+
+    return check
 
 
-def _audio_device(text: str) -> str:
-    """--audio-in: a device index, a part of its name, or default (printable, <= 200 chars)."""
-    name = text.strip()
-    if not name or len(name) > 200 or not name.isprintable():
-        raise argparse.ArgumentTypeError(
-            f"must be a sound input's index, a part of its name, or default, got {text[:60]!r}"
-        )
-    return name
+_midi_port = _device_name("a MIDI port name (or part of one) or auto")
+_audio_device = _device_name("a sound input's index, a part of its name, or default")
 
 
 def _http_token(text: str) -> str:
