@@ -18,6 +18,7 @@ from installation.errors import InstallationError
 from installation.render.frame import Frame
 
 from .fit import FITS, Fit
+from .outputs import WHOLE, OutputPart
 from .overlay import Overlay
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class Placement(NamedTuple):
     viewport: tuple[int, int, int, int]  # (x, y, width, height), GL pixels, y up
     uv_offset: tuple[float, float]  # the image part shown, as the quad.vert uniforms
     uv_scale: tuple[float, float]
-    shown_size_px: tuple[int, int]  # the whole image's size on screen (1:1 test for filtering)
+    shown_size_px: tuple[int, int]  # the shown region's size on screen (1:1 test for filtering)
 
 
 class QuadDrawer:
@@ -245,14 +246,33 @@ class QuadDrawer:
         self.level = float(np.clip(level, 0.0, 1.0))
 
     def _placement(
-        self, image_size_px: tuple[int, int], target_size_px: tuple[int, int]
+        self,
+        image_size_px: tuple[int, int],
+        target_size_px: tuple[int, int],
+        part: OutputPart = WHOLE,
     ) -> Placement:
-        """Viewport and uv crop of the image in the target for the fit mode."""
+        """Viewport and uv crop of the output's region of the image in the target."""
+        if part == WHOLE:
+            return self._fit_placement(image_size_px, target_size_px, self.fit)
+        region_px = part.region_size_px(image_size_px)
+        placement = self._fit_placement(region_px, target_size_px, part.fit)
+        x0, y0, x1, y1 = part.region  # y down; the uvs are y up (quad.vert)
+        (fit_x, fit_y), (fit_w, fit_h) = placement.uv_offset, placement.uv_scale
+        return placement._replace(
+            uv_offset=(x0 + (x1 - x0) * fit_x, 1.0 - y1 + (y1 - y0) * fit_y),
+            uv_scale=((x1 - x0) * fit_w, (y1 - y0) * fit_h),
+        )
+
+    @staticmethod
+    def _fit_placement(
+        image_size_px: tuple[int, int], target_size_px: tuple[int, int], fit: Fit
+    ) -> Placement:
+        """Viewport and uv crop of an image in the target for the fit mode."""
         target_w, target_h = target_size_px
-        if self.fit == "letterbox":
+        if fit == "letterbox":
             viewport = fit_viewport(image_size_px, target_size_px)
             return Placement(viewport, (0.0, 0.0), (1.0, 1.0), viewport[2:])
-        if self.fit == "stretch":
+        if fit == "stretch":
             return Placement((0, 0, target_w, target_h), (0.0, 0.0), (1.0, 1.0), target_size_px)
         # fill: crop through the uvs instead of an oversized viewport (GL_MAX_VIEWPORT_DIMS)
         x, y, width, height = fill_viewport(image_size_px, target_size_px)
@@ -260,7 +280,9 @@ class QuadDrawer:
         uv_scale = (target_w / width, target_h / height)
         return Placement((0, 0, target_w, target_h), uv_offset, uv_scale, (width, height))
 
-    def _bind(self, slot_number: int, shown_size_px: tuple[int, int]) -> int:
+    def _bind(
+        self, slot_number: int, shown_size_px: tuple[int, int], part: OutputPart = WHOLE
+    ) -> int:
         """Bind a slot's texture to unit `slot_number`, set its filter; returns its layout code.
 
         Layout codes: 0 packed, 1 or 3 the number of planes (the shader's SLOT0/SLOT1).
@@ -271,32 +293,51 @@ class QuadDrawer:
             raise RuntimeError(f"texture slot {slot_number} is empty")  # draw() checks first
         texture = slot.planes if frame.is_planar else slot.packed
         # 1:1 copies sample texel centres exactly with NEAREST; scaled ones need LINEAR
-        filter_mode = moderngl.NEAREST if shown_size_px == frame.size_px else moderngl.LINEAR
+        is_one_to_one = shown_size_px == part.region_size_px(frame.size_px)
+        filter_mode = moderngl.NEAREST if is_one_to_one else moderngl.LINEAR
         texture.filter = (filter_mode, filter_mode)
         texture.use(slot_number)
         return int(frame.pixels.shape[0]) if frame.is_planar else 0
 
     def draw(self, framebuffer: moderngl.Framebuffer, target_size_px: tuple[int, int]) -> None:
         """Clear the target to black, draw the frame(s) fitted into it, then the overlay."""
+        self.draw_outputs(framebuffer, target_size_px, [(WHOLE, (0, 0, *target_size_px))])
+
+    def draw_outputs(
+        self,
+        framebuffer: moderngl.Framebuffer,
+        target_size_px: tuple[int, int],
+        outputs: Sequence[tuple[OutputPart, tuple[int, int, int, int]]],
+        has_overlay: bool = True,
+    ) -> None:
+        """Clear the target to black, draw each output's part of the frame(s) into its
+        rectangle (x, y, width, height; GL pixels, y up), then the overlay (top-left)."""
         framebuffer.use()
         self.ctx.viewport = (0, 0, *target_size_px)
         framebuffer.clear(0.0, 0.0, 0.0, 1.0)
         frame = self.slots[0].frame
         if frame is None:
             return
-        placement = self._placement(frame.size_px, target_size_px)
-        layouts = (self._bind(0, placement.shown_size_px), -1)  # -1: nothing blended
-        if self.mix > 0.0:
-            layouts = (layouts[0], self._bind(1, placement.shown_size_px))
-        program, vertex_array = self._program(layouts)
-        if self.mix > 0.0:
-            program["u_mix"] = self.mix
-        program["u_level"] = self.level
-        program["u_uv_offset"] = placement.uv_offset
-        program["u_uv_scale"] = placement.uv_scale
-        self.ctx.viewport = placement.viewport
-        vertex_array.render(moderngl.TRIANGLES, vertices=3)
-        self.overlay.draw(target_size_px)
+        for part, (rect_x, rect_y, rect_w, rect_h) in outputs:
+            placement = self._placement(frame.size_px, (rect_w, rect_h), part)
+            layouts = (self._bind(0, placement.shown_size_px, part), -1)  # -1: nothing blended
+            if self.mix > 0.0:
+                layouts = (layouts[0], self._bind(1, placement.shown_size_px, part))
+            program, vertex_array = self._program(layouts)
+            if self.mix > 0.0:
+                program["u_mix"] = self.mix
+            program["u_level"] = self.level
+            program["u_uv_offset"] = placement.uv_offset
+            program["u_uv_scale"] = placement.uv_scale
+            program["u_region"] = part.region
+            program["u_blend"] = part.blend
+            program["u_inv_gamma"] = 1.0 / part.gamma
+            x, y, width, height = placement.viewport
+            self.ctx.viewport = (rect_x + x, rect_y + y, width, height)
+            vertex_array.render(moderngl.TRIANGLES, vertices=3)
+        if has_overlay:
+            self.ctx.viewport = (0, 0, *target_size_px)
+            self.overlay.draw(target_size_px)
 
     def release(self) -> None:
         """Free the GL objects."""

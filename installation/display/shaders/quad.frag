@@ -9,6 +9,10 @@
 // combination, because llvmpipe runs both sides of a branch and an all-layouts shader was ~7x
 // slower there. Layers of an array never bleed into each other under LINEAR filtering.
 // Alpha is forced to 1 so nothing blends with undefined alpha.
+// Several outputs (installation/display/outputs.py): v_uv is the canvas point (x right, y down,
+// fractions of the frame); u_region is the output's part of the canvas (x0, y0, x1, y1) and
+// u_blend the width of each edge's soft-edge ramp (left, top, right, bottom; 0: hard edge). The
+// ramp is linear in light, so the signal is multiplied by ramp^(1/gamma) (outputs.blend_factor).
 #if SLOT0 == 0
 uniform sampler2D u_image0;
 #else
@@ -23,6 +27,9 @@ uniform sampler2DArray u_image1;
 uniform float u_mix;  // 0: slot 0 only; 1: slot 1 only
 #endif
 uniform float u_level = 1.0;  // picture level: 1 as is, 0 black (blackout / fade)
+uniform vec4 u_region = vec4(0.0, 0.0, 1.0, 1.0);
+uniform vec4 u_blend = vec4(0.0);
+uniform float u_inv_gamma = 1.0 / 2.2;
 in vec2 v_uv;
 out vec4 f_color;
 
@@ -67,10 +74,21 @@ vec3 read1(vec2 uv) {
 }
 #endif
 
+float ramp(float distance, float width) {
+    return width > 0.0 ? clamp(distance / width, 0.0, 1.0) : 1.0;
+}
+
+float blend_factor(vec2 uv) {  // 1 away from blended edges, exactly
+    float weight = ramp(uv.x - u_region.x, u_blend.x) * ramp(uv.y - u_region.y, u_blend.y)
+        * ramp(u_region.z - uv.x, u_blend.z) * ramp(u_region.w - uv.y, u_blend.w);
+    return weight >= 1.0 ? 1.0 : pow(max(weight, 0.0), u_inv_gamma);
+}
+
 void main() {
 #if SLOT1 >= 0
-    f_color = vec4(mix(read0(v_uv), read1(v_uv), u_mix) * u_level, 1.0);
+    vec3 rgb = mix(read0(v_uv), read1(v_uv), u_mix);
 #else
-    f_color = vec4(read0(v_uv) * u_level, 1.0);
+    vec3 rgb = read0(v_uv);
 #endif
+    f_color = vec4(rgb * (u_level * blend_factor(v_uv)), 1.0);
 }
