@@ -171,3 +171,27 @@ def reference_output(canvas: np.ndarray, part: OutputPart) -> np.ndarray:
     v = (row0 + np.arange(region_h) + 0.5) / height
     factor = blend_factor(part, u[None, :], v[:, None])
     return np.clip(np.rint(pixels * factor[..., None]), 0, 255).astype(np.uint8)
+
+
+Rect = tuple[int, int, int, int]  # x, y, width, height in pixels
+
+
+def spanning_window(desktop_bounds: list[Rect] | tuple[Rect, ...]) -> tuple[Rect, tuple[Rect, ...]]:
+    """One borderless window over several monitors: from each output's monitor bounds on the
+    desktop (x, y, width, height; y down, as SDL gives them) the window's bounds (their union)
+    and each output's rectangle inside the window as GL pixels (y up, from the bottom-left).
+    """
+    left = min(x for x, _, _, _ in desktop_bounds)
+    top = min(y for _, y, _, _ in desktop_bounds)
+    right = max(x + w for x, _, w, _ in desktop_bounds)
+    bottom = max(y + h for _, y, _, h in desktop_bounds)
+    window_h = bottom - top
+    rects = tuple((x - left, window_h - (y - top) - h, w, h) for x, y, w, h in desktop_bounds)
+    return (left, top, right - left, window_h), rects
+
+
+def side_by_side(size_px: tuple[int, int], count: int) -> tuple[Rect, ...]:
+    """`count` equal columns of a window (GL pixels): the outputs' preview in a --windowed run."""
+    width, height = size_px
+    edges = [round(i * width / count) for i in range(count + 1)]
+    return tuple((edges[i], 0, max(1, edges[i + 1] - edges[i]), height) for i in range(count))

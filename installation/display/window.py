@@ -2,6 +2,10 @@
 
 Without a screen, SDL_VIDEODRIVER=offscreen runs this same code path on Mesa's EGL
 (shared/notes/stack.md §1c).
+
+Several outputs (display/outputs.py): one borderless window spans their monitors, each output
+drawn into its monitor's part of it, so all of them flip together; --windowed previews them side
+by side in one window.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pygame  # noqa: E402
 
 from installation.render.frame import Frame  # noqa: E402
 
+from .outputs import WHOLE, OutputPart, OutputsLayout, Rect, side_by_side, spanning_window  # noqa: E402
 from .presenter import (  # noqa: E402
     GL_VERSION_REQUIRED,
     NEXT_SECTION,
@@ -115,6 +120,33 @@ def read_refresh_hz(display_index: int) -> float | None:
     return float(mode.refresh_rate)
 
 
+class SdlRect(ctypes.Structure):
+    """SDL2's SDL_Rect (SDL_rect.h)."""
+
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("w", ctypes.c_int), ("h", ctypes.c_int)]
+
+
+def read_display_bounds(display_index: int) -> Rect | None:
+    """The display's desktop bounds (x, y, width, height) from SDL_GetDisplayBounds; None when
+    unknown. Needs pygame.display.init(); calls pygame's SDL2 through ctypes, like the refresh.
+    """
+    library_path = loaded_sdl_library_path()
+    if library_path is None:
+        return None
+    try:
+        get_bounds = ctypes.CDLL(library_path).SDL_GetDisplayBounds
+        get_bounds.argtypes = [ctypes.c_int, ctypes.POINTER(SdlRect)]
+        get_bounds.restype = ctypes.c_int
+        rect = SdlRect()
+        status = get_bounds(display_index, ctypes.byref(rect))
+    except (OSError, AttributeError) as err:
+        log.debug("display bounds: SDL call failed library=%s: %s", library_path, err)
+        return None
+    if status != 0 or rect.w <= 0 or rect.h <= 0:
+        return None
+    return rect.x, rect.y, rect.w, rect.h
+
+
 def has_display(environ: Mapping[str, str] | None = None) -> bool:
     """True when SDL can probably open a window: an X or Wayland display, or a chosen driver.
 
@@ -152,11 +184,15 @@ class WindowPresenter:
         size_px: tuple[int, int] = (1280, 720),
         fit: Fit = "letterbox",
         is_kiosk: bool = False,
+        outputs: OutputsLayout | None = None,
     ) -> None:
         check_fit(fit)  # before the window, so a bad value leaks nothing
+        self.fit = fit
         pygame.display.init()  # not pygame.init(): no mixer/audio noise on headless boxes
+        if outputs is not None:
+            display_index = outputs.screens[0].display  # its refresh rate paces the show
         try:
-            self._open(display_index, is_windowed, size_px)
+            self._open(display_index, is_windowed, size_px, outputs)
         except pygame.error as err:
             pygame.display.quit()
             raise DisplayError(f"window: cannot open on display {display_index}: {err}") from None
@@ -173,20 +209,35 @@ class WindowPresenter:
             fit, is_kiosk, "unknown" if self.refresh_hz is None else f"{self.refresh_hz:g}",
         )  # fmt: skip
 
-    def _open(self, display_index: int, is_windowed: bool, size_px: tuple[int, int]) -> None:
-        """Check the display index, create the GL window and the moderngl context."""
+    def _open(
+        self,
+        display_index: int,
+        is_windowed: bool,
+        size_px: tuple[int, int],
+        outputs: OutputsLayout | None = None,
+    ) -> None:
+        """Check the display index(es), create the GL window and the moderngl context."""
         num_displays = pygame.display.get_num_displays()
-        if not 0 <= display_index < num_displays:
-            raise DisplayError(
-                f"--display {display_index}: no such display; found {num_displays} "
-                f"(valid: 0..{num_displays - 1}), driver={pygame.display.get_driver()}"
-            )
+        indices = [screen.display for screen in outputs.screens] if outputs else [display_index]
+        for index in indices:
+            if not 0 <= index < num_displays:
+                option = "outputs" if outputs else "--display"
+                raise DisplayError(
+                    f"{option}: display {index}: no such display; found {num_displays} "
+                    f"(valid: 0..{num_displays - 1}), driver={pygame.display.get_driver()}"
+                )
         set_attribute = pygame.display.gl_set_attribute
         set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, 3)
         set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, 3)
         set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
         flags = pygame.OPENGL | pygame.DOUBLEBUF
-        if not is_windowed:
+        output_rects: tuple[Rect, ...] | None = None
+        if outputs is not None and not is_windowed:
+            window_rect, output_rects = self._spanning_bounds(indices)
+            os.environ["SDL_VIDEO_WINDOW_POS"] = f"{window_rect[0]},{window_rect[1]}"
+            flags |= pygame.NOFRAME
+            size_px = window_rect[2:]
+        elif not is_windowed:
             flags |= pygame.FULLSCREEN
             size_px = pygame.display.get_desktop_sizes()[display_index]
         with warnings.catch_warnings(record=True) as caught:
@@ -204,6 +255,15 @@ class WindowPresenter:
                 f"window: no usable OpenGL {GL_VERSION_REQUIRED} context: {err}"
             ) from None
         self.size_px = pygame.display.get_surface().get_size()
+        self.outputs: list[tuple[OutputPart, Rect]] = [(WHOLE, (0, 0, *self.size_px))]
+        if outputs is not None:
+            rects = output_rects or side_by_side(self.size_px, len(outputs.screens))
+            parts = outputs.resolve(rects[0][2], self.fit)
+            self.outputs = list(zip(parts, rects, strict=True))
+            log.info("window outputs=%s overlap=%s gamma=%g",
+                     " ".join(f"{screen.display}:{w}x{h}+{x}+{y}" for screen, (x, y, w, h)
+                              in zip(outputs.screens, rects, strict=True)),
+                     outputs.overlap, outputs.gamma)  # fmt: skip
         log.info(
             "window open driver=%s display=%d size=%dx%d fullscreen=%s renderer=%r",
             pygame.display.get_driver(), display_index, *self.size_px, not is_windowed,
@@ -215,10 +275,25 @@ class WindowPresenter:
         self.drawer.upload(frame, blend_with, mix)
         self._draw_and_flip()
 
+    def draw(self) -> None:
+        """Draw the current textures (each output's part) and overlay to the back buffer."""
+        self.drawer.draw_outputs(self.ctx.screen, self.size_px, self.outputs)
+
     def _draw_and_flip(self) -> None:
         """Draw the current textures and overlay to the window's back buffer and show it."""
-        self.drawer.draw(self.ctx.screen, self.size_px)
+        self.draw()
         pygame.display.flip()
+
+    @staticmethod
+    def _spanning_bounds(indices: list[int]) -> tuple[Rect, tuple[Rect, ...]]:
+        """The window over the outputs' monitors and each output's rectangle in it."""
+        bounds = []
+        for index in indices:
+            rect = read_display_bounds(index)
+            if rect is None:
+                raise DisplayError(f"outputs: cannot read the bounds of display {index}")
+            bounds.append(rect)
+        return spanning_window(bounds)
 
     def set_level(self, level: float) -> None:
         """Picture level from the next present() on: 1 as is, 0 black (fade to black)."""

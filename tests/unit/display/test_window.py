@@ -7,6 +7,14 @@ import pygame
 import pytest
 
 from installation.display import window
+from installation.display.outputs import (
+    OutputsLayout,
+    Overlap,
+    Screen,
+    reference_output,
+    side_by_side,
+    spanning_window,
+)
 from installation.display.presenter import (
     NEXT_SECTION,
     PAUSE,
@@ -14,6 +22,7 @@ from installation.display.presenter import (
     QUIT,
     RELOAD,
     TOGGLE_OVERLAY,
+    DisplayError,
 )
 from installation.display.window import WindowPresenter, loaded_sdl_library_path, read_refresh_hz
 from installation.render.frame import Frame
@@ -166,3 +175,44 @@ def test_maps_line_with_pygame_bundled_sdl_is_parsed(tmp_path):
         encoding="utf-8",
     )
     assert loaded_sdl_library_path(str(maps)) == path
+
+
+def test_outputs_preview_side_by_side_with_the_blend(monkeypatch):
+    # two 64 x 48 outputs sharing 16 pixels of a 112-pixel-wide canvas, previewed in one window
+    monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")
+    outputs = OutputsLayout((Screen(0, "stretch"), Screen(0, "stretch")),
+                            Overlap(16, is_px=True), 2.2)  # fmt: skip
+    presenter = WindowPresenter(is_windowed=True, size_px=(128, 48), outputs=outputs)
+    try:
+        canvas = np.random.default_rng(2).integers(0, 256, (48, 112, 3), dtype=np.uint8)
+        presenter.present(Frame(pixels=canvas, index=0, show_time_s=0.0, gen_ms=0.0))
+        presenter.draw()  # again, without flipping, to read the back buffer
+        data = presenter.ctx.screen.read(components=3, alignment=1)
+        out = np.frombuffer(data, dtype=np.uint8).reshape(48, 128, 3)[::-1].astype(int)
+        (first, rect0), (second, rect1) = presenter.outputs
+        assert (rect0, rect1) == ((0, 0, 64, 48), (64, 0, 64, 48))
+        assert np.abs(out[:, :64] - reference_output(canvas, first)).max() <= 1
+        assert np.abs(out[:, 64:] - reference_output(canvas, second)).max() <= 1
+        np.testing.assert_array_equal(out[:, 64 + 16 :], canvas[:, 64:])  # past the seam: as is
+    finally:
+        presenter.close()
+
+
+def test_spanning_window_over_monitors():
+    # a 1920 x 1080 monitor left of a 1280 x 1024 one whose top is 56 pixels lower
+    window_rect, rects = spanning_window([(0, 0, 1920, 1080), (1920, 56, 1280, 1024)])
+    assert window_rect == (0, 0, 3200, 1080)
+    assert rects == ((0, 0, 1920, 1080), (1920, 0, 1280, 1024))  # GL y up: both at the bottom
+    window_rect, rects = spanning_window([(1920, 0, 1920, 1080), (0, 0, 1920, 1080)])
+    assert window_rect == (0, 0, 3840, 1080) and rects[0][0] == 1920 and rects[1][0] == 0
+    assert side_by_side((101, 10), 2) == ((0, 0, 50, 10), (50, 0, 51, 10))
+
+
+def test_display_bounds_and_bad_output_display(window_factory):
+    window_factory()  # pygame.display is initialised
+    bounds = window.read_display_bounds(0)
+    assert bounds is None or (bounds[2] > 0 and bounds[3] > 0)
+    assert window.read_display_bounds(99) is None
+    outputs = OutputsLayout((Screen(0), Screen(7)))
+    with pytest.raises(DisplayError, match="outputs: display 7: no such display"):
+        WindowPresenter(is_windowed=False, outputs=outputs)
