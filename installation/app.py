@@ -48,6 +48,7 @@ from installation.settings import (
     OSC_DEFAULT_ALLOW,
     OSC_DEFAULT_HEARTBEAT_S,
     OSC_DEFAULT_HOST,
+    SYNC_DEFAULT_PORT,
     AppSettings,
 )
 from installation.show.schema import HttpSettings, OscSettings, Show
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from installation.control.midi import MidiControl
     from installation.control.osc import CommandSink, OscControl
     from installation.control.oscquery import OscQueryControl
+    from installation.control.sync import ClockFollower, ClockLeader
     from installation.walk.midi_map import MidiBinding
 
 log = logging.getLogger(__name__)
@@ -87,14 +89,15 @@ def run(settings: AppSettings) -> int:
     board = StatusBoard()
     board.info = RunInfo(show=str(settings.show_path))
     osc = start_osc(settings, commands, board, show)
-    http = oscquery = midi = audio = None
+    http = oscquery = midi = audio = sync = None
     try:
         http = start_http(settings, commands, board, show)
         oscquery = start_oscquery(settings, board, osc, show)
         midi = start_midi(settings, commands, board)
         audio = start_audio(settings, commands, board, show)
+        sync = start_sync(settings, commands, board, show)
     except BaseException:
-        for server in (midi, oscquery, http, osc):
+        for server in (audio, midi, oscquery, http, osc):
             if server is not None:
                 server.stop()
         raise
@@ -111,6 +114,8 @@ def run(settings: AppSettings) -> int:
         finally:
             presenter.close()
     finally:
+        if sync is not None:
+            sync.stop()
         if audio is not None:
             audio.stop()
         if midi is not None:
@@ -243,6 +248,44 @@ def start_oscquery(
     oscquery.start()
     board.private["oscquery_url"] = oscquery.url
     return oscquery
+
+
+def start_sync(
+    settings: AppSettings, commands: CommandRouter, board: StatusBoard, show: Show | None = None
+) -> ClockLeader | ClockFollower | None:
+    """--sync leader: send this show's clock to the followers that say hello (on --sync-port,
+    bound where OSC is); --sync follow HOST:PORT: slew to that leader's clock. Both admit OSC's
+    allow-list. None without --sync.
+
+    Raises:
+        ControlError: the port is taken, or the leader's host cannot be resolved.
+    """
+    if settings.sync_mode is None:
+        return None
+    from installation.control.sync import ClockFollower, ClockLeader, ClockReading
+
+    osc = show.settings.osc if show is not None else OscSettings()
+    allow = settings.osc_allow or osc.allow or OSC_DEFAULT_ALLOW
+    sync: ClockLeader | ClockFollower
+    if settings.sync_mode == "leader":
+
+        def reading() -> ClockReading | None:  # the main thread's way: one attribute read
+            loop = board.loop
+            clock = loop.clock if loop is not None else None
+            if clock is None:
+                return None
+            return ClockReading(clock.show_time_s(time.perf_counter()), clock.rate,
+                                clock.is_paused, clock.epoch)  # fmt: skip
+
+        host = settings.osc_host or osc.host or OSC_DEFAULT_HOST
+        sync = ClockLeader(host, settings.sync_port or SYNC_DEFAULT_PORT, reading, allow,
+                           notes=board.notes)  # fmt: skip
+    else:
+        assert settings.sync_leader is not None
+        sync = ClockFollower(settings.sync_leader, commands, allow, notes=board.notes,
+                             port=settings.sync_port or 0)  # the loop's clock: perf_counter
+    sync.start()
+    return sync
 
 
 def command_router(commands: CommandQueue) -> CommandRouter:

@@ -54,6 +54,7 @@ ENV_KERNELS = "LATENT_WALK_KERNELS"  # environment default for --kernels
 OSC_DEFAULT_HOST = "0.0.0.0"  # every interface: tablets are on the local network
 OSC_DEFAULT_ALLOW = DEFAULT_ALLOW  # this machine and private networks
 OSC_DEFAULT_HEARTBEAT_S = 2.0
+SYNC_DEFAULT_PORT = 9100  # --sync leader: the UDP port followers say hello to
 HTTP_DEFAULT_HOST = "127.0.0.1"  # this machine only, unless --http-host says otherwise
 DEFAULT_SUPERVISE_TIMEOUT_S = 60.0  # --supervise: a show without progress this long is restarted
 # Bounds of run_show.py's own numeric options (the shared ones are in installation/options.py).
@@ -116,6 +117,11 @@ class AppSettings:
     midi_api: str = "auto"  # auto (ALSA, else JACK), alsa or jack
     # live sound input (control/audio_in.py): a device index, part of a name, or "default"
     audio_in: str | None = None
+    # several PCs in lockstep (control/sync.py, docs/operators.md): "leader", "follow" (the
+    # leader at sync_leader) or None
+    sync_mode: str | None = None
+    sync_leader: tuple[str, int] | None = None  # --sync follow HOST:PORT
+    sync_port: int | None = None  # leader: UDP port followers say hello to; follower: its own
     # render-thread recovery (installation/run/recovery.py); None: its defaults
     hang_timeout_s: float | None = None  # no heartbeat this long is a hang (None: adaptive)
     max_recoveries: int | None = None  # recoveries within 10 min before the process exits (75)
@@ -368,6 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "`latent-walk audio-devices`, or default): its audio.* readings "
                          "drive the show's sensors (shows/README.md, Sound; default: "
                          "none)")  # fmt: skip
+    control.add_argument("--sync", nargs="+", default=None, metavar="leader|follow HOST:PORT",
+                         help="several PCs in lockstep (docs/operators.md): leader sends this "
+                         "show's clock to the followers that ask; follow HOST:PORT slews this "
+                         "show's clock to the leader's there (default: alone)")  # fmt: skip
+    control.add_argument("--sync-port", type=port, default=None, metavar="PORT",
+                         help="with --sync leader: the UDP port followers say hello to "
+                         f"(default {SYNC_DEFAULT_PORT}); with --sync follow: the port this "
+                         "follower listens on (default: any free one)")  # fmt: skip
     logs = parser.add_argument_group("logging and statistics")
     logs.add_argument("--log-file", type=Path, default=None, help="also append the log here")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="INFO")
@@ -415,6 +429,7 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         parser.error(f"${ENV_KERNELS}={args.kernels!r}: expected {', '.join(others)} or {last}")
     check_supervise_options(parser, args)
     check_output_paths(parser, args)
+    sync_mode, sync_leader = sync_option(parser, args.sync)
     return AppSettings(
         show_path=args.show,
         display_index=args.display,
@@ -453,6 +468,9 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         midi_in=args.midi_in,
         audio_in=args.audio_in,
         midi_api=args.midi_api,
+        sync_mode=sync_mode,
+        sync_leader=sync_leader,
+        sync_port=args.sync_port,
         osc_allow=None
         if args.osc_allow is None
         else tuple(part.strip() for part in args.osc_allow.split(",") if part.strip()),
@@ -463,6 +481,25 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         supervise_timeout_s=args.supervise_timeout or DEFAULT_SUPERVISE_TIMEOUT_S,
         restart_at=args.restart_at,
     )
+
+
+def sync_option(
+    parser: argparse.ArgumentParser, words: Sequence[str] | None
+) -> tuple[str | None, tuple[str, int] | None]:
+    """--sync leader | follow HOST:PORT -> (mode, leader address); one usage line if not."""
+    if words is None:
+        return None, None
+    if list(words) == ["leader"]:
+        return "leader", None
+    if len(words) == 2 and words[0] == "follow":
+        try:
+            return "follow", host_port(words[1])
+        except argparse.ArgumentTypeError as err:
+            parser.error(f"--sync follow: {err}")
+    if words and words[0] == "link":
+        parser.error("--sync link: Ableton Link is not built yet; use --sync leader on one PC "
+                     "and --sync follow HOST:PORT on the others")  # fmt: skip
+    parser.error(f"--sync: expected leader or follow HOST:PORT, got {' '.join(words)!r}")
 
 
 def check_supervise_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

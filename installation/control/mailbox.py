@@ -10,6 +10,7 @@ and sets the same thing, so a storm of messages leaves at most one waiting comma
   go three sections on), any other move replaces the waiting one.
 - ReloadShow and LoadShow: one waiting show change; a load wins over a reload.
 - RecallPreset: the newest waiting recall wins; ListPresets: one waiting.
+- FollowClock and ClockLost (a leader's clock, --sync follow): the newest wins.
 - HoldSection (opening hours), SavePreset and Bookmark are never merged.
 A merged command moves to the end of the queue: it applies after everything sent before it.
 
@@ -41,7 +42,9 @@ from installation.logs import RateLimitedLog
 from installation.walk.commands import (
     Blackout,
     Bookmark,
+    ClockLost,
     Command,
+    FollowClock,
     GlideTo,
     GoToSection,
     JumpSection,
@@ -94,7 +97,8 @@ def merge_key(command: Command) -> Hashable | None:
         return ("show",)
     kinds = {SetSpeed: "speed", Blackout: "fade", SetNoiseMode: "noise_mode",
              SetMixing: "mixing", GlideTo: "glide", RecallPreset: "preset_recall",
-             ListPresets: "preset_list"}  # fmt: skip
+             ListPresets: "preset_list", FollowClock: "clock",
+             ClockLost: "clock"}  # fmt: skip
     kind = kinds.get(type(command))
     return None if kind is None else (kind,)
 

@@ -110,6 +110,11 @@ class StatusBoard:
         for name, (value, weight) in loop.player.live.at(now_s).items():
             status[f"live/{name}"] = round(value, 4)
             status[f"live/{name}/weight"] = round(weight, 3)
+        follow = loop.player.follow_state  # --sync follow (walk/follow.py)
+        if follow is not None:
+            status["sync_offset_ms"] = round(follow.offset_s * 1000.0, 2)
+            status["sync_correction"] = round(follow.correction, 4)
+            status["sync_locked"] = follow.is_locked
         status.update({k: v for k, v in recovery.items() if v is not None})
         status.update(self.notes.copy())
         return status

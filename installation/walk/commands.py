@@ -179,6 +179,29 @@ class Bookmark:
 
 
 @dataclass(frozen=True)
+class FollowClock:
+    """A leader's show clock as a follower received it (--sync follow; walk/follow.py).
+
+    `show_s` was the leader's show time when the message arrived here at `received_wall_s`
+    (this machine's wall clock, the one the render loop runs on), running at `rate` unless
+    `is_paused`. `session` tells leader processes apart (a restarted leader has another);
+    `epoch` counts the leader's cuts (a seek there is a seek here). The Player slews towards it.
+    """
+
+    show_s: float
+    rate: float
+    is_paused: bool
+    received_wall_s: float
+    session: int = 0
+    epoch: int = 0
+
+
+@dataclass(frozen=True)
+class ClockLost:
+    """The leader's clock has not been heard for a while: play on alone at the leader's rate."""
+
+
+@dataclass(frozen=True)
 class MidiLearn:
     """Bind the next MIDI control moved to live parameter `target` and save it to the show's
     MIDI mapping file. Control-side: control/router.py hands it to the MIDI input (control/
@@ -209,5 +232,7 @@ Command = (
     | RecallPreset
     | ListPresets
     | Bookmark
+    | FollowClock
+    | ClockLost
     | MidiLearn
 )

@@ -30,7 +30,9 @@ from installation.walk.clock import ClockState
 from installation.walk.commands import (
     Blackout,
     Bookmark,
+    ClockLost,
     Command,
+    FollowClock,
     GlideTo,
     GoToSection,
     HoldSection,
@@ -51,6 +53,7 @@ from installation.walk.commands import (
     StepKeyframe,
     TogglePause,
 )
+from installation.walk.follow import FollowState, FollowStep, alone, follow
 from installation.walk.live import LiveValues
 from installation.walk.presets import (
     Preset,
@@ -156,6 +159,8 @@ class Player:
         self.sensor_bank: SensorBank | None = None  # built from the show's `sensors` on first use
         self.sensor_bank_show: Any = None
         self.live_log = RateLimitedLog(log, interval_s=60.0)
+        self.follow_state: FollowState | None = None  # --sync follow: the leader's clock
+        self.follow_log = RateLimitedLog(log, interval_s=10.0)
 
     @property
     def show(self) -> Any:
@@ -296,6 +301,10 @@ class Player:
             self.refresh_presets()
         elif isinstance(command, Bookmark):
             self._bookmark(command.name, now_wall_s, now_show_s)
+        elif isinstance(command, FollowClock):
+            return self._follow(follow(clock, self.follow_state, command, now_wall_s), command)
+        elif isinstance(command, ClockLost):
+            return self._follow(alone(clock, self.follow_state, now_wall_s), command)
         else:
             log.error("unknown command dropped: %r", command)
         return Reaction()
@@ -408,6 +417,24 @@ class Player:
         self.clock = self.clock.with_rate(now_wall_s, speed)
         log.info("speed=%g show_time_s=%.3f", speed, now_show_s)
         return Reaction(is_speed_changed=True)
+
+    def _follow(self, step: FollowStep | None, command: FollowClock | ClockLost) -> Reaction:
+        """Take the clock walk/follow.py worked out from a leader's message (a slew or a seek)."""
+        old = self.clock
+        if step is None or old is None:
+            if isinstance(command, FollowClock):
+                self.follow_log.log(logging.WARNING, "leader clock refused: %r", command)
+            return Reaction()
+        self.clock, self.follow_state = step.clock, step.state
+        if step.clock.is_paused != old.is_paused:
+            self.needs_still = step.clock.is_paused
+            log.info("show %s by the leader show_time_s=%.3f",
+                     "paused" if step.clock.is_paused else "resumed",
+                     step.clock.anchor_show_s)  # fmt: skip
+        if step.seek_s is not None:
+            log.info("following the leader: off by %.3f s, seeking", step.state.offset_s)
+            return Reaction(seek_s=step.seek_s, seek_by=type(command).__name__)
+        return Reaction(is_speed_changed=step.clock.rate != old.rate)
 
     def _target_s(
         self, command: JumpSection | GoToSection | Seek, now_show_s: float
