@@ -10,6 +10,7 @@ from typing import Any
 from installation.netcheck import MAX_PORT, MAX_TOKEN_CHARS, MIN_PORT, MIN_TOKEN_CHARS
 from installation.show.schema import (
     AUTOMATION_TARGETS,
+    BLEND_GAMMA_RANGE,
     DAYS,
     DIRECTION_SCALES,
     EASING_NAMES,
@@ -17,11 +18,15 @@ from installation.show.schema import (
     LFO_SHAPES,
     LIVE_TARGETS,
     MAX_CUTOFF,
+    MAX_DISPLAY_INDEX,
     MAX_KEYFRAMES,
     MAX_LOOPS,
     MAX_NOISE_HARMONICS,
     MAX_NOISE_RADIUS,
     MAX_NUMBER,
+    MAX_OUTPUTS,
+    MAX_OVERLAP_FRACTION,
+    MAX_OVERLAP_PX,
     MAX_PSI,
     MAX_RANDOM_WALK_COUNT,
     MAX_SEED,
@@ -29,6 +34,7 @@ from installation.show.schema import (
     MAX_TIME_S,
     MIN_TIME_S,
     NOISE_MODES,
+    OUTPUT_FITS,
     PATH_KINDS,
     RELOAD_WHEN,
     SENSOR_CURVES,
@@ -361,6 +367,7 @@ def show_json_schema() -> dict[str, Any]:
             ),
             "osc": osc_schema(),
             "http": http_schema(),
+            "outputs": outputs_schema(),
         },
     )
     return {
@@ -407,6 +414,43 @@ def _pair(desc: str) -> dict[str, Any]:
         "maxItems": 2,
         "description": desc,
     }
+
+
+def outputs_schema() -> dict[str, Any]:
+    """`show.outputs`: screens of one PC that one frame spans (docs/operators.md)."""
+    display = _int("monitor (display index)", minimum=0, maximum=MAX_DISPLAY_INDEX)
+    screen = {
+        "oneOf": [
+            display,
+            _obj("one output", {"display": display,
+                                "fit": _enum("this output's fit (default: --fit)", OUTPUT_FITS)},
+                 ("display",)),  # fmt: skip
+        ]
+    }
+    return _obj(
+        "several screens of one PC, left to right; one frame spans them with an edge blend",
+        {
+            "screens": {
+                "type": "array",
+                "items": screen,
+                "minItems": 1,
+                "maxItems": MAX_OUTPUTS,
+                "description": "the outputs, left to right",
+            },
+            "overlap": {
+                "oneOf": [
+                    _num("shared strip, a fraction of an output's width",
+                         minimum=0, maximum=MAX_OVERLAP_FRACTION),  # fmt: skip
+                    {"type": "string", "pattern": r"^\d{1,5}px$",
+                     "description": f'shared strip in output pixels, e.g. "192px" '
+                                    f"(at most {MAX_OVERLAP_PX})"},  # fmt: skip
+                ]
+            },
+            "gamma": _num("blend gamma of the projectors (default 2.2)",
+                          minimum=BLEND_GAMMA_RANGE[0], maximum=BLEND_GAMMA_RANGE[1]),
+        },
+        ("screens",),
+    )
 
 
 def osc_schema() -> dict[str, Any]:

@@ -57,7 +57,9 @@ from installation.show.checker import (
 )
 from installation.show.schema import (
     AUTOMATION_TARGETS,
+    BLEND_GAMMA_RANGE,
     DAYS,
+    DEFAULT_BLEND_GAMMA,
     DIRECTION_SCALES,
     EASING_NAMES,
     FPS_RANGE,
@@ -66,11 +68,15 @@ from installation.show.schema import (
     LIVE_DEFAULT_SLEW_S,
     LIVE_TARGETS,
     MAX_CUTOFF,
+    MAX_DISPLAY_INDEX,
     MAX_KEYFRAMES,
     MAX_LAYER,
     MAX_LOOPS,
     MAX_NOISE_HARMONICS,
     MAX_NOISE_RADIUS,
+    MAX_OUTPUTS,
+    MAX_OVERLAP_FRACTION,
+    MAX_OVERLAP_PX,
     MAX_PSI,
     MAX_RANDOM_WALK_COUNT,
     MAX_SHOW_S,
@@ -79,6 +85,7 @@ from installation.show.schema import (
     MIN_TIME_S,
     NAMED_LAYERS,
     NOISE_MODES,
+    OUTPUT_FITS,
     PATH_KINDS,
     RELOAD_WHEN,
     SENSOR_CURVES,
@@ -105,7 +112,9 @@ from installation.show.schema import (
     NoiseLoop,
     OpeningHours,
     OscSettings,
+    OutputScreen,
     OutputSettings,
+    OutputsSettings,
     RandomWalk,
     ReloadSettings,
     Section,
@@ -405,7 +414,7 @@ def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
         path,
         (),
         ("title", "output", "background", "speed", "opening_hours", "reload", "osc", "http",
-         "tempo_bpm"),
+         "tempo_bpm", "outputs"),
     )  # fmt: skip
     if keys is None:
         return BAD
@@ -421,8 +430,55 @@ def read_settings(c: ShowChecker, node: Node, path: str) -> Any:
     low, high = TEMPO_RANGE_BPM
     tempo = opt(c, keys, "tempo_bpm", path,
                 lambda n, p: c.number(n, p, gt=0, at_least=low, at_most=high), d.tempo_bpm)
-    parts = (title, output, background, speed, hours, reload, osc, http, tempo)
+    outputs = opt(c, keys, "outputs", path, lambda n, p: read_outputs(c, n, p), None)
+    parts = (title, output, background, speed, hours, reload, osc, http, tempo, outputs)
     return ShowSettings(*parts) if all_ok(*parts) else BAD
+
+
+def read_outputs(c: ShowChecker, node: Node, path: str) -> Any:
+    """`outputs: {screens: [display or {display, fit}], overlap: 0.15 or "192px", gamma}`."""
+    keys = c.mapping(node, path, ("screens",), ("overlap", "gamma"))
+    if keys is None:
+        return BAD
+    if "screens" not in keys:  # reported by mapping()
+        return BAD
+    screens = read_list(c, keys["screens"], join(path, "screens"), read_screen, MAX_OUTPUTS)
+    if screens is not BAD and not screens:
+        screens = c.error(keys["screens"], join(path, "screens"), "must name at least one screen")
+    overlap = opt(c, keys, "overlap", path, lambda n, p: read_overlap(c, n, p), (0.0, False))
+    low, high = BLEND_GAMMA_RANGE
+    gamma = opt(c, keys, "gamma", path,
+                lambda n, p: c.number(n, p, gt=0, at_least=low, at_most=high),
+                DEFAULT_BLEND_GAMMA)  # fmt: skip
+    if not all_ok(screens, overlap, gamma):
+        return BAD
+    return OutputsSettings(screens, overlap[0], overlap[1], gamma)
+
+
+def read_screen(c: ShowChecker, node: Node, path: str) -> Any:
+    """One output: a display index, or `{display, fit}`."""
+    if not isinstance(node, MappingNode):
+        display = c.integer(node, path, 0, maximum=MAX_DISPLAY_INDEX)
+        return BAD if display is BAD else OutputScreen(display)
+    keys = c.mapping(node, path, ("display",), ("fit",))
+    if keys is None:
+        return BAD
+    display = c.integer(keys["display"], join(path, "display"), 0, maximum=MAX_DISPLAY_INDEX)
+    fit = opt(c, keys, "fit", path, lambda n, p: c.choice(n, p, OUTPUT_FITS), None)
+    return OutputScreen(display, fit) if all_ok(display, fit) else BAD
+
+
+def read_overlap(c: ShowChecker, node: Node, path: str) -> Any:
+    """(value, is_px): a fraction of an output's width (0 to 0.5), or "192px"."""
+    v = c.value(node) if isinstance(node, ScalarNode) else None
+    if isinstance(v, str):
+        match = re.fullmatch(r"(\d{1,5})px", v.strip())
+        if match and int(match[1]) <= MAX_OVERLAP_PX:
+            return float(match[1]), True
+        return c.error(node, path, f'must be a fraction like 0.15 or pixels like "192px", '
+                       f"got {got(c, node)}")  # fmt: skip
+    fraction = c.number(node, path, ge=0, at_most=MAX_OVERLAP_FRACTION)
+    return fraction if fraction is BAD else (fraction, False)
 
 
 def read_speed(c: ShowChecker, node: Node, path: str) -> Any:

@@ -105,6 +105,40 @@ class OutputSettings:
     fps: float = 30.0
 
 
+# `show.outputs` (several screens of one PC): the names and bounds of display/outputs.py and
+# display/fit.py, which show/ may not import (tests/unit/show/test_outputs_block.py holds them
+# equal)
+OUTPUT_FITS = ("letterbox", "fill", "stretch")
+MAX_OUTPUTS = 16
+MAX_OVERLAP_FRACTION = 0.5
+BLEND_GAMMA_RANGE = (1.0, 4.0)
+DEFAULT_BLEND_GAMMA = 2.2
+MAX_OVERLAP_PX = 99999
+MAX_DISPLAY_INDEX = 63
+
+
+@dataclass(frozen=True)
+class OutputScreen:
+    """One output: its monitor (display index) and fit (None: the app's --fit)."""
+
+    display: int
+    fit: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputsSettings:
+    """`show.outputs`: screens left to right that one frame spans, with an edge blend.
+
+    overlap: the strip neighbours share, a fraction of an output's width, or its pixels when
+    `overlap_is_px`.
+    """
+
+    screens: tuple[OutputScreen, ...]
+    overlap: float = 0.0
+    overlap_is_px: bool = False
+    gamma: float = DEFAULT_BLEND_GAMMA
+
+
 @dataclass(frozen=True)
 class OpeningHours:
     """When the show plays; `outside` is black, hold or the name of a section played meanwhile."""
@@ -169,6 +203,7 @@ class ShowSettings:
     osc: OscSettings = field(default_factory=OscSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     tempo_bpm: float = DEFAULT_TEMPO_BPM  # what beats mean without sound (beats_per_keyframe)
+    outputs: OutputsSettings | None = None  # None: one screen (--display, or --outputs)
 
 
 @dataclass(frozen=True)
