@@ -72,7 +72,7 @@ if [[ "$have_torch" == none ]]; then
 fi
 package_mb=80  # numpy, pygame, moderngl, imageio-ffmpeg (with ffmpeg), pillow, ...
 [[ "$extras" == *gpu* ]] && package_mb=$((package_mb + 66))  # cuda-bindings + NVRTC
-[[ "$extras" == *dev* ]] && package_mb=$((package_mb + 60))  # scipy, ruff, pytest, selenium
+[[ "$extras" == *dev* ]] && package_mb=$((package_mb + 130))  # scipy, ruff, pytest, selenium, ray
 echo "setup: installing latent-walk$extras and its dependencies (about $package_mb MB)"
 if ! .venv/bin/python -m pip install -q -e ".$extras" >"$pip_log" 2>&1; then
   tail -n 30 "$pip_log" >&2
