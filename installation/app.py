@@ -19,12 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from installation.control.mailbox import CommandQueue
 from installation.control.router import CommandRouter
 from installation.device import resolve_device
 from installation.display.offscreen import OffscreenPresenter
+from installation.display.outputs import DEFAULT_BLEND_GAMMA, OutputsLayout, Overlap, Screen
 from installation.display.pacing import FramePacer
 from installation.display.presenter import Presenter
 from installation.display.window import WindowPresenter, require_display
@@ -83,7 +84,9 @@ def run(settings: AppSettings) -> int:
     if not settings.is_headless:
         require_display()
     show = load_startup(settings)  # checks the device (auto included) first
-    settings = dataclasses.replace(settings, device=resolve_device(settings.device))
+    settings = dataclasses.replace(
+        settings, device=resolve_device(settings.device), outputs=outputs_layout(settings, show)
+    )
     queue_ = CommandQueue()  # merges what waits: no backlog from a storm of messages
     commands = command_router(queue_)  # the sources' sink: control-side commands are routed
     board = StatusBoard()
@@ -366,13 +369,36 @@ def start_audio(
     return audio
 
 
+def outputs_layout(settings: AppSettings, show: Show) -> OutputsLayout | None:
+    """The screens of this PC the show spans: --outputs, else the show's `show.outputs`, each
+    of --overlap and --blend-gamma over the show's; None: one screen (--display)."""
+    wanted = show.settings.outputs
+    if settings.output_displays is not None:
+        screens = tuple(Screen(display) for display in settings.output_displays)
+    elif wanted is not None:
+        fits: list[Any] = [screen.fit for screen in wanted.screens]  # checked: OUTPUT_FITS
+        screens = tuple(Screen(s.display, fit) for s, fit in zip(wanted.screens, fits, strict=True))
+    else:
+        if settings.overlap is not None or settings.blend_gamma is not None:
+            log.warning("--overlap and --blend-gamma need several outputs (--outputs or the "
+                        "show's show.outputs); ignored")  # fmt: skip
+        return None
+    overlap = settings.overlap or (
+        Overlap(wanted.overlap, wanted.overlap_is_px) if wanted is not None else Overlap()
+    )
+    gamma = settings.blend_gamma or (wanted.gamma if wanted is not None else DEFAULT_BLEND_GAMMA)
+    return OutputsLayout(screens, overlap, gamma)
+
+
 def open_presenter(settings: AppSettings) -> Presenter:
-    """An offscreen EGL presenter for --headless, otherwise the pygame window."""
+    """An offscreen EGL presenter for --headless, otherwise the pygame window; with several
+    outputs (settings.outputs) both draw each output's part of the frame."""
     if settings.is_headless:
-        return OffscreenPresenter(settings.output_size_px, fit=settings.fit)
+        return OffscreenPresenter(settings.output_size_px, fit=settings.fit,
+                                  outputs=settings.outputs)  # fmt: skip
     return WindowPresenter(
         settings.display_index, settings.is_windowed, settings.output_size_px,
-        fit=settings.fit, is_kiosk=settings.is_kiosk,
+        fit=settings.fit, is_kiosk=settings.is_kiosk, outputs=settings.outputs,
     )  # fmt: skip
 
 

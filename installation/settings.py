@@ -16,6 +16,13 @@ from typing import Any, NoReturn
 
 from installation.device import parse_device
 from installation.display.fit import FITS, Fit
+from installation.display.outputs import (
+    BLEND_GAMMA_RANGE,
+    MAX_OUTPUTS,
+    OutputsLayout,
+    Overlap,
+    parse_overlap,
+)
 from installation.netcheck import DEFAULT_ALLOW, TOKEN_TEXT, is_host, is_token
 from installation.options import (
     KERNEL_BACKENDS,
@@ -94,6 +101,11 @@ class AppSettings:
     status_file: Path | None = None  # live status JSON, rewritten every few seconds
     is_kiosk: bool = False  # quit keys disabled (Ctrl+Shift+Q still quits)
     fit: Fit = "letterbox"  # frame vs screen aspect: black bars, crop to fill, or stretch
+    # several screens of one PC (display/outputs.py); None: not given, the show's show.outputs
+    output_displays: tuple[int, ...] | None = None  # --outputs 1,2: left to right
+    overlap: Overlap | None = None  # --overlap 0.15 or 192px: the edge blend's strip
+    blend_gamma: float | None = None  # --blend-gamma
+    outputs: OutputsLayout | None = None  # the above merged with the show's (app.run), or None
     is_blending: bool = True  # blend consecutive generated frames when they come slower
     max_batch: int = DEFAULT_MAX_BATCH
     latency_budget_s: float = DEFAULT_LATENCY_MS / 1000
@@ -192,6 +204,27 @@ _midi_port = _device_name("a MIDI port name (or part of one) or auto")
 _audio_device = _device_name("a sound input's index, a part of its name, or default")
 
 
+def _displays(text: str) -> tuple[int, ...]:
+    """argparse type: --outputs' display indices, comma-separated, left to right."""
+    parts = [part.strip() for part in text.split(",")]
+    if not 1 <= len(parts) <= MAX_OUTPUTS or not all(
+        part.isdigit() and int(part) <= MAX_DISPLAY_INDEX for part in parts
+    ):
+        raise argparse.ArgumentTypeError(
+            f"expected 1 to {MAX_OUTPUTS} display indices (0..{MAX_DISPLAY_INDEX}) like 1,2, "
+            f"got {text[:60]!r}"
+        )
+    return tuple(int(part) for part in parts)
+
+
+def _overlap(text: str) -> Overlap:
+    """argparse type: --overlap, a fraction of an output's width or pixels (192px)."""
+    try:
+        return parse_overlap(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _http_token(text: str) -> str:
     """argparse type: an HTTP token (netcheck.TOKEN_TEXT)."""
     if not is_token(text):
@@ -280,6 +313,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_option(screen, "--fit", "when the frame's aspect differs from the screen's: black bars "
                "(default), crop to fill, or stretch")  # fmt: skip
+    screen.add_argument("--outputs", type=_displays, default=None, metavar="N,N,...",
+                        help="several screens of this PC, left to right: one frame spans these "
+                        "displays in one borderless window (--windowed: previewed side by "
+                        "side; --headless: one framebuffer each); default: the show's "
+                        "show.outputs, else --display alone")  # fmt: skip
+    screen.add_argument("--overlap", type=_overlap, default=None, metavar="F|Npx",
+                        help="with several outputs: the strip neighbouring projectors share "
+                        "and blend over, a fraction of an output's width (0 to 0.5) or "
+                        "pixels like 192px (default: the show's, else 0)")  # fmt: skip
+    screen.add_argument("--blend-gamma", type=checked_range(float, *BLEND_GAMMA_RANGE),
+                        default=None, metavar="G",
+                        help="the projectors' gamma the edge blend corrects for (default: the "
+                        "show's, else 2.2)")  # fmt: skip
     screen.add_argument("--no-blend", action="store_true",
                         help="show generated frames as they are; by default consecutive frames "
                         "are blended when they come slower than the display")  # fmt: skip
@@ -452,6 +498,9 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
         status_file=args.status_file,
         is_kiosk=args.kiosk,
         fit=args.fit,
+        output_displays=args.outputs,
+        overlap=args.overlap,
+        blend_gamma=args.blend_gamma,
         is_blending=not args.no_blend,
         max_batch=args.batch,
         latency_budget_s=args.latency_ms / 1000,
