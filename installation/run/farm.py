@@ -103,8 +103,10 @@ def chunk_ranges(frames: int, chunk_frames: int, batch: int) -> list[Chunk]:
     batch, chunk_frames = max(1, batch), max(1, chunk_frames)
     starts = [0]
     for j in range(1, -(-frames // chunk_frames)):
-        passes = max(0, round((j * chunk_frames - WARMUP_FRAMES) / batch))
-        start = WARMUP_FRAMES + passes * batch  # the pass boundary nearest to j * chunk_frames
+        # the pass boundary nearest to j * chunk_frames (halves up; integer arithmetic that a
+        # render manager's job template repeats: docs/operators.md, Render farm)
+        passes = max(0, (j * chunk_frames - WARMUP_FRAMES + batch // 2) // batch)
+        start = WARMUP_FRAMES + passes * batch
         if starts[-1] < start < frames:
             starts.append(start)
     ends = starts[1:] + [frames]
@@ -352,12 +354,14 @@ def render_farm(
                  f"{settings.out_path}\n")  # fmt: skip
     stream.flush()
     started_s = time.perf_counter()
-    is_ours = connect(ray, address)
-    try:
-        failed = _run_chunks(ray, plan, todo, stream)
-    finally:
-        if is_ours:
-            ray.shutdown()
+    failed = []
+    if todo:  # all complete (a render manager's join step): no cluster needed
+        is_ours = connect(ray, address)
+        try:
+            failed = _run_chunks(ray, plan, todo, stream)
+        finally:
+            if is_ours:
+                ray.shutdown()
     if failed:
         raise FarmError(f"{plural(len(failed), 'chunk')} failed ({failed[0]}); run the same "
                         "command again to render what is missing")  # fmt: skip
@@ -384,8 +388,6 @@ def render_farm(
 
 def _run_chunks(ray: Any, plan: FarmPlan, todo: list[Chunk], stream: TextIO) -> list[str]:
     """Submit every chunk, count frames as chunks finish; the failures ('chunk_…: reason')."""
-    if not todo:
-        return []
     gpus = ray.cluster_resources().get("GPU", 0) > 0 and plan.settings.device != "cpu"
     task = ray.remote(render_chunk).options(
         num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_retries=CHUNK_RETRIES,
