@@ -46,6 +46,7 @@ from .presenter import (  # noqa: E402
 log = logging.getLogger(__name__)
 
 WINDOW_TITLE = "latent-walk"
+WINDOW_POS_VARIABLE = "SDL_VIDEO_WINDOW_POS"  # "x,y" of a window over several monitors
 QUIT_KEYS = (pygame.K_ESCAPE, pygame.K_q)  # quit, except in kiosk mode
 KEY_EVENTS = {  # keys that work in every mode
     pygame.K_SPACE: PAUSE,
@@ -232,17 +233,27 @@ class WindowPresenter:
         set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
         flags = pygame.OPENGL | pygame.DOUBLEBUF
         output_rects: tuple[Rect, ...] | None = None
+        position = None  # SDL_VIDEO_WINDOW_POS while the window is made (pygame reads it then)
         if outputs is not None and not is_windowed:
             window_rect, output_rects = self._spanning_bounds(indices)
-            os.environ["SDL_VIDEO_WINDOW_POS"] = f"{window_rect[0]},{window_rect[1]}"
+            position = f"{window_rect[0]},{window_rect[1]}"
             flags |= pygame.NOFRAME
             size_px = window_rect[2:]
         elif not is_windowed:
             flags |= pygame.FULLSCREEN
             size_px = pygame.display.get_desktop_sizes()[display_index]
+        old_position = os.environ.get(WINDOW_POS_VARIABLE)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            pygame.display.set_mode(size_px, flags, display=display_index, vsync=1)
+            try:
+                if position is not None:
+                    os.environ[WINDOW_POS_VARIABLE] = position
+                pygame.display.set_mode(size_px, flags, display=display_index, vsync=1)
+            finally:
+                if old_position is None:
+                    os.environ.pop(WINDOW_POS_VARIABLE, None)
+                else:
+                    os.environ[WINDOW_POS_VARIABLE] = old_position
         self.is_vsynced = not caught  # flip() waits for the vertical blank
         for warning in caught:  # e.g. "regular vsync for OpenGL not available" (Xvfb, offscreen)
             log.info("vsync unavailable (%s); pacing by the fps cap only", warning.message)

@@ -1,6 +1,7 @@
 """display/window.py as a real pygame GL window (SDL offscreen driver): keys, kiosk, refresh."""
 
 import logging
+import os
 
 import numpy as np
 import pygame
@@ -216,3 +217,34 @@ def test_display_bounds_and_bad_output_display(window_factory):
     outputs = OutputsLayout((Screen(0), Screen(7)))
     with pytest.raises(DisplayError, match="outputs: display 7: no such display"):
         WindowPresenter(is_windowed=False, outputs=outputs)
+
+
+def test_fullscreen_outputs_span_their_monitors(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")  # one 1024 x 768 display
+    monkeypatch.delenv("SDL_VIDEO_WINDOW_POS", raising=False)
+    presenter = WindowPresenter(outputs=OutputsLayout((Screen(0),)))
+    try:  # one output: the window covers its monitor, as SDL reports its bounds
+        assert presenter.size_px == (1024, 768)
+        assert presenter.outputs[0][1] == (0, 0, 1024, 768)
+    finally:
+        presenter.close()
+    # two monitors side by side: SDL's offscreen driver has one, so its bounds query is
+    # answered for two (the window, GL and drawing are real)
+    monitors = iter([(0, 0, 320, 240), (320, 0, 320, 240)])
+    monkeypatch.setattr(window, "read_display_bounds", lambda index: next(monitors))
+    outputs = OutputsLayout((Screen(0, "stretch"), Screen(0, "stretch")), Overlap(32, True))
+    presenter = WindowPresenter(outputs=outputs)
+    try:
+        assert presenter.size_px == (640, 240)
+        assert "SDL_VIDEO_WINDOW_POS" not in os.environ  # set only while the window is made
+        canvas = np.random.default_rng(4).integers(0, 256, (240, 608, 3), dtype=np.uint8)
+        presenter.present(Frame(pixels=canvas, index=0, show_time_s=0.0, gen_ms=0.0))
+        presenter.draw()
+        data = presenter.ctx.screen.read(components=3, alignment=1)
+        out = np.frombuffer(data, dtype=np.uint8).reshape(240, 640, 3)[::-1].astype(int)
+        (first, _), (second, rect) = presenter.outputs
+        assert rect == (320, 0, 320, 240)
+        assert np.abs(out[:, :320] - reference_output(canvas, first)).max() <= 1
+        assert np.abs(out[:, 320:] - reference_output(canvas, second)).max() <= 1
+    finally:
+        presenter.close()
