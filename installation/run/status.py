@@ -117,6 +117,9 @@ class StatusBoard:
             status["sync_locked"] = follow.is_locked
         status.update({k: v for k, v in recovery.items() if v is not None})
         status.update(self.notes.copy())
+        if "sync" in status:  # --sync: the machine's monotonic clock show_time_s holds for
+            status["sync_clock_s"] = f"{now_s:.6f}"  # text: an OSC float would keep ms only
+            status["sync_show_s"] = f"{show_s:.6f}"  # show_time_s at it, to the microsecond
         return status
 
     def refusal(self, command: Command) -> str | None:
