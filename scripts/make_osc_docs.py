@@ -178,7 +178,13 @@ The default is {default_allow}.
   `steerable`: the live parameters the section takes now with their ranges, the live
   values, `memory_mb`: the process's resident memory, `gpu_memory_mb` on a GPU: what torch
   holds there; with `--midi-in`, `midi_in`: the MIDI port, `midi_learn`: the last MIDI
-  learn). Booleans come as 0/1 ints, numbers as int or float, text as strings.
+  learn; with `--sync` (docs/operators.md, More than one PC), `sync`: leader or following
+  whom, or alone; `sync_clock_s` and `sync_show_s`: this machine's monotonic clock and the
+  show time at it, to the microsecond, as text; and on a follower `sync_offset_ms`: the
+  leader's show time minus this one's at the last clock message (+: behind),
+  `sync_correction`: how much faster (+) or slower this clock runs to catch up, at most
+  0.05, and `sync_locked`: 1 while the leader is heard). Booleans come as 0/1 ints, numbers
+  as int or float, text as strings.
 - **Every accepted message** gets the same reply, so a tablet's faders follow the show. A
   datagram (or bundle) with several accepted messages gets one reply. Rejected and refused
   messages get `/status/refused <address> <reason>` instead. The values are the state when the
