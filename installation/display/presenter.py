@@ -196,8 +196,10 @@ class QuadDrawer:
         self.fit = fit
         self.vertex_source = load_shader("quad.vert")
         self.fragment_source = load_shader("quad.frag")
-        # (SLOT0, SLOT1) layout codes -> program and its attribute-less vertex array
-        self.programs: dict[tuple[int, int], tuple[moderngl.Program, moderngl.VertexArray]] = {}
+        # (SLOT0, SLOT1, EDGE_BLEND) -> program and its attribute-less vertex array
+        self.programs: dict[
+            tuple[int, int, int], tuple[moderngl.Program, moderngl.VertexArray]
+        ] = {}
         self.slots = [TextureSlot(), TextureSlot()]
         self.mix = 0.0
         self.level = 1.0  # picture level (fade to black): 1 as is, 0 black
@@ -206,11 +208,16 @@ class QuadDrawer:
         )
         self.overlay = Overlay(ctx, self.overlay_program)
 
-    def _program(self, layouts: tuple[int, int]) -> tuple[moderngl.Program, moderngl.VertexArray]:
-        """The quad program for (SLOT0, SLOT1) layout codes, compiled on first use."""
-        if layouts not in self.programs:
+    def _program(
+        self, layouts: tuple[int, int], is_edge_blended: bool = False
+    ) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        """The quad program for (SLOT0, SLOT1) layout codes, with the outputs' edge-blend ramp
+        or without (EDGE_BLEND 1 or 0), compiled on first use."""
+        key = (*layouts, int(is_edge_blended))
+        if key not in self.programs:
             version, rest = self.fragment_source.split("\n", 1)  # defines go after #version
-            defines = f"#define SLOT0 {layouts[0]}\n#define SLOT1 {layouts[1]}\n"
+            defines = (f"#define SLOT0 {layouts[0]}\n#define SLOT1 {layouts[1]}\n"
+                       f"#define EDGE_BLEND {key[2]}\n")  # fmt: skip
             program = self.ctx.program(
                 vertex_shader=self.vertex_source, fragment_shader=f"{version}\n{defines}{rest}"
             )
@@ -218,9 +225,9 @@ class QuadDrawer:
             if layouts[1] >= 0:
                 program["u_image1"] = 1
             # attribute-less: positions from gl_VertexID
-            self.programs[layouts] = program, self.ctx.vertex_array(program, [])
-            log.debug("quad program compiled slot0=%d slot1=%d", *layouts)
-        return self.programs[layouts]
+            self.programs[key] = program, self.ctx.vertex_array(program, [])
+            log.debug("quad program compiled slot0=%d slot1=%d edge_blend=%d", *key)
+        return self.programs[key]
 
     @property
     def has_frame(self) -> bool:
@@ -323,15 +330,17 @@ class QuadDrawer:
             layouts = (self._bind(0, placement.shown_size_px, part), -1)  # -1: nothing blended
             if self.mix > 0.0:
                 layouts = (layouts[0], self._bind(1, placement.shown_size_px, part))
-            program, vertex_array = self._program(layouts)
+            is_edge_blended = any(width > 0 for width in part.blend)
+            program, vertex_array = self._program(layouts, is_edge_blended)
             if self.mix > 0.0:
                 program["u_mix"] = self.mix
             program["u_level"] = self.level
             program["u_uv_offset"] = placement.uv_offset
             program["u_uv_scale"] = placement.uv_scale
-            program["u_region"] = part.region
-            program["u_blend"] = part.blend
-            program["u_inv_gamma"] = 1.0 / part.gamma
+            if is_edge_blended:
+                program["u_region"] = part.region
+                program["u_blend"] = part.blend
+                program["u_inv_gamma"] = 1.0 / part.gamma
             x, y, width, height = placement.viewport
             self.ctx.viewport = (rect_x + x, rect_y + y, width, height)
             vertex_array.render(moderngl.TRIANGLES, vertices=3)

@@ -13,6 +13,7 @@
 // fractions of the frame); u_region is the output's part of the canvas (x0, y0, x1, y1) and
 // u_blend the width of each edge's soft-edge ramp (left, top, right, bottom; 0: hard edge). The
 // ramp is linear in light, so the signal is multiplied by ramp^(1/gamma) (outputs.blend_factor).
+// QuadDrawer also inserts `#define EDGE_BLEND 1` for an output with a blended edge, else 0.
 #if SLOT0 == 0
 uniform sampler2D u_image0;
 #else
@@ -27,9 +28,11 @@ uniform sampler2DArray u_image1;
 uniform float u_mix;  // 0: slot 0 only; 1: slot 1 only
 #endif
 uniform float u_level = 1.0;  // picture level: 1 as is, 0 black (blackout / fade)
-uniform vec4 u_region = vec4(0.0, 0.0, 1.0, 1.0);
-uniform vec4 u_blend = vec4(0.0);
-uniform float u_inv_gamma = 1.0 / 2.2;
+#if EDGE_BLEND
+uniform vec4 u_region;
+uniform vec4 u_blend;
+uniform float u_inv_gamma;
+#endif
 in vec2 v_uv;
 out vec4 f_color;
 
@@ -74,6 +77,7 @@ vec3 read1(vec2 uv) {
 }
 #endif
 
+#if EDGE_BLEND
 float ramp(float distance, float width) {
     return width > 0.0 ? clamp(distance / width, 0.0, 1.0) : 1.0;
 }
@@ -83,6 +87,7 @@ float blend_factor(vec2 uv) {  // 1 away from blended edges, exactly
         * ramp(u_region.z - uv.x, u_blend.z) * ramp(u_region.w - uv.y, u_blend.w);
     return weight >= 1.0 ? 1.0 : pow(max(weight, 0.0), u_inv_gamma);
 }
+#endif
 
 void main() {
 #if SLOT1 >= 0
@@ -90,5 +95,8 @@ void main() {
 #else
     vec3 rgb = read0(v_uv);
 #endif
-    f_color = vec4(rgb * (u_level * blend_factor(v_uv)), 1.0);
+#if EDGE_BLEND
+    rgb *= blend_factor(v_uv);
+#endif
+    f_color = vec4(rgb * u_level, 1.0);
 }
