@@ -287,6 +287,7 @@ def render_chunk(plan: FarmPlan, chunk: Chunk) -> dict[str, Any]:
         "host": host, "pid": os.getpid(), "seconds": time.perf_counter() - started_s,
     }  # fmt: skip
     write_text_atomically(store.manifest_path(chunk), json.dumps(manifest, indent=1))
+    store.manifest_path(chunk).chmod(0o644)  # readable by the join, which may run as another user
     store.running_path(chunk).unlink(missing_ok=True)
     return manifest
 

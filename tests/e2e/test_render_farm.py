@@ -190,6 +190,17 @@ def test_frame_ranges_of_a_render_manager_match_the_whole_render(
     assert "expected A-B with 0 <= A <= B" in capsys.readouterr().err
 
 
+def test_a_render_to_music_is_not_split(
+    show_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["render", str(show_path), "--out", f"{tmp_path}/", "--audio", str(tmp_path / "a.wav")]
+    assert main([*args, "--farm", "ray"]) == 2
+    assert main([*args, "--frames", "0-9"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all("(--audio) is not split into chunks" in line for line in lines)
+    assert not list(tmp_path.glob("frame_*"))
+
+
 def test_without_ray_one_line_names_the_extra(
     show_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
