@@ -63,3 +63,9 @@ def test_video_segments_live_beside_the_file(tmp_path: Path) -> None:
     assert store.kind == "mp4"
     segment = tmp_path / "show.MP4.parts" / "chunk_000000-000009.mp4"
     assert store.segment_path(farm.Chunk(0, 9)) == segment
+
+
+def test_the_cli_default_chunk_length_is_the_farms() -> None:
+    from installation.tools import render
+
+    assert render.DEFAULT_CHUNK_FRAMES == farm.DEFAULT_CHUNK_FRAMES
