@@ -52,12 +52,13 @@ from installation.settings import (
     SYNC_DEFAULT_PORT,
     AppSettings,
 )
-from installation.show.schema import HttpSettings, OscSettings, Show
+from installation.show.schema import DEFAULT_TEMPO_BPM, HttpSettings, OscSettings, Show
 from installation.walk.commands import Command, MidiLearn
 
 if TYPE_CHECKING:
     from installation.control.audio_in import AudioInput
     from installation.control.http import HttpControl
+    from installation.control.link import LinkClock
     from installation.control.midi import MidiControl
     from installation.control.osc import CommandSink, OscControl
     from installation.control.oscquery import OscQueryControl
@@ -255,16 +256,24 @@ def start_oscquery(
 
 def start_sync(
     settings: AppSettings, commands: CommandRouter, board: StatusBoard, show: Show | None = None
-) -> ClockLeader | ClockFollower | None:
+) -> ClockLeader | ClockFollower | LinkClock | None:
     """--sync leader: send this show's clock to the followers that say hello (on --sync-port,
-    bound where OSC is); --sync follow HOST:PORT: slew to that leader's clock. Both admit OSC's
-    allow-list. None without --sync.
+    bound where OSC is); --sync follow HOST:PORT: slew to that leader's clock (both admit OSC's
+    allow-list); --sync link: follow an Ableton Link session's beats at the show's tempo_bpm.
+    None without --sync.
 
     Raises:
         ControlError: the port is taken, or the leader's host cannot be resolved.
     """
     if settings.sync_mode is None:
         return None
+    if settings.sync_mode == "link":
+        from installation.control.link import LinkClock  # aalink only for --sync link
+
+        show_bpm = show.settings.tempo_bpm if show is not None else DEFAULT_TEMPO_BPM
+        link = LinkClock(commands, show_bpm, notes=board.notes)
+        link.start()
+        return link
     from installation.control.sync import ClockFollower, ClockLeader, ClockReading
 
     osc = show.settings.osc if show is not None else OscSettings()

@@ -129,8 +129,8 @@ class AppSettings:
     midi_api: str = "auto"  # auto (ALSA, else JACK), alsa or jack
     # live sound input (control/audio_in.py): a device index, part of a name, or "default"
     audio_in: str | None = None
-    # several PCs in lockstep (control/sync.py, docs/operators.md): "leader", "follow" (the
-    # leader at sync_leader) or None
+    # several PCs in lockstep (control/sync.py, control/link.py, docs/operators.md): "leader",
+    # "follow" (the leader at sync_leader), "link" (an Ableton Link session) or None
     sync_mode: str | None = None
     sync_leader: tuple[str, int] | None = None  # --sync follow HOST:PORT
     sync_port: int | None = None  # leader: UDP port followers say hello to; follower: its own
@@ -420,10 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "`latent-walk audio-devices`, or default): its audio.* readings "
                          "drive the show's sensors (shows/README.md, Sound; default: "
                          "none)")  # fmt: skip
-    control.add_argument("--sync", nargs="+", default=None, metavar="leader|follow HOST:PORT",
+    control.add_argument("--sync", nargs="+", default=None,
+                         metavar="leader|follow HOST:PORT|link",
                          help="several PCs in lockstep (docs/operators.md): leader sends this "
                          "show's clock to the followers that ask; follow HOST:PORT slews this "
-                         "show's clock to the leader's there (default: alone)")  # fmt: skip
+                         "show's clock to the leader's there; link follows an Ableton Link "
+                         "session's beats at the show's tempo_bpm (default: alone)")  # fmt: skip
     control.add_argument("--sync-port", type=port, default=None, metavar="PORT",
                          help="with --sync leader: the UDP port followers say hello to "
                          f"(default {SYNC_DEFAULT_PORT}); with --sync follow: the port this "
@@ -535,7 +537,8 @@ def settings_from_argv(argv: Sequence[str] | None = None) -> AppSettings:
 def sync_option(
     parser: argparse.ArgumentParser, words: Sequence[str] | None
 ) -> tuple[str | None, tuple[str, int] | None]:
-    """--sync leader | follow HOST:PORT -> (mode, leader address); one usage line if not."""
+    """--sync leader | follow HOST:PORT | link -> (mode, leader address); one usage line if
+    not."""
     if words is None:
         return None, None
     if list(words) == ["leader"]:
@@ -545,10 +548,9 @@ def sync_option(
             return "follow", host_port(words[1])
         except argparse.ArgumentTypeError as err:
             parser.error(f"--sync follow: {err}")
-    if words and words[0] == "link":
-        parser.error("--sync link: Ableton Link is not built yet; use --sync leader on one PC "
-                     "and --sync follow HOST:PORT on the others")  # fmt: skip
-    parser.error(f"--sync: expected leader or follow HOST:PORT, got {' '.join(words)!r}")
+    if list(words) == ["link"]:
+        return "link", None
+    parser.error(f"--sync: expected leader, follow HOST:PORT or link, got {' '.join(words)!r}")
 
 
 def check_supervise_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
