@@ -37,9 +37,15 @@ class RealTimeRenderer:
         return [Frame(pixels, index, t_s, 3.0, epoch=epoch) for index, t_s in slots]
 
 
-def leader_reading(clock: ClockState):
-    return lambda: ClockReading(clock.show_time_s(time.perf_counter()), clock.rate,
-                                clock.is_paused, clock.epoch)  # fmt: skip
+def leader_reading(holder: list[ClockState]):
+    """The leader's clock as holder[0] says now (a test may replace it)."""
+
+    def reading() -> ClockReading:
+        clock = holder[0]
+        return ClockReading(clock.show_time_s(time.perf_counter()), clock.rate, clock.is_paused,
+                            clock.epoch)  # fmt: skip
+
+    return reading
 
 
 def offsets_s(leader: ClockState, loop: RenderLoop, seconds: float) -> list[float]:
@@ -55,7 +61,8 @@ def offsets_s(leader: ClockState, loop: RenderLoop, seconds: float) -> list[floa
 
 def test_a_follower_locks_on_refuses_bad_clocks_and_plays_on_alone() -> None:
     leader_clock = ClockState(anchor_wall_s=time.perf_counter(), anchor_show_s=20.0)
-    leader = ClockLeader("127.0.0.1", 0, leader_reading(leader_clock), ("loopback",))
+    holder = [leader_clock]
+    leader = ClockLeader("127.0.0.1", 0, leader_reading(holder), ("loopback",))
     commands = CommandQueue()
     frames: queue.Queue[Frame] = queue.Queue(maxsize=4)
     loop = RenderLoop(RealTimeRenderer(), frames, commands,
@@ -113,6 +120,19 @@ def test_a_follower_locks_on_refuses_bad_clocks_and_plays_on_alone() -> None:
         after = offsets_s(leader_clock, loop, 0.5)
         assert max(abs(o) for o in after) < FRAME_S, "a bad clock moved the show"
         assert loop.clock.epoch == epoch, "a bad clock made the follower seek"
+
+        # the leader's clock steps 0.1 s ahead (as a restarted leader may): slewed, no seek
+        now_s = time.perf_counter()
+        leader_clock = ClockState(anchor_wall_s=now_s,
+                                  anchor_show_s=leader_clock.show_time_s(now_s) + 0.1)
+        holder[0] = leader_clock
+        time.sleep(0.5)
+        behind = offsets_s(leader_clock, loop, 0.1)
+        assert min(behind) > 0.05, "the follower jumped instead of slewing"
+        time.sleep(3.0)  # 0.1 s at the 5 % limit: 2 s, then the tail
+        caught_up = offsets_s(leader_clock, loop, 0.3)
+        assert max(abs(o) for o in caught_up) < FRAME_S / 3, caught_up
+        assert loop.clock.epoch == epoch, "the follower seeked instead of slewing"
 
         # the leader gone: the follower plays on at the leader's rate, alone
         leader.stop()
