@@ -21,6 +21,7 @@ keep playing alone; re-locking steps stay within the slew limit (5 %).
 
     python benchmarks/sync.py                      # tiny model, 2 followers, 60 s locked
     python benchmarks/sync.py --seconds 20 --followers 1
+    python benchmarks/sync.py --link               # Ableton Link peers, in their own namespace
 """
 
 from __future__ import annotations
@@ -166,6 +167,16 @@ def wait_until(what: str, check, timeout_s: float) -> None:
         time.sleep(SAMPLE_S)
 
 
+def in_fresh_namespace(is_claimed: bool) -> bool:
+    """True inside a network namespace whose only interface is loopback (--in-namespace)."""
+    if not is_claimed:
+        return False
+    names = [name for _index, name in socket.if_nameindex()]
+    if names != ["lo"]:
+        raise SystemExit(f"sync benchmark: --link must run where only lo exists, not {names}")
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--followers", type=int, default=2)
@@ -174,7 +185,20 @@ def main() -> int:
     parser.add_argument("--gap-s", type=float, default=5.0, help="leader dead this long")
     parser.add_argument("--relock-s", type=float, default=30.0)
     parser.add_argument("--show", type=Path, default=None, help="default: a tiny random model")
+    parser.add_argument("--link", action="store_true",
+                        help="every instance --sync link (Ableton Link), in a network namespace "
+                        "of their own with only loopback (unshare -rn): the first is the "
+                        "'leader' that is killed and restarted")  # fmt: skip
+    parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.link and not in_fresh_namespace(args.in_namespace):
+        # Link multicasts on every interface: run everything where only loopback exists
+        return subprocess.call(["unshare", "--user", "--map-root-user", "--net",
+                                sys.executable, *sys.argv, "--in-namespace"])  # fmt: skip
+    if args.link:
+        from tests.e2e.test_oscquery_dns_sd import loopback_up_with_multicast
+
+        loopback_up_with_multicast()
     print(cpu_description())
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -186,10 +210,12 @@ def main() -> int:
             show = root / "show.yaml"
             show.write_text(TINY_SHOW, encoding="utf-8")
         sync_port = free_port()
-        leader = Instance("leader", show, ["--sync", "leader", "--sync-port", str(sync_port)],
-                          root)  # fmt: skip
-        followers = [Instance(f"follower{k}", show,
-                              ["--sync", "follow", f"127.0.0.1:{sync_port}"], root)
+        lead_args = ["--sync", "link"] if args.link else [
+            "--sync", "leader", "--sync-port", str(sync_port)]  # fmt: skip
+        follow_args = ["--sync", "link"] if args.link else [
+            "--sync", "follow", f"127.0.0.1:{sync_port}"]  # fmt: skip
+        leader = Instance("leader", show, lead_args, root)
+        followers = [Instance(f"follower{k}", show, follow_args, root)
                      for k in range(args.followers)]  # fmt: skip
         everyone = [leader, *followers]
         try:
