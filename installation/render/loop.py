@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from installation.logs import RateLimitedLog
 from installation.render.frame import Frame
 from installation.walk.clock import ClockState
-from installation.walk.commands import ClockLost, Command, FollowClock
+from installation.walk.commands import Command
 from installation.walk.player import Fade, Player, Reaction
 from installation.walk.presets import PresetStore
 
@@ -390,9 +390,9 @@ class RenderLoop:
     def _apply_command(self, command: Command) -> None:
         """Hand one command to the Player, then do what it asks of the loop (render thread)."""
         now_wall_s = self.wall_clock()
-        if not isinstance(command, FollowClock | ClockLost):  # a shared clock is not live input:
-            self.live_until_wall_s = now_wall_s + LIVE_HOLD_S  # its 5 a second keep lookahead
         reaction = self.player.apply(command, now_wall_s)
+        if reaction.is_live:  # the Player says whether it is live input (a shared clock is not)
+            self.live_until_wall_s = now_wall_s + LIVE_HOLD_S
         self._react(reaction, now_wall_s)
 
     def _react(self, reaction: Reaction, now_wall_s: float) -> None:

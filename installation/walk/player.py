@@ -129,6 +129,9 @@ class Reaction:
     is_reload: bool = False  # re-read the show file
     load_show: str | None = None  # switch to this show of the shows folder
     is_speed_changed: bool = False  # the clock's rate changed at the current show time
+    # live input: the loop keeps its lookahead short for a moment, so the next frames show it
+    # (a shared clock's messages, five a second, are not: they would keep it short for good)
+    is_live: bool = True
 
 
 class Player:
@@ -302,9 +305,11 @@ class Player:
         elif isinstance(command, Bookmark):
             self._bookmark(command.name, now_wall_s, now_show_s)
         elif isinstance(command, FollowClock):
-            return self._follow(follow(clock, self.follow_state, command, now_wall_s), command)
+            step = follow(clock, self.follow_state, command, now_wall_s)
+            return replace(self._follow(step, command), is_live=False)
         elif isinstance(command, ClockLost):
-            return self._follow(alone(clock, self.follow_state, now_wall_s), command)
+            step = alone(clock, self.follow_state, now_wall_s)
+            return replace(self._follow(step, command), is_live=False)
         else:
             log.error("unknown command dropped: %r", command)
         return Reaction()
