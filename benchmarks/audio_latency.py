@@ -18,15 +18,12 @@ then may have been rendered before the sound came) + the analysis block (one hop
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -100,15 +97,11 @@ def main() -> None:
     if args.player:
         player(args.clicks, args.interval)
         return
-    jackd = shutil.which("jackd")
-    if jackd is None:
+    from jack_dummy import start_dummy_jack
+
+    server = start_dummy_jack()
+    if server is None:
         raise SystemExit("needs jackd (Debian: jackd2)")
-    name = f"lw-bench-{uuid.uuid4().hex[:8]}"
-    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-    server = subprocess.Popen([jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
-                               "-p", "256"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(1.5)
     try:
         run(args)
     finally:

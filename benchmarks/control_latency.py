@@ -27,14 +27,12 @@ import asyncio
 import json
 import os
 import queue
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -114,16 +112,9 @@ def jack_for_midi() -> subprocess.Popen | None:
         return None  # ALSA's sequencer or a running JACK server answers
     except Exception:  # noqa: BLE001  (no MIDI system, or no MIDI libraries: try JACK)
         pass
-    jackd = shutil.which("jackd")
-    if jackd is None:
-        return None
-    name = f"lw-bench-{uuid.uuid4().hex[:8]}"
-    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-    server = subprocess.Popen([jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000",
-                               "-p", "256"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(1.5)
-    return server
+    from jack_dummy import start_dummy_jack
+
+    return start_dummy_jack()
 
 
 def main() -> None:
