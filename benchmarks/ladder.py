@@ -44,6 +44,7 @@ from generator import build  # noqa: E402
 from machine import cpu_description  # noqa: E402
 
 import kernels  # noqa: E402, F401 (loads the modules whose switches the steps set)
+import kernels.winograd  # noqa: E402, F401
 from installation.models import save_generator  # noqa: E402
 
 BASE_REV = "8ee5db4"  # the last commit before the issue-19 CPU work
@@ -56,7 +57,8 @@ _OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
         f"{FLR}.FUSED_ACTIVATION": False, f"{UFD}.CONV_LRELU": False,
         f"{UFD}.CHANNEL_ROWS": False, f"{UFD}.CONV_PADDING": False,
         "installation.models.stylegan2.IN_PLACE_EPILOGUE": False,
-        "installation.models.stylegan2.IN_PLACE_STYLES": False}  # fmt: skip
+        "installation.models.stylegan2.IN_PLACE_STYLES": False,
+        "kernels.winograd.ENABLED": False}  # fmt: skip
 _STEP4 = {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True,
           f"{UFD}.ONE_TAP_SCALES": True, f"{FLR}.WHOLE_BATCH_STRIP": True}  # fmt: skip
 _STEP5 = {**_STEP4, f"{FLR}.FUSED_ACTIVATION": True, f"{UFD}.CONV_LRELU": True}
@@ -84,6 +86,10 @@ STEPS: list[tuple[str, dict[str, bool]]] = [
     ("+ the first pass after a conv in place in its output (no fresh pages)", _STEP8),
     (
         "+ the style scale in place where the layer's input is scratch",
+        {**_STEP8, "installation.models.stylegan2.IN_PLACE_STYLES": True},
+    ),
+    (
+        "+ float32 3x3 convs by Winograd F(4x4, 3x3) (exact mode)",
         {name: True for name in _OFF},
     ),
 ]

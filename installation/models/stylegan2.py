@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import kernels
+from kernels import winograd
 
 from .mapping import FullyConnectedLayer
 from .spec import SG2Spec, layer_dtype
@@ -107,6 +108,7 @@ def modulated_conv2d_cpu(
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
     x_is_scratch: bool = False,
+    winograd: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """`modulated_conv2d` without demodulation, in the form CPUs run fast (spec §3.4, non-fused).
 
@@ -117,8 +119,12 @@ def modulated_conv2d_cpu(
     up=2: the stride-2 transposed conv is computed as its four output phases, each a plain conv
     with a part of the 3x3 kernel; oneDNN's transposed convs run several times slower.
     x_is_scratch: the caller no longer needs x; it may be scaled in place (IN_PLACE_STYLES).
+    winograd: up=1 only: `kernels.winograd.transform_weight(weight)`, to convolve by Winograd.
     """
-    x, weight = modulate(x, weight, styles, in_place=x_is_scratch and IN_PLACE_STYLES)
+    in_place = x_is_scratch and IN_PLACE_STYLES
+    if winograd is not None:
+        return winograd_modulated_conv(x, winograd, styles, padding=padding, in_place=in_place)
+    x, weight = modulate(x, weight, styles, in_place=in_place)
     if up == 1:
         return F.conv2d(x, weight, padding=padding)
     y = transposed_conv_by_phases(x, weight)  # [N, O, 2H+1, 2W+1]
@@ -159,6 +165,32 @@ def modulate(
         return x, scaled.contiguous(memory_format=torch.channels_last)
     scale = kernels.channel_operand(styles.to(x.dtype), x)
     return (x.mul_(scale) if in_place else x * scale), weight
+
+
+def winograd_modulated_conv(
+    x: torch.Tensor, u: torch.Tensor, styles: torch.Tensor, *, padding: int, in_place: bool
+) -> torch.Tensor:
+    """conv2d(x with its input channels scaled by styles [N, I], weight) by Winograd, for
+    u = kernels.winograd.transform_weight(weight) [36, I, O]. One sample scales U's rows where U
+    is the smaller tensor (as `modulate` scales the weight), else x (in place if in_place)."""
+    n, in_ch, h, w = x.shape
+    if n == 1 and u.numel() // in_ch < h * w:
+        return winograd.conv3x3(x, u, padding, in_scale=styles[0])
+    scale = kernels.channel_operand(styles.to(x.dtype), x)
+    return winograd.conv3x3(x.mul_(scale) if in_place else x * scale, u, padding)
+
+
+class WinogradWeight:
+    """A 3x3 layer's weight as `kernels.winograd` uses it, or None where Winograd doesn't pay."""
+
+    def __init__(self, prepare: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.cached = PreparedWeight(lambda weight: winograd.transform_weight(prepare(weight)))
+
+    def get(self, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor | None:
+        """U for conv2d(x, prepare(weight)), or None (conv directly)."""
+        if not winograd.pays_off(x, weight):
+            return None
+        return self.cached.get(weight, torch.float32)
 
 
 def uses_cpu_path(x: torch.Tensor) -> bool:
@@ -221,6 +253,7 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
         self.cpu_weight = PreparedWeight(lambda weight: weight.to(torch.float32))
         self.weight_squares = PreparedWeight(tap_squares)
+        self.winograd_weight = WinogradWeight(lambda weight: weight)
 
     def forward(
         self,
@@ -268,9 +301,10 @@ class SynthesisLayer(nn.Module):
         x_is_scratch: bool = False,
     ) -> torch.Tensor:
         """`forward` on the CPU: demodulation, noise, bias and gain in one pass after the conv."""
+        u = self.winograd_weight.get(self.weight, x) if self.up == 1 else None
         y = modulated_conv2d_cpu(
             x, self.cpu_weight.get(self.weight, x.dtype), styles, up=self.up, padding=1,
-            resample_filter=self.resample_filter, x_is_scratch=x_is_scratch,
+            resample_filter=self.resample_filter, x_is_scratch=x_is_scratch, winograd=u,
         )  # fmt: skip
         # lrelu(v) * g = lrelu(v * g) for g > 0: y d g + (noise + b) g, then lrelu and clamp
         squares = self.weight_squares.get(self.weight, torch.float32)

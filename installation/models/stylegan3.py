@@ -268,19 +268,26 @@ def modulated_conv2d_cpu(
     input_gain: torch.Tensor,
     padding: int,
     x_is_scratch: bool = False,
+    winograd: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """`modulated_conv2d` as CPUs run it fast: scale x by the styles, one conv with the shared
     (prepared, cached) weight, scale the output by the demodulation. The same result; oneDNN
     then keeps one weight instead of a grouped conv with fresh per-sample weights each call.
-    x_is_scratch: the caller no longer needs x; it may be scaled in place."""
+    x_is_scratch: the caller no longer needs x; it may be scaled in place.
+    winograd: `kernels.winograd.transform_weight(prepared)`, to convolve by Winograd."""
     styles = styles.to(torch.float32)
     d = None
     if squares is not None:
         styles = styles * styles.square().mean().rsqrt()
         d = demodulation_from_squares(squares, styles)  # [N, O]
     in_place = x_is_scratch and stylegan2.IN_PLACE_STYLES
-    x, prepared = modulate(x, prepared, styles * input_gain, in_place=in_place)
-    y = F.conv2d(x, prepared, padding=padding)
+    if winograd is not None:
+        y = stylegan2.winograd_modulated_conv(
+            x, winograd, styles * input_gain, padding=padding, in_place=in_place
+        )
+    else:
+        x, prepared = modulate(x, prepared, styles * input_gain, in_place=in_place)
+        y = F.conv2d(x, prepared, padding=padding)
     return y if d is None else y.mul_(kernels.channel_operand(d.to(y.dtype), y))
 
 
@@ -311,6 +318,7 @@ class SynthesisLayer(nn.Module):
         prepare = (lambda weight: weight) if spec.is_torgb else normalised_weight
         self.cpu_weight = PreparedWeight(prepare)
         self.weight_squares = PreparedWeight(lambda weight: tap_squares(prepare(weight)))
+        self.winograd_weight = stylegan2.WinogradWeight(prepare)
 
     def forward(
         self, x: torch.Tensor, w: torch.Tensor, dtype: torch.dtype, x_is_scratch: bool = False
@@ -327,6 +335,7 @@ class SynthesisLayer(nn.Module):
             x = modulated_conv2d_cpu(
                 x, prepared, squares, styles, input_gain=input_gain,
                 padding=self.conv_kernel - 1, x_is_scratch=x_is_scratch,
+                winograd=self.winograd_weight.get(self.weight, x),
             )  # fmt: skip
             bias = self.bias.to(dtype)
             if stylegan2.IN_PLACE_EPILOGUE:  # into the conv's output, not filtered_lrelu's copy
