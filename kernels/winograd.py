@@ -16,8 +16,8 @@ weight (cached by the caller), `conv3x3` per call. The image is processed in ban
 whose buffers are reused from call to call (per thread), so the transforms touch warm memory
 instead of freshly mapped pages, and a band's buffers stay in the caches.
 
-Worth it where channels are many (`pays_off`). The buffers a thread keeps: the zero-padded input
-image plus about 64 MiB of band buffers at StyleGAN3-T-256's sizes.
+Worth it where channels are many (`pays_off`). A thread keeps about 80 MiB of buffers at
+StyleGAN3-T-256's sizes.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def conv3x3(
         u = torch.mul(u, in_scale.to(torch.float32).reshape(1, in_ch, 1), out=scaled)
     out_h, out_w = h + 2 * padding - 2, w + 2 * padding - 2
     tiles_h, tiles_w = -(-out_h // TILE), -(-out_w // TILE)
-    pad_h, pad_w = TILE * tiles_h + 2, TILE * tiles_w + 2
+    pad_w = TILE * tiles_w + 2
     y = torch.empty(
         (n, out_ch, out_h, out_w), dtype=torch.float32, device=x.device,
         memory_format=torch.channels_last,
@@ -143,36 +143,41 @@ def conv3x3(
     x_hwc = x.permute(0, 2, 3, 1)  # [N, H, W, I]
     y_hwc = y.permute(0, 2, 3, 1)  # [N, out_h, out_w, O], contiguous
     band = max(1, min(tiles_h, BAND_FLOATS // (36 * tiles_w * in_ch)))
-    xp = _buffers.get("pad", pad_h * pad_w * in_ch, x.device).view(pad_h, pad_w, in_ch)
     for i in range(n):
-        _pad_into(xp, x_hwc[i], padding)
         for r0 in range(0, tiles_h, band):
             rows = min(band, tiles_h - r0)
-            _band(xp, u, y_hwc[i], r0, rows, tiles_w)
+            xp = _padded_rows(x_hwc[i], padding, TILE * r0, TILE * rows + 2, pad_w)
+            _band(xp, u, y_hwc[i, TILE * r0 : TILE * (r0 + rows)])
     return y
 
 
-def _pad_into(xp: torch.Tensor, x_hwc: torch.Tensor, padding: int) -> None:
-    """Write x [H, W, I] into xp at (padding, padding) with zeros around it."""
-    h, w = x_hwc.shape[:2]
-    xp[:padding].zero_()
-    xp[padding + h :].zero_()
-    xp[padding : padding + h, :padding].zero_()
-    xp[padding : padding + h, padding + w :].zero_()
-    xp[padding : padding + h, padding : padding + w].copy_(x_hwc)
+def _padded_rows(x_hwc: torch.Tensor, padding: int, top: int, count: int, width: int):
+    """Rows top .. top+count of x [H, W, I] zero-padded by `padding` (and on the right and bottom
+    to `width` columns and `count` rows), in a reused buffer: [count, width, I]."""
+    h, w, in_ch = x_hwc.shape
+    xp = _buffers.get("pad", count * width * in_ch, x_hwc.device).view(count, width, in_ch)
+    first, last = max(top - padding, 0), min(top - padding + count, h)  # x rows inside
+    inside = max(last - first, 0)
+    start = first + padding - top  # where they go
+    xp[:start].zero_()
+    xp[start + inside :].zero_()
+    if inside:
+        xp[start : start + inside, :padding].zero_()
+        xp[start : start + inside, padding + w :].zero_()
+        xp[start : start + inside, padding : padding + w].copy_(x_hwc[first:last])
+    return xp
 
 
-def _band(
-    xp: torch.Tensor, u: torch.Tensor, y_hwc: torch.Tensor, r0: int, rows: int, tiles_w: int
-) -> None:
-    """Output tile rows r0 .. r0+rows of one image: gather, transform, multiply, transform back."""
+def _band(xp: torch.Tensor, u: torch.Tensor, y_rows: torch.Tensor) -> None:
+    """One band of output tile rows: gather the input tiles of xp [4*rows + 2, 4*tiles_w + 2, I],
+    transform, multiply by U, transform back into y_rows [<= 4*rows, out_w, O]."""
     pad_w, in_ch = xp.shape[1:]
+    rows, tiles_w = (xp.shape[0] - 2) // TILE, (pad_w - 2) // TILE
     out_ch = u.shape[2]
     count = rows * tiles_w  # tiles in the band
     device = xp.device
-    origin = xp[TILE * r0 :]
     step_row, step_col = pad_w * in_ch, in_ch
-    view = origin.as_strided(
+    view = xp.as_strided(
         (SPAN, SPAN, rows, tiles_w, in_ch),
         (step_row, step_col, TILE * step_row, TILE * step_col, 1),
     )  # [a, b, tile row, tile col, I]: d[a, b] of every tile
@@ -184,7 +189,7 @@ def _band(
     torch.bmm(v.view(36, count, in_ch), u, out=m)
     t = _buffers.get("t", 16 * count * out_ch, device).view(16, count * out_ch)
     torch.matmul(_OUTPUT.to(device), m.view(36, count * out_ch), out=t)
-    _write_tiles(t.view(TILE, TILE, rows, tiles_w, out_ch), y_hwc[TILE * r0 : TILE * (r0 + rows)])
+    _write_tiles(t.view(TILE, TILE, rows, tiles_w, out_ch), y_rows)
 
 
 def _write_tiles(t: torch.Tensor, dest: torch.Tensor) -> None:

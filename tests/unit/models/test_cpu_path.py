@@ -13,6 +13,7 @@ from installation.models import Generator, stylegan2
 from installation.models.random_init import initialize_random
 from installation.models.spec import MappingSpec, NetworkSpec, SG2Spec
 from installation.models.stylegan2 import modulate, transposed_conv_by_phases
+from kernels import winograd
 from tiny_models import tiny_sg3
 
 
@@ -38,7 +39,10 @@ def _ws(G: Generator, batch: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("make", [tiny_sg2, tiny_sg3], ids=["sg2", "sg3"])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_cpu_path_matches_the_definition(make, batch):
+@pytest.mark.parametrize("force_winograd", [False, True], ids=["direct", "winograd"])
+def test_cpu_path_matches_the_definition(make, batch, force_winograd, monkeypatch):
+    if force_winograd:
+        monkeypatch.setattr(winograd, "MIN_CHANNEL_PRODUCT", 0)
     G = make()
     ws = _ws(G, batch)
     with torch.inference_mode():
@@ -125,8 +129,11 @@ def test_fused_activation_and_channel_rows_keep_exact_bits(make, monkeypatch):
 
 
 @pytest.mark.parametrize("make", [tiny_sg2, tiny_sg3], ids=["sg2", "sg3"])
-def test_a_layer_leaves_its_callers_input_alone(make):
+@pytest.mark.parametrize("force_winograd", [False, True], ids=["direct", "winograd"])
+def test_a_layer_leaves_its_callers_input_alone(make, force_winograd, monkeypatch):
     """Only the network's own loop lets a layer scale its input in place."""
+    if force_winograd:  # these layers are too narrow to take it by default
+        monkeypatch.setattr(winograd, "MIN_CHANNEL_PRODUCT", 0)
     G = make()
     ws = _ws(G, 3)
     syn = G.synthesis

@@ -84,6 +84,29 @@ def test_every_case_matches_nvidia(model: str, backend: str, generators: dict) -
     assert checked >= 15
 
 
+@pytest.mark.parametrize("model", ["sg2_32", "sg2_resnet_32", "sg2ada_cond_32", "tf_sg2_32",
+                                   "sg3t_32"])  # fmt: skip
+def test_winograd_convs_match_nvidia(model: str, generators: dict, monkeypatch) -> None:
+    """Every 3x3 layer by Winograd F(4x4, 3x3) (kernels/winograd.py; these nets are too narrow
+    to use it by default): still within the golden thresholds, one case and a batch of three."""
+    from kernels import winograd
+
+    monkeypatch.setattr(winograd, "MIN_CHANNEL_PRODUCT", 0)
+    G = generators[model]
+    calls = []
+    real = winograd.conv3x3
+    monkeypatch.setattr(winograd, "conv3x3", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cases = [np.load(GOLDEN / model / "cases" / f"seed{s}_psi0.5_const.npz") for s in range(3)]
+    ws = torch.cat([torch.from_numpy(case["ws"]) for case in cases])
+    with torch.inference_mode():
+        one = G.synthesis(ws[:1], noise_mode="const")
+        batch = G.synthesis(ws, noise_mode="const")
+    assert calls, "no layer ran by Winograd"
+    assert_close(one.numpy(), cases[0]["img"], f"{model} Winograd")
+    for i, case in enumerate(cases):
+        assert_close(batch[i : i + 1].numpy(), case["img"], f"{model} Winograd batch sample {i}")
+
+
 @pytest.mark.parametrize("model", ["sg2_32", "sg3t_32", "sg2ada_cond_32"])
 def test_full_call_equals_mapping_then_synthesis(model: str, generators: dict) -> None:
     G = generators[model]
