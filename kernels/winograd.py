@@ -6,9 +6,11 @@ tile's 4*4*9 = 144 multiplications per input/output channel pair into 36: the in
 the weight are transformed (V = B^T d B, U = G g G^T), the 36 transformed positions are 36
 independent matrix products over the channels (M = V U, one batched GEMM that runs at the CPU's
 float32 GEMM peak), and the output tile is A^T M A. The products are 4x fewer than a direct conv's,
-the transforms are memory passes. Interpolation points 0, +-1, +-2 (and infinity): the largest
-relative error measured against a float64 conv is a few 1e-6, against about 7e-7 for oneDNN's
-direct conv; NVIDIA's golden tolerances are 1e-4 (tests/unit/kernels/test_winograd.py).
+the transforms are memory passes. Interpolation points 0, +-1, +-2 (and infinity). Accuracy,
+against a float64 conv: the largest error is 1e-5 to 2e-5 of the largest output at 128-512
+channels (oneDNN's direct conv: about 1e-6; benchmarks/winograd.py); on NVIDIA's golden networks
+the images stay within 1.2e-6 relative (the thresholds: 1e-4), and StyleGAN3-T-256's and
+StyleGAN2-256's images move by under 3e-5 (benchmarks/ladder.py).
 
 This is the kind of algorithm cuDNN and oneDNN pick for float32 3x3 convs; torch's CPU conv has
 no switch for oneDNN's, so it is written here with torch's own GEMMs: `transform_weight` once per
@@ -28,13 +30,13 @@ import torch
 
 # The exact-mode switch (benchmarks/ladder.py turns it off to measure it).
 ENABLED = True
-# Where the transforms' memory passes cost less than the products they save (benchmarks/kernels.py
-# --winograd on an AMX Xeon, 2 threads, against oneDNN's direct conv: 64 -> 64 channels at 276 px
-# even, 91 -> 64 at 276 px 1.15x, 128 -> 91 at 276 px 1.5x, 512 -> 512 at 84 px 2.7x):
+# Where the transforms' memory passes cost less than the products they save (benchmarks/winograd.py
+# on an AMX Xeon, 2 threads, against oneDNN's direct conv: 64 -> 64 channels at 276 px
+# 1.03x, 91 -> 64 at 276 px 1.08x, 128 -> 91 at 276 px 1.43x, 512 -> 512 at 84 px 2.71x):
 # in_channels * out_channels above 64 * 64.
 MIN_CHANNEL_PRODUCT = 64 * 64 + 1
-# Floats of gathered input tiles per band (16 MiB): bands of 1 Mi floats measured 8 % slower (less
-# work per GEMM), the whole image at once 13 % slower (buffers out of the caches).
+# Floats of gathered input tiles per band (16 MiB): bands of 1 Mi floats measured 9 % slower (less
+# work per GEMM), the whole image at once 9 % slower (buffers out of the caches).
 BAND_FLOATS = 4 << 20
 
 _B_T = (
