@@ -45,6 +45,9 @@ CHANNEL_ROWS = True
 CONV_PADDING = True
 CHANNEL_ROWS_BELOW = 64  # float32: rows only below this many channels (no gain measured above)
 ONE_TAP_SCALES = True  # one-tap filters without resampling only pad and scale
+# float32 height passes on CPUs as one matrix product of image rows (see _height_pass_gemm).
+HEIGHT_GEMM = True
+GEMM_BLOCK_ROWS = 32  # output rows per product (at stride 1; fewer at larger strides)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -511,6 +514,8 @@ def _pass_1d(
 ) -> torch.Tensor:
     """Run one separable polyphase pass along dim (2 = height, 3 = width) on a channels-last x,
     then `act` (in place) if given."""
+    if dim == 2 and _rows_by_gemm(x):
+        return _height_pass_gemm(x, g, plan, act)
     c = x.shape[1]
     x, before, after = _crop_view(x, dim, -plan.start, plan.start + plan.n_read - x.shape[dim])
     # zero padding inside the conv (oneDNN pads on the fly) instead of a zero-filled copy of x:
@@ -540,6 +545,85 @@ def _pass_1d(
     if y.shape[dim] != plan.n_out:
         y = y.narrow(dim, plan.shift, plan.n_out)
     return y
+
+
+def _rows_by_gemm(x: torch.Tensor) -> bool:
+    """Whether a height pass over x runs as one matrix product of its rows (`_height_pass_gemm`):
+    HEIGHT_GEMM on, float32 on the CPU (bf16 GEMMs of this shape ran slower than the phase
+    convs), and each image row a contiguous channels-last [W*C] vector."""
+    if not HEIGHT_GEMM or x.is_cuda or x.dtype != torch.float32:
+        return False
+    c, w = x.shape[1], x.shape[3]
+    return (c == 1 or x.stride(1) == 1) and (w == 1 or x.stride(3) == c)
+
+
+@dataclass(frozen=True)
+class RowMatrix:
+    """Where a height pass's taps go in its [n_out, h] row matrix R, and its blocks of output
+    rows [o0, o1) with the input rows [c0, c1) each reads."""
+
+    rows: torch.Tensor
+    cols: torch.Tensor
+    taps: torch.Tensor  # index into the correlation kernel
+    blocks: tuple[tuple[int, int, int, int], ...]
+
+
+@functools.lru_cache(maxsize=512)
+def _row_matrix(
+    phases: int, stride: int, taps: bytes, length: int, start: int, shift: int, n_out: int, h: int
+) -> RowMatrix:
+    """The RowMatrix of a height pass (AxisPlan fields; h input rows, from row 0)."""
+    tap = np.frombuffer(taps, dtype=np.int64).reshape(phases, length)
+    q = np.arange(n_out) + shift  # conv output index: group q // P, phase q % P
+    cols = start + stride * (q // phases)[:, None] + np.arange(length)[None, :]  # [n_out, L]
+    idx = tap[q % phases]  # [n_out, L]
+    keep = (idx >= 0) & (cols >= 0) & (cols < h)  # zero taps and zero padding drop out
+    rows = np.broadcast_to(np.arange(n_out)[:, None], cols.shape)
+    blocks = []
+    step = max(1, GEMM_BLOCK_ROWS // stride)
+    for o0 in range(0, n_out, step):
+        o1 = min(n_out, o0 + step)
+        read = cols[o0:o1][keep[o0:o1]]
+        c0, c1 = (int(read.min()), int(read.max()) + 1) if read.size else (0, 0)
+        blocks.append((o0, o1, c0, c1))
+    return RowMatrix(
+        torch.as_tensor(rows[keep].copy()),
+        torch.as_tensor(cols[keep].copy()),
+        torch.as_tensor(idx[keep].copy()),
+        tuple(blocks),
+    )
+
+
+def _height_pass_gemm(
+    x: torch.Tensor, g: torch.Tensor, plan: AxisPlan, act: Activation | None
+) -> torch.Tensor:
+    """A polyphase pass along the height as one matrix product: out rows = R @ x rows.
+
+    In channels-last memory each image row is one [W*C] vector, and every output row of the
+    pass (all phases, interleaved in order, the zero padding and the shift included) is a
+    weighted sum of input rows: a banded [n_out, H] matrix R times the [H, W*C] rows. One GEMM
+    at memory speed replaces the P phase convs and the copies that interleave them (oneDNN's
+    depthwise convs along the height ran at a quarter of that). Then `act`, in place.
+    The same sums as the convs (float32: to rounding; a non-finite input spreads along its
+    column through the zero taps).
+    """
+    n, c, h, w = x.shape
+    taps = np.ascontiguousarray(plan.taps, dtype=np.int64)
+    layout = _row_matrix(
+        plan.phases, plan.stride, taps.tobytes(), taps.shape[1], plan.start, plan.shift,
+        plan.n_out, h,
+    )  # fmt: skip
+    matrix = g.new_zeros(plan.n_out, h)
+    matrix[layout.rows, layout.cols] = g[layout.taps.to(g.device)]
+    y = torch.empty((n, c, plan.n_out, w), dtype=x.dtype, device=x.device, memory_format=_CL)
+    x_rows = x.permute(0, 2, 3, 1).reshape(n, h, w * c)  # a view: rows are contiguous
+    y_rows = y.permute(0, 2, 3, 1).view(n, plan.n_out, w * c)
+    # blocks of output rows, each with only the input rows it reads, so R's zeros outside its
+    # band stay a small part of each product
+    for o0, o1, c0, c1 in layout.blocks:
+        for i in range(n):
+            torch.mm(matrix[o0:o1, c0:c1], x_rows[i, c0:c1], out=y_rows[i, o0:o1])
+    return y if act is None else act.apply_(y)
 
 
 def _convs_with_lrelu(
