@@ -208,3 +208,62 @@ def test_padding_in_the_conv_equals_a_padded_copy(taps, up, down, pad, dtype, mo
     assert torch.equal(in_conv, copied)
     if dtype == torch.float32:
         torch.testing.assert_close(in_conv, ufd._reference(*args), rtol=1e-5, atol=1e-5)
+
+
+HEIGHT_CASES = [
+    # (height, taps, up, down, height pads): SG3's up passes, SG2's up/down, crops, wide zeros
+    (12, 12, 2, 1, (9, 8)),
+    (12, 24, 4, 1, (-6, -9)),
+    (130, 4, 2, 1, (2, 1)),  # 260 output rows: several blocks of the row matrix
+    (40, 12, 1, 2, (0, 0)),  # a down pass
+    (7, 5, 2, 1, (60, 2)),  # 60 zero rows on top: the first blocks read no input row
+    (11, 6, 3, 2, (3, -1)),
+]
+
+
+@pytest.mark.parametrize("h,taps,up,down,pad", HEIGHT_CASES)
+@pytest.mark.parametrize("batch", [1, 3])
+def test_height_pass_by_gemm_equals_the_phase_convs(h, taps, up, down, pad, batch, monkeypatch):
+    """Every output row of the GEMM form: the same sums as the phase convs and the reference."""
+    x = _rand(batch, 5, h, 40, seed=h).contiguous(memory_format=torch.channels_last)
+    x = x[:, :, :, 1:35]  # rows of a narrowed view: strided, still one [W*C] vector each
+    f = torch.rand(taps, generator=torch.Generator().manual_seed(taps))
+    args = (x, f, (1, up), (1, down), (3, 2, *pad), False, float(up))
+    calls = []
+    real = ufd._height_pass_gemm
+    monkeypatch.setattr(ufd, "_height_pass_gemm", lambda *a: calls.append(1) or real(*a))
+    gemm = ufd._fast(*args)
+    assert calls, "the height pass did not run as a GEMM"
+    monkeypatch.setattr(ufd, "HEIGHT_GEMM", False)
+    convs = ufd._fast(*args)
+    ref = ufd._reference(*args)
+    assert gemm.shape == convs.shape == ref.shape
+    torch.testing.assert_close(gemm, convs, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(gemm, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_filtered_lrelu_with_height_gemm_equals_the_phase_convs(monkeypatch):
+    """SG3's layer op, strip by strip, with the activation after the GEMM."""
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    x = (_rand(2, 6, 20, 17, seed=3) * 60).contiguous(memory_format=torch.channels_last)
+    fu = torch.rand(12, generator=torch.Generator().manual_seed(4)) / 6
+    b = _rand(6, seed=5)
+    args = (x, fu, fu / 2, b, (2, 2), (2, 2), (9, 8, 9, 8), 2**0.5, 0.2, 25.0, False)
+    monkeypatch.setattr(flr, "STRIP_BYTES", 6 * 34 * 2 * 4 * 4)  # a few rows per strip
+    gemm = flr._fast(*args)
+    monkeypatch.setattr(ufd, "HEIGHT_GEMM", False)
+    convs = flr._fast(*args)
+    unclamped = flr._fast(*args[:-2], None, False)
+    assert (gemm - unclamped).abs().max() > 1  # the clamp bit
+    torch.testing.assert_close(gemm, convs, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gemm, flr._reference(*args), rtol=1e-5, atol=1e-5)
+
+
+def test_bf16_height_passes_keep_the_phase_convs(monkeypatch):
+    def refuse(*_args):
+        raise AssertionError("bf16 took the GEMM")
+
+    monkeypatch.setattr(ufd, "_height_pass_gemm", refuse)
+    x = _rand(1, 4, 10, 9, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    y = ufd._fast(x, torch.ones(4) / 4, (2, 2), (1, 1), (2, 1, 2, 1), False, 4.0)
+    assert y.shape == (1, 4, 20, 18)
