@@ -58,14 +58,17 @@ _OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
         f"{UFD}.CHANNEL_ROWS": False, f"{UFD}.CONV_PADDING": False,
         "installation.models.stylegan2.IN_PLACE_EPILOGUE": False,
         "installation.models.stylegan2.IN_PLACE_STYLES": False,
-        "kernels.winograd.ENABLED": False, f"{UFD}.HEIGHT_GEMM": False}  # fmt: skip
+        "kernels.winograd.ENABLED": False, f"{UFD}.HEIGHT_GEMM": False,
+        f"{FLR}.CLAMP_BOUND": False}  # fmt: skip
 _STEP4 = {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True,
           f"{UFD}.ONE_TAP_SCALES": True, f"{FLR}.WHOLE_BATCH_STRIP": True}  # fmt: skip
 _STEP5 = {**_STEP4, f"{FLR}.FUSED_ACTIVATION": True, f"{UFD}.CONV_LRELU": True}
 _STEP6 = {**_STEP5, f"{UFD}.CHANNEL_ROWS": True}
 _STEP7 = {**_STEP6, f"{UFD}.CONV_PADDING": True}
 _STEP8 = {**_STEP7, "installation.models.stylegan2.IN_PLACE_EPILOGUE": True}
-_STEP10 = {name: True for name in _OFF}
+_ALL = {name: True for name in _OFF}
+_STEP11 = {**_ALL, f"{FLR}.CLAMP_BOUND": False}
+_STEP10 = {**_STEP11, f"{UFD}.HEIGHT_GEMM": False}
 STEPS: list[tuple[str, dict[str, bool]]] = [
     (
         "CPU modulated conv: shared prepared weight, SG2 up-conv as 4 phase convs, one epilogue",
@@ -91,11 +94,15 @@ STEPS: list[tuple[str, dict[str, bool]]] = [
     ),
     (
         "+ float32 3x3 convs by Winograd F(4x4, 3x3) (exact mode)",
-        {**_STEP10, f"{UFD}.HEIGHT_GEMM": False},
+        _STEP10,
     ),
     (
         "+ FIR passes along the height as one GEMM of image rows (no phase convs, no interleave)",
-        {name: True for name in _OFF},
+        _STEP11,
+    ),
+    (
+        "+ filtered_lrelu's clamp left out where the input's peak shows it can't bite",
+        _ALL,
     ),
 ]
 

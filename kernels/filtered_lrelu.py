@@ -39,6 +39,8 @@ from kernels.upfirdn2d import _reference as _upfirdn2d_reference
 
 log = logging.getLogger(__name__)
 
+_CL = torch.channels_last
+
 # Bytes of full-rate intermediate computed per strip by `_fast` (measured in benchmarks/kernels.py;
 # small enough to stay in the allocator's reused memory, large enough to amortise the filter halos).
 STRIP_BYTES = 8 << 20
@@ -50,6 +52,10 @@ WHOLE_BATCH_STRIP = True
 # interleave the phases, instead of three passes (interleave, lrelu, clamp) over the full-rate
 # intermediate. The same float32 values; benchmarks/ladder.py turns it off to measure it.
 FUSED_ACTIVATION = True
+# The clamp is left out where it can't bite: every full-rate sample is a sum of input samples
+# times up-filter taps, so |t| <= max|x| * (sum of |taps|) (see `_clamp_cannot_bite`). The same
+# values, one pass less over the full-rate intermediate; benchmarks/ladder.py turns it off.
+CLAMP_BOUND = True
 
 
 def filtered_lrelu(
@@ -157,6 +163,25 @@ def _activation(slope: float, clamp: float | None, dtype: torch.dtype) -> Activa
     return Activation(slope, float(lo), clamp)
 
 
+def _clamp_cannot_bite(x: torch.Tensor, fu: torch.Tensor | None, up_gain: float, clamp) -> bool:
+    """Whether no sample of the up pass (fu with gain up_gain over x) can exceed the clamp.
+
+    A full-rate sample is a sum of x's samples times taps of fu (both 1D passes for a separable
+    fu), so its size is at most max|x| * up_gain * sum|fu| (squared when separable). A margin of
+    1e-3 covers float rounding; a NaN in x keeps the clamp. One read of the (low-rate) input.
+    """
+    if not CLAMP_BOUND or x.numel() == 0 or x.dtype not in (torch.float32, torch.bfloat16):
+        return False
+    # over the channels-last memory in order (torch reduces a channels-last tensor in NCHW order,
+    # strided: 10-28x slower at these sizes)
+    lo, hi = torch.aminmax(x.permute(0, 2, 3, 1) if x.is_contiguous(memory_format=_CL) else x)
+    peak = max(-float(lo), float(hi))
+    taps = 1.0 if fu is None else float(fu.double().abs().sum())
+    if fu is not None and fu.ndim == 1:
+        taps *= taps
+    return peak * abs(up_gain) * taps * (1 + 1e-3) <= clamp  # False for NaN and inf
+
+
 def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_filter: bool):
     """Same result as `_reference` (to rounding), computed strip by strip without zero stuffing."""
     if x.shape[0] > 1 and not (WHOLE_BATCH_STRIP and _fits_one_strip(x, fu, up, pad)):
@@ -184,6 +209,8 @@ def _fast(x, fu, fd, b, up, down, pad, gain: float, slope: float, clamp, flip_fi
         torch.add(x, channel_operand(b.to(x.dtype), x), out=xb)
     else:  # read only below: a channels-last x is used as it is
         xb = x.contiguous(memory_format=torch.channels_last)
+    if act is not None and act.lo is not None and _clamp_cannot_bite(xb, fu, up_gain, clamp):
+        act = Activation(slope)
 
     row_bytes = n * c * mid_w * x.element_size() * down[1]
     rows = max(1, STRIP_BYTES // max(row_bytes, 1))

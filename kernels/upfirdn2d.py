@@ -403,8 +403,10 @@ class AxisPlan:
         return self.stride * (self.n_groups - 1) + self.taps.shape[1]
 
 
+@functools.lru_cache(maxsize=1024)
 def plan_axis(n_in: int, taps: int, up: int, down: int, pad0: int, pad1: int) -> AxisPlan:
-    """Polyphase plan for one axis; picks the phase alignment with the fewest taps per phase."""
+    """Polyphase plan for one axis; picks the phase alignment with the fewest taps per phase.
+    Cached (a layer's strips ask for the same few plans every frame); its taps are read-only."""
     n_out = output_size(n_in, up, down, pad0, pad1, taps)
     g = math.gcd(up, down)
     phases, stride = up // g, down // g
@@ -420,6 +422,7 @@ def plan_axis(n_in: int, taps: int, up: int, down: int, pad0: int, pad1: int) ->
     length, shift, lo, m = best
     k = (lo + np.arange(length))[None, :] * up - m[:, None]  # [P, L] tap index into g
     k = np.where((k >= 0) & (k < taps), k, -1)
+    k.flags.writeable = False
     n_groups = -(-(n_out + shift) // phases)
     return AxisPlan(phases, stride, k, lo, n_groups, shift, n_out)
 

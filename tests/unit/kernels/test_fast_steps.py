@@ -267,3 +267,36 @@ def test_bf16_height_passes_keep_the_phase_convs(monkeypatch):
     x = _rand(1, 4, 10, 9, dtype=torch.bfloat16).contiguous(memory_format=torch.channels_last)
     y = ufd._fast(x, torch.ones(4) / 4, (2, 2), (1, 1), (2, 1, 2, 1), False, 4.0)
     assert y.shape == (1, 4, 20, 18)
+
+
+def test_clamp_bound_reads_the_input_peak():
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    fu = torch.full((4,), 0.25)  # sum of |taps| 1 per pass
+    x = torch.zeros(1, 3, 5, 5)
+    x[0, 1, 2, 3] = -9.0
+    for layout in (torch.contiguous_format, torch.channels_last):
+        xl = x.contiguous(memory_format=layout)
+        assert flr._clamp_cannot_bite(xl, fu, 4.0, 40.0)  # 9 * 4 <= 40
+        assert not flr._clamp_cannot_bite(xl, fu, 4.0, 30.0)
+        assert not flr._clamp_cannot_bite(xl, fu * 2, 4.0, 40.0)  # taps summing to 2: squared
+    x[0, 0, 0, 0] = float("nan")
+    assert not flr._clamp_cannot_bite(x, fu, 4.0, 1e30)
+
+
+@pytest.mark.parametrize("scale", [1.0, 300.0])
+def test_clamp_left_out_only_where_it_cannot_bite(scale, monkeypatch):
+    """Bit for bit the clamped result: the bound holds at scale 1, at 300 the clamp bites."""
+    flr = importlib.import_module("kernels.filtered_lrelu")
+    x = (_rand(1, 6, 16, 15, seed=7) * scale).contiguous(memory_format=torch.channels_last)
+    fu = torch.rand(12, generator=torch.Generator().manual_seed(8)) / 6
+    args = (x, fu, fu / 2, None, (2, 2), (2, 2), (9, 8, 9, 8), 2**0.5, 0.2, 256.0, False)
+    decided = []
+    real = flr._clamp_cannot_bite
+    monkeypatch.setattr(
+        flr, "_clamp_cannot_bite", lambda *a: decided.append(real(*a)) or decided[-1]
+    )
+    on = flr._fast(*args)
+    monkeypatch.setattr(flr, "CLAMP_BOUND", False)
+    off = flr._fast(*args)
+    assert decided[0] == (scale == 1.0)
+    assert torch.equal(on, off)
