@@ -298,5 +298,7 @@ def test_clamp_left_out_only_where_it_cannot_bite(scale, monkeypatch):
     on = flr._fast(*args)
     monkeypatch.setattr(flr, "CLAMP_BOUND", False)
     off = flr._fast(*args)
+    unclamped = flr._fast(*args[:-2], None, False)
     assert decided[0] == (scale == 1.0)
     assert torch.equal(on, off)
+    assert torch.equal(on, unclamped) == (scale == 1.0)
