@@ -59,7 +59,8 @@ _OFF = {f"{UFD}.SEPARABLE_2D": False, f"{UFD}.TRANSPOSED_UP": False,
         "installation.models.stylegan2.IN_PLACE_EPILOGUE": False,
         "installation.models.stylegan2.IN_PLACE_STYLES": False,
         "kernels.winograd.ENABLED": False, f"{UFD}.HEIGHT_GEMM": False,
-        f"{FLR}.CLAMP_BOUND": False}  # fmt: skip
+        f"{FLR}.CLAMP_BOUND": False,
+        "installation.models.stylegan2.PER_SAMPLE_WEIGHTS": False}  # fmt: skip
 _STEP4 = {**_OFF, f"{UFD}.SEPARABLE_2D": True, f"{UFD}.TRANSPOSED_UP": True,
           f"{UFD}.ONE_TAP_SCALES": True, f"{FLR}.WHOLE_BATCH_STRIP": True}  # fmt: skip
 _STEP5 = {**_STEP4, f"{FLR}.FUSED_ACTIVATION": True, f"{UFD}.CONV_LRELU": True}
@@ -67,7 +68,8 @@ _STEP6 = {**_STEP5, f"{UFD}.CHANNEL_ROWS": True}
 _STEP7 = {**_STEP6, f"{UFD}.CONV_PADDING": True}
 _STEP8 = {**_STEP7, "installation.models.stylegan2.IN_PLACE_EPILOGUE": True}
 _ALL = {name: True for name in _OFF}
-_STEP11 = {**_ALL, f"{FLR}.CLAMP_BOUND": False}
+_STEP12 = {**_ALL, "installation.models.stylegan2.PER_SAMPLE_WEIGHTS": False}
+_STEP11 = {**_STEP12, f"{FLR}.CLAMP_BOUND": False}
 _STEP10 = {**_STEP11, f"{UFD}.HEIGHT_GEMM": False}
 STEPS: list[tuple[str, dict[str, bool]]] = [
     (
@@ -102,8 +104,9 @@ STEPS: list[tuple[str, dict[str, bool]]] = [
     ),
     (
         "+ filtered_lrelu's clamp left out where the input's peak shows it can't bite",
-        _ALL,
+        _STEP12,
     ),
+    ("+ a batch's ToRGB layers by per-sample weights (no pass scaling x)", _ALL),
 ]
 
 

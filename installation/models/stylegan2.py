@@ -31,6 +31,9 @@ IN_PLACE_EPILOGUE = True
 # (a block's conv1 input: conv0's output; SG3's layers in the network's loop), for the same
 # reason; benchmarks/ladder.py turns it off to measure it.
 IN_PLACE_STYLES = True
+# Layers with few outputs (ToRGB) convolve a batch sample by sample with modulated weights
+# instead of scaling its activations (see has_few_outputs); benchmarks/ladder.py turns it off.
+PER_SAMPLE_WEIGHTS = True
 
 
 def make_resample_filter() -> torch.Tensor:
@@ -124,6 +127,8 @@ def modulated_conv2d_cpu(
     in_place = x_is_scratch and IN_PLACE_STYLES
     if winograd is not None:
         return winograd_modulated_conv(x, winograd, styles, padding=padding, in_place=in_place)
+    if up == 1 and has_few_outputs(x, weight):
+        return per_sample_convs(x, weight, styles, padding=padding)
     x, weight = modulate(x, weight, styles, in_place=in_place)
     if up == 1:
         return F.conv2d(x, weight, padding=padding)
@@ -165,6 +170,34 @@ def modulate(
         return x, scaled.contiguous(memory_format=torch.channels_last)
     scale = kernels.channel_operand(styles.to(x.dtype), x)
     return (x.mul_(scale) if in_place else x * scale), weight
+
+
+def has_few_outputs(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether a batch convolves faster with per-sample weights (`per_sample_convs`) than by
+    scaling x: PER_SAMPLE_WEIGHTS on, and at most a quarter as many outputs as inputs (ToRGB:
+    3 outputs), so the outputs' copy into one batch is small beside a pass over x."""
+    return PER_SAMPLE_WEIGHTS and x.shape[0] > 1 and 4 * weight.shape[0] <= weight.shape[1]
+
+
+def per_sample_convs(
+    x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, padding: int
+) -> torch.Tensor:
+    """conv2d of each sample with its own modulated weight (weight * styles[i] on the inputs),
+    gathered into one batch [N, O, H', W'] in x's memory format: the same product as scaling x."""
+    in_ch = weight.shape[1]
+    scaled = weight.unsqueeze(0) * styles.to(weight.dtype).reshape(-1, 1, in_ch, 1, 1)
+    layout = _memory_format(x)
+    ys = [
+        F.conv2d(x[i : i + 1], scaled[i].contiguous(memory_format=layout), padding=padding)
+        for i in range(x.shape[0])
+    ]
+    return torch.cat(ys).contiguous(memory_format=layout)
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def winograd_modulated_conv(
@@ -405,7 +438,10 @@ class SynthesisBlock(nn.Module):
         dtype: torch.dtype,
         memory_format: torch.memory_format,
         noise_scale: float = 1.0,
+        x_is_scratch: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x_is_scratch: the caller no longer needs x (the network's loop: the block before's
+        output), so conv0 may scale it in place where the architecture doesn't reuse it."""
         w_iter = iter(ws.unbind(dim=1))
         noise = {"noise_mode": noise_mode, "noise_scale": noise_scale}
         if self.in_channels == 0:
@@ -420,7 +456,7 @@ class SynthesisBlock(nn.Module):
             x = y.add_(x)
         else:
             x = x.to(dtype).contiguous(memory_format=memory_format)
-            x = self.conv0(x, next(w_iter), **noise)
+            x = self.conv0(x, next(w_iter), x_is_scratch=x_is_scratch, **noise)
             x = self.conv1(x, next(w_iter), x_is_scratch=True, **noise)
         if img is not None:
             img = kernels.upsample2d(img, self.resample_filter, up=2)
@@ -471,7 +507,8 @@ class SynthesisNetwork(nn.Module):
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             dtype = layer_dtype(self.compute_dtype, block.use_fp16, ws.device)
             x, img = block(
-                x, img, block_ws, noise_mode, dtype, self.memory_format, noise_scale=noise_scale
-            )
+                x, img, block_ws, noise_mode, dtype, self.memory_format,
+                noise_scale=noise_scale, x_is_scratch=True,
+            )  # fmt: skip
             w_idx += block.num_conv
         return img.contiguous()

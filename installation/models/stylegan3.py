@@ -285,6 +285,8 @@ def modulated_conv2d_cpu(
         y = stylegan2.winograd_modulated_conv(
             x, winograd, styles * input_gain, padding=padding, in_place=in_place
         )
+    elif stylegan2.has_few_outputs(x, prepared):
+        y = stylegan2.per_sample_convs(x, prepared, styles * input_gain, padding=padding)
     else:
         x, prepared = modulate(x, prepared, styles * input_gain, in_place=in_place)
         y = F.conv2d(x, prepared, padding=padding)

@@ -150,3 +150,32 @@ def test_a_layer_leaves_its_callers_input_alone(make, force_winograd, monkeypatc
     with torch.inference_mode():
         call()
     assert torch.equal(x, before)
+
+
+def test_per_sample_weights_equal_scaling_the_activations():
+    """ToRGB-like layers (few outputs) of a batch: each sample's own modulated weight."""
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(3, 16, 7, 7, generator=gen).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(3, 16, 1, 1, generator=gen)
+    styles = torch.randn(3, 16, generator=gen)
+    before = x.clone()
+    assert stylegan2.has_few_outputs(x, weight)
+    assert not stylegan2.has_few_outputs(x[:1], weight)  # one sample: modulate scales the weight
+    assert not stylegan2.has_few_outputs(x, torch.zeros(8, 16, 3, 3))
+    y = stylegan2.per_sample_convs(x, weight, styles, padding=0)
+    want = F.conv2d(x * styles.reshape(3, 16, 1, 1), weight)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(y, want, rtol=1e-5, atol=1e-5)
+    assert torch.equal(x, before)
+
+
+def test_a_block_called_on_its_own_leaves_its_input_alone():
+    """Only the network's loop tells a block its input is scratch (conv0 scales it in place)."""
+    G = tiny_sg2()
+    ws = _ws(G, 3)
+    block = G.synthesis.b16
+    x = torch.randn(3, block.conv0.in_channels, 8, 8).contiguous(memory_format=torch.channels_last)
+    before = x.clone()
+    with torch.inference_mode():
+        block(x, None, ws[:, :3], "const", torch.float32, torch.channels_last)
+    assert torch.equal(x, before)
