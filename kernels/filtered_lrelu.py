@@ -168,9 +168,10 @@ def _clamp_cannot_bite(x: torch.Tensor, fu: torch.Tensor | None, up_gain: float,
 
     A full-rate sample is a sum of x's samples times taps of fu (both 1D passes for a separable
     fu), so its size is at most max|x| * up_gain * sum|fu| (squared when separable). A margin of
-    1e-3 covers float rounding; a NaN in x keeps the clamp. One read of the (low-rate) input.
+    1e-3 covers float rounding; a NaN in x keeps the clamp. One read of the (low-rate) input,
+    on the CPU only.
     """
-    if not CLAMP_BOUND or x.numel() == 0 or x.dtype not in (torch.float32, torch.bfloat16):
+    if not CLAMP_BOUND or x.is_cuda or x.numel() == 0:  # on a GPU the peak would cost a sync
         return False
     # over the channels-last memory in order (torch reduces a channels-last tensor in NCHW order,
     # strided: 10-28x slower at these sizes)
