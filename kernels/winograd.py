@@ -106,7 +106,10 @@ class _Buffers(threading.local):
     def get(self, name: str, numel: int, device: torch.device) -> torch.Tensor:
         buf = self.store.get(name)
         if buf is None or buf.numel() < numel or buf.device != device:
-            buf = torch.empty(numel, dtype=torch.float32, device=device)
+            # a normal tensor even when the first call runs under torch.inference_mode(): an
+            # inference tensor could not be written by a later call outside it
+            with torch.inference_mode(False):
+                buf = torch.empty(numel, dtype=torch.float32, device=device)
             self.store[name] = buf
         return buf[:numel]
 

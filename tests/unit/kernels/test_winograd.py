@@ -125,3 +125,21 @@ def test_a_layer_follows_an_edited_weight(monkeypatch):
         direct = layer(x, w)
     assert not torch.allclose(before, after)
     torch.testing.assert_close(after, direct, rtol=1e-5, atol=1e-5)
+
+
+def test_buffers_made_under_inference_mode_serve_calls_outside_it():
+    """The thread's buffers, first made inside torch.inference_mode(), are written again by calls
+    under no_grad and with autograd on (building a model calibrates it under no_grad)."""
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(1, 8, 21, 19, generator=gen)
+    weight = torch.randn(6, 8, 3, 3, generator=gen)
+    u = winograd.transform_weight(weight)
+    want = reference(x, weight, 2)
+    winograd._buffers.store.clear()
+    with torch.inference_mode():
+        first = winograd.conv3x3(x, u, 2)
+    with torch.no_grad():
+        second = winograd.conv3x3(x, u, 2)
+    third = winograd.conv3x3(x, u, 2)
+    for y in (first, second, third):
+        assert relative_error(y, want) < REL_TOL
