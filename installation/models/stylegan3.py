@@ -261,7 +261,7 @@ def normalised_weight(weight: torch.Tensor) -> torch.Tensor:
 
 def modulated_conv2d_cpu(
     x: torch.Tensor,  # [N, I, H, W]
-    prepared: torch.Tensor,  # the weight as the conv uses it: normalised_weight(weight) or weight
+    prepared: torch.Tensor | None,  # normalised_weight(weight) or weight (None: with winograd)
     squares: torch.Tensor | None,  # tap_squares(prepared) float32 [O, I]; None: no demodulation
     styles: torch.Tensor,  # [N, I]
     *,
@@ -332,12 +332,13 @@ class SynthesisLayer(nn.Module):
         input_gain = self.magnitude_ema.rsqrt()
         x = x.to(dtype)
         if uses_cpu_path(x):
-            prepared = self.cpu_weight.get(self.weight, dtype)
+            u = self.winograd_weight.get(self.weight, x)
+            # the direct conv's prepared copy only where it runs (no second cached copy)
+            prepared = None if u is not None else self.cpu_weight.get(self.weight, dtype)
             squares = None if self.is_torgb else self.weight_squares.get(self.weight, torch.float32)
             x = modulated_conv2d_cpu(
                 x, prepared, squares, styles, input_gain=input_gain,
-                padding=self.conv_kernel - 1, x_is_scratch=x_is_scratch,
-                winograd=self.winograd_weight.get(self.weight, x),
+                padding=self.conv_kernel - 1, x_is_scratch=x_is_scratch, winograd=u,
             )  # fmt: skip
             bias = self.bias.to(dtype)
             if stylegan2.IN_PLACE_EPILOGUE:  # into the conv's output, not filtered_lrelu's copy
