@@ -183,21 +183,12 @@ def per_sample_convs(
     x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, padding: int
 ) -> torch.Tensor:
     """conv2d of each sample with its own modulated weight (weight * styles[i] on the inputs),
-    gathered into one batch [N, O, H', W'] in x's memory format: the same product as scaling x."""
+    gathered into one batch [N, O, H', W'] (x's memory format: the convs and the concatenation
+    keep it): the same product as scaling x."""
     in_ch = weight.shape[1]
     scaled = weight.unsqueeze(0) * styles.to(weight.dtype).reshape(-1, 1, in_ch, 1, 1)
-    layout = _memory_format(x)
-    ys = [
-        F.conv2d(x[i : i + 1], scaled[i].contiguous(memory_format=layout), padding=padding)
-        for i in range(x.shape[0])
-    ]
-    return torch.cat(ys).contiguous(memory_format=layout)
-
-
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-        return torch.channels_last
-    return torch.contiguous_format
+    ys = [F.conv2d(x[i : i + 1], scaled[i], padding=padding) for i in range(x.shape[0])]
+    return torch.cat(ys)
 
 
 def winograd_modulated_conv(
