@@ -31,7 +31,7 @@ import random
 import select
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from installation.control.access import AllowList
@@ -60,6 +60,7 @@ MAX_JUMP_S = 3600.0  # a jump of an hour or more needs a second message to confi
 CONFIRM_S = 1.0  # how close the confirming message must agree with the new place
 RATE_RANGE = (0.05, 10.0)  # walk/timeline.py SPEED_RANGE
 MAX_DATAGRAM_BYTES = 512  # a clock message is 60 bytes; anything long is refused unread
+MAX_DATAGRAMS_PER_TICK = 64  # read per loop turn, so a flood can't hold the thread
 REFUSAL_LOG_S = 10.0  # refusals: one log line per 10 s (with the count of the others)
 POLL_S = 0.05  # the threads' longest sleep (stop requests are seen this fast)
 
@@ -125,6 +126,21 @@ def read_clock(data: bytes) -> ClockMessage:
     return ClockMessage(session, seq, epoch, whole_s + frac_s, rate, bool(paused))
 
 
+def waiting_datagrams(sock: socket.socket) -> Iterator[tuple[bytes, tuple[str, int]]]:
+    """The datagrams waiting on a non-blocking socket, at most MAX_DATAGRAMS_PER_TICK, as
+    (data, (host, port)); each read takes one byte past MAX_DATAGRAM_BYTES, so a longer datagram
+    shows as too long and is refused unread. An OSError on one (ICMP port unreachable: a gone
+    follower, a leader not there yet) skips it."""
+    for _ in range(MAX_DATAGRAMS_PER_TICK):
+        try:
+            data, sender = sock.recvfrom(MAX_DATAGRAM_BYTES + 1)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            continue
+        yield data, (sender[0], sender[1])
+
+
 def _udp_socket(host: str, port: int, what: str) -> socket.socket:
     """A bound UDP socket (IPv4); ControlError with one line when it cannot be bound."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -182,14 +198,7 @@ class ClockLeader(ServiceThread):
 
     def _receive(self) -> None:
         """Take the waiting hellos (refusing what is not one from an allowed sender)."""
-        for _ in range(64):
-            try:
-                data, sender = self._sock.recvfrom(MAX_DATAGRAM_BYTES + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # e.g. ICMP port unreachable from a gone follower
-                continue
-            sender = (sender[0], sender[1])
+        for data, sender in waiting_datagrams(self._sock):
             problem = self._hello_problem(data, sender)
             if problem is not None:
                 self.refused += 1
@@ -311,14 +320,8 @@ class ClockFollower(ServiceThread):
                                  self.leader[0], self.leader[1], err)  # fmt: skip
 
     def _receive(self) -> None:
-        for _ in range(64):
-            try:
-                data, sender = self._sock.recvfrom(MAX_DATAGRAM_BYTES + 1)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # ICMP port unreachable: the leader is not there (yet)
-                continue
-            self.take(data, (sender[0], sender[1]), self.wall_clock())
+        for data, sender in waiting_datagrams(self._sock):
+            self.take(data, sender, self.wall_clock())
 
     def take(self, data: bytes, sender: tuple[str, int], arrived_s: float) -> bool:
         """Check one datagram and put its FollowClock; False (one rate-limited log line) when
